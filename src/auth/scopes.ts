@@ -1,0 +1,21 @@
+/**
+ * The scope vocabulary: `resource:action` strings an app is granted and a token carries
+ * (PRODUCT.md, "Auth"). Used in `@Authorized(...)` and shown in the schema's descriptions.
+ */
+export const SCOPES = {
+  "directory:read": "Read departments and members within the app's visibility scope.",
+  "directory:write": "Create, change and delete departments and members within the visibility scope.",
+  "messages:read": "Read conversations and messages.",
+  "messages:send": "Send messages.",
+  "customers:read": "Read customers (external contacts) and their tags.",
+  "customers:write": "Change customers and their tags.",
+  "apps:admin": "Manage the corp's apps, their secrets and visibility.",
+} as const;
+
+export type Scope = keyof typeof SCOPES;
+
+export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
+
+export function isScope(value: string): value is Scope {
+  return Object.prototype.hasOwnProperty.call(SCOPES, value);
+}

@@ -1,0 +1,88 @@
+import type { Pool } from "pg";
+import type { DataSource } from "typeorm";
+import type { Config } from "./config";
+import type { Principal } from "./auth/principal";
+import { CorpDb, type DbStats } from "./db/scoped-db";
+import { createLoaders, type Loaders } from "./db/loaders";
+import { unauthenticated } from "./errors/domain-error";
+import type { EventBus } from "./events/bus";
+import type { EventRelay } from "./events/relay";
+import type { Services } from "./services";
+import type { TokenService } from "./auth/tokens";
+
+/** Process-wide parts, built once in `server.ts`. */
+export interface AppDeps {
+  config: Config;
+  dataSource: DataSource;
+  pool: Pool;
+  bus: EventBus;
+  relay: EventRelay;
+  tokens: TokenService;
+  services: Services;
+}
+
+/** An event a service records; written to the log when the transaction commits. */
+export interface PendingEvent {
+  type: string;
+  memberId?: string | null;
+  departmentId?: string | null;
+  /** Department paths the subject sits in (before and after the change): the visibility filter. */
+  scopePaths: string[];
+  data?: Record<string, unknown>;
+}
+
+export interface TxState {
+  events: PendingEvent[];
+}
+
+/**
+ * The request context every service method takes first: who calls, the corp-scoped database
+ * handle (joined to the open transaction, if any), the per-request DataLoaders.
+ */
+export class RequestContext {
+  readonly stats: DbStats = { statements: 0 };
+  loaders: Loaders;
+  private txDb: CorpDb | null = null;
+  tx: TxState | null = null;
+
+  constructor(
+    readonly deps: AppDeps,
+    readonly principal: Principal | null,
+    readonly requestId: string,
+  ) {
+    this.loaders = createLoaders(this);
+  }
+
+  get services(): Services {
+    return this.deps.services;
+  }
+
+  /** The authenticated principal, or UNAUTHENTICATED. */
+  get caller(): Principal {
+    if (!this.principal) throw unauthenticated();
+    return this.principal;
+  }
+
+  /** The corp-scoped database: the transaction's connection inside a mutation, the pool otherwise. */
+  get db(): CorpDb {
+    return this.txDb ?? new CorpDb(this.caller.corpId, this.deps.pool, this.stats);
+  }
+
+  /** Used by `runInTransaction` only. */
+  enterTransaction(db: CorpDb, tx: TxState): void {
+    this.txDb = db;
+    this.tx = tx;
+  }
+
+  leaveTransaction(): void {
+    this.txDb = null;
+    this.tx = null;
+    this.loaders = createLoaders(this);
+  }
+
+  /** Records an event in the current transaction; outside one it is a programming error. */
+  emit(event: PendingEvent): void {
+    if (!this.tx) throw new Error("emit() outside a transaction");
+    this.tx.events.push(event);
+  }
+}

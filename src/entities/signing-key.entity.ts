@@ -1,0 +1,23 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from "typeorm";
+
+/**
+ * An RS256 key pair for tokens. The private key is AES-256-GCM encrypted when
+ * WORKGRAPH_SECRET_KEY is set (`encrypted`). Never exposed through GraphQL.
+ */
+@Entity({ name: "signing_key" })
+export class SigningKey {
+  @PrimaryColumn({ type: "varchar", length: 64, primaryKeyConstraintName: "signing_key_pkey" })
+  kid: string;
+
+  @Column({ name: "public_key", type: "text" })
+  publicKey: string;
+
+  @Column({ name: "private_key", type: "text" })
+  privateKey: string;
+
+  @Column({ type: "boolean" })
+  encrypted: boolean;
+
+  @CreateDateColumn({ name: "created_at", type: "timestamptz" })
+  createdAt: Date;
+}

@@ -1,0 +1,26 @@
+import type { ErrorCode } from "./codes";
+
+/**
+ * The one error services throw. `message` is written for the developer calling the API and is sent
+ * as is; `field` names the offending input field (`input.name`, `employeeId`, …).
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: Exclude<ErrorCode, "INTERNAL_SERVER_ERROR">,
+    message: string,
+    readonly details: { field?: string; retryAfter?: number } = {},
+  ) {
+    super(message);
+    this.name = "DomainError";
+  }
+}
+
+export const badInput = (field: string, message: string) => new DomainError("BAD_USER_INPUT", message, { field });
+export const notFound = (what: string, field?: string) =>
+  new DomainError("NOT_FOUND", `${what} was not found or is outside your visibility scope.`, { field });
+export const forbidden = (message: string) => new DomainError("FORBIDDEN", message);
+export const conflict = (message: string, field?: string) => new DomainError("CONFLICT", message, { field });
+export const limitExceeded = (message: string, field?: string) =>
+  new DomainError("LIMIT_EXCEEDED", message, { field });
+export const unauthenticated = (message = "A valid access token is required: send `Authorization: Bearer <token>`.") =>
+  new DomainError("UNAUTHENTICATED", message);

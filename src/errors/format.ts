@@ -1,0 +1,102 @@
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { ArgumentValidationError } from "type-graphql";
+import type { ValidationError } from "class-validator";
+import type { ErrorCode } from "./codes";
+import { DomainError } from "./domain-error";
+import { log } from "../log";
+
+/** HTTP status for a code, used by the REST and OAuth endpoints and by the GraphQL HTTP layer. */
+export function httpStatus(code: ErrorCode): number {
+  switch (code) {
+    case "UNAUTHENTICATED":
+      return 401;
+    case "FORBIDDEN":
+    case "EDITION_REQUIRED":
+      return 403;
+    case "NOT_FOUND":
+      return 404;
+    case "BAD_USER_INPUT":
+      return 400;
+    case "CONFLICT":
+      return 409;
+    case "LIMIT_EXCEEDED":
+      return 422;
+    case "THROTTLED":
+      return 429;
+    case "INTERNAL_SERVER_ERROR":
+      return 500;
+    default: {
+      const unmapped: never = code;
+      throw new Error(`unmapped error code ${String(unmapped)}`);
+    }
+  }
+}
+
+/** graphql-js and Apollo codes for documents that fail to parse, validate or coerce: the client's fault. */
+const REQUEST_ERROR_CODES = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_USER_INPUT",
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+]);
+
+function firstConstraint(errors: ValidationError[], prefix: string): { field: string; message: string } | undefined {
+  for (const e of errors) {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    if (e.constraints) {
+      const message = Object.values(e.constraints)[0];
+      return { field: path, message: `${path}: ${message}` };
+    }
+    const nested = firstConstraint(e.children ?? [], path);
+    if (nested) return nested;
+  }
+  return undefined;
+}
+
+/**
+ * The one formatter deciding what leaves the server, for HTTP (Apollo `formatError`) and WebSocket
+ * (graphql-ws `onNext`/`onError`). Domain errors keep their code, message and field; request errors
+ * become BAD_USER_INPUT; anything else becomes INTERNAL_SERVER_ERROR with a request id, its detail
+ * only in the log.
+ */
+export function formatError(error: unknown, requestId: string): GraphQLFormattedError {
+  const gqlError = error instanceof GraphQLError ? error : undefined;
+  const original = gqlError?.originalError ?? error;
+  const base = { locations: gqlError?.locations, path: gqlError?.path as (string | number)[] | undefined };
+
+  if (original instanceof DomainError) {
+    return {
+      ...base,
+      message: original.message,
+      extensions: { code: original.code, ...original.details },
+    };
+  }
+  if (original instanceof ArgumentValidationError) {
+    const argName = "input";
+    const first = firstConstraint(original.extensions.validationErrors, argName);
+    return {
+      ...base,
+      message: first?.message ?? "Argument validation failed.",
+      extensions: { code: "BAD_USER_INPUT", field: first?.field },
+    };
+  }
+  if (gqlError && !gqlError.originalError) {
+    const code = gqlError.extensions?.code as string | undefined;
+    if (code === undefined || REQUEST_ERROR_CODES.has(code)) {
+      return { ...base, message: gqlError.message, extensions: { code: "BAD_USER_INPUT" } };
+    }
+  }
+  log.error("unexpected error", {
+    requestId,
+    error: original instanceof Error ? { name: original.name, message: original.message, stack: original.stack } : String(original),
+    path: base.path,
+  });
+  return {
+    ...base,
+    message: `Internal server error. Quote request id ${requestId} when you report it.`,
+    extensions: { code: "INTERNAL_SERVER_ERROR", requestId },
+  };
+}

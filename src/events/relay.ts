@@ -1,0 +1,184 @@
+import { Repeater } from "@repeaterjs/repeater";
+import type { Pool } from "pg";
+import type { DataSource } from "typeorm";
+import { EventRecord } from "../entities/event.entity";
+import { CorpDb, selectList } from "../db/scoped-db";
+import type { EventBus } from "./bus";
+import { log } from "../log";
+
+const RING_CAPACITY = 2000;
+const PAGE = 500;
+
+/**
+ * One corp's live feed in this process: the newest events, fetched once per notification however
+ * many subscribers the corp has, and the waiters to wake.
+ */
+class CorpFeed {
+  /** Events with id in (floor, latest], ascending. */
+  ring: EventRecord[] = [];
+  floor: bigint;
+  latest: bigint;
+  private waiters: Array<() => void> = [];
+  private fetching: Promise<void> | null = null;
+  private again = false;
+  stopBus: () => void = () => undefined;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly db: CorpDb,
+    private readonly columns: string,
+    start: bigint,
+  ) {
+    this.floor = start;
+    this.latest = start;
+  }
+
+  /** Events after `pos` from the ring, or `undefined` when the ring no longer reaches back to `pos`. */
+  after(pos: bigint): EventRecord[] | undefined {
+    if (pos < this.floor) return undefined;
+    let i = this.ring.length;
+    while (i > 0 && BigInt(this.ring[i - 1].id) > pos) i--;
+    return this.ring.slice(i);
+  }
+
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Reads what is new since `latest`; concurrent calls coalesce into one more read. */
+  refresh(): Promise<void> {
+    if (this.fetching) {
+      this.again = true;
+      return this.fetching;
+    }
+    this.fetching = (async () => {
+      try {
+        do {
+          this.again = false;
+          let rows: EventRecord[];
+          do {
+            rows = await this.db.entities(
+              EventRecord,
+              `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.id > $2 ORDER BY e.id LIMIT ${PAGE}`,
+              [this.latest.toString()],
+            );
+            if (rows.length) {
+              this.ring.push(...rows);
+              this.latest = BigInt(rows[rows.length - 1].id);
+            }
+          } while (rows.length === PAGE);
+          if (this.ring.length > RING_CAPACITY) {
+            const drop = this.ring.length - RING_CAPACITY;
+            this.floor = BigInt(this.ring[drop - 1].id);
+            this.ring.splice(0, drop);
+          }
+        } while (this.again);
+      } catch (e) {
+        log.warn("event relay refresh failed", { corpId: this.db.corpId, error: String(e) });
+      } finally {
+        this.fetching = null;
+        const waiters = this.waiters;
+        this.waiters = [];
+        waiters.forEach((w) => w());
+      }
+    })();
+    return this.fetching;
+  }
+}
+
+/**
+ * Streams a corp's event log to subscribers: from a cursor (replaying the log in pages, then live)
+ * or live only. Per corp and process, one reader follows the log when the bus signals a commit
+ * (and every `pollMs`, for writers in processes the bus does not reach), and serves all
+ * subscribers from memory. Ordering and completeness come from the log, not from the bus.
+ */
+export class EventRelay {
+  private feeds = new Map<string, { refs: number; feed: Promise<CorpFeed> }>();
+  private readonly columns: string;
+
+  constructor(
+    private readonly pool: Pool,
+    dataSource: DataSource,
+    private readonly bus: EventBus,
+    private readonly pollMs = 2000,
+  ) {
+    this.columns = selectList(dataSource, EventRecord, "e");
+  }
+
+  /**
+   * Events of `corpId` after `after` (an event id; `null` = from now on), in id order, each once,
+   * filtered by `accept`. Ending the returned iterator releases everything at once.
+   */
+  stream(corpId: string, after: bigint | null, accept: (e: EventRecord) => boolean): AsyncIterableIterator<EventRecord> {
+    return new Repeater<EventRecord>(async (push, stop) => {
+      const feed = await this.acquire(corpId);
+      let stopped = false;
+      void stop.then(() => (stopped = true));
+      try {
+        let pos = after ?? feed.latest;
+        while (!stopped) {
+          let batch = feed.after(pos);
+          if (batch === undefined) {
+            batch = await feed.db.entities(
+              EventRecord,
+              `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.id > $2 ORDER BY e.id LIMIT ${PAGE}`,
+              [pos.toString()],
+            );
+            if (!batch.length) batch = feed.after(feed.floor) ?? [];
+          }
+          if (!batch.length) {
+            await Promise.race([feed.changed(), stop]);
+            continue;
+          }
+          for (const event of batch) {
+            if (stopped) break;
+            pos = BigInt(event.id);
+            if (accept(event)) await push(event);
+          }
+        }
+      } finally {
+        this.release(corpId, feed);
+      }
+    });
+  }
+
+  private acquire(corpId: string): Promise<CorpFeed> {
+    let entry = this.feeds.get(corpId);
+    if (!entry) {
+      const feed = (async () => {
+        const db = new CorpDb(corpId, this.pool);
+        const row = await db.one<{ max: string | null }>("SELECT max(id)::text AS max FROM event WHERE corp_id = $1");
+        const created = new CorpFeed(db, this.columns, BigInt(row?.max ?? "0"));
+        const notifications = this.bus.subscribe("corp-events", corpId);
+        void (async () => {
+          for await (const _ of notifications) void created.refresh();
+        })();
+        created.stopBus = () => void notifications.return?.();
+        created.timer = setInterval(() => void created.refresh(), this.pollMs);
+        created.timer.unref();
+        return created;
+      })();
+      entry = { refs: 0, feed };
+      this.feeds.set(corpId, entry);
+      const failed = entry;
+      feed.catch(() => {
+        if (this.feeds.get(corpId) === failed) this.feeds.delete(corpId);
+      });
+    }
+    entry.refs++;
+    return entry.feed;
+  }
+
+  private release(corpId: string, feed: CorpFeed): void {
+    const entry = this.feeds.get(corpId);
+    if (!entry || --entry.refs > 0) return;
+    this.feeds.delete(corpId);
+    feed.stopBus();
+    clearInterval(feed.timer);
+  }
+
+  /** Number of corps with live subscribers in this process (for /metrics and tests). */
+  get activeCorps(): number {
+    return this.feeds.size;
+  }
+}
