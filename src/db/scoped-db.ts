@@ -27,7 +27,7 @@ export function selectList(dataSource: DataSource, entity: Function, alias: stri
 
 /** Turns a row selected with `selectList` into an entity instance (so getters such as `id` work). */
 export function hydrate<T>(entity: EntityClass<T>, row: QueryResultRow): T {
-  return Object.assign(Object.create(entity.prototype) as object, row) as T;
+  return Object.assign(Object.create(entity.prototype as object) as object, row) as T;
 }
 
 /**

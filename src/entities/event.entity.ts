@@ -32,7 +32,7 @@ export class EventRecord {
   @Column({ name: "scope_paths", type: "text", array: true })
   scopePaths: string[];
 
-  @Column({ type: "jsonb", default: () => "'{}'::jsonb" })
+  @Column({ type: "jsonb" })
   data: Record<string, unknown>;
 
   @CreateDateColumn({ name: "occurred_at", type: "timestamptz" })

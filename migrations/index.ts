@@ -1,0 +1,4 @@
+import { Init1795603406553 } from "./1795603406553-Init";
+
+/** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
+export const MIGRATIONS: Function[] = [Init1795603406553];

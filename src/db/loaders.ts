@@ -1,0 +1,149 @@
+import DataLoader from "dataloader";
+import type { RequestContext } from "../context";
+import { Department } from "../entities/department.entity";
+import { Member } from "../entities/member.entity";
+import { keyset, SqlParams, type PageWindow } from "../schema/connection";
+import { selectList } from "./scoped-db";
+
+/** A page of one department's members, as the batched loader returns it. */
+export interface MemberPageKey {
+  departmentPk: string;
+  includeSubdepartments: boolean;
+  window: PageWindow;
+}
+
+/**
+ * Per-request DataLoaders: every nested list of a page costs one statement per field, whatever the
+ * page size. Each loader reads through `ctx.db`, so it is corp-scoped, and each returns results in
+ * key order. Visibility is applied by the services, not here.
+ */
+export function createLoaders(ctx: RequestContext) {
+  const ds = ctx.deps.dataSource;
+  const deptCols = selectList(ds, Department, "d");
+  const memberCols = selectList(ds, Member, "m");
+
+  /** Groups rows by a key column and returns lists in `keys` order. */
+  const groupBy = <T>(keys: readonly string[], rows: Array<T & { __key: string }>) => {
+    const map = new Map<string, T[]>(keys.map((k) => [k, []]));
+    for (const row of rows) {
+      const { __key, ...rest } = row;
+      map.get(String(__key))?.push(rest as unknown as T);
+    }
+    return keys.map((k) => map.get(k)!);
+  };
+
+  const hydrateAll = <T>(entity: { prototype: T }, lists: object[][]): T[][] =>
+    lists.map((list) => list.map((row) => Object.assign(Object.create(entity.prototype as object) as object, row) as T));
+
+  return {
+    department: new DataLoader<string, Department | undefined>(async (pks) => {
+      const rows = await ctx.db.entities(Department, `SELECT ${deptCols} FROM department d WHERE d.corp_id = $1 AND d.id = ANY($2::bigint[])`, [pks]);
+      const byPk = new Map(rows.map((d) => [d.pk, d]));
+      return pks.map((pk) => byPk.get(pk));
+    }),
+
+    member: new DataLoader<string, Member | undefined>(async (pks) => {
+      const rows = await ctx.db.entities(Member, `SELECT ${memberCols} FROM member m WHERE m.corp_id = $1 AND m.id = ANY($2::bigint[])`, [pks]);
+      const byPk = new Map(rows.map((m) => [m.pk, m]));
+      return pks.map((pk) => byPk.get(pk));
+    }),
+
+    /** Sub-departments of each department, in sibling order. */
+    children: new DataLoader<string, Department[]>(async (pks) => {
+      const rows = await ctx.db.rows<Department & { __key: string }>(
+        `SELECT d.parent_id AS "__key", ${deptCols} FROM department d
+          WHERE d.corp_id = $1 AND d.parent_id = ANY($2::bigint[]) ORDER BY d.parent_id, d."order", d.id`,
+        [pks],
+      );
+      return hydrateAll(Department, groupBy(pks, rows));
+    }),
+
+    /** Leaders of each department, by member id. */
+    leaders: new DataLoader<string, Member[]>(async (pks) => {
+      const rows = await ctx.db.rows<Member & { __key: string }>(
+        `SELECT l.department_id AS "__key", ${memberCols} FROM department_leader l JOIN member m ON m.id = l.member_id
+          WHERE l.corp_id = $1 AND l.department_id = ANY($2::bigint[]) ORDER BY l.department_id, m.id`,
+        [pks],
+      );
+      return hydrateAll(Member, groupBy(pks, rows));
+    }),
+
+    /** Departments of each member (main department first). */
+    memberDepartments: new DataLoader<string, Department[]>(async (pks) => {
+      const rows = await ctx.db.rows<Department & { __key: string }>(
+        `SELECT md.member_id AS "__key", ${deptCols}
+           FROM member_department md JOIN department d ON d.id = md.department_id JOIN member m ON m.id = md.member_id
+          WHERE md.corp_id = $1 AND md.member_id = ANY($2::bigint[])
+          ORDER BY md.member_id, (d.id = m.main_department_id) DESC, d.depth, d."order", d.id`,
+        [pks],
+      );
+      return hydrateAll(Department, groupBy(pks, rows));
+    }),
+
+    /** Departments each member leads. */
+    leaderOf: new DataLoader<string, Department[]>(async (pks) => {
+      const rows = await ctx.db.rows<Department & { __key: string }>(
+        `SELECT l.member_id AS "__key", ${deptCols} FROM department_leader l JOIN department d ON d.id = l.department_id
+          WHERE l.corp_id = $1 AND l.member_id = ANY($2::bigint[]) ORDER BY l.member_id, d.depth, d."order", d.id`,
+        [pks],
+      );
+      return hydrateAll(Department, groupBy(pks, rows));
+    }),
+
+    /** Number of members of each department; keys are `pk` or `pk+` (with sub-departments). */
+    memberCount: new DataLoader<string, number>(async (keys) => {
+      const rows = await ctx.db.rows<{ key: string; n: string }>(
+        `SELECT k.key, (SELECT count(DISTINCT md.member_id) FROM member_department md JOIN department d ON d.id = md.department_id
+                         WHERE md.corp_id = $1 AND d.corp_id = $1
+                           AND (CASE WHEN right(k.key, 1) = '+' THEN d.path LIKE p.path || '%' ELSE d.id = p.id END)) AS n
+           FROM unnest($2::text[]) AS k(key)
+           JOIN department p ON p.corp_id = $1 AND p.id = rtrim(k.key, '+')::bigint`,
+        [keys],
+      );
+      const byKey = new Map(rows.map((r) => [r.key, Number(r.n)]));
+      return keys.map((k) => byKey.get(k) ?? 0);
+    }),
+
+    /**
+     * One page of members for each of several departments in one statement (a LATERAL join per
+     * department), ordered by member id. Keys asking for the same window share the statement.
+     */
+    departmentMembers: new DataLoader<MemberPageKey, Member[], string>(
+      async (keys) => {
+        const groups = new Map<string, MemberPageKey[]>();
+        for (const k of keys) {
+          const g = `${k.includeSubdepartments}|${JSON.stringify(k.window)}`;
+          groups.set(g, [...(groups.get(g) ?? []), k]);
+        }
+        const results = new Map<MemberPageKey, Member[]>();
+        await Promise.all(
+          [...groups.values()].map(async (group) => {
+            const { window, includeSubdepartments } = group[0];
+            const params = new SqlParams();
+            const pks = params.add(group.map((k) => k.departmentPk));
+            const page = keyset(window, ["md.member_id"], params, ["bigint"]);
+            const inDepartment = includeSubdepartments
+              ? `SELECT DISTINCT md.member_id FROM member_department md JOIN department d ON d.id = md.department_id
+                  WHERE md.corp_id = $1 AND d.corp_id = $1 AND d.path LIKE p.path || '%' AND ${page.where}`
+              : `SELECT md.member_id FROM member_department md WHERE md.corp_id = $1 AND md.department_id = p.id AND ${page.where}`;
+            const rows = await ctx.db.rows<Member & { __key: string }>(
+              `SELECT p.id AS "__key", ${memberCols}
+                 FROM department p
+                 CROSS JOIN LATERAL (${inDepartment} ORDER BY ${page.orderBy} LIMIT ${page.limit}) md
+                 JOIN member m ON m.id = md.member_id
+                WHERE p.corp_id = $1 AND p.id = ANY(${pks}::bigint[])
+                ORDER BY p.id, ${page.orderBy}`,
+              params.values,
+            );
+            const lists = hydrateAll(Member, groupBy(group.map((k) => k.departmentPk), rows));
+            group.forEach((k, i) => results.set(k, lists[i]));
+          }),
+        );
+        return keys.map((k) => results.get(k)!);
+      },
+      { cacheKeyFn: (k) => `${k.departmentPk}|${k.includeSubdepartments}|${JSON.stringify(k.window)}` },
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,63 @@
+import type { Pool } from "pg";
+import type { RequestContext } from "../context";
+import { Corp } from "../entities/corp.entity";
+import { selectList } from "../db/scoped-db";
+import { badInput, notFound } from "../errors/domain-error";
+import { Edition } from "../schema/enums";
+import { ALL_SCOPES } from "../auth/scopes";
+import type { DataSource } from "typeorm";
+import type { AppService, AppCredentials } from "./app.service";
+
+export interface CreatedCorp extends AppCredentials {
+  corpPk: string;
+  rootDepartmentPk: string;
+}
+
+/** Corps (tenants). Creating one also creates its root department and an administrator app. */
+export class CorpService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly dataSource: DataSource,
+    private readonly apps: AppService,
+  ) {}
+
+  /** The caller's corp. */
+  async current(ctx: RequestContext): Promise<Corp> {
+    const [corp] = await ctx.db.entities(Corp, `SELECT ${selectList(this.dataSource, Corp, "c")} FROM corp c WHERE c.id = $1`);
+    if (!corp) throw notFound("Corp");
+    return corp;
+  }
+
+  /**
+   * Bootstrap (CLI, tests): a corp, its root department named after it, and an app holding every
+   * scope over the whole corp, in one transaction. Not reachable through the API.
+   */
+  async create(input: { name: string; edition: Edition }): Promise<CreatedCorp> {
+    const name = input.name.trim();
+    if (name.length < 1 || name.length > 64) throw badInput("name", "The corp name must be 1–64 characters.");
+    if (!Object.values(Edition).includes(input.edition)) {
+      throw badInput("edition", `The edition must be one of ${Object.values(Edition).join(", ")}.`);
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const corp = (await client.query<{ id: string }>(`INSERT INTO corp (name, edition) VALUES ($1, $2) RETURNING id`, [name, input.edition])).rows[0];
+      const root = (
+        await client.query<{ id: string }>(
+          `WITH next AS (SELECT nextval(pg_get_serial_sequence('department', 'id')) AS id)
+           INSERT INTO department (id, corp_id, parent_id, name, "order", depth, path)
+           SELECT next.id, $1, NULL, $2, 0, 0, '/' || next.id || '/' FROM next RETURNING id`,
+          [corp.id, name],
+        )
+      ).rows[0];
+      const credentials = await this.apps.insert(client, { corpPk: corp.id, name: `${name} administrator`, scopes: ALL_SCOPES, departmentPks: null });
+      await client.query("COMMIT");
+      return { ...credentials, corpPk: corp.id, rootDepartmentPk: root.id };
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+}

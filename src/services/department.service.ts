@@ -1,0 +1,223 @@
+import type { RequestContext } from "../context";
+import { canManageDepartments, canSee } from "../auth/principal";
+import { Department, MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
+import { selectList } from "../db/scoped-db";
+import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
+import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { DirectoryEventType } from "../schema/enums";
+import { requireScope, visibleSql } from "./access";
+
+export interface CreateDepartmentData {
+  name: string;
+  parentPk?: string | null;
+  order?: number | null;
+}
+
+export interface UpdateDepartmentData {
+  name?: string | null;
+  parentPk?: string | null;
+  order?: number | null;
+  leaderPks?: string[] | null;
+}
+
+/**
+ * The department tree (source §1): one root per corp named after it, at most 15 levels below it,
+ * sibling names unique. Tree changes take a per-corp advisory lock so that concurrent moves cannot
+ * create a cycle or exceed the depth between the check and the write.
+ */
+export class DepartmentService {
+  /** A department the caller may see, or undefined. */
+  async find(ctx: RequestContext, pk: string): Promise<Department | undefined> {
+    requireScope(ctx.caller, "directory:read");
+    const department = await ctx.loaders.department.load(pk);
+    return department && canSee(ctx.caller, department.path) ? department : undefined;
+  }
+
+  /** A department the caller may see, or NOT_FOUND naming `field`. */
+  async get(ctx: RequestContext, pk: string, field = "id"): Promise<Department> {
+    const department = await this.find(ctx, pk);
+    if (!department) throw notFound("Department", field);
+    return department;
+  }
+
+  /** Several departments by id, in order; invisible or missing ones are dropped. */
+  async findMany(ctx: RequestContext, pks: readonly string[]): Promise<Department[]> {
+    requireScope(ctx.caller, "directory:read");
+    const found = await ctx.loaders.department.loadMany(pks);
+    return found.filter((d): d is Department => d instanceof Department && canSee(ctx.caller, d.path));
+  }
+
+  /** The corp's root department (visible or not: used to place new departments). */
+  async root(ctx: RequestContext): Promise<Department> {
+    const [root] = await ctx.db.entities(
+      Department,
+      `SELECT ${selectList(ctx.deps.dataSource, Department, "d")} FROM department d WHERE d.corp_id = $1 AND d.parent_id IS NULL`,
+    );
+    return root;
+  }
+
+  /**
+   * Sub-departments of `parentPk`; without a parent, the tops of what the caller sees (the root
+   * for a whole-corp caller, else the departments of its visibility scope). Ordered by `order`.
+   */
+  async list(ctx: RequestContext, parentPk: string | null, window: PageWindow): Promise<Connection<Department>> {
+    requireScope(ctx.caller, "directory:read");
+    const params = new SqlParams();
+    let where: string;
+    if (parentPk !== null) {
+      await this.get(ctx, parentPk, "parentId");
+      where = `d.parent_id = ${params.add(parentPk)}`;
+    } else if (ctx.caller.visibleRoots === null) {
+      where = "d.parent_id IS NULL";
+    } else {
+      const roots = ctx.caller.visibleRoots.filter((r) => !ctx.caller.visibleRoots!.some((o) => o !== r && r.startsWith(o)));
+      where = `d.path = ANY(${params.add(roots)}::text[])`;
+    }
+    const filter = `d.corp_id = $1 AND ${where} AND ${visibleSql(ctx.caller, params, "d.path")}`;
+    const countParams = [...params.values];
+    const page = keyset(window, [`d."order"`, "d.id"], params, ["int", "bigint"]);
+    const rows = await ctx.db.entities(
+      Department,
+      `SELECT ${selectList(ctx.deps.dataSource, Department, "d")} FROM department d
+        WHERE ${filter} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      params.values,
+    );
+    return toConnection(rows, window, (d) => [String(d.order), d.pk], async () => {
+      const row = await ctx.db.one<{ n: string }>(`SELECT count(*) AS n FROM department d WHERE ${filter}`, countParams);
+      return Number(row?.n ?? 0);
+    });
+  }
+
+  /** Sub-departments the caller may see. */
+  async children(ctx: RequestContext, department: Department): Promise<Department[]> {
+    const children = await ctx.loaders.children.load(department.pk);
+    return children.filter((d) => canSee(ctx.caller, d.path));
+  }
+
+  /** Ancestors from the root down, limited to what the caller may see. */
+  ancestors(ctx: RequestContext, department: Department): Promise<Department[]> {
+    return this.findMany(ctx, department.ancestorPks());
+  }
+
+  async parent(ctx: RequestContext, department: Department): Promise<Department | undefined> {
+    return department.parentId ? this.find(ctx, department.parentId) : undefined;
+  }
+
+  async create(ctx: RequestContext, data: CreateDepartmentData): Promise<Department> {
+    this.requireTreeWrite(ctx);
+    await this.lockTree(ctx);
+    const parent = data.parentPk ? await this.get(ctx, data.parentPk, "input.parentId") : await this.root(ctx);
+    if (!canSee(ctx.caller, parent.path)) {
+      throw forbidden("Your visibility scope does not include the root department: give `parentId`.");
+    }
+    if (parent.depth + 1 > MAX_DEPARTMENT_DEPTH) {
+      throw limitExceeded(`Departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.`, "input.parentId");
+    }
+    const [created] = await ctx.db.entities(
+      Department,
+      `WITH next AS (SELECT nextval(pg_get_serial_sequence('department', 'id')) AS id)
+       INSERT INTO department AS d (id, corp_id, parent_id, name, "order", depth, path)
+       SELECT next.id, $1, $2, $3, $4, $5, $6 || next.id || '/' FROM next
+       RETURNING ${selectList(ctx.deps.dataSource, Department, "d")}`,
+      [parent.pk, data.name, data.order ?? 0, parent.depth + 1, parent.path],
+    );
+    ctx.emit({ type: DirectoryEventType.DEPARTMENT_CREATED, departmentId: created.pk, scopePaths: [created.path] });
+    return created;
+  }
+
+  async update(ctx: RequestContext, pk: string, data: UpdateDepartmentData): Promise<Department> {
+    this.requireTreeWrite(ctx);
+    await this.lockTree(ctx);
+    const department = await this.get(ctx, pk, "input.id");
+    const changed: string[] = [];
+    const cols = selectList(ctx.deps.dataSource, Department, "d");
+    let current = department;
+
+    if (data.parentPk != null && data.parentPk !== department.parentId) {
+      if (department.parentId === null) throw badInput("input.parentId", "The root department cannot be moved.");
+      const parent = await this.get(ctx, data.parentPk, "input.parentId");
+      if (parent.path.startsWith(department.path)) {
+        throw badInput("input.parentId", "A department cannot move under itself or one of its sub-departments.");
+      }
+      const below = await ctx.db.one<{ deepest: number }>(
+        `SELECT max(depth) AS deepest FROM department WHERE corp_id = $1 AND path LIKE $2 || '%'`,
+        [department.path],
+      );
+      const shift = parent.depth + 1 - department.depth;
+      if ((below?.deepest ?? department.depth) + shift > MAX_DEPARTMENT_DEPTH) {
+        throw limitExceeded(`The move would nest departments more than ${MAX_DEPARTMENT_DEPTH} levels below the root.`, "input.parentId");
+      }
+      const newPath = `${parent.path}${department.pk}/`;
+      await ctx.db.exec(
+        `UPDATE department SET path = $2 || substr(path, length($3) + 1), depth = depth + $4, updated_at = now()
+          WHERE corp_id = $1 AND path LIKE $3 || '%'`,
+        [newPath, department.path, shift],
+      );
+      await ctx.db.exec(`UPDATE department SET parent_id = $2 WHERE corp_id = $1 AND id = $3`, [parent.pk, department.pk]);
+      changed.push("parent");
+    }
+    if (data.name != null && data.name !== department.name) {
+      if (department.parentId === null) {
+        throw badInput("input.name", "The root department is named after the corp and cannot be renamed here.");
+      }
+      changed.push("name");
+    }
+    if (data.order != null && data.order !== department.order) changed.push("order");
+    [current] = await ctx.db.entities(
+      Department,
+      `UPDATE department AS d SET name = COALESCE($3, d.name), "order" = COALESCE($4, d."order"), updated_at = now()
+        WHERE d.corp_id = $1 AND d.id = $2 RETURNING ${cols}`,
+      [department.pk, data.name ?? null, data.order ?? null],
+    );
+    if (data.leaderPks != null) {
+      const leaders = [...new Set(data.leaderPks)];
+      const members = await ctx.db.rows<{ member_id: string }>(
+        `SELECT member_id FROM member_department WHERE corp_id = $1 AND department_id = $2 AND member_id = ANY($3::bigint[])`,
+        [department.pk, leaders],
+      );
+      if (members.length !== leaders.length) {
+        throw badInput("input.leaderIds", "Every leader must be a member of the department.");
+      }
+      await ctx.db.exec(`DELETE FROM department_leader WHERE corp_id = $1 AND department_id = $2`, [department.pk]);
+      await ctx.db.exec(
+        `INSERT INTO department_leader (corp_id, department_id, member_id) SELECT $1, $2, unnest($3::bigint[])`,
+        [department.pk, leaders],
+      );
+      changed.push("leaders");
+    }
+    if (changed.length) {
+      const scopePaths = [...new Set([department.path, current.path])];
+      ctx.emit({ type: DirectoryEventType.DEPARTMENT_UPDATED, departmentId: department.pk, scopePaths, data: { changedFields: changed } });
+    }
+    return current;
+  }
+
+  async delete(ctx: RequestContext, pk: string): Promise<Department> {
+    this.requireTreeWrite(ctx);
+    await this.lockTree(ctx);
+    const department = await this.get(ctx, pk, "input.id");
+    if (department.parentId === null) throw badInput("input.id", "The root department cannot be deleted.");
+    const usage = await ctx.db.one<{ children: boolean; members: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM department WHERE corp_id = $1 AND parent_id = $2) AS children,
+              EXISTS (SELECT 1 FROM member_department WHERE corp_id = $1 AND department_id = $2) AS members`,
+      [department.pk],
+    );
+    if (usage?.children) throw conflict("The department has sub-departments: move or delete them first.", "input.id");
+    if (usage?.members) throw conflict("The department has members: move or remove them first.", "input.id");
+    await ctx.db.exec(`DELETE FROM department WHERE corp_id = $1 AND id = $2`, [department.pk]);
+    ctx.emit({ type: DirectoryEventType.DEPARTMENT_DELETED, departmentId: department.pk, scopePaths: [department.path], data: { name: department.name } });
+    return department;
+  }
+
+  private requireTreeWrite(ctx: RequestContext): void {
+    requireScope(ctx.caller, "directory:write");
+    if (!canManageDepartments(ctx.caller)) {
+      throw forbidden("Only corp administrators may change the department tree.");
+    }
+  }
+
+  /** Serialises tree changes within a corp (held until the transaction ends). */
+  private async lockTree(ctx: RequestContext): Promise<void> {
+    await ctx.db.exec(`SELECT pg_advisory_xact_lock(hashtextextended('department-tree:' || $1::text, 0))`);
+  }
+}

@@ -1,0 +1,24 @@
+import type { DataSource } from "typeorm";
+import type { Pool } from "pg";
+import { AppService } from "./app.service";
+import { CorpService } from "./corp.service";
+import { DepartmentService } from "./department.service";
+import { MemberService } from "./member.service";
+
+/** Every domain service; resolvers reach them through `ctx.services`. */
+export interface Services {
+  apps: AppService;
+  corps: CorpService;
+  departments: DepartmentService;
+  members: MemberService;
+}
+
+export function createServices(pool: Pool, dataSource: DataSource): Services {
+  const apps = new AppService(pool);
+  return {
+    apps,
+    corps: new CorpService(pool, dataSource, apps),
+    departments: new DepartmentService(),
+    members: new MemberService(),
+  };
+}

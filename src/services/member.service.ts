@@ -1,0 +1,310 @@
+import type { RequestContext } from "../context";
+import { canManageMembersIn, canSee } from "../auth/principal";
+import { Department } from "../entities/department.entity";
+import { Member } from "../entities/member.entity";
+import { selectList } from "../db/scoped-db";
+import { badInput, forbidden, notFound } from "../errors/domain-error";
+import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { DirectoryEventType, MemberStatus } from "../schema/enums";
+import { likeEscape, requireScope, visibleSql } from "./access";
+
+/** The searchable text of a member; the trigram index `member_search_trgm_idx` is on this expression. */
+export const MEMBER_SEARCH_SQL = `lower(m."name"::text || ' ' || m."employee_id"::text || ' ' || coalesce(m."email", '') || ' ' || coalesce(m."mobile", ''))`;
+
+/** At most this many departments per member. */
+export const MAX_MEMBER_DEPARTMENTS = 20;
+
+export interface MemberFilter {
+  departmentPk?: string | null;
+  includeSubdepartments?: boolean | null;
+  status?: MemberStatus | null;
+  search?: string | null;
+}
+
+export interface MemberProfile {
+  name: string;
+  title: string | null;
+  extension: string | null;
+  mobile: string | null;
+  email: string | null;
+}
+
+export interface CreateMemberData extends Partial<MemberProfile> {
+  employeeId: string;
+  name: string;
+  departmentPks: string[];
+  mainDepartmentPk?: string | null;
+  status?: MemberStatus | null;
+  isCorpAdmin?: boolean | null;
+}
+
+/** `undefined`: leave unchanged; `null` (nullable fields): clear. */
+export interface UpdateMemberData {
+  employeeId?: string;
+  name?: string;
+  title?: string | null;
+  extension?: string | null;
+  mobile?: string | null;
+  email?: string | null;
+  departmentPks?: string[];
+  mainDepartmentPk?: string;
+  isCorpAdmin?: boolean;
+}
+
+const PROFILE_FIELDS = ["employeeId", "name", "title", "extension", "mobile", "email", "isCorpAdmin"] as const;
+const COLUMN: Record<(typeof PROFILE_FIELDS)[number], string> = {
+  employeeId: "employee_id",
+  name: "name",
+  title: "title",
+  extension: "extension",
+  mobile: "mobile",
+  email: "email",
+  isCorpAdmin: "is_corp_admin",
+};
+
+/**
+ * Members (source §1): each in 1–20 departments with one main department, employee id unique in
+ * the corp. Writes need `directory:write`, and a member acting through an app must be a corp admin
+ * or lead a department enclosing every department the member is in, before and after the change.
+ */
+export class MemberService {
+  /** A member the caller may see (in at least one visible department), or undefined. */
+  async find(ctx: RequestContext, pk: string): Promise<Member | undefined> {
+    requireScope(ctx.caller, "directory:read");
+    const member = await ctx.loaders.member.load(pk);
+    if (!member) return undefined;
+    if (ctx.caller.visibleRoots === null) return member;
+    const departments = await ctx.loaders.memberDepartments.load(pk);
+    return departments.some((d) => canSee(ctx.caller, d.path)) ? member : undefined;
+  }
+
+  async get(ctx: RequestContext, pk: string, field = "id"): Promise<Member> {
+    const member = await this.find(ctx, pk);
+    if (!member) throw notFound("Member", field);
+    return member;
+  }
+
+  async findByEmployeeId(ctx: RequestContext, employeeId: string): Promise<Member | undefined> {
+    requireScope(ctx.caller, "directory:read");
+    const row = await ctx.db.one<{ id: string }>(`SELECT id FROM member WHERE corp_id = $1 AND employee_id = $2`, [employeeId]);
+    return row ? this.find(ctx, row.id) : undefined;
+  }
+
+  /** Members matching `filter` within the caller's visibility, by creation (id) order. */
+  async list(ctx: RequestContext, filter: MemberFilter, window: PageWindow): Promise<Connection<Member>> {
+    requireScope(ctx.caller, "directory:read");
+    const params = new SqlParams();
+    const where = ["m.corp_id = $1"];
+    if (filter.status) where.push(`m.status = ${params.add(filter.status)}`);
+    if (filter.search != null && filter.search.trim() !== "") {
+      where.push(`${MEMBER_SEARCH_SQL} LIKE ${params.add(`%${likeEscape(filter.search.trim().toLowerCase())}%`)}`);
+    }
+    const inDepartment: string[] = [];
+    if (filter.departmentPk != null) {
+      const department = await ctx.services.departments.get(ctx, filter.departmentPk, "filter.departmentId");
+      inDepartment.push(filter.includeSubdepartments ? `d.path LIKE ${params.add(department.path + "%")}` : `d.id = ${params.add(department.pk)}`);
+    }
+    if (ctx.caller.visibleRoots !== null) inDepartment.push(visibleSql(ctx.caller, params, "d.path"));
+    if (inDepartment.length) {
+      where.push(`EXISTS (SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
+                          WHERE md.corp_id = $1 AND md.member_id = m.id AND ${inDepartment.join(" AND ")})`);
+    }
+    const countParams = [...params.values];
+    const page = keyset(window, ["m.id"], params, ["bigint"]);
+    const rows = await ctx.db.entities(
+      Member,
+      `SELECT ${selectList(ctx.deps.dataSource, Member, "m")} FROM member m
+        WHERE ${where.join(" AND ")} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      params.values,
+    );
+    return toConnection(rows, window, (m) => [m.pk], async () => {
+      const row = await ctx.db.one<{ n: string }>(`SELECT count(*) AS n FROM member m WHERE ${where.join(" AND ")}`, countParams);
+      return Number(row?.n ?? 0);
+    });
+  }
+
+  /** Members of one department (optionally its subtree), one page; batched across departments. */
+  async ofDepartment(ctx: RequestContext, department: Department, includeSubdepartments: boolean, window: PageWindow): Promise<Connection<Member>> {
+    requireScope(ctx.caller, "directory:read");
+    const rows = await ctx.loaders.departmentMembers.load({ departmentPk: department.pk, includeSubdepartments, window });
+    return toConnection([...rows], window, (m) => [m.pk], () => this.countIn(ctx, department, includeSubdepartments));
+  }
+
+  countIn(ctx: RequestContext, department: Department, includeSubdepartments: boolean): Promise<number> {
+    return ctx.loaders.memberCount.load(includeSubdepartments ? `${department.pk}+` : department.pk);
+  }
+
+  /** The member's departments the caller may see, main department first. */
+  async departments(ctx: RequestContext, member: Member): Promise<Department[]> {
+    const departments = await ctx.loaders.memberDepartments.load(member.pk);
+    return departments.filter((d) => canSee(ctx.caller, d.path));
+  }
+
+  async mainDepartment(ctx: RequestContext, member: Member): Promise<Department | undefined> {
+    const departments = await ctx.loaders.memberDepartments.load(member.pk);
+    const main = departments.find((d) => d.pk === member.mainDepartmentId);
+    return main && canSee(ctx.caller, main.path) ? main : undefined;
+  }
+
+  async leaderOf(ctx: RequestContext, member: Member): Promise<Department[]> {
+    const departments = await ctx.loaders.leaderOf.load(member.pk);
+    return departments.filter((d) => canSee(ctx.caller, d.path));
+  }
+
+  async create(ctx: RequestContext, data: CreateMemberData): Promise<Member> {
+    requireScope(ctx.caller, "directory:write");
+    const departments = await this.writableDepartments(ctx, data.departmentPks);
+    const mainPk = this.mainOf(data.departmentPks, data.mainDepartmentPk);
+    if (data.isCorpAdmin) this.requireAdminGrant(ctx);
+    const [member] = await ctx.db.entities(
+      Member,
+      `INSERT INTO member AS m (corp_id, employee_id, name, title, extension, mobile, email, status, is_corp_admin, main_department_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${selectList(ctx.deps.dataSource, Member, "m")}`,
+      [
+        data.employeeId,
+        data.name,
+        data.title ?? null,
+        data.extension ?? null,
+        data.mobile ?? null,
+        data.email ?? null,
+        data.status ?? MemberStatus.UNACTIVATED,
+        data.isCorpAdmin ?? false,
+        mainPk,
+      ],
+    );
+    await this.setDepartments(ctx, member.pk, data.departmentPks);
+    ctx.emit({ type: DirectoryEventType.MEMBER_CREATED, memberId: member.pk, scopePaths: departments.map((d) => d.path) });
+    return member;
+  }
+
+  async update(ctx: RequestContext, pk: string, data: UpdateMemberData): Promise<Member> {
+    requireScope(ctx.caller, "directory:write");
+    const { member, departments: before } = await this.writableMember(ctx, pk);
+    const changed: string[] = [];
+    const sets: string[] = [];
+    const params: unknown[] = [pk];
+    for (const field of PROFILE_FIELDS) {
+      const value = data[field];
+      if (value === undefined || value === member[field]) continue;
+      if (field === "isCorpAdmin") this.requireAdminGrant(ctx);
+      params.push(value);
+      sets.push(`${COLUMN[field]} = $${params.length + 1}`);
+      changed.push(field);
+    }
+    let after = before;
+    const departmentPks = data.departmentPks ?? before.map((d) => d.pk);
+    if (data.departmentPks !== undefined) {
+      after = await this.writableDepartments(ctx, data.departmentPks);
+      const same = after.length === before.length && after.every((d) => before.some((b) => b.pk === d.pk));
+      if (!same) changed.push("departments");
+    }
+    if (data.departmentPks !== undefined || data.mainDepartmentPk !== undefined) {
+      const mainPk =
+        data.mainDepartmentPk !== undefined || !departmentPks.includes(member.mainDepartmentId)
+          ? this.mainOf(departmentPks, data.mainDepartmentPk)
+          : member.mainDepartmentId;
+      if (mainPk !== member.mainDepartmentId) {
+        params.push(mainPk);
+        sets.push(`main_department_id = $${params.length + 1}`);
+        changed.push("mainDepartment");
+      }
+    }
+    if (!changed.length) return member;
+    const [updated] = await ctx.db.entities(
+      Member,
+      `UPDATE member AS m SET ${[...sets, "updated_at = now()"].join(", ")} WHERE m.corp_id = $1 AND m.id = $2
+       RETURNING ${selectList(ctx.deps.dataSource, Member, "m")}`,
+      params,
+    );
+    if (changed.includes("departments")) await this.setDepartments(ctx, pk, departmentPks);
+    const scopePaths = [...new Set([...before, ...after].map((d) => d.path))];
+    ctx.emit({ type: DirectoryEventType.MEMBER_UPDATED, memberId: pk, scopePaths, data: { changedFields: changed } });
+    return updated;
+  }
+
+  async setStatus(ctx: RequestContext, pk: string, status: MemberStatus): Promise<Member> {
+    requireScope(ctx.caller, "directory:write");
+    const { member, departments } = await this.writableMember(ctx, pk);
+    if (member.status === status) return member;
+    const [updated] = await ctx.db.entities(
+      Member,
+      `UPDATE member AS m SET status = $3, updated_at = now() WHERE m.corp_id = $1 AND m.id = $2
+       RETURNING ${selectList(ctx.deps.dataSource, Member, "m")}`,
+      [pk, status],
+    );
+    ctx.emit({
+      type: DirectoryEventType.MEMBER_STATUS_CHANGED,
+      memberId: pk,
+      scopePaths: departments.map((d) => d.path),
+      data: { from: member.status, to: status },
+    });
+    return updated;
+  }
+
+  async delete(ctx: RequestContext, pk: string): Promise<Member> {
+    requireScope(ctx.caller, "directory:write");
+    const { member, departments } = await this.writableMember(ctx, pk);
+    await ctx.db.exec(`DELETE FROM member WHERE corp_id = $1 AND id = $2`, [pk]);
+    ctx.emit({
+      type: DirectoryEventType.MEMBER_DELETED,
+      memberId: pk,
+      scopePaths: departments.map((d) => d.path),
+      data: { employeeId: member.employeeId, name: member.name },
+    });
+    return member;
+  }
+
+  /** The member and all their departments, if the caller may change them; else NOT_FOUND / FORBIDDEN. */
+  private async writableMember(ctx: RequestContext, pk: string): Promise<{ member: Member; departments: Department[] }> {
+    const member = await this.get(ctx, pk, "input.id");
+    const departments = await ctx.loaders.memberDepartments.load(pk);
+    if (!departments.every((d) => canManageMembersIn(ctx.caller, d.path))) {
+      throw forbidden("The member belongs to departments outside the subtrees you may manage.");
+    }
+    return { member, departments };
+  }
+
+  /** Departments a member may be put in by the caller, in input order. */
+  private async writableDepartments(ctx: RequestContext, pks: string[]): Promise<Department[]> {
+    if (pks.length === 0) throw badInput("input.departmentIds", "A member needs at least one department.");
+    if (pks.length > MAX_MEMBER_DEPARTMENTS) {
+      throw badInput("input.departmentIds", `A member can be in at most ${MAX_MEMBER_DEPARTMENTS} departments.`);
+    }
+    if (new Set(pks).size !== pks.length) throw badInput("input.departmentIds", "A department is listed twice.");
+    const found = await ctx.services.departments.findMany(ctx, pks);
+    if (found.length !== pks.length) throw notFound("A department of input.departmentIds", "input.departmentIds");
+    if (!found.every((d) => canManageMembersIn(ctx.caller, d.path))) {
+      throw forbidden("You may only place members in departments of the subtrees you lead.");
+    }
+    return pks.map((pk) => found.find((d) => d.pk === pk)!);
+  }
+
+  private mainOf(departmentPks: string[], mainPk: string | null | undefined): string {
+    if (mainPk == null) return departmentPks[0];
+    if (!departmentPks.includes(mainPk)) {
+      throw badInput("input.mainDepartmentId", "The main department must be one of the member's departments.");
+    }
+    return mainPk;
+  }
+
+  private requireAdminGrant(ctx: RequestContext): void {
+    const m = ctx.caller.member;
+    if (m && !m.isCorpAdmin) throw forbidden("Only corp administrators may grant or revoke administrator rights.");
+  }
+
+  private async setDepartments(ctx: RequestContext, memberPk: string, departmentPks: string[]): Promise<void> {
+    await ctx.db.exec(`DELETE FROM member_department WHERE corp_id = $1 AND member_id = $2 AND NOT (department_id = ANY($3::bigint[]))`, [
+      memberPk,
+      departmentPks,
+    ]);
+    await ctx.db.exec(
+      `INSERT INTO member_department (corp_id, member_id, department_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING`,
+      [memberPk, departmentPks],
+    );
+    // A member leads only departments they belong to.
+    await ctx.db.exec(`DELETE FROM department_leader WHERE corp_id = $1 AND member_id = $2 AND NOT (department_id = ANY($3::bigint[]))`, [
+      memberPk,
+      departmentPks,
+    ]);
+  }
+}
