@@ -49,6 +49,8 @@ export class RequestContext {
     readonly deps: AppDeps,
     readonly principal: Principal | null,
     readonly requestId: string,
+    /** Why the presented token was refused (WebSocket connections carry it to each operation). */
+    private readonly authError?: Error,
   ) {
     this.loaders = createLoaders(this);
   }
@@ -59,7 +61,7 @@ export class RequestContext {
 
   /** The authenticated principal, or UNAUTHENTICATED. */
   get caller(): Principal {
-    if (!this.principal) throw unauthenticated();
+    if (!this.principal) throw this.authError ?? unauthenticated();
     return this.principal;
   }
 

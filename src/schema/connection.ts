@@ -104,7 +104,8 @@ export interface Connection<T> {
   edges: { node: T; cursor: string }[];
   nodes: T[];
   pageInfo: PageInfo;
-  totalCount: () => Promise<number>;
+  /** A getter: the count query runs only when a client selects `totalCount`. */
+  readonly totalCount: Promise<number>;
 }
 
 /**
@@ -125,7 +126,9 @@ export function toConnection<T>(rows: T[], window: PageWindow, keyOf: (row: T) =
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
-    totalCount,
+    get totalCount() {
+      return totalCount();
+    },
   };
 }
 

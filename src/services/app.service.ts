@@ -5,6 +5,7 @@ import { badInput, notFound } from "../errors/domain-error";
 import { toGlobalId } from "../schema/global-id";
 
 export interface AppCredentials {
+  appPk: string;
   corpId: string;
   clientId: string;
   clientSecret: string;
@@ -42,10 +43,10 @@ export class AppService {
   async insert(client: PoolClient, input: { corpPk: string; name: string; scopes: readonly Scope[]; departmentPks: string[] | null }): Promise<AppCredentials> {
     const clientId = newClientId();
     const clientSecret = newSecret();
-    await client.query(
-      `INSERT INTO app (corp_id, name, client_id, secret_hash, scopes, visible_department_ids) VALUES ($1, $2, $3, $4, $5, $6)`,
+    const row = await client.query<{ id: string }>(
+      `INSERT INTO app (corp_id, name, client_id, secret_hash, scopes, visible_department_ids) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
       [input.corpPk, input.name, clientId, hashSecret(clientSecret), input.scopes, input.departmentPks],
     );
-    return { corpId: toGlobalId("Corp", input.corpPk), clientId, clientSecret };
+    return { appPk: row.rows[0].id, corpId: toGlobalId("Corp", input.corpPk), clientId, clientSecret };
   }
 }

@@ -10,6 +10,7 @@ import type { AppService, AppCredentials } from "./app.service";
 
 export interface CreatedCorp extends AppCredentials {
   corpPk: string;
+  appPk: string;
   rootDepartmentPk: string;
 }
 

@@ -4,6 +4,8 @@ import { AppService } from "./app.service";
 import { CorpService } from "./corp.service";
 import { DepartmentService } from "./department.service";
 import { MemberService } from "./member.service";
+import { DirectoryEventService } from "./directory-event.service";
+import { ViewerService } from "./viewer.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -11,6 +13,8 @@ export interface Services {
   corps: CorpService;
   departments: DepartmentService;
   members: MemberService;
+  directoryEvents: DirectoryEventService;
+  viewer: ViewerService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -20,5 +24,7 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     corps: new CorpService(pool, dataSource, apps),
     departments: new DepartmentService(),
     members: new MemberService(),
+    directoryEvents: new DirectoryEventService(),
+    viewer: new ViewerService(),
   };
 }

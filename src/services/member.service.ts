@@ -166,7 +166,7 @@ export class MemberService {
         data.title ?? null,
         data.extension ?? null,
         data.mobile ?? null,
-        data.email ?? null,
+        data.email?.toLowerCase() ?? null,
         data.status ?? MemberStatus.UNACTIVATED,
         data.isCorpAdmin ?? false,
         mainPk,
@@ -184,7 +184,7 @@ export class MemberService {
     const sets: string[] = [];
     const params: unknown[] = [pk];
     for (const field of PROFILE_FIELDS) {
-      const value = data[field];
+      const value = field === "email" ? data.email?.toLowerCase() ?? data.email : data[field];
       if (value === undefined || value === member[field]) continue;
       if (field === "isCorpAdmin") this.requireAdminGrant(ctx);
       params.push(value);

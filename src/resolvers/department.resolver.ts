@@ -1,0 +1,88 @@
+import { Arg, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from "type-graphql";
+import type { RequestContext } from "../context";
+import { Transactional } from "../db/transaction";
+import { Department } from "../entities/department.entity";
+import { Member } from "../entities/member.entity";
+import { pageWindow } from "../schema/connection";
+import {
+  CreateDepartmentInput,
+  CreateDepartmentPayload,
+  DeleteDepartmentInput,
+  DeleteDepartmentPayload,
+  MemberConnection,
+  UpdateDepartmentInput,
+  UpdateDepartmentPayload,
+} from "../schema/directory.types";
+import { fromGlobalId } from "../schema/global-id";
+
+@Resolver(() => Department)
+export class DepartmentResolver {
+  @FieldResolver(() => Department, { nullable: true, description: "The parent department; null for the root or when out of your visibility." })
+  async parent(@Root() department: Department, @Ctx() ctx: RequestContext) {
+    return (await ctx.services.departments.parent(ctx, department)) ?? null;
+  }
+
+  @FieldResolver(() => [Department], { description: "Direct sub-departments you may see, in sibling order." })
+  children(@Root() department: Department, @Ctx() ctx: RequestContext) {
+    return ctx.services.departments.children(ctx, department);
+  }
+
+  @FieldResolver(() => [Department], { description: "Ancestors you may see, from the root down (excluding this department)." })
+  ancestors(@Root() department: Department, @Ctx() ctx: RequestContext) {
+    return ctx.services.departments.ancestors(ctx, department);
+  }
+
+  @FieldResolver(() => [Member], { description: "The department's leaders (部门负责人)." })
+  async leaders(@Root() department: Department, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.leaders.load(department.pk);
+  }
+
+  @FieldResolver(() => MemberConnection, { description: "Members of the department, oldest first." })
+  members(
+    @Root() department: Department,
+    @Ctx() ctx: RequestContext,
+    @Arg("first", () => Int, { nullable: true, description: "Page size, at most 100 (default 20)." }) first?: number,
+    @Arg("after", { nullable: true, description: "Cursor to start after." }) after?: string,
+    @Arg("includeSubdepartments", { defaultValue: false, description: "Also members of all sub-departments (each once)." })
+    includeSubdepartments?: boolean,
+  ) {
+    return ctx.services.members.ofDepartment(ctx, department, includeSubdepartments ?? false, pageWindow({ first, after }));
+  }
+
+  @FieldResolver(() => Int, { description: "Number of members of the department." })
+  memberCount(
+    @Root() department: Department,
+    @Ctx() ctx: RequestContext,
+    @Arg("includeSubdepartments", { defaultValue: false, description: "Count members of sub-departments too (each once)." })
+    includeSubdepartments?: boolean,
+  ) {
+    return ctx.services.members.countIn(ctx, department, includeSubdepartments ?? false);
+  }
+
+  @Mutation(() => CreateDepartmentPayload, { description: "Creates a department (under the root when `parentId` is omitted). Needs `directory:write`; administrators only." })
+  @Transactional()
+  async createDepartment(@Arg("input", { description: "The new department." }) input: CreateDepartmentInput, @Ctx() ctx: RequestContext) {
+    const parentPk = input.parentId != null ? fromGlobalId(input.parentId, "Department", "input.parentId") : null;
+    const department = await ctx.services.departments.create(ctx, { name: input.name, parentPk, order: input.order });
+    return { department };
+  }
+
+  @Mutation(() => UpdateDepartmentPayload, { description: "Renames, reorders or moves a department, or replaces its leaders." })
+  @Transactional()
+  async updateDepartment(@Arg("input", { description: "The changes." }) input: UpdateDepartmentInput, @Ctx() ctx: RequestContext) {
+    const department = await ctx.services.departments.update(ctx, fromGlobalId(input.id, "Department", "input.id"), {
+      name: input.name,
+      order: input.order,
+      parentPk: input.parentId != null ? fromGlobalId(input.parentId, "Department", "input.parentId") : null,
+      leaderPks: input.leaderIds?.map((id) => fromGlobalId(id, "Member", "input.leaderIds")),
+    });
+    return { department };
+  }
+
+  @Mutation(() => DeleteDepartmentPayload, { description: "Deletes an empty department (no members, no sub-departments); else CONFLICT." })
+  @Transactional()
+  async deleteDepartment(@Arg("input", { description: "The department." }) input: DeleteDepartmentInput, @Ctx() ctx: RequestContext) {
+    const department = await ctx.services.departments.delete(ctx, fromGlobalId(input.id, "Department", "input.id"));
+    return { deletedDepartmentId: department.id };
+  }
+}

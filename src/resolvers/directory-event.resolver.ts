@@ -1,0 +1,33 @@
+import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from "type-graphql";
+import type { RequestContext } from "../context";
+import { Department } from "../entities/department.entity";
+import type { EventRecord } from "../entities/event.entity";
+import { Member } from "../entities/member.entity";
+import { DirectoryEvent } from "../schema/directory.types";
+import type { DirectoryEventSource } from "../services/directory-event.service";
+
+@Resolver(() => DirectoryEvent)
+export class DirectoryEventResolver {
+  @Subscription(() => DirectoryEvent, {
+    description:
+      "Directory changes as they are committed (graphql-ws; token in `connectionParams.authorization`). With `after`, first every event after that cursor in order, then live: reconnect with the last cursor you saw and nothing is missed or repeated. Without it, live only. Needs `directory:read`; filtered by your visibility.",
+    subscribe: ({ args, context }) => (context as RequestContext).services.directoryEvents.stream(context as RequestContext, args.after as string | null),
+  })
+  directoryEvents(
+    @Root() record: EventRecord,
+    @Ctx() ctx: RequestContext,
+    @Arg("after", () => String, { nullable: true, description: "Cursor of the last event you received." }) _after?: string | null,
+  ): DirectoryEvent {
+    return ctx.services.directoryEvents.toEvent(ctx, record);
+  }
+
+  @FieldResolver(() => Member, { nullable: true, description: "The member as it is now; null when deleted or out of your visibility." })
+  async member(@Root() event: DirectoryEventSource, @Ctx() ctx: RequestContext) {
+    return event.memberPk ? ((await ctx.services.members.find(ctx, event.memberPk)) ?? null) : null;
+  }
+
+  @FieldResolver(() => Department, { nullable: true, description: "The department as it is now; null when deleted or out of your visibility." })
+  async department(@Root() event: DirectoryEventSource, @Ctx() ctx: RequestContext) {
+    return event.departmentPk ? ((await ctx.services.departments.find(ctx, event.departmentPk)) ?? null) : null;
+  }
+}

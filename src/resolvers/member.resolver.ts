@@ -1,0 +1,78 @@
+import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
+import type { RequestContext } from "../context";
+import { Transactional } from "../db/transaction";
+import { Department } from "../entities/department.entity";
+import { Member } from "../entities/member.entity";
+import {
+  CreateMemberInput,
+  CreateMemberPayload,
+  DeleteMemberInput,
+  DeleteMemberPayload,
+  SetMemberStatusInput,
+  SetMemberStatusPayload,
+  UpdateMemberInput,
+  UpdateMemberPayload,
+} from "../schema/directory.types";
+import { fromGlobalId } from "../schema/global-id";
+
+const departmentPks = (ids: string[], field: string) => ids.map((id) => fromGlobalId(id, "Department", field));
+
+@Resolver(() => Member)
+export class MemberResolver {
+  @FieldResolver(() => [Department], { description: "The member's departments you may see, main department first." })
+  departments(@Root() member: Member, @Ctx() ctx: RequestContext) {
+    return ctx.services.members.departments(ctx, member);
+  }
+
+  @FieldResolver(() => Department, { nullable: true, description: "The main department; null when it is out of your visibility." })
+  async mainDepartment(@Root() member: Member, @Ctx() ctx: RequestContext) {
+    return (await ctx.services.members.mainDepartment(ctx, member)) ?? null;
+  }
+
+  @FieldResolver(() => [Department], { description: "Departments this member leads (that you may see)." })
+  leaderOf(@Root() member: Member, @Ctx() ctx: RequestContext) {
+    return ctx.services.members.leaderOf(ctx, member);
+  }
+
+  @Mutation(() => CreateMemberPayload, { description: "Adds a member. Needs `directory:write`; leaders only within the subtrees they lead." })
+  @Transactional()
+  async createMember(@Arg("input", { description: "The new member." }) input: CreateMemberInput, @Ctx() ctx: RequestContext) {
+    const member = await ctx.services.members.create(ctx, {
+      ...input,
+      departmentPks: departmentPks(input.departmentIds, "input.departmentIds"),
+      mainDepartmentPk: input.mainDepartmentId != null ? fromGlobalId(input.mainDepartmentId, "Department", "input.mainDepartmentId") : null,
+    });
+    return { member };
+  }
+
+  @Mutation(() => UpdateMemberPayload, { description: "Changes a member's profile or departments." })
+  @Transactional()
+  async updateMember(@Arg("input", { description: "The changes." }) input: UpdateMemberInput, @Ctx() ctx: RequestContext) {
+    const member = await ctx.services.members.update(ctx, fromGlobalId(input.id, "Member", "input.id"), {
+      employeeId: input.employeeId ?? undefined,
+      name: input.name ?? undefined,
+      title: input.title,
+      extension: input.extension,
+      mobile: input.mobile,
+      email: input.email,
+      isCorpAdmin: input.isCorpAdmin ?? undefined,
+      departmentPks: input.departmentIds != null ? departmentPks(input.departmentIds, "input.departmentIds") : undefined,
+      mainDepartmentPk: input.mainDepartmentId != null ? fromGlobalId(input.mainDepartmentId, "Department", "input.mainDepartmentId") : undefined,
+    });
+    return { member };
+  }
+
+  @Mutation(() => SetMemberStatusPayload, { description: "Activates, disables or resigns a member." })
+  @Transactional()
+  async setMemberStatus(@Arg("input", { description: "The member and the new state." }) input: SetMemberStatusInput, @Ctx() ctx: RequestContext) {
+    const member = await ctx.services.members.setStatus(ctx, fromGlobalId(input.id, "Member", "input.id"), input.status);
+    return { member };
+  }
+
+  @Mutation(() => DeleteMemberPayload, { description: "Deletes a member for good (prefer RESIGNED, which keeps history)." })
+  @Transactional()
+  async deleteMember(@Arg("input", { description: "The member." }) input: DeleteMemberInput, @Ctx() ctx: RequestContext) {
+    const member = await ctx.services.members.delete(ctx, fromGlobalId(input.id, "Member", "input.id"));
+    return { deletedMemberId: member.id };
+  }
+}

@@ -1,0 +1,255 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { expressMiddleware } from "@as-integrations/express5";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
+import type { DataSource } from "typeorm";
+import type { Config } from "./config";
+import { RequestContext, type AppDeps } from "./context";
+import { poolOf } from "./db/data-source";
+import { createEventBus } from "./events/bus";
+import { EventRelay } from "./events/relay";
+import { TokenService, OAuthError } from "./auth/tokens";
+import type { Principal } from "./auth/principal";
+import { createServices } from "./services";
+import { buildWorkgraphSchema } from "./schema/build";
+import { DomainError } from "./errors/domain-error";
+import { formatError, httpStatus } from "./errors/format";
+import { playgroundAssets, playgroundHtml } from "./playground";
+import { log } from "./log";
+
+/** Request header that adds `extensions.diagnostics` (SQL statement count) to a response. */
+export const DIAGNOSTICS_HEADER = "x-workgraph-debug";
+
+const requestIds = new AsyncLocalStorage<string>();
+const currentRequestId = () => requestIds.getStore() ?? randomUUID();
+
+export interface Gateway {
+  deps: AppDeps;
+  httpServer: http.Server;
+  /** Listens on `port` (0: any free port); resolves with the actual port. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Stops accepting work, drains in-flight requests and subscriptions, closes the database. */
+  stop(): Promise<void>;
+}
+
+/** One JSON error body for the non-GraphQL endpoints and for HTTP-level failures of /graphql. */
+function sendError(res: Response, error: DomainError): void {
+  res.status(httpStatus(error.code)).json({ errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+}
+
+/**
+ * Builds the gateway on a migrated database: GraphQL over HTTP (Apollo Server on Express) and
+ * over WebSocket (graphql-ws) on one port, the OAuth token endpoint, JWKS, health checks and the
+ * playground.
+ */
+/** The process-wide parts on a migrated database (also used by the CLI). */
+export async function createDeps(config: Config, dataSource: DataSource): Promise<AppDeps> {
+  const pool = poolOf(dataSource);
+  const bus = createEventBus();
+  const relay = new EventRelay(pool, dataSource, bus);
+  const tokens = new TokenService(pool, config);
+  await tokens.init();
+  return { config, dataSource, pool, bus, relay, tokens, services: createServices(pool, dataSource) };
+}
+
+export async function createGateway(config: Config, dataSource: DataSource): Promise<Gateway> {
+  const deps = await createDeps(config, dataSource);
+  const { pool, bus, tokens } = deps;
+  const schema = await buildWorkgraphSchema(bus);
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  const httpServer = http.createServer(app);
+  let draining = false;
+
+  // graphql-ws on the same path. The token is checked once on connect; a refused token is
+  // reported to every operation of the connection as UNAUTHENTICATED (so clients see why).
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
+  type WsExtra = { principal?: Principal; authError?: Error };
+  const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        if (raw === undefined) return true;
+        const match = typeof raw === "string" ? /^Bearer\s+(\S+)$/i.exec(raw.trim()) : null;
+        try {
+          if (!match) throw new DomainError("UNAUTHENTICATED", "connectionParams.authorization must be `Bearer <token>`.");
+          ctx.extra.principal = await tokens.authenticate(match[1]);
+        } catch (e) {
+          ctx.extra.authError = e instanceof DomainError ? e : new DomainError("UNAUTHENTICATED", "The access token is invalid.");
+        }
+        return true;
+      },
+      context: (ctx) => new RequestContext(deps, ctx.extra.principal ?? null, randomUUID(), ctx.extra.authError),
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return result;
+        const requestId = (args.contextValue as RequestContext).requestId;
+        return { ...result, errors: result.errors.map((e) => formatError(e, requestId)) };
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e, randomUUID())),
+    },
+    wsServer,
+  );
+
+  const plugins: ApolloServerPlugin<RequestContext>[] = [
+    ApolloServerPluginDrainHttpServer({ httpServer }),
+    { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
+    ApolloServerPluginLandingPageDisabled(),
+    {
+      // graphql-http audits: a JSON request whose document fails to parse or validate should get
+      // 200 with the errors when the client accepts only application/json (the legacy format).
+      requestDidStart: async () => ({
+        willSendResponse: async ({ response, request, contextValue }) => {
+          const type = response.http.headers.get("content-type") ?? "";
+          if (response.http.status === 400 && type.startsWith("application/json")) response.http.status = 200;
+          if (request.http?.headers.get(DIAGNOSTICS_HEADER) === "sql" && response.body.kind === "single") {
+            response.body.singleResult.extensions = {
+              ...response.body.singleResult.extensions,
+              diagnostics: { sqlStatements: contextValue.stats.statements },
+            };
+          }
+        },
+      }),
+    },
+  ];
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    plugins,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    introspection: true,
+    formatError: (_formatted, error) => formatError(error, currentRequestId()),
+  });
+  await apollo.start();
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const requestId = randomUUID();
+    res.setHeader("x-request-id", requestId);
+    res.locals.requestId = requestId;
+    requestIds.run(requestId, next);
+  });
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    if (draining) return void res.status(503).json({ status: "draining" });
+    try {
+      await pool.query("SELECT 1");
+      res.json({ status: "ready" });
+    } catch {
+      res.status(503).json({ status: "database unavailable" });
+    }
+  });
+  app.get("/.well-known/jwks.json", (_req, res) => {
+    res.setHeader("cache-control", "public, max-age=300");
+    res.json(tokens.jwks());
+  });
+
+  // OAuth 2.0 token endpoint (RFC 6749 §4.4 client credentials); client authentication by HTTP
+  // Basic (RFC 6749 §2.3.1) or form fields.
+  app.post("/oauth/token", express.urlencoded({ extended: false, limit: "16kb" }), async (req, res) => {
+    res.setHeader("cache-control", "no-store");
+    res.setHeader("pragma", "no-cache");
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const field = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : undefined);
+    try {
+      let clientId = field("client_id");
+      let clientSecret = field("client_secret");
+      const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+      if (basic) {
+        const decoded = Buffer.from(basic[1], "base64").toString("utf8");
+        const colon = decoded.indexOf(":");
+        if (colon < 0) throw new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
+        clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
+        clientSecret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "));
+      }
+      const grantType = field("grant_type");
+      if (!grantType) throw new OAuthError("invalid_request", "grant_type is required.");
+      if (grantType !== "client_credentials") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
+      if (!clientId || !clientSecret) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic or client_id and client_secret).");
+      res.json(await tokens.clientCredentials(clientId, clientSecret, field("scope")));
+    } catch (e) {
+      if (!(e instanceof OAuthError)) throw e;
+      if (e.status === 401) res.setHeader("www-authenticate", 'Basic realm="workgraph"');
+      res.status(e.status).json({ error: e.error, error_description: e.description });
+    }
+  });
+
+  if (config.playground) {
+    app.use("/playground", playgroundAssets());
+  }
+
+  app.use(
+    "/graphql",
+    // A browser asking for a page gets the playground; API clients get GraphQL.
+    (req: Request, res: Response, next: NextFunction) => {
+      if (config.playground && req.method === "GET" && req.accepts(["application/json", "application/graphql-response+json", "text/html"]) === "text/html") {
+        res.type("html").send(playgroundHtml("/graphql"));
+        return;
+      }
+      next();
+    },
+    // Bearer authentication: a token that is present but invalid is refused outright (401).
+    async (req: Request, res: Response, next: NextFunction) => {
+      const header = req.headers.authorization;
+      if (!header) return next();
+      const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+      try {
+        if (!match) throw new DomainError("UNAUTHENTICATED", "The Authorization header must be `Bearer <token>`.");
+        res.locals.principal = await tokens.authenticate(match[1]);
+        next();
+      } catch (e) {
+        if (!(e instanceof DomainError)) return next(e);
+        res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
+        sendError(res, e);
+      }
+    },
+    express.json({ limit: "1mb" }),
+    expressMiddleware(apollo, {
+      context: async ({ res }) => new RequestContext(deps, (res.locals.principal as Principal | undefined) ?? null, res.locals.requestId as string),
+    }),
+  );
+
+  // Everything else, and errors outside GraphQL (e.g. a malformed JSON body), answer in JSON.
+  app.use((_req: Request, res: Response) => {
+    sendError(res, new DomainError("NOT_FOUND", "No such endpoint. The API is at POST /graphql."));
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number };
+    if (e?.type === "entity.parse.failed" || e?.status === 400) {
+      return sendError(res, new DomainError("BAD_USER_INPUT", "The request body is not valid JSON."));
+    }
+    if (e?.type === "entity.too.large") {
+      return sendError(res, new DomainError("BAD_USER_INPUT", "The request body is too large."));
+    }
+    const formatted = formatError(err, String(res.locals.requestId ?? randomUUID()));
+    res.status(500).json({ errors: [formatted] });
+  });
+
+  return {
+    deps,
+    httpServer,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
+      }),
+    stop: async () => {
+      draining = true;
+      await apollo.stop();
+      if (dataSource.isInitialized) await dataSource.destroy();
+      log.info("gateway stopped");
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { RequestContext } from "../context";
+import { canSee } from "../auth/principal";
+import { createLoaders } from "../db/loaders";
+import type { EventRecord } from "../entities/event.entity";
+import { badInput } from "../errors/domain-error";
+import { DirectoryEvent } from "../schema/directory.types";
+import type { DirectoryEventType } from "../schema/enums";
+import { toGlobalId } from "../schema/global-id";
+import { requireScope } from "./access";
+
+/** Pk of the subject behind a DirectoryEvent, for its field resolvers. */
+export interface DirectoryEventSource extends DirectoryEvent {
+  memberPk: string | null;
+  departmentPk: string | null;
+}
+
+/**
+ * The directory's event log as a stream: from a cursor (`after`: replay, then live) or live only,
+ * filtered by the caller's visibility (an event is visible when one of the departments its subject
+ * sat in, before or after the change, is).
+ */
+export class DirectoryEventService {
+  stream(ctx: RequestContext, after: string | null | undefined): AsyncIterableIterator<EventRecord> {
+    const principal = ctx.caller;
+    requireScope(principal, "directory:read");
+    let from: bigint | null = null;
+    if (after != null) {
+      if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw badInput("after", "after must be a cursor received from directoryEvents.");
+      from = BigInt(after);
+    }
+    const accept = (e: EventRecord) => principal.visibleRoots === null || e.scopePaths.some((path) => canSee(principal, path));
+    return ctx.deps.relay.stream(principal.corpId, from, accept);
+  }
+
+  /** Turns a log row into the API's event; each event is resolved with fresh loaders (current data). */
+  toEvent(ctx: RequestContext, record: EventRecord): DirectoryEventSource {
+    ctx.loaders = createLoaders(ctx);
+    const changed = record.data?.changedFields;
+    return {
+      cursor: record.id,
+      type: record.type as DirectoryEventType,
+      occurredAt: record.occurredAt,
+      memberPk: record.memberId,
+      departmentPk: record.departmentId,
+      memberId: record.memberId ? toGlobalId("Member", record.memberId) : null,
+      departmentId: record.departmentId ? toGlobalId("Department", record.departmentId) : null,
+      member: null,
+      department: null,
+      changedFields: Array.isArray(changed) ? (changed as string[]) : null,
+    };
+  }
+}
