@@ -1,0 +1,243 @@
+import { randomBytes } from "node:crypto";
+import { Client, type QueryResultRow } from "pg";
+import WebSocket from "ws";
+import { createClient, type Client as WsClient } from "graphql-ws";
+import { loadConfig, type Config } from "../src/config";
+import { setLogLevel } from "../src/log";
+import { createDataSource, poolOf } from "../src/db/data-source";
+import { migrate } from "../src/db/migrate";
+import { createGateway, DIAGNOSTICS_HEADER, type Gateway } from "../src/server";
+import { Edition } from "../src/schema/enums";
+import { toGlobalId } from "../src/schema/global-id";
+import type { Scope } from "../src/auth/scopes";
+import { ALL_SCOPES } from "../src/auth/scopes";
+
+/**
+ * End-to-end test harness: each test file gets its own database (created from the server in
+ * WORKGRAPH_TEST_DATABASE_URL, migrated, dropped at the end) and a gateway on a free port; tests
+ * talk to it over real HTTP and WebSocket.
+ */
+
+export interface GqlResponse<D = any> {
+  status: number;
+  headers: Headers;
+  body: {
+    data?: D | null;
+    errors?: Array<{ message: string; path?: (string | number)[]; extensions?: Record<string, any> }>;
+    extensions?: Record<string, any>;
+  };
+}
+
+export interface TestCorp {
+  corpPk: string;
+  corpId: string;
+  rootPk: string;
+  rootId: string;
+  appPk: string;
+  clientId: string;
+  clientSecret: string;
+  /** Access token of the administrator app (every scope, whole corp). */
+  token: string;
+}
+
+export interface TestApp {
+  appPk: string;
+  clientId: string;
+  clientSecret: string;
+  token: string;
+}
+
+function adminUrl(): string {
+  const url = process.env.WORKGRAPH_TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (!url) throw new Error("WORKGRAPH_TEST_DATABASE_URL is unset: run the tests through jest (global-setup.mjs)");
+  return url;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export class TestGateway {
+  private constructor(
+    readonly gateway: Gateway,
+    readonly config: Config,
+    readonly url: string,
+    readonly database: string,
+  ) {}
+
+  /** A fresh database and a gateway on a free port. `env` overrides configuration. */
+  static async start(env: Record<string, string> = {}): Promise<TestGateway> {
+    const database = `wg_test_${randomBytes(6).toString("hex")}`;
+    const admin = new Client({ connectionString: adminUrl() });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    const url = withDatabase(adminUrl(), database);
+    const config = loadConfig({ PUBLIC_URL: "http://workgraph.test", LOG_LEVEL: "silent", DATABASE_URL: url, ...env });
+    setLogLevel(config.logLevel);
+    const dataSource = createDataSource(url, 10);
+    await dataSource.initialize();
+    await migrate(dataSource);
+    const gateway = await createGateway(config, dataSource);
+    const port = await gateway.listen(0, "127.0.0.1");
+    return new TestGateway(gateway, config, `http://127.0.0.1:${port}`, database);
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway.stop();
+    const admin = new Client({ connectionString: adminUrl() });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
+    await admin.end();
+  }
+
+  get deps() {
+    return this.gateway.deps;
+  }
+
+  get wsUrl(): string {
+    return this.url.replace(/^http/, "ws") + "/graphql";
+  }
+
+  /** Runs SQL on the test database directly (to arrange or assert rows). */
+  async sql<R extends QueryResultRow = any>(text: string, params: unknown[] = []): Promise<R[]> {
+    return (await poolOf(this.deps.dataSource).query<R>(text, params)).rows;
+  }
+
+  /** POST /graphql with a bearer token (or none). `debugSql` adds extensions.diagnostics.sqlStatements. */
+  async gql<D = any>(token: string | null, query: string, variables?: Record<string, unknown>, opts: { debugSql?: boolean; headers?: Record<string, string> } = {}): Promise<GqlResponse<D>> {
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json", ...opts.headers };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (opts.debugSql) headers[DIAGNOSTICS_HEADER] = "sql";
+    const res = await fetch(`${this.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as GqlResponse<D>["body"] };
+  }
+
+  /** Like `gql`, but fails the test on any error and returns `data`. */
+  async data<D = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<D> {
+    const res = await this.gql<D>(token, query, variables);
+    if (res.body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.body.errors)}`);
+    return res.body.data as D;
+  }
+
+  /** The client-credentials grant over HTTP; returns the response JSON and status. */
+  async tokenRequest(form: Record<string, string>, basic?: { id: string; secret: string }): Promise<{ status: number; body: any; headers: Headers }> {
+    const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
+    if (basic) headers.authorization = "Basic " + Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString("base64");
+    const res = await fetch(`${this.url}/oauth/token`, { method: "POST", headers, body: new URLSearchParams(form).toString() });
+    return { status: res.status, body: await res.json(), headers: res.headers };
+  }
+
+  /** An access token for an app, by HTTP Basic at /oauth/token. */
+  async token(clientId: string, clientSecret: string, scope?: string): Promise<string> {
+    const res = await this.tokenRequest({ grant_type: "client_credentials", ...(scope ? { scope } : {}) }, { id: clientId, secret: clientSecret });
+    if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.access_token;
+  }
+
+  /** A new corp (root department + administrator app) and its admin token. */
+  async createCorp(name = `Corp ${randomBytes(3).toString("hex")}`, edition = Edition.PROFESSIONAL): Promise<TestCorp> {
+    const corp = await this.deps.services.corps.create({ name, edition });
+    return {
+      corpPk: corp.corpPk,
+      corpId: corp.corpId,
+      rootPk: corp.rootDepartmentPk,
+      rootId: toGlobalId("Department", corp.rootDepartmentPk),
+      appPk: corp.appPk,
+      clientId: corp.clientId,
+      clientSecret: corp.clientSecret,
+      token: await this.token(corp.clientId, corp.clientSecret),
+    };
+  }
+
+  /** An app of `corpPk` with `scopes` over the subtrees of `departmentPks` (null: whole corp), and its token. */
+  async createApp(corpPk: string, scopes: Scope[], departmentPks: string[] | null = null): Promise<TestApp> {
+    const app = await this.deps.services.apps.create({ corpPk, name: "Test app", scopes, departmentPks });
+    return { appPk: app.appPk, clientId: app.clientId, clientSecret: app.clientSecret, token: await this.token(app.clientId, app.clientSecret) };
+  }
+
+  /**
+   * Mints a token for a member acting through an app (what SSO will issue): the member's role
+   * (corp admin, leader of the departments in `department_leader`, or plain member) then applies.
+   */
+  memberToken(corpPk: string, app: { clientId: string }, memberPk: string, scopes: readonly string[] = ALL_SCOPES): string {
+    return this.deps.tokens.issue({ clientId: app.clientId, corpId: corpPk, scopes, memberId: memberPk }).token;
+  }
+
+  /** A graphql-ws client with the token in connectionParams.authorization. */
+  wsClient(token: string | null, opts: { lazy?: boolean } = {}): WsClient {
+    return createClient({
+      url: this.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+      lazy: opts.lazy ?? true,
+      retryAttempts: 0,
+    });
+  }
+
+  /** Subscribes and collects results; `take(n)` waits for n more. Call `stop()` to unsubscribe. */
+  subscribe(client: WsClient, query: string, variables?: Record<string, unknown>): Subscription {
+    return new Subscription(client, query, variables);
+  }
+}
+
+export class Subscription {
+  readonly results: Array<{ data?: any; errors?: any[] }> = [];
+  private waiters: Array<() => void> = [];
+  private unsubscribe: () => void;
+  completed = false;
+  error: unknown;
+
+  constructor(client: WsClient, query: string, variables?: Record<string, unknown>) {
+    this.unsubscribe = client.subscribe(
+      { query, variables },
+      {
+        next: (value) => {
+          this.results.push(value as any);
+          this.wake();
+        },
+        error: (e) => {
+          this.error = e;
+          this.completed = true;
+          this.wake();
+        },
+        complete: () => {
+          this.completed = true;
+          this.wake();
+        },
+      },
+    );
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  }
+
+  /** Waits until at least `count` results arrived (or the subscription ended); rejects after `ms`. */
+  async waitFor(count: number, ms = 5000): Promise<Array<{ data?: any; errors?: any[] }>> {
+    const deadline = Date.now() + ms;
+    while (this.results.length < count && !this.completed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${count} results; got ${this.results.length}: ${JSON.stringify(this.results)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.results;
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+}
+
+/** GraphQL fragments the suites share. */
+export const gqlDepartment = `id name depth order parent { id } `;
