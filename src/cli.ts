@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
   const command = positionals.join(" ");
   if (values.help || !command) return void process.stdout.write(USAGE + "\n");
   if (command === "config") {
-    const rows = SETTINGS.map((s) => `| \`${s.env}\` | ${s.defaultText} | ${s.description}${s.secret ? " (secret)" : ""} |`);
+    const rows = SETTINGS.map((s) => `| \`${s.env}\` | \`${s.defaultText}\` | ${s.description}${s.secret ? " (secret)" : ""} |`);
     return void process.stdout.write(["| Variable | Default | Meaning |", "| --- | --- | --- |", ...rows].join("\n") + "\n");
   }
   if (!["corp create", "app create", "demo"].includes(command)) throw new UsageError(`Unknown command "${command}".`);

@@ -27,6 +27,9 @@ import { log } from "./log";
 /** Request header that adds `extensions.diagnostics` (SQL statement count) to a response. */
 export const DIAGNOSTICS_HEADER = "x-workgraph-debug";
 
+/** Apollo's codes for a document that fails to parse or validate, or variables that fail to coerce. */
+const DOCUMENT_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"]);
+
 const requestIds = new AsyncLocalStorage<string>();
 const currentRequestId = () => requestIds.getStore() ?? randomUUID();
 
@@ -108,9 +111,13 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
       // graphql-http audits: a JSON request whose document fails to parse or validate should get
       // 200 with the errors when the client accepts only application/json (the legacy format).
       requestDidStart: async () => ({
-        willSendResponse: async ({ response, request, contextValue }) => {
-          const type = response.http.headers.get("content-type") ?? "";
-          if (response.http.status === 400 && type.startsWith("application/json")) response.http.status = 200;
+        willSendResponse: async ({ response, request, contextValue, errors }) => {
+          // Apollo negotiates the content-type only after this hook: without one yet, the legacy
+          // format is what a client gets when it does not accept application/graphql-response+json.
+          const type = response.http.headers.get("content-type");
+          const legacy = type ? type.startsWith("application/json") : !(request.http?.headers.get("accept") ?? "").includes("application/graphql-response+json");
+          const documentErrors = Boolean(errors?.length) && errors!.every((e) => DOCUMENT_ERROR_CODES.has(String(e.extensions?.code)));
+          if (response.http.status === 400 && legacy && documentErrors) response.http.status = 200;
           if (request.http?.headers.get(DIAGNOSTICS_HEADER) === "sql" && response.body.kind === "single") {
             response.body.singleResult.extensions = {
               ...response.body.singleResult.extensions,

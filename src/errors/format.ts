@@ -83,9 +83,10 @@ export function formatError(error: unknown, requestId: string): GraphQLFormatted
       extensions: { code: "BAD_USER_INPUT", field: first?.field },
     };
   }
-  if (gqlError && !gqlError.originalError) {
+  if (gqlError) {
     const code = gqlError.extensions?.code as string | undefined;
-    if (code === undefined || REQUEST_ERROR_CODES.has(code)) {
+    // Apollo wraps graphql-js's parse, validation and coercion errors (setting originalError): their code says so.
+    if (code !== undefined ? REQUEST_ERROR_CODES.has(code) : !gqlError.originalError) {
       return { ...base, message: gqlError.message, extensions: { code: "BAD_USER_INPUT" } };
     }
   }
