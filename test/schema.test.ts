@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { isInputObjectType, isInterfaceType, isObjectType, isEnumType, printSchema, type GraphQLSchema } from "graphql";
+import { buildWorkgraphSchema } from "../src/schema/build";
+
+/** The schema is the public contract: documented everywhere, and `schema.graphql` is what runs. */
+describe("schema", () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildWorkgraphSchema();
+  });
+
+  it("describes every type, field, argument and enum value", () => {
+    const missing: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith("__") || ["String", "Int", "Float", "Boolean", "ID"].includes(type.name)) continue;
+      if (!type.description) missing.push(type.name);
+      if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          for (const arg of "args" in field ? field.args : []) {
+            if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
+          }
+        }
+      }
+      if (isEnumType(type)) {
+        for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("matches the committed schema.graphql (run `npm run schema:print` after changing it)", () => {
+    const committed = readFileSync(path.join(__dirname, "../schema.graphql"), "utf8");
+    expect(committed).toBe(printSchema(schema) + "\n");
+  });
+
+  it("exposes the contract's names", () => {
+    const query = schema.getQueryType()!.getFields();
+    expect(Object.keys(query)).toEqual(
+      expect.arrayContaining(["viewer", "corp", "node", "department", "departments", "member", "memberByEmployeeId", "members"]),
+    );
+    const mutation = schema.getMutationType()!.getFields();
+    expect(Object.keys(mutation).sort()).toEqual(
+      ["createDepartment", "createMember", "deleteDepartment", "deleteMember", "setMemberStatus", "updateDepartment", "updateMember"].sort(),
+    );
+    expect(Object.keys(schema.getSubscriptionType()!.getFields())).toEqual(["directoryEvents"]);
+  });
+});
