@@ -91,7 +91,7 @@ async function fetcher(params, opts) {
   return res.json();
 }
 
-const defaultQuery = \`# Welcome to Workgraph. Paste a token above (see the README's tour), then run:
+const defaultQuery = \`# Paste a token in the bar above (README: "Five-minute tour"), then run:
 query Tour {
   viewer { role scopes corp { name edition } }
   departments(first: 10) {
@@ -99,8 +99,10 @@ query Tour {
   }
 }
 
-# Open this one in a second tab and change something in the first:
-# subscription Follow { directoryEvents { cursor type member { name } department { name } } }
+# Live changes (in a new tab, then change something):
+# subscription Follow {
+#   directoryEvents { cursor type member { name } department { name } }
+# }
 \`;
 
 const root = ReactDOM.createRoot(document.getElementById("graphiql"));

@@ -148,6 +148,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     requestIds.run(requestId, next);
   });
 
+  app.get("/favicon.ico", (_req, res) => void res.status(204).end());
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -245,6 +246,9 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     }
     if (e?.type === "entity.too.large") {
       return sendError(res, new DomainError("BAD_USER_INPUT", "The request body is too large."));
+    }
+    if (e?.type === "charset.unsupported" || e?.type === "encoding.unsupported") {
+      return sendError(res, new DomainError("BAD_USER_INPUT", "The request body must be utf-8, optionally gzip, deflate or br encoded."));
     }
     const formatted = formatError(err, String(res.locals.requestId ?? randomUUID()));
     res.status(500).json({ errors: [formatted] });

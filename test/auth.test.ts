@@ -269,6 +269,35 @@ describe("auth", () => {
       await expectRefused(`Basic ${basic}`, "The Authorization header must be `Bearer <token>`.");
     });
 
+    it("over graphql-ws, a refused token is reported to each operation as UNAUTHENTICATED", async () => {
+      const t = now();
+      const expired = rawJwt({ alg: "RS256", typ: "JWT", kid }, claims({ iat: t - 7300, exp: t - 100 }), rs256(serverKey));
+      const client = gw.wsClient(expired);
+      try {
+        const sub = gw.subscribe(client, "subscription { directoryEvents { type } }");
+        const results = await sub.waitFor(1);
+        // The source stream is never created: an errors-only result (no `data`), then completion.
+        expect(results).toEqual([
+          {
+            errors: [
+              {
+                message: "The access token has expired: request a new one.",
+                locations: [{ line: 1, column: 16 }],
+                path: ["directoryEvents"],
+                extensions: { code: "UNAUTHENTICATED" },
+              },
+            ],
+          },
+        ]);
+        await sub.waitFor(2, 2000);
+        expect(sub.completed).toBe(true);
+        expect(sub.error).toBeUndefined();
+        expect(sub.results).toHaveLength(1);
+      } finally {
+        await client.dispose();
+      }
+    });
+
     it("no token at all: 200 with an UNAUTHENTICATED error and no data", async () => {
       const res = await viewer(null);
       expect(res.status).toBe(200);
@@ -337,15 +366,12 @@ describe("auth", () => {
           "the token signing key is encrypted: set WORKGRAPH_SECRET_KEY to the value it was created with",
         );
         // The first gateway's tokens are not valid here (different key pair).
-        const foreign = await viewerOn(sealed, corp.token);
+        const foreign = await sealed.gql(corp.token, "{ viewer { role } }");
         expect(foreign.status).toBe(401);
+        expect(foreign.body).toEqual({ errors: [{ message: "The access token is malformed or was not issued by this server.", extensions: { code: "UNAUTHENTICATED" } }] });
       } finally {
         await sealed.stop();
       }
     });
   });
 });
-
-async function viewerOn(gw: TestGateway, token: string) {
-  return gw.gql(token, "{ viewer { role } }");
-}

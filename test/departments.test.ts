@@ -66,13 +66,14 @@ async function eventsSince(mark: string) {
 
 /** Every row of the tables a department mutation may touch, in a stable order. */
 async function snapshot() {
-  return {
-    department: await gw.sql(`SELECT * FROM department ORDER BY id`),
-    leader: await gw.sql(`SELECT * FROM department_leader ORDER BY department_id, member_id`),
-    memberDepartment: await gw.sql(`SELECT * FROM member_department ORDER BY member_id, department_id`),
-    member: await gw.sql(`SELECT * FROM member ORDER BY id`),
-    event: await gw.sql(`SELECT * FROM event ORDER BY id`),
-  };
+  const [department, leader, memberDepartment, member, event] = await Promise.all([
+    gw.sql(`SELECT * FROM department ORDER BY id`),
+    gw.sql(`SELECT * FROM department_leader ORDER BY department_id, member_id`),
+    gw.sql(`SELECT * FROM member_department ORDER BY member_id, department_id`),
+    gw.sql(`SELECT * FROM member ORDER BY id`),
+    gw.sql(`SELECT * FROM event ORDER BY id`),
+  ]);
+  return { department, leader, memberDepartment, member, event };
 }
 
 /** Runs `send`, expects exactly `expected` as the failure, and that no table changed. */
@@ -491,7 +492,7 @@ describe("deleteDepartment", () => {
 
 describe("validation and ids", () => {
   it.each([
-    ["empty", "", "input.name: name must be longer than or equal to 1 characters"],
+    ["empty", "", "input.name: name must not be blank or start or end with spaces"],
     ["65 characters", "x".repeat(65), "input.name: name must be shorter than or equal to 64 characters"],
     ["a leading space", " Sales", "input.name: name must not be blank or start or end with spaces"],
     ["a trailing space", "Sales ", "input.name: name must not be blank or start or end with spaces"],

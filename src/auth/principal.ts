@@ -21,9 +21,14 @@ export interface MemberActor {
   ledRoots: readonly string[];
 }
 
-/** True when `path` lies in a subtree rooted at one of `roots` (`null` = everything). */
+/**
+ * True when `path` lies in a subtree rooted at one of `roots` (`null` = everything). Paths list
+ * department ids (`/1/5/7/`), so "under root `/1/5/`" is "contains the segment `/5/`": unlike a
+ * prefix test this still holds when either side predates a move of the subtree (a principal held
+ * by a long-lived WebSocket connection, the `scopePaths` of older events).
+ */
 export function withinRoots(path: string, roots: readonly string[] | null): boolean {
-  return roots === null || roots.some((root) => path.startsWith(root));
+  return roots === null || roots.some((root) => path.includes(root.slice(root.lastIndexOf("/", root.length - 2))));
 }
 
 /** May the principal see the department at `path`? */

@@ -1,5 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { ArgumentValidationError } from "type-graphql";
+import { ArgumentValidationError, getMetadataStorage } from "type-graphql";
 import type { ValidationError } from "class-validator";
 import type { ErrorCode } from "./codes";
 import { DomainError } from "./domain-error";
@@ -56,6 +56,12 @@ function firstConstraint(errors: ValidationError[], prefix: string): { field: st
   return undefined;
 }
 
+/** The argument whose input class `target` is an instance of (e.g. `filter`); `input` by default. */
+function argumentName(target: object | undefined): string {
+  const param = getMetadataStorage().params.find((p) => p.kind === "arg" && target !== undefined && p.getType() === target.constructor);
+  return param?.kind === "arg" ? param.name : "input";
+}
+
 /**
  * The one formatter deciding what leaves the server, for HTTP (Apollo `formatError`) and WebSocket
  * (graphql-ws `onNext`/`onError`). Domain errors keep their code, message and field; request errors
@@ -75,7 +81,7 @@ export function formatError(error: unknown, requestId: string): GraphQLFormatted
     };
   }
   if (original instanceof ArgumentValidationError) {
-    const argName = "input";
+    const argName = argumentName(original.extensions.validationErrors[0]?.target);
     const first = firstConstraint(original.extensions.validationErrors, argName);
     return {
       ...base,

@@ -153,7 +153,8 @@ export class DepartmentService {
           WHERE corp_id = $1 AND path LIKE $3 || '%'`,
         [newPath, department.path, shift],
       );
-      await ctx.db.exec(`UPDATE department SET parent_id = $2 WHERE corp_id = $1 AND id = $3`, [parent.pk, department.pk]);
+      // The new name (if any) goes with the move: the sibling-name index checks the final pair.
+      await ctx.db.exec(`UPDATE department SET parent_id = $2, name = COALESCE($4, name) WHERE corp_id = $1 AND id = $3`, [parent.pk, department.pk, data.name ?? null]);
       changed.push("parent");
     }
     if (data.name != null && data.name !== department.name) {

@@ -1,0 +1,130 @@
+import { TestGateway, type TestCorp } from "./harness";
+
+/**
+ * N+1 guard: the number of SQL statements a query costs (`extensions.diagnostics.sqlStatements`,
+ * asked for with the debug header) must not grow with the page size. Nested lists are batched by
+ * the DataLoaders, one statement per field whatever the number of parents.
+ */
+
+const CREATE_DEPT = `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`;
+const CREATE_MEMBER = `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`;
+
+const DEPARTMENT_MEMBERS = `query($id: ID!, $n: Int) {
+  department(id: $id) { name members(first: $n) { nodes { name departments { name } mainDepartment { name } } } }
+}`;
+const MEMBERS = `query($n: Int) { members(first: $n) { nodes { departments { name } leaderOf { name } } } }`;
+const NESTED = `query($n: Int) { departments { nodes { children { members(first: $n) { nodes { name } } } } } }`;
+
+let gw: TestGateway;
+let corp: TestCorp;
+let alpha: string;
+let beta: string;
+let gamma: string;
+const SIZE = 60;
+
+async function mkDept(name: string): Promise<string> {
+  return (await gw.data(corp.token, CREATE_DEPT, { input: { name } })).createDepartment.department.id;
+}
+
+/** Runs `query` with the debug header; returns the data and the statement count. */
+async function measure(query: string, variables: Record<string, unknown>): Promise<{ data: any; statements: number }> {
+  const res = await gw.gql(corp.token, query, variables, { debugSql: true });
+  expect(res.body.errors).toBeUndefined();
+  const statements = res.body.extensions?.diagnostics?.sqlStatements;
+  expect(typeof statements).toBe("number");
+  return { data: res.body.data, statements };
+}
+
+beforeAll(async () => {
+  gw = await TestGateway.start();
+  corp = await gw.createCorp("Counting Corp");
+  alpha = await mkDept("Alpha");
+  beta = await mkDept("Beta");
+  gamma = await mkDept("Gamma");
+  // 60 members in Alpha, every other one also in Beta (every tenth with Beta as main), 5 in Gamma.
+  const inputs = Array.from({ length: SIZE }, (_, i) => {
+    const n = String(i + 1).padStart(2, "0");
+    const departmentIds = i % 2 === 0 ? [alpha, beta] : [alpha];
+    return { employeeId: `C${n}`, name: `Member ${n}`, departmentIds, mainDepartmentId: i % 10 === 0 ? beta : alpha };
+  });
+  inputs.push(...Array.from({ length: 5 }, (_, i) => ({ employeeId: `G${i + 1}`, name: `Gamma ${i + 1}`, departmentIds: [gamma], mainDepartmentId: gamma })));
+  const ids: string[] = [];
+  for (let i = 0; i < inputs.length; i += 13) {
+    const batch = await Promise.all(inputs.slice(i, i + 13).map((input) => gw.data(corp.token, CREATE_MEMBER, { input })));
+    ids.push(...batch.map((d) => d.createMember.member.id));
+  }
+  // Some leaders, so that leaderOf has rows to batch.
+  await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, {
+    input: { id: beta, leaderIds: ids.filter((_, i) => i < SIZE && i % 2 === 0).slice(0, 6) },
+  });
+}, 30000);
+afterAll(() => gw.stop());
+
+/** What Alpha's first `n` members must look like, from the database. */
+async function expectedAlphaPage(n: number) {
+  const rows = await gw.sql<{ id: string; name: string; main: string; departments: string[] }>(
+    `SELECT m.id, m.name, main.name AS main,
+            array(SELECT d.name FROM member_department x JOIN department d ON d.id = x.department_id
+                   WHERE x.member_id = m.id ORDER BY (d.id = m.main_department_id) DESC, d.depth, d."order", d.id) AS departments
+       FROM member m JOIN department main ON main.id = m.main_department_id
+      WHERE m.corp_id = $1 AND EXISTS (SELECT 1 FROM member_department x WHERE x.member_id = m.id AND x.department_id = $2)
+      ORDER BY m.id LIMIT $3`,
+    [corp.corpPk, Buffer.from(alpha, "base64url").toString().split(":")[1], n],
+  );
+  return rows.map((r) => ({ name: r.name, departments: r.departments.map((name) => ({ name })), mainDepartment: { name: r.main } }));
+}
+
+describe("SQL statements per query do not grow with the page size", () => {
+  it("reports the count only when asked", async () => {
+    const res = await gw.gql(corp.token, DEPARTMENT_MEMBERS, { id: alpha, n: 5 });
+    expect(res.body.extensions?.diagnostics).toBeUndefined();
+  });
+
+  it("a department with its first N members and each member's departments", async () => {
+    const five = await measure(DEPARTMENT_MEMBERS, { id: alpha, n: 5 });
+    const fifty = await measure(DEPARTMENT_MEMBERS, { id: alpha, n: 50 });
+    expect(five.data).toEqual({ department: { name: "Alpha", members: { nodes: await expectedAlphaPage(5) } } });
+    expect(fifty.data).toEqual({ department: { name: "Alpha", members: { nodes: await expectedAlphaPage(50) } } });
+    expect(fifty.data.department.members.nodes.filter((m: any) => m.departments.length === 2)).toHaveLength(25);
+    // department, one page of members, the members' departments (mainDepartment shares that batch).
+    expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 3, fifty: 3 });
+  });
+
+  it("members with their departments and the departments they lead", async () => {
+    const five = await measure(MEMBERS, { n: 5 });
+    const fifty = await measure(MEMBERS, { n: 50 });
+    expect(five.data.members.nodes).toHaveLength(5);
+    expect(fifty.data.members.nodes).toHaveLength(50);
+    expect(fifty.data.members.nodes.filter((m: any) => m.leaderOf.length === 1)).toHaveLength(6);
+    expect(fifty.data.members.nodes.every((m: any) => m.leaderOf.every((d: any) => d.name === "Beta"))).toBe(true);
+    // members page, departments batch, leaderOf batch.
+    expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 3, fifty: 3 });
+  });
+
+  it("nested connections: each child department's first N members in one batch", async () => {
+    const five = await measure(NESTED, { n: 5 });
+    const fifty = await measure(NESTED, { n: 50 });
+    const sizes = (d: any) => d.departments.nodes[0].children.map((c: any) => c.members.nodes.length);
+    expect(sizes(five.data)).toEqual([5, 5, 5]);
+    expect(sizes(fifty.data)).toEqual([50, 30, 5]);
+    expect(fifty.data.departments.nodes[0].children[2].members.nodes).toEqual([1, 2, 3, 4, 5].map((i) => ({ name: `Gamma ${i}` })));
+    // departments, children batch, one LATERAL statement for every child's page.
+    expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 3, fifty: 3 });
+  });
+
+  it("counts, totals and deeper nesting are batched too", async () => {
+    const query = `query($n: Int) {
+      departments { nodes { children { memberCount members(first: $n) { totalCount nodes { name mainDepartment { name } } } } } }
+    }`;
+    const five = await measure(query, { n: 5 });
+    const fifty = await measure(query, { n: 50 });
+    const counts = (d: any) => d.departments.nodes[0].children.map((c: any) => [c.memberCount, c.members.totalCount]);
+    expect(counts(fifty.data)).toEqual([
+      [60, 60],
+      [30, 30],
+      [5, 5],
+    ]);
+    // departments, children, member pages, member counts, the members' departments.
+    expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 5, fifty: 5 });
+  });
+});
