@@ -14,6 +14,7 @@ export interface Config {
   secretKey: string | undefined;
   tokenTtlSeconds: number;
   tokenAudience: string;
+  subscriptionRecheckSeconds: number;
   logLevel: LogLevel;
   playground: boolean;
 }
@@ -144,6 +145,14 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     description: "The `aud` of access tokens; verification refuses any other.",
     defaultText: "workgraph",
     parse: (raw) => raw || "workgraph",
+  },
+  {
+    key: "subscriptionRecheckSeconds",
+    env: "SUBSCRIPTION_RECHECK_SECONDS",
+    description:
+      "How often, at most, an open subscription re-checks its token before delivering (expiry, app disabled, member no longer active, scope withdrawn); a failed check ends it with UNAUTHENTICATED or FORBIDDEN.",
+    defaultText: "5",
+    parse: int("SUBSCRIPTION_RECHECK_SECONDS", 0, 3600, 5),
   },
   {
     key: "logLevel",

@@ -47,10 +47,15 @@ export class RequestContext {
 
   constructor(
     readonly deps: AppDeps,
-    readonly principal: Principal | null,
+    public principal: Principal | null,
     readonly requestId: string,
     /** Why the presented token was refused (WebSocket connections carry it to each operation). */
     private readonly authError?: Error,
+    /**
+     * Re-checks the token behind a long-lived context (a subscription): expiry, the app still
+     * enabled and granted, the member still active; updates `principal` or throws UNAUTHENTICATED.
+     */
+    private readonly recheck?: () => Promise<Principal>,
   ) {
     this.loaders = createLoaders(this);
   }
@@ -68,6 +73,11 @@ export class RequestContext {
   /** The corp-scoped database: the transaction's connection inside a mutation, the pool otherwise. */
   get db(): CorpDb {
     return this.txDb ?? new CorpDb(this.caller.corpId, this.deps.pool, this.stats);
+  }
+
+  /** Re-validates a long-lived context's token (see `recheck`); a no-op for one-shot requests. */
+  async reauthenticate(): Promise<void> {
+    if (this.recheck) this.principal = await this.recheck();
   }
 
   /** Used by `runInTransaction` only. */

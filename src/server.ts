@@ -76,7 +76,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   // graphql-ws on the same path. The token is checked once on connect; a refused token is
   // reported to every operation of the connection as UNAUTHENTICATED (so clients see why).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  type WsExtra = { principal?: Principal; authError?: Error };
+  type WsExtra = { principal?: Principal; authError?: Error; token?: string };
   const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -87,12 +87,17 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
         try {
           if (!match) throw new DomainError("UNAUTHENTICATED", "connectionParams.authorization must be `Bearer <token>`.");
           ctx.extra.principal = await tokens.authenticate(match[1]);
+          ctx.extra.token = match[1];
         } catch (e) {
           ctx.extra.authError = e instanceof DomainError ? e : new DomainError("UNAUTHENTICATED", "The access token is invalid.");
         }
         return true;
       },
-      context: (ctx) => new RequestContext(deps, ctx.extra.principal ?? null, randomUUID(), ctx.extra.authError),
+      context: (ctx) => {
+        const token = ctx.extra.token;
+        const recheck = token ? () => tokens.authenticate(token) : undefined;
+        return new RequestContext(deps, ctx.extra.principal ?? null, randomUUID(), ctx.extra.authError, recheck);
+      },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return result;
         const requestId = (args.contextValue as RequestContext).requestId;
@@ -239,19 +244,25 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   app.use((_req: Request, res: Response) => {
     sendError(res, new DomainError("NOT_FOUND", "No such endpoint. The API is at POST /graphql."));
   });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number };
-    if (e?.type === "entity.parse.failed" || e?.status === 400) {
-      return sendError(res, new DomainError("BAD_USER_INPUT", "The request body is not valid JSON."));
+    const message =
+      e?.type === "entity.too.large"
+        ? "The request body is too large."
+        : e?.type === "charset.unsupported" || e?.type === "encoding.unsupported"
+          ? "The request body must be utf-8, optionally gzip, deflate or br encoded."
+          : e?.type === "entity.parse.failed"
+            ? "The request body is not valid JSON."
+            : e?.status === 400
+              ? "The request body could not be read."
+              : undefined;
+    if (message === undefined) {
+      const formatted = formatError(err, String(res.locals.requestId ?? randomUUID()));
+      return void res.status(500).json({ errors: [formatted] });
     }
-    if (e?.type === "entity.too.large") {
-      return sendError(res, new DomainError("BAD_USER_INPUT", "The request body is too large."));
-    }
-    if (e?.type === "charset.unsupported" || e?.type === "encoding.unsupported") {
-      return sendError(res, new DomainError("BAD_USER_INPUT", "The request body must be utf-8, optionally gzip, deflate or br encoded."));
-    }
-    const formatted = formatError(err, String(res.locals.requestId ?? randomUUID()));
-    res.status(500).json({ errors: [formatted] });
+    // The OAuth endpoints answer in the OAuth error format (RFC 6749 §5.2), the rest in GraphQL's.
+    if (req.path.startsWith("/oauth/")) return void res.status(400).json({ error: "invalid_request", error_description: message });
+    sendError(res, new DomainError("BAD_USER_INPUT", message));
   });
 
   return {

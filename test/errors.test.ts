@@ -152,8 +152,9 @@ describe("errors", () => {
         headers: { "content-type": "application/x-www-form-urlencoded; charset=latin1" },
         body: "grant_type=client_credentials",
       });
+      // The OAuth endpoint answers in the OAuth error format (RFC 6749 §5.2).
       expect(token.status).toBe(400);
-      expect(token.json()).toEqual(expected);
+      expect(token.json()).toEqual({ error: "invalid_request", error_description: expected.errors[0].message });
     });
 
     it("a GraphQL syntax error: BAD_USER_INPUT (400 for graphql-response+json, 200 for legacy application/json)", async () => {

@@ -362,9 +362,10 @@ describe("permissions", () => {
       });
       const updated = await gw.data(token, UPDATE_MEMBER, { input: { id, title: "Rep", departmentIds: [f.d.sales] } });
       expect(updated.updateMember.member).toMatchObject({ title: "Rep", departments: [{ name: "Sales" }], mainDepartment: { name: "Sales" } });
-      // An app may grant administrator rights (only members acting through apps are limited).
-      const admin = await gw.data(token, UPDATE_MEMBER, { input: { id, isCorpAdmin: true } });
-      expect(admin.updateMember.member.isCorpAdmin).toBe(true);
+      // Administrator rights are corp-wide: an app that sees only a subtree may not grant them.
+      const admin = await gw.gql(token, UPDATE_MEMBER, { input: { id, isCorpAdmin: true } });
+      expect(admin.body.errors?.[0].extensions).toEqual({ code: "FORBIDDEN" });
+      expect(await gw.sql(`SELECT is_corp_admin FROM member WHERE employee_id = 'W-1'`)).toEqual([{ is_corp_admin: false }]);
       const status = await gw.data(token, SET_STATUS, { input: { id, status: "RESIGNED" } });
       expect(status.setMemberStatus.member.status).toBe("RESIGNED");
       expect(await gw.data(token, DELETE_MEMBER, { input: { id } })).toEqual({ deleteMember: { deletedMemberId: id } });
@@ -414,6 +415,10 @@ describe("permissions", () => {
       ["setMemberStatus of Engineering", SET_STATUS, () => ({ input: { id: f.m.e1, status: "DISABLED" } })],
       ["setMemberStatus of a member also in Engineering", SET_STATUS, () => ({ input: { id: f.m.both, status: "DISABLED" } })],
       ["deleteMember of Engineering", DELETE_MEMBER, () => ({ input: { id: f.m.admin } })],
+      // A corp administrator sitting in the led subtree is still out of a leader's reach.
+      ["updateMember of a corp admin in Sales", UPDATE_MEMBER, () => ({ input: { id: f.m.disabled, email: "hijack@example.com" } })],
+      ["setMemberStatus of a corp admin in Sales", SET_STATUS, () => ({ input: { id: f.m.disabled, status: "RESIGNED" } })],
+      ["deleteMember of a corp admin in Sales", DELETE_MEMBER, () => ({ input: { id: f.m.disabled } })],
     ];
     it.each(REFUSED)("FORBIDDEN: %s", async (_name, query, vars) => {
       await expectRefused(f.t.leader, query, vars(), "FORBIDDEN");

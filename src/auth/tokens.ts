@@ -163,8 +163,9 @@ export class TokenService {
     const kid = decoded && typeof decoded === "object" ? decoded.header.kid : undefined;
     const key = kid ? this.publicKeys.get(kid) : undefined;
     if (!key) throw unauthenticated("The access token is malformed or was not issued by this server.");
+    let claims: AccessClaims;
     try {
-      return jwt.verify(token, key, {
+      claims = jwt.verify(token, key, {
         algorithms: ["RS256"],
         issuer: this.config.publicUrl,
         audience: this.config.tokenAudience,
@@ -173,6 +174,10 @@ export class TokenService {
       const expired = e instanceof jwt.TokenExpiredError;
       throw unauthenticated(expired ? "The access token has expired: request a new one." : "The access token is invalid.");
     }
+    if (typeof claims.exp !== "number" || typeof claims.corp !== "string" || typeof claims.azp !== "string" || typeof claims.scope !== "string") {
+      throw unauthenticated("The access token is invalid.");
+    }
+    return claims;
   }
 
   /** Verifies a bearer token and resolves who it speaks for, with current scopes and visibility. */

@@ -46,8 +46,8 @@ export async function runInTransaction<T>(ctx: RequestContext, work: () => Promi
     if (tx.events.length) {
       await db.exec("SELECT pg_advisory_xact_lock(hashtextextended('event-log:' || $1::text, 0))");
       const rows = await db.rows<{ id: string }>(
-        `INSERT INTO event (corp_id, type, member_id, department_id, scope_paths, data)
-         SELECT $1, e.type, e.member_id, e.department_id, e.scope_paths, e.data
+        `INSERT INTO event (corp_id, type, member_id, department_id, scope_paths, data, occurred_at)
+         SELECT $1, e.type, e.member_id, e.department_id, e.scope_paths, e.data, clock_timestamp()
            FROM jsonb_to_recordset($2::jsonb) AS e(type text, member_id bigint, department_id bigint, scope_paths text[], data jsonb)
          RETURNING id`,
         [

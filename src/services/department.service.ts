@@ -156,6 +156,8 @@ export class DepartmentService {
       // The new name (if any) goes with the move: the sibling-name index checks the final pair.
       await ctx.db.exec(`UPDATE department SET parent_id = $2, name = COALESCE($4, name) WHERE corp_id = $1 AND id = $3`, [parent.pk, department.pk, data.name ?? null]);
       changed.push("parent");
+      // Apps' visibility roots are cached as paths: forget them so the next request sees the move.
+      ctx.deps.tokens.invalidate();
     }
     if (data.name != null && data.name !== department.name) {
       if (department.parentId === null) {
@@ -179,12 +181,15 @@ export class DepartmentService {
       if (members.length !== leaders.length) {
         throw badInput("input.leaderIds", "Every leader must be a member of the department.");
       }
-      await ctx.db.exec(`DELETE FROM department_leader WHERE corp_id = $1 AND department_id = $2`, [department.pk]);
-      await ctx.db.exec(
-        `INSERT INTO department_leader (corp_id, department_id, member_id) SELECT $1, $2, unnest($3::bigint[])`,
+      const removed = await ctx.db.exec(
+        `DELETE FROM department_leader WHERE corp_id = $1 AND department_id = $2 AND NOT (member_id = ANY($3::bigint[]))`,
         [department.pk, leaders],
       );
-      changed.push("leaders");
+      const added = await ctx.db.exec(
+        `INSERT INTO department_leader (corp_id, department_id, member_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING`,
+        [department.pk, leaders],
+      );
+      if (removed + added > 0) changed.push("leaders");
     }
     if (changed.length) {
       const scopePaths = [...new Set([department.path, current.path])];

@@ -1,3 +1,4 @@
+import { Repeater } from "@repeaterjs/repeater";
 import type { RequestContext } from "../context";
 import { canSee } from "../auth/principal";
 import { createLoaders } from "../db/loaders";
@@ -17,19 +18,38 @@ export interface DirectoryEventSource extends DirectoryEvent {
 /**
  * The directory's event log as a stream: from a cursor (`after`: replay, then live) or live only,
  * filtered by the caller's visibility (an event is visible when one of the departments its subject
- * sat in, before or after the change, is).
+ * sat in, before or after the change, is). A subscription outlives its token's checks at connect
+ * time, so before delivering, at most every SUBSCRIPTION_RECHECK_SECONDS, the token is checked again: an expired
+ * token, a disabled app or member, or a withdrawn scope ends the stream with that error.
  */
 export class DirectoryEventService {
   stream(ctx: RequestContext, after: string | null | undefined): AsyncIterableIterator<EventRecord> {
-    const principal = ctx.caller;
-    requireScope(principal, "directory:read");
+    requireScope(ctx.caller, "directory:read");
     let from: bigint | null = null;
     if (after != null) {
       if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw badInput("after", "after must be a cursor received from directoryEvents.");
       from = BigInt(after);
     }
-    const accept = (e: EventRecord) => principal.visibleRoots === null || e.scopePaths.some((path) => canSee(principal, path));
-    return ctx.deps.relay.stream(principal.corpId, from, accept);
+    const source = ctx.deps.relay.stream(ctx.caller.corpId, from, () => true);
+    const recheckMs = ctx.deps.config.subscriptionRecheckSeconds * 1000;
+    let checked = Date.now();
+    return new Repeater<EventRecord>(async (push, stop) => {
+      void stop.then(() => source.return?.());
+      try {
+        for await (const event of source) {
+          if (Date.now() - checked >= recheckMs) {
+            await ctx.reauthenticate();
+            requireScope(ctx.caller, "directory:read");
+            checked = Date.now();
+          }
+          const principal = ctx.caller;
+          if (principal.visibleRoots === null || event.scopePaths.some((path) => canSee(principal, path))) await push(event);
+        }
+      } finally {
+        await source.return?.();
+      }
+      stop();
+    });
   }
 
   /** Turns a log row into the API's event; each event is resolved with fresh loaders (current data). */

@@ -261,6 +261,9 @@ export class MemberService {
     if (!departments.every((d) => canManageMembersIn(ctx.caller, d.path))) {
       throw forbidden("The member belongs to departments outside the subtrees you may manage.");
     }
+    if (member.isCorpAdmin && ctx.caller.member && !ctx.caller.member.isCorpAdmin) {
+      throw forbidden("Only corp administrators may change a corp administrator.");
+    }
     return { member, departments };
   }
 
@@ -287,9 +290,13 @@ export class MemberService {
     return mainPk;
   }
 
+  /** Administrator rights are corp-wide: only corp admins, or apps that see the whole corp, grant them. */
   private requireAdminGrant(ctx: RequestContext): void {
     const m = ctx.caller.member;
     if (m && !m.isCorpAdmin) throw forbidden("Only corp administrators may grant or revoke administrator rights.");
+    if (ctx.caller.visibleRoots !== null) {
+      throw forbidden("Only apps whose visibility is the whole corp may grant or revoke administrator rights.");
+    }
   }
 
   private async setDepartments(ctx: RequestContext, memberPk: string, departmentPks: string[]): Promise<void> {
