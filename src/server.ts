@@ -18,6 +18,7 @@ import { EventRelay } from "./events/relay";
 import { TokenService, OAuthError } from "./auth/tokens";
 import type { Principal } from "./auth/principal";
 import { createServices } from "./services";
+import { directoryFileRoutes } from "./rest/directory-files";
 import { buildWorkgraphSchema } from "./schema/build";
 import { DomainError } from "./errors/domain-error";
 import { formatError, httpStatus } from "./errors/format";
@@ -65,6 +66,8 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
 export async function createGateway(config: Config, dataSource: DataSource): Promise<Gateway> {
   const deps = await createDeps(config, dataSource);
   const { pool, bus, tokens } = deps;
+  // Import jobs left QUEUED or RUNNING by a gateway that died are marked FAILED (now and every minute).
+  deps.services.imports.startRecovery();
   const schema = await buildWorkgraphSchema(bus);
 
   const app = express();
@@ -234,11 +237,15 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
         sendError(res, e);
       }
     },
-    express.json({ limit: "1mb" }),
+    // 6 MB: the `csv` of importMembers may be 5 MB (larger files go to POST /imports).
+    express.json({ limit: "6mb" }),
     expressMiddleware(apollo, {
       context: async ({ res }) => new RequestContext(deps, (res.locals.principal as Principal | undefined) ?? null, res.locals.requestId as string),
     }),
   );
+
+  // POST /imports (CSV bodies of any size) and GET /exports/:id (issue 4).
+  app.use(directoryFileRoutes(deps));
 
   // Everything else, and errors outside GraphQL (e.g. a malformed JSON body), answer in JSON.
   app.use((_req: Request, res: Response) => {
@@ -276,6 +283,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     stop: async () => {
       draining = true;
       await apollo.stop();
+      await deps.services.imports.shutdown();
       if (dataSource.isInitialized) await dataSource.destroy();
       log.info("gateway stopped");
     },

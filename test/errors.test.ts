@@ -132,8 +132,8 @@ describe("errors", () => {
       expect(res.text).not.toMatch(/<html|<pre|<!doctype/i);
     });
 
-    it("a body over the 1 MB limit: 400 BAD_USER_INPUT", async () => {
-      const res = await post(JSON.stringify({ query: "{ viewer { role } }", variables: { pad: "x".repeat(1_100_000) } }));
+    it("a body over the 6 MB limit (5 MB of inline CSV and the query): 400 BAD_USER_INPUT", async () => {
+      const res = await post(JSON.stringify({ query: "{ viewer { role } }", variables: { pad: "x".repeat(6_400_000) } }));
       expect(res.status).toBe(400);
       expect(res.json()).toEqual({ errors: [{ message: "The request body is too large.", extensions: { code: "BAD_USER_INPUT" } }] });
     });

@@ -10,7 +10,7 @@ import { Edition } from "../src/schema/enums";
  * migration reverts cleanly and applies again.
  */
 
-const TABLES = ["app", "corp", "department", "department_leader", "event", "member", "member_department", "signing_key", "typeorm_migrations"];
+const TABLES = ["app", "corp", "department", "department_leader", "event", "import_job", "import_job_error", "member", "member_department", "member_export", "signing_key", "typeorm_migrations"];
 
 /** The indexes the entities mark `synchronize: false` (created by raw SQL in the migration). */
 const RAW_INDEXES = [

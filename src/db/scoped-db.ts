@@ -1,7 +1,8 @@
-import type { Pool, PoolClient, QueryResultRow } from "pg";
+import type { ClientBase, Pool, QueryResultRow } from "pg";
 import type { DataSource } from "typeorm";
 
-type Queryable = Pool | PoolClient;
+/** A pool, a pooled client or a dedicated connection (the import jobs' own). */
+type Queryable = Pool | ClientBase;
 type EntityClass<T> = { new (...args: never[]): T; prototype: T };
 
 /** Per-request statistics; tests read `statements` to prove a query plan is N+1 free. */

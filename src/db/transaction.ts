@@ -22,6 +22,15 @@ function mapDatabaseError(e: unknown): unknown {
 }
 
 /**
+ * Takes the corp's event-log lock until the transaction ends. Every writer of `event` rows takes it
+ * right before its INSERT and holds it to COMMIT, so event ids within a corp follow commit order and
+ * a reader resuming after id N never skips one (set-based writers such as the import use it too).
+ */
+export async function lockEventLog(db: CorpDb): Promise<void> {
+  await db.exec("SELECT pg_advisory_xact_lock(hashtextextended('event-log:' || $1::text, 0))");
+}
+
+/**
  * Runs `work` in one transaction on one connection; services join it through `ctx.db`. Events
  * recorded with `ctx.emit` are appended to the log just before COMMIT, under a per-corp advisory
  * lock so that event ids within a corp follow commit order; after COMMIT the bus is told, so no
@@ -44,7 +53,7 @@ export async function runInTransaction<T>(ctx: RequestContext, work: () => Promi
       ctx.leaveTransaction();
     }
     if (tx.events.length) {
-      await db.exec("SELECT pg_advisory_xact_lock(hashtextextended('event-log:' || $1::text, 0))");
+      await lockEventLog(db);
       const rows = await db.rows<{ id: string }>(
         `INSERT INTO event (corp_id, type, member_id, department_id, scope_paths, data, occurred_at)
          SELECT $1, e.type, e.member_id, e.department_id, e.scope_paths, e.data, clock_timestamp()

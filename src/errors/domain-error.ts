@@ -22,5 +22,6 @@ export const forbidden = (message: string) => new DomainError("FORBIDDEN", messa
 export const conflict = (message: string, field?: string) => new DomainError("CONFLICT", message, { field });
 export const limitExceeded = (message: string, field?: string) =>
   new DomainError("LIMIT_EXCEEDED", message, { field });
+export const editionRequired = (message: string) => new DomainError("EDITION_REQUIRED", message);
 export const unauthenticated = (message = "A valid access token is required: send `Authorization: Bearer <token>`.") =>
   new DomainError("UNAUTHENTICATED", message);

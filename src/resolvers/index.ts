@@ -2,6 +2,7 @@ import { DepartmentResolver } from "./department.resolver";
 import { DirectoryEventResolver } from "./directory-event.resolver";
 import { MemberResolver } from "./member.resolver";
 import { QueryResolver } from "./query.resolver";
+import { ImportResolver } from "./import.resolver";
 
 /** Every resolver class of the schema. */
-export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver] as const;
+export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver] as const;

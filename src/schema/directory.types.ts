@@ -6,12 +6,22 @@ import { Corp } from "../entities/corp.entity";
 import { ConnectionType } from "./connection";
 import { DirectoryEventType, MemberStatus } from "./enums";
 
-/** No leading or trailing blanks, at least one visible character. */
-const TRIMMED = /^\S(?:[\s\S]*\S)?$/;
-const TRIMMED_MESSAGE = "must not be blank or start or end with spaces";
-export const EMPLOYEE_ID = /^[A-Za-z0-9._@-]{1,64}$/;
-const EXTENSION = /^[0-9+*#-]{1,32}$/;
-const MOBILE = /^\+?[0-9]{5,20}$/;
+import {
+  DEPARTMENT_NAME_MAX,
+  EMAIL_MAX,
+  EMAIL_MESSAGE,
+  EMPLOYEE_ID,
+  EMPLOYEE_ID_MESSAGE,
+  EXTENSION,
+  EXTENSION_MESSAGE,
+  MOBILE,
+  MOBILE_MESSAGE,
+  NAME_MAX,
+  TITLE_MAX,
+  TRIMMED,
+  TRIMMED_MESSAGE,
+} from "./member-rules";
+
 const INT32 = 2147483647;
 
 @ObjectType("DepartmentConnection", { description: "A page of departments." })
@@ -102,7 +112,7 @@ export class MemberFilterInput {
 @InputType("CreateDepartmentInput", { description: "A new department." })
 export class CreateDepartmentInput {
   @Field({ description: "Name, 1–64 characters, unique among the parent's sub-departments." })
-  @Length(1, 64)
+  @Length(1, DEPARTMENT_NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
   name: string;
 
@@ -130,7 +140,7 @@ export class UpdateDepartmentInput {
 
   @Field(() => String, { nullable: true, description: "New name, 1–64 characters (not for the root, which carries the corp's name)." })
   @IsOptional()
-  @Length(1, 64)
+  @Length(1, DEPARTMENT_NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
   name?: string | null;
 
@@ -177,11 +187,11 @@ export class DeleteDepartmentPayload {
 @InputType("CreateMemberInput", { description: "A new member." })
 export class CreateMemberInput {
   @Field({ description: "Employee id (工号): 1–64 letters, digits, `.`, `_`, `-`, `@`; unique in the corp." })
-  @Matches(EMPLOYEE_ID, { message: "employeeId must be 1–64 letters, digits, '.', '_', '-' or '@'" })
+  @Matches(EMPLOYEE_ID, { message: EMPLOYEE_ID_MESSAGE })
   employeeId: string;
 
   @Field({ description: "Full name, 1–64 characters." })
-  @Length(1, 64)
+  @Length(1, NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
   name: string;
 
@@ -195,23 +205,23 @@ export class CreateMemberInput {
 
   @Field(() => String, { nullable: true, description: "Job title, at most 128 characters." })
   @IsOptional()
-  @MaxLength(128)
+  @MaxLength(TITLE_MAX)
   title?: string | null;
 
   @Field(() => String, { nullable: true, description: "Phone extension: 1–32 digits, `+`, `-`, `*` or `#`." })
   @IsOptional()
-  @Matches(EXTENSION, { message: "extension must be 1–32 digits, '+', '-', '*' or '#'" })
+  @Matches(EXTENSION, { message: EXTENSION_MESSAGE })
   extension?: string | null;
 
   @Field(() => String, { nullable: true, description: "Mobile number: optional `+`, then 5–20 digits; unique in the corp." })
   @IsOptional()
-  @Matches(MOBILE, { message: "mobile must be an optional '+' and 5–20 digits" })
+  @Matches(MOBILE, { message: MOBILE_MESSAGE })
   mobile?: string | null;
 
   @Field(() => String, { nullable: true, description: "Email address, unique in the corp; stored lower-case." })
   @IsOptional()
-  @MaxLength(254)
-  @IsEmail({}, { message: "email must be an email address" })
+  @MaxLength(EMAIL_MAX)
+  @IsEmail({}, { message: EMAIL_MESSAGE })
   email?: string | null;
 
   @Field(() => MemberStatus, { nullable: true, description: "Initial state; default UNACTIVATED." })
@@ -236,12 +246,12 @@ export class UpdateMemberInput {
 
   @Field(() => String, { nullable: true, description: "New employee id (same format as on creation)." })
   @IsOptional()
-  @Matches(EMPLOYEE_ID, { message: "employeeId must be 1–64 letters, digits, '.', '_', '-' or '@'" })
+  @Matches(EMPLOYEE_ID, { message: EMPLOYEE_ID_MESSAGE })
   employeeId?: string | null;
 
   @Field(() => String, { nullable: true, description: "New name, 1–64 characters." })
   @IsOptional()
-  @Length(1, 64)
+  @Length(1, NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
   name?: string | null;
 
@@ -256,23 +266,23 @@ export class UpdateMemberInput {
 
   @Field(() => String, { nullable: true, description: "Job title, at most 128 characters." })
   @IsOptional()
-  @MaxLength(128)
+  @MaxLength(TITLE_MAX)
   title?: string | null;
 
   @Field(() => String, { nullable: true, description: "Phone extension." })
   @IsOptional()
-  @Matches(EXTENSION, { message: "extension must be 1–32 digits, '+', '-', '*' or '#'" })
+  @Matches(EXTENSION, { message: EXTENSION_MESSAGE })
   extension?: string | null;
 
   @Field(() => String, { nullable: true, description: "Mobile number." })
   @IsOptional()
-  @Matches(MOBILE, { message: "mobile must be an optional '+' and 5–20 digits" })
+  @Matches(MOBILE, { message: MOBILE_MESSAGE })
   mobile?: string | null;
 
   @Field(() => String, { nullable: true, description: "Email address." })
   @IsOptional()
-  @MaxLength(254)
-  @IsEmail({}, { message: "email must be an email address" })
+  @MaxLength(EMAIL_MAX)
+  @IsEmail({}, { message: EMAIL_MESSAGE })
   email?: string | null;
 
   @Field(() => Boolean, { nullable: true, description: "Grant or revoke corp administrator rights (administrators only)." })

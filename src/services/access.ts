@@ -1,7 +1,9 @@
+import type { RequestContext } from "../context";
 import type { Principal } from "../auth/principal";
 import type { Scope } from "../auth/scopes";
-import { forbidden } from "../errors/domain-error";
+import { editionRequired, forbidden } from "../errors/domain-error";
 import type { SqlParams } from "../schema/connection";
+import { Edition } from "../schema/enums";
 
 /** Refuses a caller whose token lacks `scope` (FORBIDDEN names the scope to request). */
 export function requireScope(principal: Principal, scope: Scope): void {
@@ -22,4 +24,25 @@ export function visibleSql(principal: Principal, params: SqlParams, pathExpr: st
 /** Escapes `%`, `_` and `\` for a LIKE pattern. */
 export function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Refuses (EDITION_REQUIRED) a feature of the PROFESSIONAL edition to a BASIC corp (PRODUCT.md, "Editions"). */
+export async function requireProfessional(ctx: RequestContext, feature: string): Promise<void> {
+  const corp = await ctx.db.one<{ edition: Edition }>(`SELECT edition FROM corp WHERE id = $1`);
+  if (corp?.edition !== Edition.PROFESSIONAL) {
+    throw editionRequired(`${feature} needs the PROFESSIONAL edition; this corp has ${corp?.edition ?? "none"}.`);
+  }
+}
+
+/**
+ * SQL predicate: the department at `pathExpr` is one whose members the caller may change (within
+ * the app's visibility and, for a member who is not a corp admin, within the subtrees they lead);
+ * the SQL form of `canManageMembersIn`.
+ */
+export function manageableSql(principal: Principal, params: SqlParams, pathExpr: string): string {
+  const visible = visibleSql(principal, params, pathExpr);
+  const m = principal.member;
+  if (m === null || m.isCorpAdmin) return visible;
+  if (!m.ledRoots.length) return "FALSE";
+  return `(${visible} AND ${pathExpr} LIKE ANY(${params.add(m.ledRoots.map((root) => `${root}%`))}::text[]))`;
 }

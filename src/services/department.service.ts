@@ -1,11 +1,16 @@
 import type { RequestContext } from "../context";
 import { canManageDepartments, canSee } from "../auth/principal";
 import { Department, MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
-import { selectList } from "../db/scoped-db";
+import { selectList, type CorpDb } from "../db/scoped-db";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
 import { DirectoryEventType } from "../schema/enums";
 import { requireScope, visibleSql } from "./access";
+
+/** Serialises changes to a corp's department tree (held until the transaction ends); the batch import takes it too. */
+export async function lockDepartmentTree(db: CorpDb): Promise<void> {
+  await db.exec(`SELECT pg_advisory_xact_lock(hashtextextended('department-tree:' || $1::text, 0))`);
+}
 
 export interface CreateDepartmentData {
   name: string;
@@ -224,6 +229,6 @@ export class DepartmentService {
 
   /** Serialises tree changes within a corp (held until the transaction ends). */
   private async lockTree(ctx: RequestContext): Promise<void> {
-    await ctx.db.exec(`SELECT pg_advisory_xact_lock(hashtextextended('department-tree:' || $1::text, 0))`);
+    await lockDepartmentTree(ctx.db);
   }
 }

@@ -6,6 +6,7 @@ import { DepartmentService } from "./department.service";
 import { MemberService } from "./member.service";
 import { DirectoryEventService } from "./directory-event.service";
 import { ViewerService } from "./viewer.service";
+import { ImportService } from "./import.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -15,6 +16,7 @@ export interface Services {
   members: MemberService;
   directoryEvents: DirectoryEventService;
   viewer: ViewerService;
+  imports: ImportService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -26,5 +28,6 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     members: new MemberService(),
     directoryEvents: new DirectoryEventService(),
     viewer: new ViewerService(),
+    imports: new ImportService(pool),
   };
 }

@@ -1,0 +1,68 @@
+import { Router, type Request, type Response } from "express";
+import { RequestContext, type AppDeps } from "../context";
+import { DomainError, badInput } from "../errors/domain-error";
+import { formatError, httpStatus } from "../errors/format";
+import { ImportMode } from "../schema/import.enums";
+
+/** Answers an error in the JSON shape of the other HTTP endpoints (`{errors: [{message, extensions}]}`). */
+function sendError(res: Response, e: unknown, extra: Record<string, unknown> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (e instanceof DomainError) {
+    if (e.code === "UNAUTHENTICATED") res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
+    res.status(httpStatus(e.code)).json({ errors: [{ message: e.message, extensions: { code: e.code, ...e.details } }], ...extra });
+    return;
+  }
+  res.status(500).json({ errors: [formatError(e, String(res.locals.requestId))], ...extra });
+}
+
+/** The request context of a bearer token (required: these endpoints have no anonymous use). */
+async function authenticate(deps: AppDeps, req: Request, res: Response): Promise<RequestContext> {
+  const match = /^Bearer\s+(\S+)$/i.exec((req.headers.authorization ?? "").trim());
+  if (!match) throw new DomainError("UNAUTHENTICATED", "Send `Authorization: Bearer <token>`.");
+  const principal = await deps.tokens.authenticate(match[1]);
+  return new RequestContext(deps, principal, String(res.locals.requestId));
+}
+
+function queryFlag(value: unknown, field: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw badInput(field, `${field} must be true or false.`);
+}
+
+/**
+ * The directory's file endpoints (issue 4):
+ * - `POST /imports?mode=UPSERT|REPLACE[&dryRun=true][&maxResignRatio=0.3]` with a `text/csv` body of
+ *   any size: the body streams into the job; answers `202 {"job": {"id": "…"}}` once it is read
+ *   (then follow the job with `importJob(id)`), 400 for a body that is not the CSV format (with the
+ *   failed job's id), 409 while another import of the corp runs.
+ * - `GET /exports/:id`: the CSV of an export made with `exportMembers`.
+ */
+export function directoryFileRoutes(deps: AppDeps): Router {
+  const router = Router();
+
+  router.post("/imports", async (req, res) => {
+    try {
+      const ctx = await authenticate(deps, req, res);
+      const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+      if (type !== "text/csv") throw badInput("content-type", "Send the file as the body with `Content-Type: text/csv`.");
+      const mode = String(req.query.mode ?? "").toUpperCase() as ImportMode;
+      if (!Object.values(ImportMode).includes(mode)) throw badInput("mode", "Give ?mode=UPSERT or ?mode=REPLACE.");
+      let maxResignRatio: number | undefined;
+      if (req.query.maxResignRatio !== undefined) {
+        maxResignRatio = Number(req.query.maxResignRatio);
+        if (String(req.query.maxResignRatio).trim() === "" || !Number.isFinite(maxResignRatio)) throw badInput("maxResignRatio", "maxResignRatio must be a number from 0 to 1.");
+      }
+      const dryRun = queryFlag(req.query.dryRun, "dryRun");
+      const id = await ctx.services.imports.importStream(ctx, { mode, dryRun, maxResignRatio }, req);
+      res.status(202).json({ job: { id } });
+    } catch (e) {
+      sendError(res, e);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,108 @@
+import { MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
+import { checkDepartmentName } from "../schema/member-rules";
+import { MAX_MEMBER_DEPARTMENTS } from "./member.service";
+
+/**
+ * The directory's CSV format, read by the import and written by the export (so that an export
+ * imported again changes nothing).
+ *
+ * - Header: `employeeId,name,department,title,extension,mobile,email` (any order; the last four
+ *   columns may be left out).
+ * - `department`: one or more department paths separated by `;`, the first the main department.
+ *   A path lists department names from below the root down, separated by `/`: `Shanghai/Sales`
+ *   is the department Sales under Shanghai under the root. The root's own name is not written;
+ *   the root itself is `/`. A `/`, `;` or `\` inside a name is escaped with `\`.
+ * - Empty optional cells are "no value" (they clear the field).
+ */
+export const CSV_COLUMNS = ["employeeId", "name", "department", "title", "extension", "mobile", "email"] as const;
+export type CsvColumn = (typeof CSV_COLUMNS)[number];
+export const REQUIRED_COLUMNS: readonly CsvColumn[] = ["employeeId", "name", "department"];
+
+/** The path of the root department. */
+export const ROOT_KEY = "/";
+
+/** Escapes one department name for a path. */
+export function escapeName(name: string): string {
+  return name.replace(/[\\/;]/g, (c) => `\\${c}`);
+}
+
+/** The path of a department whose parent has path `parentKey` (the root's children: just the name). */
+export function childKey(parentKey: string, name: string): string {
+  return parentKey === ROOT_KEY ? escapeName(name) : `${parentKey}/${escapeName(name)}`;
+}
+
+/** Splits `text` at unescaped `sep`, keeping escapes; null when a `\` ends the text. */
+function splitEscaped(text: string, sep: string): string[] | null {
+  const parts: string[] = [];
+  let current = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\") {
+      if (i + 1 >= text.length) return null;
+      current += c + text[++i];
+    } else if (c === sep) {
+      parts.push(current);
+      current = "";
+    } else {
+      current += c;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
+const unescape = (text: string) => text.replace(/\\(.)/g, "$1");
+
+export interface ParsedDepartments {
+  /** Canonical paths (names escaped, `/`-joined), main department first. */
+  keys: string[];
+  /** The names of each path, root excluded. */
+  segments: string[][];
+}
+
+export type CellProblem = { code: "BAD_USER_INPUT" | "LIMIT_EXCEEDED"; message: string };
+
+/** Reads a `department` cell; a problem names what is wrong with it. */
+export function parseDepartmentCell(cell: string): ParsedDepartments | CellProblem {
+  const bad = (message: string): CellProblem => ({ code: "BAD_USER_INPUT", message });
+  const paths = splitEscaped(cell, ";");
+  if (!paths) return bad("department ends with an unfinished `\\` escape");
+  const pieces = paths.map((p) => p.trim());
+  if (pieces.length === 1 && pieces[0] === "") return bad("A member needs at least one department.");
+  if (pieces.length > MAX_MEMBER_DEPARTMENTS) return bad(`A member can be in at most ${MAX_MEMBER_DEPARTMENTS} departments.`);
+  const keys: string[] = [];
+  const segments: string[][] = [];
+  for (const piece of pieces) {
+    if (piece === "") return bad("department has an empty path between `;`");
+    let names: string[];
+    if (piece === ROOT_KEY) {
+      names = [];
+    } else {
+      const raw = splitEscaped(piece, "/")!;
+      names = raw.map((s) => unescape(s.trim()));
+      for (const name of names) {
+        if (name === "") return bad(`department path "${piece}" has an empty name (use "/" alone for the root)`);
+        const problem = checkDepartmentName(name);
+        if (problem) return bad(`department path "${piece}": ${problem}`);
+      }
+      if (names.length > MAX_DEPARTMENT_DEPTH) {
+        return { code: "LIMIT_EXCEEDED", message: `department path "${piece}": departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.` };
+      }
+    }
+    const key = names.length ? names.map(escapeName).join("/") : ROOT_KEY;
+    if (keys.includes(key)) return bad(`department "${piece}" is listed twice`);
+    keys.push(key);
+    segments.push(names);
+  }
+  return { keys, segments };
+}
+
+/** One CSV field, quoted when it must be (RFC 4180). */
+export function csvField(value: string | null): string {
+  if (value === null || value === "") return "";
+  return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export function csvLine(values: readonly (string | null)[]): string {
+  return values.map(csvField).join(",") + "\r\n";
+}

@@ -1,0 +1,659 @@
+import { once } from "node:events";
+import { Readable, pipeline } from "node:stream";
+import { parse } from "csv-parse";
+import { Client, type DatabaseError } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import type { AppDeps } from "../context";
+import { canManageDepartments, canManageMembersIn, canSee, type Principal } from "../auth/principal";
+import { CorpDb } from "../db/scoped-db";
+import { lockEventLog } from "../db/transaction";
+import { lockDepartmentTree } from "./department.service";
+import { DomainError } from "../errors/domain-error";
+import { checkMemberRow } from "../schema/member-rules";
+import { ImportJobStatus, ImportMode } from "../schema/import.enums";
+import { SqlParams } from "../schema/connection";
+import { DirectoryEventType, MemberStatus } from "../schema/enums";
+import { childKey, CSV_COLUMNS, parseDepartmentCell, REQUIRED_COLUMNS, ROOT_KEY, type CsvColumn } from "./directory-csv";
+import { manageableSql } from "./access";
+import { log } from "../log";
+
+/** Options of one import, as validated by `ImportService`. */
+export interface ImportOptions {
+  mode: ImportMode;
+  dryRun: boolean;
+  maxResignRatio: number;
+}
+
+/** The counts a job reports. */
+export interface ImportCounts {
+  total: number;
+  processed: number;
+  created: number;
+  updated: number;
+  resigned: number;
+  failed: number;
+  departmentsCreated: number;
+}
+
+/** A failure that ends the job with `reason` (nothing applied). */
+export class ImportFailure extends Error {}
+
+/** The lock key a running job holds for its lifetime on its own connection (see `ImportService.recoverInterrupted`). */
+export const JOB_LOCK_SQL = `hashtextextended('import-job:' || $1::text, 0)`;
+
+const PROGRESS_EVERY_ROWS = 10_000;
+const COPY_CHUNK_CHARS = 256 * 1024;
+
+/** COPY text-format escaping of one value (`\N` is NULL). */
+function copyValue(value: string | null): string {
+  if (value === null) return "\\N";
+  return value.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"));
+}
+
+/** A PostgreSQL text[] literal. */
+function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
+}
+
+interface ExistingDepartment {
+  id: string;
+  parent_id: string | null;
+  name: string;
+  path: string;
+  depth: number;
+}
+
+/**
+ * One import job from its file to its result, on its own database connection (not one of the
+ * pool's, so a long import does not starve requests). The connection holds the job's advisory lock
+ * for as long as the job runs, and a session-private staging table the rows are streamed into with
+ * COPY: memory stays bounded whatever the file's size, and all later work is set-based SQL on the
+ * staging table, never a statement per row.
+ *
+ * 1. `stage`: CSV → csv-parse → per-row format checks (the rules of `createMember`, from
+ *    `schema/member-rules.ts`) → COPY into `import_row`, invalid rows marked with their first error.
+ * 2. `process`: checks across rows and against the directory in SQL (duplicates in the file,
+ *    members or departments outside the caller's reach, mobile/email taken), records the row
+ *    errors, enforces REPLACE's all-or-nothing and resign-ratio rules, then applies everything in
+ *    one transaction, writing the directory events with set-based INSERTs under the event-log lock.
+ */
+export class ImportRun {
+  private readonly db: CorpDb;
+  private aborted = false;
+  private closed = false;
+  counts: ImportCounts = { total: 0, processed: 0, created: 0, updated: 0, resigned: 0, failed: 0, departmentsCreated: 0 };
+
+  constructor(
+    readonly jobId: string,
+    private readonly deps: AppDeps,
+    private readonly principal: Principal,
+    readonly options: ImportOptions,
+    private readonly client: Client,
+    private readonly onProgress: (run: ImportRun) => void,
+  ) {
+    this.db = new CorpDb(principal.corpId, client);
+  }
+
+  /** Opens the job's connection, inserts the job (CONFLICT while another runs for the corp) and takes its lock. */
+  static async open(deps: AppDeps, principal: Principal, options: ImportOptions, onProgress: (run: ImportRun) => void): Promise<ImportRun> {
+    const client = new Client(deps.pool.options);
+    await client.connect();
+    try {
+      const db = new CorpDb(principal.corpId, client);
+      await client.query("BEGIN");
+      let row: { id: string } | undefined;
+      try {
+        row = await db.one<{ id: string }>(
+          `INSERT INTO import_job (corp_id, app_id, member_id, status, mode, dry_run, max_resign_ratio)
+           VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6) RETURNING id`,
+          [principal.appId, principal.member?.id ?? null, options.mode, options.dryRun, options.maxResignRatio],
+        );
+      } catch (e) {
+        if ((e as DatabaseError).code === "23505") {
+          throw new DomainError("CONFLICT", "Another import of this corp is queued or running; wait for it to finish (importJob) and try again.");
+        }
+        throw e;
+      }
+      // Taken before the row is visible to anyone: a job nobody holds the lock of is an interrupted one.
+      await client.query(`SELECT pg_advisory_lock(${JOB_LOCK_SQL})`, [row!.id]);
+      await client.query("COMMIT");
+      // The staging table: session-private, so no other corp's or job's rows can be in it.
+      await client.query(`CREATE TEMP TABLE import_row (
+        row_no integer NOT NULL, employee_id text NOT NULL, name text NOT NULL, title text, extension text, mobile text, email text,
+        dept_keys text[], error_field text, error_code text, error_message text)`);
+      return new ImportRun(row!.id, deps, principal, options, client, onProgress);
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  get corpId(): string {
+    return this.principal.corpId;
+  }
+
+  /** Stops the job as soon as possible (gateway shutdown); the open transaction rolls back. */
+  abort(): void {
+    this.aborted = true;
+    void this.close();
+  }
+
+  /** Closes the job's connection (which releases its lock and drops the staging table). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.end().catch(() => undefined);
+  }
+
+  /** Streams CSV text into the staging table. A malformed file fails the job (ImportFailure). */
+  async stageCsv(source: Readable): Promise<void> {
+    const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 1024 * 1024 });
+    pipeline(source, parser, (err) => {
+      if (err) parser.destroy(err);
+    });
+    try {
+      await this.stage(parser as AsyncIterable<string[]>);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (typeof code === "string" && code.startsWith("CSV_")) throw new ImportFailure(`The file is not valid CSV: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  /** Stages records whose first element is the header. */
+  async stage(records: AsyncIterable<(string | null)[]>): Promise<void> {
+    await this.setStatus(ImportJobStatus.RUNNING);
+    const copy = this.client.query(
+      copyFrom(
+        `COPY import_row (row_no, employee_id, name, title, extension, mobile, email, dept_keys, error_field, error_code, error_message) FROM STDIN`,
+      ),
+    );
+    const copyDone = new Promise<void>((resolve, reject) => {
+      copy.on("finish", resolve);
+      copy.on("error", reject);
+    });
+    copyDone.catch(() => undefined);
+    let columns: Map<CsvColumn, number> | null = null;
+    let chunk = "";
+    const flush = async () => {
+      if (!chunk) return;
+      const ok = copy.write(chunk);
+      chunk = "";
+      if (!ok) await Promise.race([once(copy, "drain"), copyDone]);
+    };
+    try {
+      for await (const record of records) {
+        if (this.aborted) throw new ImportFailure("The gateway stopped while the file was being read.");
+        if (!columns) {
+          columns = this.readHeader(record);
+          continue;
+        }
+        chunk += this.stagedLine(++this.counts.total, record, columns);
+        if (chunk.length >= COPY_CHUNK_CHARS) await flush();
+        if (this.counts.total % PROGRESS_EVERY_ROWS === 0) this.onProgress(this);
+      }
+      if (!columns) throw new ImportFailure("The file is empty: it needs the header line `" + CSV_COLUMNS.join(",") + "`.");
+      await flush();
+      copy.end();
+      await copyDone;
+    } catch (e) {
+      copy.destroy(e as Error);
+      await copyDone.catch(() => undefined);
+      throw e;
+    }
+    // Temporary tables are not analysed automatically: without statistics the planner guesses badly.
+    await this.client.query(`CREATE INDEX ON import_row (employee_id)`);
+    await this.client.query(`ANALYZE import_row`);
+    this.onProgress(this);
+  }
+
+  private readHeader(record: (string | null)[]): Map<CsvColumn, number> {
+    const columns = new Map<CsvColumn, number>();
+    record.forEach((raw, i) => {
+      const name = (raw ?? "").trim();
+      const column = CSV_COLUMNS.find((c) => c.toLowerCase() === name.toLowerCase());
+      if (!column) throw new ImportFailure(`Unknown column "${name}" in the header; the columns are ${CSV_COLUMNS.join(",")}.`);
+      if (columns.has(column)) throw new ImportFailure(`Column "${column}" appears twice in the header.`);
+      columns.set(column, i);
+    });
+    const missing = REQUIRED_COLUMNS.filter((c) => !columns.has(c));
+    if (missing.length) throw new ImportFailure(`The header lacks the column(s) ${missing.join(", ")}; the columns are ${CSV_COLUMNS.join(",")}.`);
+    return columns;
+  }
+
+  /** One COPY line for a record: its values, its department paths and its first format error. */
+  private stagedLine(rowNo: number, record: (string | null)[], columns: Map<CsvColumn, number>): string {
+    let error: { field: string; code: string; message: string } | null = null;
+    const cell = (c: CsvColumn): string => {
+      const i = columns.get(c);
+      let value = i === undefined ? "" : (record[i] ?? "");
+      if (value.includes("\u0000")) {
+        error ??= { field: c, code: "BAD_USER_INPUT", message: `${c} contains a NUL character` };
+        value = value.replace(/\u0000/g, "");
+      }
+      return value;
+    };
+    const optional = (c: CsvColumn) => {
+      const v = cell(c);
+      return v === "" ? null : v;
+    };
+    const fields = {
+      employeeId: cell("employeeId"),
+      name: cell("name"),
+      title: optional("title"),
+      extension: optional("extension"),
+      mobile: optional("mobile"),
+      email: optional("email")?.toLowerCase() ?? null,
+    };
+    if (!error && record.length !== columns.size) {
+      error = { field: "row", code: "BAD_USER_INPUT", message: `The row has ${record.length} values; the header has ${columns.size} columns.` };
+    }
+    if (!error) {
+      const problem = checkMemberRow(fields);
+      if (problem) error = { field: problem.field, code: "BAD_USER_INPUT", message: problem.message };
+    }
+    let keys: string[] | null = null;
+    const departments = parseDepartmentCell(cell("department"));
+    if ("keys" in departments) keys = departments.keys;
+    else error ??= { field: "department", code: departments.code, message: departments.message };
+    return (
+      [
+        String(rowNo),
+        copyValue(fields.employeeId),
+        copyValue(fields.name),
+        copyValue(fields.title),
+        copyValue(fields.extension),
+        copyValue(fields.mobile),
+        copyValue(fields.email),
+        keys ? copyValue(arrayLiteral(keys)) : "\\N",
+        copyValue(error?.field ?? null),
+        copyValue(error?.code ?? null),
+        copyValue(error?.message ?? null),
+      ].join("\t") + "\n"
+    );
+  }
+
+  /** Validates and applies the staged rows; ends the job (SUCCEEDED or FAILED). Never throws. */
+  async process(): Promise<void> {
+    try {
+      await this.validate();
+      await this.recordErrors();
+      if (this.options.mode === ImportMode.REPLACE && this.counts.failed > 0) {
+        throw new ImportFailure(
+          `${this.counts.failed} of ${this.counts.total} rows are invalid (see errors); a REPLACE changes nothing unless every row is valid.`,
+        );
+      }
+      if (this.options.mode === ImportMode.REPLACE) {
+        const { leaving, active } = await this.resignPreview();
+        this.checkResignRatio(leaving, active);
+      }
+      await this.apply();
+    } catch (e) {
+      await this.fail(e);
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Ends the job as FAILED with a reason made from `e`. */
+  async fail(e: unknown): Promise<void> {
+    let reason: string;
+    if (e instanceof ImportFailure || e instanceof DomainError) reason = e.message;
+    else if (this.aborted) reason = "The gateway stopped before the import finished; nothing was applied. Submit the file again.";
+    else {
+      const requestId = `import-${this.jobId}`;
+      log.error("import failed", { jobId: this.jobId, requestId, error: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
+      reason = `Internal error; nothing was applied. Quote request id ${requestId} when you report it.`;
+    }
+    // The job's own connection may be gone (abort): the pool records the outcome.
+    await new CorpDb(this.principal.corpId, this.deps.pool)
+      .exec(
+        `UPDATE import_job SET status = 'FAILED', reason = $3, total = $4, failed = $5, updated_at = now(), finished_at = now()
+          WHERE corp_id = $1 AND id = $2 AND status IN ('QUEUED', 'RUNNING')`,
+        [this.jobId, reason, this.counts.total, this.counts.failed],
+      )
+      .catch((err) => log.error("could not record a failed import", { jobId: this.jobId, error: String(err) }));
+    this.onProgress(this);
+  }
+
+  private async setStatus(status: ImportJobStatus): Promise<void> {
+    await this.db.exec(`UPDATE import_job SET status = $3, updated_at = now() WHERE corp_id = $1 AND id = $2`, [this.jobId, status]);
+    this.onProgress(this);
+  }
+
+  /** Is the caller limited to part of the directory (an app's visibility, a leader's subtrees)? */
+  private get restricted(): boolean {
+    const p = this.principal;
+    return p.visibleRoots !== null || (p.member !== null && !p.member.isCorpAdmin);
+  }
+
+  /** SQL: member `m` has a department the caller may not manage, or is an admin a non-admin may not change. */
+  private outOfReachSql(params: SqlParams): string {
+    if (!this.restricted) return "FALSE";
+    const adminGuard = this.principal.member && !this.principal.member.isCorpAdmin ? "m.is_corp_admin OR " : "";
+    return `(${adminGuard}EXISTS (SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
+              WHERE md.corp_id = $1 AND md.member_id = m.id AND NOT ${manageableSql(this.principal, params, "d.path")}))`;
+  }
+
+  private async validate(): Promise<void> {
+    const raw = (sql: string, params: unknown[] = []) => this.client.query(sql, params);
+    // Duplicates within the file (the staging table is this job's own: no corp data, no $1).
+    await raw(`UPDATE import_row r SET error_field = 'employeeId', error_code = 'CONFLICT',
+                      error_message = 'The employee id is also on row ' || d.first || '.'
+                 FROM (SELECT employee_id, min(row_no) AS first FROM import_row GROUP BY employee_id HAVING count(*) > 1) d
+                WHERE r.employee_id = d.employee_id AND r.row_no > d.first AND r.error_code IS NULL`);
+    for (const [column, what] of [["mobile", "mobile number"], ["email", "email address"]] as const) {
+      await raw(`UPDATE import_row r SET error_field = '${column}', error_code = 'CONFLICT',
+                        error_message = 'The ${what} is also on row ' || d.first || '.'
+                   FROM (SELECT ${column} AS v, min(row_no) AS first FROM import_row WHERE ${column} IS NOT NULL GROUP BY ${column} HAVING count(*) > 1) d
+                  WHERE r.${column} = d.v AND r.row_no > d.first AND r.error_code IS NULL`);
+    }
+    // Existing members the caller may not change.
+    if (this.restricted) {
+      const params = new SqlParams();
+      await this.db.exec(
+        `UPDATE import_row r SET error_field = 'employeeId', error_code = 'FORBIDDEN',
+                error_message = 'The member with this employee id is outside the part of the directory you may manage.'
+           FROM member m WHERE m.corp_id = $1 AND m.employee_id = r.employee_id AND r.error_code IS NULL AND ${this.outOfReachSql(params)}`,
+        params.values,
+      );
+    }
+    // Departments: which paths exist, which would be created, which are out of reach.
+    const { problems } = await this.resolveDepartments(false);
+    if (problems.size) {
+      await raw(
+        `UPDATE import_row r SET error_field = 'department', error_code = b.code, error_message = b.message
+           FROM unnest($1::text[], $2::text[], $3::text[]) AS b(key, code, message)
+          WHERE r.error_code IS NULL AND b.key = ANY(r.dept_keys)`,
+        [[...problems.keys()], [...problems.values()].map((p) => p.code), [...problems.values()].map((p) => p.message)],
+      );
+    }
+    // Mobile and email held by another member who keeps them.
+    for (const [column, message] of [
+      ["mobile", "Another member of the corp already has this mobile number."],
+      ["email", "Another member of the corp already has this email address."],
+    ] as const) {
+      await this.db.exec(
+        `UPDATE import_row r SET error_field = '${column}', error_code = 'CONFLICT', error_message = '${message}'
+          WHERE r.error_code IS NULL AND r.${column} IS NOT NULL AND EXISTS (
+                SELECT 1 FROM member m WHERE m.corp_id = $1 AND m.${column} = r.${column} AND m.employee_id <> r.employee_id
+                   AND NOT EXISTS (SELECT 1 FROM import_row o WHERE o.employee_id = m.employee_id AND o.error_code IS NULL
+                                      AND o.${column} IS DISTINCT FROM m.${column}))`,
+      );
+    }
+    const row = (await raw(`SELECT count(*) FILTER (WHERE error_code IS NOT NULL)::int AS failed FROM import_row`)).rows[0] as { failed: number };
+    this.counts.failed = row.failed;
+  }
+
+  private async recordErrors(): Promise<void> {
+    if (!this.counts.failed) return;
+    await this.db.exec(
+      `INSERT INTO import_job_error (job_id, row_number, corp_id, field, code, message)
+       SELECT $2, row_no, $1, error_field, error_code, error_message FROM import_row WHERE error_code IS NOT NULL`,
+      [this.jobId],
+    );
+  }
+
+  /** SQL: member `m` is one a REPLACE by this caller may resign when the file does not list them. */
+  private resignableSql(params: SqlParams): string {
+    return `m.corp_id = $1 AND m.status <> 'RESIGNED' AND NOT ${this.outOfReachSql(params)}`;
+  }
+
+  private async resignPreview(): Promise<{ leaving: number; active: number }> {
+    const params = new SqlParams();
+    const row = await this.db.one<{ leaving: number; active: number }>(
+      `SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM import_row r WHERE r.employee_id = m.employee_id))::int AS leaving,
+              count(*)::int AS active
+         FROM member m WHERE ${this.resignableSql(params)}`,
+      params.values,
+    );
+    return row ?? { leaving: 0, active: 0 };
+  }
+
+  private checkResignRatio(leaving: number, active: number): void {
+    if (leaving === 0 || leaving <= this.options.maxResignRatio * active) return;
+    const share = ((100 * leaving) / active).toFixed(1);
+    throw new ImportFailure(
+      `The file would resign ${leaving} of ${active} active members (${share}%), more than maxResignRatio ${this.options.maxResignRatio}; nothing was changed. ` +
+        `If that is intended, import again with a higher maxResignRatio.`,
+    );
+  }
+
+  /**
+   * Maps every department path of the valid rows to a department. Existing ones must be within the
+   * caller's reach; missing ones are created under their deepest existing ancestor (when `create`),
+   * which needs the right to change the tree within the caller's visibility.
+   */
+  private async resolveDepartments(create: boolean): Promise<{ problems: Map<string, { code: string; message: string }>; created: ExistingDepartment[] }> {
+    const keys = (await this.client.query<{ key: string }>(`SELECT DISTINCT k AS key FROM import_row, unnest(dept_keys) AS k WHERE error_code IS NULL`)).rows.map(
+      (r) => r.key,
+    );
+    const problems = new Map<string, { code: string; message: string }>();
+    const created: ExistingDepartment[] = [];
+    if (!keys.length) return { problems, created };
+    const departments = await this.db.rows<ExistingDepartment>(
+      `SELECT id::text, parent_id::text, name, path, depth FROM department WHERE corp_id = $1 ORDER BY depth, id`,
+    );
+    const byKey = new Map<string, ExistingDepartment>();
+    const keyOf = new Map<string, string>();
+    for (const d of departments) {
+      const key = d.parent_id === null ? ROOT_KEY : childKey(keyOf.get(d.parent_id) ?? "\u0000", d.name);
+      keyOf.set(d.id, key);
+      byKey.set(key, d);
+    }
+    // Missing departments by level: [parent key, name, own key].
+    const missing = new Map<number, Map<string, { parentKey: string; name: string }>>();
+    for (const key of keys) {
+      const existing = byKey.get(key);
+      if (existing) {
+        if (!canManageMembersIn(this.principal, existing.path)) {
+          problems.set(key, { code: "FORBIDDEN", message: `You may not place members in "${key}": it is outside the part of the directory you may manage.` });
+        }
+        continue;
+      }
+      const parsed = parseDepartmentCell(key);
+      const names = "segments" in parsed ? parsed.segments[0] : [];
+      let depth = names.length;
+      let ancestorKey = key;
+      const chain: { key: string; parentKey: string; name: string; depth: number }[] = [];
+      while (depth > 0 && !byKey.has(ancestorKey)) {
+        const parentKey = depth === 1 ? ROOT_KEY : names.slice(0, depth - 1).map((n) => childKey(ROOT_KEY, n)).join("/");
+        chain.push({ key: ancestorKey, parentKey, name: names[depth - 1], depth });
+        ancestorKey = parentKey;
+        depth--;
+      }
+      const ancestor = byKey.get(ancestorKey)!;
+      if (!canManageDepartments(this.principal)) {
+        problems.set(key, { code: "FORBIDDEN", message: `Department "${key}" does not exist, and only corp administrators may create departments.` });
+      } else if (!canSee(this.principal, ancestor.path)) {
+        problems.set(key, { code: "FORBIDDEN", message: `Department "${key}" does not exist and would be created outside your visibility scope.` });
+      } else {
+        for (const link of chain) {
+          if (!missing.has(link.depth)) missing.set(link.depth, new Map());
+          missing.get(link.depth)!.set(link.key, { parentKey: link.parentKey, name: link.name });
+        }
+      }
+    }
+    if (create) {
+      for (const depth of [...missing.keys()].sort((a, b) => a - b)) {
+        const level = [...missing.get(depth)!.entries()];
+        const rows = await this.db.rows<ExistingDepartment & { key_index: number }>(
+          `WITH input AS (SELECT * FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS i(parent_id, name, key_index)),
+                next AS (SELECT i.*, nextval(pg_get_serial_sequence('department', 'id')) AS id FROM input i)
+           INSERT INTO department AS d (id, corp_id, parent_id, name, "order", depth, path)
+           SELECT n.id, $1, n.parent_id, n.name, 0, p.depth + 1, p.path || n.id || '/'
+             FROM next n JOIN department p ON p.corp_id = $1 AND p.id = n.parent_id
+           RETURNING d.id::text, d.parent_id::text, d.name, d.path, d.depth`,
+          [level.map(([, l]) => byKey.get(l.parentKey)!.id), level.map(([, l]) => l.name)],
+        );
+        for (const d of rows) {
+          const key = childKey(keyOf.get(d.parent_id!)!, d.name);
+          keyOf.set(d.id, key);
+          byKey.set(key, d);
+          created.push(d);
+        }
+      }
+      await this.client.query(`CREATE TEMP TABLE import_dept (key text PRIMARY KEY, department_id bigint NOT NULL, path text NOT NULL) ON COMMIT DROP`);
+      const found = keys.filter((k) => byKey.has(k) && !problems.has(k));
+      await this.client.query(`INSERT INTO import_dept SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, [
+        found,
+        found.map((k) => byKey.get(k)!.id),
+        found.map((k) => byKey.get(k)!.path),
+      ]);
+      await this.client.query(`ANALYZE import_dept`);
+    }
+    return { problems, created };
+  }
+
+  /** Applies the valid rows in one transaction (rolled back for a dry run) and ends the job. */
+  private async apply(): Promise<void> {
+    const db = this.db;
+    const raw = (sql: string, params: unknown[] = []) => this.client.query(sql, params);
+    let lastEventId: string | null = null;
+    await raw("BEGIN");
+    try {
+      await lockDepartmentTree(db);
+      const { problems, created: newDepartments } = await this.resolveDepartments(true);
+      if (problems.size) throw new ImportFailure("The department tree changed while the file was being checked; nothing was applied. Import again.");
+      this.counts.departmentsCreated = newDepartments.length;
+      // The ratio's base: the members in scope before anything of this file lands.
+      const before = this.options.mode === ImportMode.REPLACE ? await this.resignPreview() : { leaving: 0, active: 0 };
+
+      await raw(`CREATE TEMP TABLE import_plan (row_no integer PRIMARY KEY, employee_id text NOT NULL, member_id bigint, is_new boolean NOT NULL,
+                   new_ids bigint[] NOT NULL, new_paths text[] NOT NULL, old_paths text[], changed text[] NOT NULL) ON COMMIT DROP`);
+      await db.exec(
+        `INSERT INTO import_plan
+         SELECT r.row_no, r.employee_id, m.id, m.id IS NULL, nd.ids, nd.paths, od.paths,
+                CASE WHEN m.id IS NULL THEN '{}'::text[] ELSE array_remove(ARRAY[
+                  CASE WHEN m.name IS DISTINCT FROM r.name THEN 'name' END,
+                  CASE WHEN m.title IS DISTINCT FROM r.title THEN 'title' END,
+                  CASE WHEN m.extension IS DISTINCT FROM r.extension THEN 'extension' END,
+                  CASE WHEN m.mobile IS DISTINCT FROM r.mobile THEN 'mobile' END,
+                  CASE WHEN m.email IS DISTINCT FROM r.email THEN 'email' END,
+                  CASE WHEN od.sorted IS DISTINCT FROM nd.sorted THEN 'departments' END,
+                  CASE WHEN m.main_department_id IS DISTINCT FROM nd.ids[1] THEN 'mainDepartment' END,
+                  CASE WHEN m.status = 'RESIGNED' THEN 'status' END], NULL) END
+           FROM import_row r
+           LEFT JOIN member m ON m.corp_id = $1 AND m.employee_id = r.employee_id
+           CROSS JOIN LATERAL (SELECT array_agg(d.department_id ORDER BY k.ord) AS ids, array_agg(d.path ORDER BY k.ord) AS paths,
+                                      array_agg(d.department_id ORDER BY d.department_id) AS sorted
+                                 FROM unnest(r.dept_keys) WITH ORDINALITY AS k(key, ord) JOIN import_dept d ON d.key = k.key) nd
+           LEFT JOIN LATERAL (SELECT array_agg(md.department_id ORDER BY md.department_id) AS sorted, array_agg(dd.path ORDER BY md.department_id) AS paths
+                                FROM member_department md JOIN department dd ON dd.id = md.department_id
+                               WHERE md.corp_id = $1 AND md.member_id = m.id) od ON m.id IS NOT NULL
+          WHERE r.error_code IS NULL`,
+      );
+      await raw(`ANALYZE import_plan`);
+
+      // Mobile and email move between members: free the old values first (the unique indexes check each row).
+      await db.exec(
+        `UPDATE member m SET mobile = CASE WHEN 'mobile' = ANY(p.changed) THEN NULL ELSE m.mobile END,
+                             email = CASE WHEN 'email' = ANY(p.changed) THEN NULL ELSE m.email END
+           FROM import_plan p WHERE m.corp_id = $1 AND m.id = p.member_id AND p.changed && ARRAY['mobile', 'email']`,
+      );
+      this.counts.updated = await db.exec(
+        `UPDATE member m SET name = r.name, title = r.title, extension = r.extension, mobile = r.mobile, email = r.email,
+                main_department_id = p.new_ids[1], status = CASE WHEN m.status = 'RESIGNED' THEN '${MemberStatus.UNACTIVATED}' ELSE m.status END,
+                updated_at = now()
+           FROM import_plan p JOIN import_row r ON r.row_no = p.row_no
+          WHERE m.corp_id = $1 AND m.id = p.member_id AND cardinality(p.changed) > 0`,
+      );
+      this.counts.created = await db.exec(
+        `WITH ins AS (
+           INSERT INTO member (corp_id, employee_id, name, title, extension, mobile, email, status, main_department_id)
+           SELECT $1, r.employee_id, r.name, r.title, r.extension, r.mobile, r.email, '${MemberStatus.UNACTIVATED}', p.new_ids[1]
+             FROM import_plan p JOIN import_row r ON r.row_no = p.row_no WHERE p.is_new ORDER BY p.row_no
+           RETURNING id, employee_id)
+         UPDATE import_plan p SET member_id = ins.id FROM ins WHERE p.employee_id = ins.employee_id`,
+      );
+      await db.exec(
+        `DELETE FROM member_department md USING import_plan p
+          WHERE md.corp_id = $1 AND md.member_id = p.member_id AND 'departments' = ANY(p.changed) AND NOT (md.department_id = ANY(p.new_ids))`,
+      );
+      await db.exec(
+        `INSERT INTO member_department (corp_id, member_id, department_id)
+         SELECT $1, p.member_id, unnest(p.new_ids) FROM import_plan p WHERE p.is_new OR 'departments' = ANY(p.changed)
+         ON CONFLICT DO NOTHING`,
+      );
+      // A member leads only departments they belong to.
+      await db.exec(
+        `DELETE FROM department_leader dl USING import_plan p
+          WHERE dl.corp_id = $1 AND dl.member_id = p.member_id AND 'departments' = ANY(p.changed) AND NOT (dl.department_id = ANY(p.new_ids))`,
+      );
+
+      await raw(`CREATE TEMP TABLE import_resign (member_id bigint PRIMARY KEY, old_status text NOT NULL, paths text[] NOT NULL) ON COMMIT DROP`);
+      if (this.options.mode === ImportMode.REPLACE) {
+        const params = new SqlParams();
+        this.counts.resigned = await db.exec(
+          `INSERT INTO import_resign
+           SELECT m.id, m.status, coalesce((SELECT array_agg(d.path ORDER BY d.id) FROM member_department md JOIN department d ON d.id = md.department_id
+                                              WHERE md.corp_id = $1 AND md.member_id = m.id), '{}')
+             FROM member m
+            WHERE ${this.resignableSql(params)} AND NOT EXISTS (SELECT 1 FROM import_row r WHERE r.employee_id = m.employee_id)`,
+          params.values,
+        );
+        this.checkResignRatio(this.counts.resigned, before.active);
+        await db.exec(
+          `UPDATE member m SET status = '${MemberStatus.RESIGNED}', updated_at = now() FROM import_resign x WHERE m.corp_id = $1 AND m.id = x.member_id`,
+        );
+      }
+
+      // The directory events, set-based, under the same per-corp lock as every other writer.
+      await lockEventLog(db);
+      const events = await db.one<{ last: string | null }>(
+        `WITH ins AS (
+           INSERT INTO event (corp_id, type, member_id, department_id, scope_paths, data, occurred_at)
+           SELECT $1, e.type, e.member_id, e.department_id, e.scope_paths, e.data, clock_timestamp() FROM (
+             SELECT 0 AS kind, d.id AS sort, '${DirectoryEventType.DEPARTMENT_CREATED}' AS type, NULL::bigint AS member_id, d.id AS department_id,
+                    ARRAY[d.path] AS scope_paths, '{}'::jsonb AS data
+               FROM unnest($2::bigint[], $3::text[]) AS d(id, path)
+             UNION ALL
+             SELECT 1, p.row_no, '${DirectoryEventType.MEMBER_CREATED}', p.member_id, NULL, p.new_paths, '{}'::jsonb FROM import_plan p WHERE p.is_new
+             UNION ALL
+             SELECT 2, p.row_no, '${DirectoryEventType.MEMBER_UPDATED}', p.member_id, NULL,
+                    ARRAY(SELECT DISTINCT unnest(coalesce(p.old_paths, '{}') || p.new_paths)),
+                    jsonb_build_object('changedFields', to_jsonb(array_remove(p.changed, 'status')))
+               FROM import_plan p WHERE cardinality(array_remove(p.changed, 'status')) > 0
+             UNION ALL
+             SELECT 3, p.row_no, '${DirectoryEventType.MEMBER_STATUS_CHANGED}', p.member_id, NULL,
+                    ARRAY(SELECT DISTINCT unnest(coalesce(p.old_paths, '{}') || p.new_paths)),
+                    jsonb_build_object('from', '${MemberStatus.RESIGNED}', 'to', '${MemberStatus.UNACTIVATED}')
+               FROM import_plan p WHERE 'status' = ANY(p.changed)
+             UNION ALL
+             SELECT 4, x.member_id, '${DirectoryEventType.MEMBER_STATUS_CHANGED}', x.member_id, NULL, x.paths,
+                    jsonb_build_object('from', x.old_status, 'to', '${MemberStatus.RESIGNED}')
+               FROM import_resign x
+           ) e ORDER BY e.kind, e.sort
+           RETURNING id)
+         SELECT max(id)::text AS last FROM ins`,
+        [newDepartments.map((d) => d.id), newDepartments.map((d) => d.path)],
+      );
+      lastEventId = events?.last ?? null;
+      this.counts.processed = this.counts.total;
+      if (this.options.dryRun) {
+        await raw("ROLLBACK");
+        lastEventId = null;
+        await this.finish(db);
+      } else {
+        await this.finish(db);
+        await raw("COMMIT");
+      }
+    } catch (e) {
+      await raw("ROLLBACK").catch(() => undefined);
+      throw e;
+    }
+    if (lastEventId) this.deps.bus.publish("corp-events", this.principal.corpId, lastEventId);
+    this.onProgress(this);
+  }
+
+  private async finish(db: CorpDb): Promise<void> {
+    const c = this.counts;
+    await db.exec(
+      `UPDATE import_job SET status = 'SUCCEEDED', total = $3, processed = $4, created = $5, updated = $6, resigned = $7, failed = $8,
+              departments_created = $9, updated_at = now(), finished_at = now()
+        WHERE corp_id = $1 AND id = $2`,
+      [this.jobId, c.total, c.processed, c.created, c.updated, c.resigned, c.failed, c.departmentsCreated],
+    );
+  }
+}

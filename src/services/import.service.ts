@@ -1,0 +1,262 @@
+import { EventEmitter } from "node:events";
+import { Readable } from "node:stream";
+import { Repeater } from "@repeaterjs/repeater";
+import type { Pool } from "pg";
+import type { RequestContext } from "../context";
+import { CorpDb, selectList } from "../db/scoped-db";
+import { ImportJob } from "../entities/import-job.entity";
+import { ImportJobError } from "../entities/import-job-error.entity";
+import { badInput, forbidden, notFound } from "../errors/domain-error";
+import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { ImportJobStatus, ImportMode } from "../schema/import.enums";
+import { DEFAULT_MAX_RESIGN_RATIO, type ImportRowInput } from "../schema/import.types";
+import { CSV_COLUMNS } from "./directory-csv";
+import { ImportFailure, ImportRun, JOB_LOCK_SQL, type ImportOptions } from "./import-run";
+import { requireProfessional, requireScope } from "./access";
+import { log } from "../log";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RECOVERY_INTERVAL_MS = 60_000;
+const PROGRESS_POLL_MS = 1000;
+
+/** What a caller asks for; validated into `ImportOptions`. */
+export interface ImportRequest {
+  mode: ImportMode;
+  dryRun?: boolean | null;
+  maxResignRatio?: number | null;
+}
+
+/**
+ * Batch imports of members (issue 4). Needs `directory:write`, the PROFESSIONAL edition, and, for a
+ * member acting through an app, to be a corp admin or a department leader (who may touch only the
+ * members and departments of the subtrees they lead). One job at a time per corp (CONFLICT). Jobs
+ * are rows; a job whose gateway died is found by `recoverInterrupted` (its connection's advisory
+ * lock is gone) and marked FAILED with a reason: nothing of it was applied, since the apply step is
+ * one transaction.
+ */
+export class ImportService {
+  private readonly runs = new Map<string, ImportRun>();
+  private readonly progress = new EventEmitter();
+  private readonly settled = new Set<Promise<void>>();
+  private recoveryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pool: Pool) {
+    this.progress.setMaxListeners(0);
+  }
+
+  /** Validates the options (fields named as in `importMembers`' input). */
+  options(request: ImportRequest, prefix = "input."): ImportOptions {
+    if (!Object.values(ImportMode).includes(request.mode)) {
+      throw badInput(`${prefix}mode`, `mode must be one of ${Object.values(ImportMode).join(", ")}.`);
+    }
+    const ratio = request.maxResignRatio ?? DEFAULT_MAX_RESIGN_RATIO;
+    if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw badInput(`${prefix}maxResignRatio`, "maxResignRatio must be from 0 to 1.");
+    return { mode: request.mode, dryRun: request.dryRun ?? false, maxResignRatio: ratio };
+  }
+
+  /** Refuses callers who may not import. */
+  async authorize(ctx: RequestContext): Promise<void> {
+    requireScope(ctx.caller, "directory:write");
+    const m = ctx.caller.member;
+    if (m && !m.isCorpAdmin && !m.ledRoots.length) throw forbidden("Only corp administrators and department leaders may import members.");
+    await requireProfessional(ctx, "Bulk import");
+  }
+
+  /**
+   * `POST /imports`: streams the CSV body into the job's staging table and resolves with the job id
+   * once the whole file is read; validation and apply go on in the background. A file that is not
+   * CSV or lacks the header fails the job and is BAD_USER_INPUT.
+   */
+  async importStream(ctx: RequestContext, request: ImportRequest, body: Readable): Promise<string> {
+    const options = this.options(request, "");
+    await this.authorize(ctx);
+    const run = await this.open(ctx, options);
+    try {
+      await run.stageCsv(body);
+    } catch (e) {
+      await run.fail(e);
+      this.finished(run);
+      if (e instanceof ImportFailure) throw badInput("body", e.message);
+      throw e;
+    }
+    this.track(run, run.process());
+    return run.jobId;
+  }
+
+  /** `importMembers`: starts a job from inline CSV or rows and answers it at once. */
+  async importInline(ctx: RequestContext, request: ImportRequest & { csv?: string | null; rows?: ImportRowInput[] | null }): Promise<ImportJob> {
+    const options = this.options(request);
+    if ((request.csv == null) === (request.rows == null)) throw badInput("input.csv", "Give exactly one of csv and rows.");
+    await this.authorize(ctx);
+    const run = await this.open(ctx, options);
+    const rows = request.rows;
+    const csv = request.csv;
+    const work = (async () => {
+      try {
+        if (csv != null) await run.stageCsv(Readable.from([csv]));
+        else await run.stage(recordsOf(rows!));
+      } catch (e) {
+        await run.fail(e);
+        return;
+      }
+      await run.process();
+    })();
+    this.track(run, work);
+    return (await this.find(ctx, run.jobId))!;
+  }
+
+  private async open(ctx: RequestContext, options: ImportOptions): Promise<ImportRun> {
+    const run = await ImportRun.open(ctx.deps, ctx.caller, options, (r) => this.onProgress(r));
+    this.runs.set(run.jobId, run);
+    return run;
+  }
+
+  private track(run: ImportRun, work: Promise<void>): void {
+    const done = work.catch((e) => log.error("import crashed", { jobId: run.jobId, error: String(e) })).finally(() => this.finished(run));
+    this.settled.add(done);
+    void done.finally(() => this.settled.delete(done));
+  }
+
+  private finished(run: ImportRun): void {
+    this.runs.delete(run.jobId);
+    void run.close();
+    this.progress.emit(run.jobId);
+  }
+
+  /** Records the running total now and then, and wakes `importJobEvents` subscribers. */
+  private onProgress(run: ImportRun): void {
+    void new CorpDb(run.corpId, this.pool)
+      .exec(`UPDATE import_job SET total = $3, updated_at = now() WHERE corp_id = $1 AND id = $2 AND status = 'RUNNING' AND total < $3`, [
+        run.jobId,
+        run.counts.total,
+      ])
+      .catch(() => undefined)
+      .finally(() => this.progress.emit(run.jobId));
+  }
+
+  /**
+   * A job the caller may see: one started through the same app by the same member (or by the app
+   * itself), or any job of the corp for callers that see the whole corp as an app or a corp admin.
+   */
+  async find(ctx: RequestContext, id: string): Promise<ImportJob | undefined> {
+    requireScope(ctx.caller, "directory:read");
+    if (!UUID.test(id)) return undefined;
+    const p = ctx.caller;
+    const wholeCorp = p.visibleRoots === null && (p.member === null || p.member.isCorpAdmin);
+    const [job] = await ctx.db.entities(
+      ImportJob,
+      `SELECT ${selectList(ctx.deps.dataSource, ImportJob, "j")} FROM import_job j
+        WHERE j.corp_id = $1 AND j.id = $2::uuid AND ($3 OR (j.app_id = $4 AND j.member_id IS NOT DISTINCT FROM $5::bigint))`,
+      [id, wholeCorp, p.appId, p.member?.id ?? null],
+    );
+    return job;
+  }
+
+  /** The job's row errors, by row number. */
+  async errors(ctx: RequestContext, job: ImportJob, window: PageWindow): Promise<Connection<ImportJobError>> {
+    const params = new SqlParams();
+    const where = `e.corp_id = $1 AND e.job_id = ${params.add(job.id)}`;
+    const countParams = [...params.values];
+    const page = keyset(window, ["e.row_number"], params, ["int"]);
+    const rows = await ctx.db.entities(
+      ImportJobError,
+      `SELECT ${selectList(ctx.deps.dataSource, ImportJobError, "e")} FROM import_job_error e
+        WHERE ${where} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      params.values,
+    );
+    return toConnection(rows, window, (e) => [String(e.rowNumber)], async () => {
+      const row = await ctx.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM import_job_error e WHERE ${where}`, countParams);
+      return row?.n ?? 0;
+    });
+  }
+
+  /**
+   * `importJobEvents`: the job now, then each time it changes (woken in this process, polled every
+   * second for jobs other instances run), ending after SUCCEEDED or FAILED.
+   */
+  async events(ctx: RequestContext, id: string): Promise<AsyncIterableIterator<ImportJob>> {
+    if (!(await this.find(ctx, id))) throw notFound("Import job", "id");
+    return new Repeater<ImportJob>(async (push, stop) => {
+      let wake: () => void = () => undefined;
+      const listener = () => wake();
+      this.progress.on(id, listener);
+      let stopped = false;
+      void stop.then(() => {
+        stopped = true;
+        this.progress.off(id, listener);
+      });
+      let last = "";
+      while (!stopped) {
+        const changed = new Promise<void>((resolve) => (wake = resolve));
+        const job = await this.find(ctx, id);
+        if (!job) break;
+        const signature = [job.status, job.total, job.processed, job.failed, job.updatedAt.toISOString()].join("|");
+        if (signature !== last) {
+          last = signature;
+          await push(job);
+        }
+        if (job.status === ImportJobStatus.SUCCEEDED || job.status === ImportJobStatus.FAILED) break;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([changed, stop, new Promise<void>((resolve) => (timer = setTimeout(resolve, PROGRESS_POLL_MS)))]);
+        clearTimeout(timer);
+      }
+      this.progress.off(id, listener);
+      stop();
+    });
+  }
+
+  /**
+   * Marks FAILED every QUEUED or RUNNING job whose runner is gone: its connection held the job's
+   * advisory lock, which PostgreSQL released when the connection (or the process) died. Runs at
+   * start-up and every minute, so a job is never left RUNNING, whichever instance ran it. Reads
+   * across corps (the pool, not a CorpDb): it is the gateway's housekeeping, not a caller's request.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM import_job WHERE status IN ('QUEUED', 'RUNNING')`);
+    let recovered = 0;
+    for (const { id } of rows) {
+      if (this.runs.has(id)) continue;
+      const client = await this.pool.connect();
+      try {
+        const { rows: got } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${JOB_LOCK_SQL}) AS locked`, [id]);
+        if (!got[0].locked) continue;
+        try {
+          const result = await client.query(
+            `UPDATE import_job SET status = 'FAILED', updated_at = now(), finished_at = now(),
+                    reason = 'The gateway running this import stopped before it finished; nothing was applied. Submit the file again.'
+              WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')`,
+            [id],
+          );
+          recovered += result.rowCount ?? 0;
+        } finally {
+          await client.query(`SELECT pg_advisory_unlock(${JOB_LOCK_SQL})`, [id]);
+        }
+      } finally {
+        client.release();
+      }
+      this.progress.emit(id);
+    }
+    if (recovered) log.warn("interrupted imports marked FAILED", { count: recovered });
+    return recovered;
+  }
+
+  /** Starts the recovery sweep (at once, then every minute). */
+  startRecovery(): void {
+    void this.recoverInterrupted().catch((e) => log.error("import recovery failed", { error: String(e) }));
+    this.recoveryTimer = setInterval(() => void this.recoverInterrupted().catch(() => undefined), RECOVERY_INTERVAL_MS);
+    this.recoveryTimer.unref();
+  }
+
+  /** Gateway shutdown: stops running jobs (they roll back and are marked FAILED) and waits for them. */
+  async shutdown(): Promise<void> {
+    clearInterval(this.recoveryTimer);
+    for (const run of this.runs.values()) run.abort();
+    await Promise.allSettled([...this.settled]);
+  }
+}
+
+/** The header and the rows of `importMembers(input: {rows})`, as CSV records. */
+async function* recordsOf(rows: ImportRowInput[]): AsyncIterable<(string | null)[]> {
+  yield [...CSV_COLUMNS];
+  for (const r of rows) yield [r.employeeId, r.name, r.department, r.title ?? null, r.extension ?? null, r.mobile ?? null, r.email ?? null];
+}
