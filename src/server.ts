@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { DataSource } from "typeorm";
@@ -31,8 +30,12 @@ export const DIAGNOSTICS_HEADER = "x-workgraph-debug";
 /** Apollo's codes for a document that fails to parse or validate, or variables that fail to coerce. */
 const DOCUMENT_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"]);
 
-const requestIds = new AsyncLocalStorage<string>();
-const currentRequestId = () => requestIds.getStore() ?? randomUUID();
+/**
+ * The request id of each error Apollo is about to format (recorded in `didEncounterErrors`, which
+ * sees the request's context): `formatError` itself gets no context. Not an AsyncLocalStorage:
+ * that would put async hooks on every promise of every request.
+ */
+const errorRequestIds = new WeakMap<object, string>();
 
 export interface Gateway {
   deps: AppDeps;
@@ -115,11 +118,18 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     ApolloServerPluginDrainHttpServer({ httpServer }),
     { serverWillStart: async () => ({ drainServer: async () => void (await wsCleanup.dispose()) }) },
     ApolloServerPluginLandingPageDisabled(),
+    // The cache-control plugin wraps every field resolver to collect hints; the schema has none, so
+    // every response is `no-store`, which the plugin below sets directly.
+    ApolloServerPluginCacheControlDisabled(),
     {
       // graphql-http audits: a JSON request whose document fails to parse or validate should get
       // 200 with the errors when the client accepts only application/json (the legacy format).
       requestDidStart: async () => ({
+        didEncounterErrors: async ({ errors, contextValue }) => {
+          for (const error of errors) errorRequestIds.set(error, contextValue.requestId);
+        },
         willSendResponse: async ({ response, request, contextValue, errors }) => {
+          if (!response.http.headers.has("cache-control")) response.http.headers.set("cache-control", "no-store");
           // Apollo negotiates the content-type only after this hook: without one yet, the legacy
           // format is what a client gets when it does not accept application/graphql-response+json.
           const type = response.http.headers.get("content-type");
@@ -145,7 +155,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     introspection: true,
-    formatError: (_formatted, error) => formatError(error, currentRequestId()),
+    formatError: (_formatted, error) => formatError(error, (error !== null && typeof error === "object" && errorRequestIds.get(error)) || randomUUID()),
   });
   await apollo.start();
 
@@ -153,7 +163,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     const requestId = randomUUID();
     res.setHeader("x-request-id", requestId);
     res.locals.requestId = requestId;
-    requestIds.run(requestId, next);
+    next();
   });
 
   app.get("/favicon.ico", (_req, res) => void res.status(204).end());

@@ -3,14 +3,22 @@ import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { keyset, SqlParams, type PageWindow } from "../schema/connection";
-import { selectList } from "./scoped-db";
+import { jsonRow, selectList } from "./scoped-db";
 
 /** A page of one department's members, as the batched loader returns it. */
 export interface MemberPageKey {
   departmentPk: string;
   includeSubdepartments: boolean;
   window: PageWindow;
+  /**
+   * Also fetch each member's departments in the same statement and prime `memberDepartments`
+   * with them (set when the query selects the members' departments): one round trip less.
+   */
+  withDepartments?: boolean;
 }
+
+/** The SQL ordering of a member's departments: main department first, then by depth, order, id. */
+const MEMBER_DEPARTMENT_ORDER = `(d.id = m.main_department_id) DESC, d.depth, d."order", d.id`;
 
 /**
  * Per-request DataLoaders: every nested list of a page costs one statement per field, whatever the
@@ -21,6 +29,7 @@ export function createLoaders(ctx: RequestContext) {
   const ds = ctx.deps.dataSource;
   const deptCols = selectList(ds, Department, "d");
   const memberCols = selectList(ds, Member, "m");
+  const deptJson = jsonRow(ds, Department, "d");
 
   /** Groups rows by a key column and returns lists in `keys` order. */
   const groupBy = <T>(keys: readonly string[], rows: Array<T & { __key: string }>) => {
@@ -34,6 +43,18 @@ export function createLoaders(ctx: RequestContext) {
 
   const hydrateAll = <T>(entity: { prototype: T }, lists: object[][]): T[][] =>
     lists.map((list) => list.map((row) => Object.assign(Object.create(entity.prototype as object) as object, row) as T));
+
+  /** Departments of each member (main department first). */
+  const memberDepartments = new DataLoader<string, Department[]>(async (pks) => {
+    const rows = await ctx.db.rows<Department & { __key: string }>(
+      `SELECT md.member_id AS "__key", ${deptCols}
+         FROM member_department md JOIN department d ON d.id = md.department_id JOIN member m ON m.id = md.member_id
+        WHERE md.corp_id = $1 AND md.member_id = ANY($2::bigint[])
+        ORDER BY md.member_id, ${MEMBER_DEPARTMENT_ORDER}`,
+      [pks],
+    );
+    return hydrateAll(Department, groupBy(pks, rows));
+  });
 
   return {
     department: new DataLoader<string, Department | undefined>(async (pks) => {
@@ -69,16 +90,7 @@ export function createLoaders(ctx: RequestContext) {
     }),
 
     /** Departments of each member (main department first). */
-    memberDepartments: new DataLoader<string, Department[]>(async (pks) => {
-      const rows = await ctx.db.rows<Department & { __key: string }>(
-        `SELECT md.member_id AS "__key", ${deptCols}
-           FROM member_department md JOIN department d ON d.id = md.department_id JOIN member m ON m.id = md.member_id
-          WHERE md.corp_id = $1 AND md.member_id = ANY($2::bigint[])
-          ORDER BY md.member_id, (d.id = m.main_department_id) DESC, d.depth, d."order", d.id`,
-        [pks],
-      );
-      return hydrateAll(Department, groupBy(pks, rows));
-    }),
+    memberDepartments,
 
     /** Departments each member leads. */
     leaderOf: new DataLoader<string, Department[]>(async (pks) => {
@@ -112,13 +124,13 @@ export function createLoaders(ctx: RequestContext) {
       async (keys) => {
         const groups = new Map<string, MemberPageKey[]>();
         for (const k of keys) {
-          const g = `${k.includeSubdepartments}|${JSON.stringify(k.window)}`;
+          const g = `${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}`;
           groups.set(g, [...(groups.get(g) ?? []), k]);
         }
         const results = new Map<MemberPageKey, Member[]>();
         await Promise.all(
           [...groups.values()].map(async (group) => {
-            const { window, includeSubdepartments } = group[0];
+            const { window, includeSubdepartments, withDepartments } = group[0];
             const params = new SqlParams();
             const pks = params.add(group.map((k) => k.departmentPk));
             const page = keyset(window, ["md.member_id"], params, ["bigint"]);
@@ -126,8 +138,13 @@ export function createLoaders(ctx: RequestContext) {
               ? `SELECT DISTINCT md.member_id FROM member_department md JOIN department d ON d.id = md.department_id
                   WHERE md.corp_id = $1 AND d.corp_id = $1 AND d.path LIKE p.path || '%' AND ${page.where}`
               : `SELECT md.member_id FROM member_department md WHERE md.corp_id = $1 AND md.department_id = p.id AND ${page.where}`;
-            const rows = await ctx.db.rows<Member & { __key: string }>(
-              `SELECT p.id AS "__key", ${memberCols}
+            const departmentsOfMember = withDepartments
+              ? `, (SELECT json_agg(${deptJson.sql} ORDER BY ${MEMBER_DEPARTMENT_ORDER})
+                     FROM member_department x JOIN department d ON d.id = x.department_id
+                    WHERE x.corp_id = $1 AND x.member_id = m.id) AS "__departments"`
+              : "";
+            const rows = await ctx.db.rows<Member & { __key: string; __departments?: unknown[][] }>(
+              `SELECT p.id AS "__key", ${memberCols}${departmentsOfMember}
                  FROM department p
                  CROSS JOIN LATERAL (${inDepartment} ORDER BY ${page.orderBy} LIMIT ${page.limit}) md
                  JOIN member m ON m.id = md.member_id
@@ -135,13 +152,21 @@ export function createLoaders(ctx: RequestContext) {
                 ORDER BY p.id, ${page.orderBy}`,
               params.values,
             );
+            if (withDepartments) {
+              for (const row of rows) {
+                const departments = (row.__departments ?? []).map(deptJson.hydrate);
+                // A member on several pages of this request is primed once (prime keeps the first).
+                memberDepartments.prime(String(row.pk), departments);
+                delete row.__departments;
+              }
+            }
             const lists = hydrateAll(Member, groupBy(group.map((k) => k.departmentPk), rows));
             group.forEach((k, i) => results.set(k, lists[i]));
           }),
         );
         return keys.map((k) => results.get(k)!);
       },
-      { cacheKeyFn: (k) => `${k.departmentPk}|${k.includeSubdepartments}|${JSON.stringify(k.window)}` },
+      { cacheKeyFn: (k) => `${k.departmentPk}|${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}` },
     ),
   };
 }

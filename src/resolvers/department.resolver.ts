@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, FieldResolver, Info, Int, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Transactional } from "../db/transaction";
 import { Department } from "../entities/department.entity";
@@ -14,6 +15,7 @@ import {
   UpdateDepartmentPayload,
 } from "../schema/directory.types";
 import { fromGlobalId } from "../schema/global-id";
+import { selects } from "../schema/selection";
 
 @Resolver(() => Department)
 export class DepartmentResolver {
@@ -41,12 +43,15 @@ export class DepartmentResolver {
   members(
     @Root() department: Department,
     @Ctx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg("first", () => Int, { nullable: true, description: "Page size, at most 100 (default 20)." }) first?: number,
     @Arg("after", { nullable: true, description: "Cursor to start after." }) after?: string,
     @Arg("includeSubdepartments", { defaultValue: false, description: "Also members of all sub-departments (each once)." })
     includeSubdepartments?: boolean,
   ) {
-    return ctx.services.members.ofDepartment(ctx, department, includeSubdepartments ?? false, pageWindow({ first, after }));
+    // Members' departments selected: the page's statement fetches them too.
+    const withDepartments = selects(info, ["nodes", "departments"], ["nodes", "mainDepartment"], ["edges", "node", "departments"], ["edges", "node", "mainDepartment"]);
+    return ctx.services.members.ofDepartment(ctx, department, includeSubdepartments ?? false, pageWindow({ first, after }), withDepartments);
   }
 
   @FieldResolver(() => Int, { description: "Number of members of the department." })

@@ -123,10 +123,19 @@ export class MemberService {
     });
   }
 
-  /** Members of one department (optionally its subtree), one page; batched across departments. */
-  async ofDepartment(ctx: RequestContext, department: Department, includeSubdepartments: boolean, window: PageWindow): Promise<Connection<Member>> {
+  /**
+   * Members of one department (optionally its subtree), one page; batched across departments.
+   * `withDepartments`: the caller will ask for the members' departments (fetched in the same statement).
+   */
+  async ofDepartment(
+    ctx: RequestContext,
+    department: Department,
+    includeSubdepartments: boolean,
+    window: PageWindow,
+    withDepartments = false,
+  ): Promise<Connection<Member>> {
     requireScope(ctx.caller, "directory:read");
-    const rows = await ctx.loaders.departmentMembers.load({ departmentPk: department.pk, includeSubdepartments, window });
+    const rows = await ctx.loaders.departmentMembers.load({ departmentPk: department.pk, includeSubdepartments, window, withDepartments });
     return toConnection([...rows], window, (m) => [m.pk], () => this.countIn(ctx, department, includeSubdepartments));
   }
 

@@ -1,0 +1,28 @@
+import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
+
+/**
+ * Does the query select the field at `path` below the current field (e.g. `["nodes",
+ * "departments"]` under a connection)? Looks through fragments and inline fragments; ignores
+ * `@skip`/`@include` and type conditions, so the answer may be a false "yes" (a resolver then
+ * prefetches a little more than needed), never a false "no". Used to fetch nested data in the
+ * same statement as its parent ("joins computed from the selection").
+ */
+export function selects(info: GraphQLResolveInfo, ...paths: string[][]): boolean {
+  return paths.some((path) => info.fieldNodes.some((node) => walk(info, node.selectionSet, path, 0)));
+}
+
+function walk(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, path: string[], depth: number): boolean {
+  if (!set) return false;
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value !== path[depth]) continue;
+      if (depth === path.length - 1 || walk(info, (selection as FieldNode).selectionSet, path, depth + 1)) return true;
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      if (walk(info, selection.selectionSet, path, depth)) return true;
+    } else {
+      const fragment = info.fragments[selection.name.value];
+      if (fragment && walk(info, fragment.selectionSet, path, depth)) return true;
+    }
+  }
+  return false;
+}
