@@ -15,6 +15,10 @@ const USAGE = `Workgraph CLI (uses DATABASE_URL, or the embedded PostgreSQL when
       A corp with its root department and an administrator app holding every scope.
   npm run cli -- app create --corp <corpId> --scopes "directory:read directory:write" [--departments <id,id>] [--name <name>]
       A restricted app: only those scopes, only the subtrees of those departments (global ids).
+  npm run cli -- vendor-app create --name <name> --scopes "directory:read customers:read"
+      A vendor app (not tied to a corp): prints its clientId and clientSecret. Corps install it with installApp.
+  npm run cli -- keys rotate
+      Retires the token signing key and creates a new one; the JWKS keeps the old key until its tokens expired.
   npm run cli -- demo
       A demo corp: 52 departments on 4 levels, 500 members.
   npm run cli -- config
@@ -41,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
     const rows = SETTINGS.map((s) => `| \`${s.env}\` | \`${s.defaultText}\` | ${s.description}${s.secret ? " (secret)" : ""} |`);
     return void process.stdout.write(["| Variable | Default | Meaning |", "| --- | --- | --- |", ...rows].join("\n") + "\n");
   }
-  if (!["corp create", "app create", "demo"].includes(command)) throw new UsageError(`Unknown command "${command}".`);
+  if (!["corp create", "app create", "vendor-app create", "keys rotate", "demo"].includes(command)) throw new UsageError(`Unknown command "${command}".`);
 
   const config = loadConfig();
   setLogLevel(process.env.LOG_LEVEL ? config.logLevel : "warn");
@@ -65,6 +69,11 @@ async function main(argv: string[]): Promise<void> {
         departmentPks,
       });
       out = { corpId: app.corpId, clientId: app.clientId, clientSecret: app.clientSecret };
+    } else if (command === "vendor-app create") {
+      if (!values.name) throw new UsageError("--name is required.");
+      out = await deps.services.apps.createVendorApp({ name: values.name, scopes: (values.scopes ?? "").split(/[,\s]+/).filter(Boolean) });
+    } else if (command === "keys rotate") {
+      out = await deps.tokens.rotateKeys();
     } else {
       out = await loadDemo(deps);
     }

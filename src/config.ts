@@ -17,6 +17,9 @@ export interface Config {
   subscriptionRecheckSeconds: number;
   logLevel: LogLevel;
   playground: boolean;
+  trustProxy: boolean | number | string;
+  refreshTokenTtlSeconds: number;
+  appSecretGraceSeconds: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -171,6 +174,37 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     description: "Serve the GraphiQL playground on GET /graphql for browsers.",
     defaultText: "true",
     parse: bool("PLAYGROUND", true),
+  },
+  {
+    key: "trustProxy",
+    env: "TRUST_PROXY",
+    description:
+      "Whether to take the client IP (for apps' allowed IP ranges and the audit log) from X-Forwarded-For: `false` (use the TCP peer), a number of proxy hops, or a comma-separated list of trusted proxy addresses/CIDRs (or `loopback`, `uniquelocal`). `true` trusts any sender of the header: only behind a proxy that overwrites it.",
+    defaultText: "false",
+    parse: (raw) => {
+      if (raw === undefined || raw === "" || raw.toLowerCase() === "false") return false;
+      if (raw.toLowerCase() === "true") return true;
+      if (/^[0-9]+$/.test(raw)) return Number(raw);
+      const items = raw.split(",").map((x) => x.trim());
+      if (items.some((x) => !/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/[0-9]{1,3})?)$/.test(x))) {
+        throw new ConfigError(`TRUST_PROXY must be false, true, a hop count or a list of addresses/CIDRs, got "${raw}"`);
+      }
+      return items.join(",");
+    },
+  },
+  {
+    key: "refreshTokenTtlSeconds",
+    env: "REFRESH_TOKEN_TTL_SECONDS",
+    description: "Lifetime of SSO refresh tokens, in seconds (each use rotates the token; the family keeps the original sign-in time).",
+    defaultText: "2592000",
+    parse: int("REFRESH_TOKEN_TTL_SECONDS", 60, 31536000, 2592000),
+  },
+  {
+    key: "appSecretGraceSeconds",
+    env: "APP_SECRET_GRACE_SECONDS",
+    description: "After `rotateAppSecret`, how long the previous secret keeps working, in seconds (0: not at all).",
+    defaultText: "86400",
+    parse: int("APP_SECRET_GRACE_SECONDS", 0, 2592000, 86400),
   },
 ];
 

@@ -14,7 +14,9 @@ import { RequestContext, type AppDeps } from "./context";
 import { poolOf } from "./db/data-source";
 import { createEventBus } from "./events/bus";
 import { EventRelay } from "./events/relay";
-import { TokenService, OAuthError } from "./auth/tokens";
+import { TokenService } from "./auth/tokens";
+import { oauthRouter } from "./auth/oidc";
+import { SsoService } from "./auth/sso";
 import type { Principal } from "./auth/principal";
 import { createServices } from "./services";
 import { directoryFileRoutes } from "./rest/directory-files";
@@ -75,14 +77,22 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
 
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", false);
+  app.set("trust proxy", config.trustProxy);
   const httpServer = http.createServer(app);
   let draining = false;
 
   // graphql-ws on the same path. The token is checked once on connect; a refused token is
   // reported to every operation of the connection as UNAUTHENTICATED (so clients see why).
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  type WsExtra = { principal?: Principal; authError?: Error; token?: string };
+  type WsExtra = { principal?: Principal; authError?: Error; token?: string; ip?: string };
+  /** The client address of a WebSocket upgrade, by express's `trust proxy` rules (as `req.ip`). */
+  const clientIp = (socketAddress: string | undefined, forwarded: string | string[] | undefined): string | undefined => {
+    const trust = app.get("trust proxy fn") as (addr: string, i: number) => boolean;
+    const hops = [socketAddress ?? "", ...String(forwarded ?? "").split(",").map((a) => a.trim()).filter(Boolean).reverse()];
+    let i = 0;
+    while (i < hops.length - 1 && trust(hops[i], i)) i++;
+    return hops[i] || undefined;
+  };
   const wsCleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -92,7 +102,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
         const match = typeof raw === "string" ? /^Bearer\s+(\S+)$/i.exec(raw.trim()) : null;
         try {
           if (!match) throw new DomainError("UNAUTHENTICATED", "connectionParams.authorization must be `Bearer <token>`.");
-          ctx.extra.principal = await tokens.authenticate(match[1]);
+          ctx.extra.ip = clientIp(ctx.extra.request.socket.remoteAddress, ctx.extra.request.headers["x-forwarded-for"]);
+          ctx.extra.principal = await tokens.authenticate(match[1], ctx.extra.ip);
           ctx.extra.token = match[1];
         } catch (e) {
           ctx.extra.authError = e instanceof DomainError ? e : new DomainError("UNAUTHENTICATED", "The access token is invalid.");
@@ -101,7 +112,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
       },
       context: (ctx) => {
         const token = ctx.extra.token;
-        const recheck = token ? () => tokens.authenticate(token) : undefined;
+        const recheck = token ? () => tokens.authenticate(token, ctx.extra.ip) : undefined;
         return new RequestContext(deps, ctx.extra.principal ?? null, randomUUID(), ctx.extra.authError, recheck);
       },
       onNext: (_ctx, _id, _payload, args, result) => {
@@ -179,44 +190,14 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
       res.status(503).json({ status: "database unavailable" });
     }
   });
-  app.get("/.well-known/jwks.json", (_req, res) => {
+  app.get("/.well-known/jwks.json", async (_req, res) => {
     res.setHeader("cache-control", "public, max-age=300");
-    res.json(tokens.jwks());
+    res.json(await tokens.jwks());
   });
 
-  // OAuth 2.0 token endpoint (RFC 6749 §4.4 client credentials); client authentication by HTTP
-  // Basic (RFC 6749 §2.3.1) or form fields.
-  app.post("/oauth/token", express.urlencoded({ extended: false, limit: "16kb" }), async (req, res) => {
-    res.setHeader("cache-control", "no-store");
-    res.setHeader("pragma", "no-cache");
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const field = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : undefined);
-    try {
-      let clientId = field("client_id");
-      let clientSecret = field("client_secret");
-      const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-      if (basic) {
-        const decoded = Buffer.from(basic[1], "base64").toString("utf8");
-        const colon = decoded.indexOf(":");
-        if (colon < 0) throw new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
-        try {
-          clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " "));
-          clientSecret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "));
-        } catch {
-          throw new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
-        }
-      }
-      const grantType = field("grant_type");
-      if (!grantType) throw new OAuthError("invalid_request", "grant_type is required.");
-      if (grantType !== "client_credentials") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
-      if (!clientId || !clientSecret) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic or client_id and client_secret).");
-      res.json(await tokens.clientCredentials(clientId, clientSecret, field("scope")));
-    } catch (e) {
-      if (!(e instanceof OAuthError)) throw e;
-      if (e.status === 401) res.setHeader("www-authenticate", 'Basic realm="workgraph"');
-      res.status(e.status).json({ error: e.error, error_description: e.description });
-    }
-  });
+  // OAuth 2.0 and OpenID Connect (issue 5): discovery, authorize + sign-in page, token (client
+  // credentials, authorization code, refresh token), userinfo, revoke, introspect, activation.
+  app.use(oauthRouter(config, tokens, new SsoService(pool, config, tokens, bus)));
 
   if (config.playground) {
     app.use("/playground", playgroundAssets());
@@ -239,11 +220,11 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
       const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
       try {
         if (!match) throw new DomainError("UNAUTHENTICATED", "The Authorization header must be `Bearer <token>`.");
-        res.locals.principal = await tokens.authenticate(match[1]);
+        res.locals.principal = await tokens.authenticate(match[1], req.ip);
         next();
       } catch (e) {
         if (!(e instanceof DomainError)) return next(e);
-        res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
+        if (e.code === "UNAUTHENTICATED") res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
         sendError(res, e);
       }
     },

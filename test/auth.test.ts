@@ -3,6 +3,7 @@ import jwt, { type JwtPayload } from "jsonwebtoken";
 import { TestGateway, type TestCorp } from "./harness";
 import { ALL_SCOPES } from "../src/auth/scopes";
 import { TokenService } from "../src/auth/tokens";
+import { toGlobalId } from "../src/schema/global-id";
 
 /** The OAuth token endpoint, the tokens it issues, and how /graphql refuses bad ones. */
 
@@ -176,7 +177,9 @@ describe("auth", () => {
         scope: "directory:read",
         jti: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
         iat: expect.any(Number),
+        nbf: payload.iat,
         exp: expect.any(Number),
+        app: toGlobalId("App", corp.appPk),
       });
       expect(payload.exp! - payload.iat!).toBe(7200);
       expect(Math.abs(payload.iat! - now())).toBeLessThanOrEqual(5);

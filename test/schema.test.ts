@@ -44,6 +44,11 @@ describe("schema", () => {
     expect(Object.keys(mutation)).toEqual(
       expect.arrayContaining(["createDepartment", "createMember", "deleteDepartment", "deleteMember", "setMemberStatus", "updateDepartment", "updateMember"]),
     );
+    // Apps and SSO (issue 5).
+    expect(Object.keys(query)).toEqual(expect.arrayContaining(["apps", "app", "appsForMember", "auditLog"]));
+    expect(Object.keys(mutation)).toEqual(
+      expect.arrayContaining(["createApp", "updateApp", "rotateAppSecret", "setAppVisibility", "disableApp", "installApp", "uninstallApp", "createActivationLink", "revokeMemberSessions"]),
+    );
     const subscription = schema.getSubscriptionType()!.getFields();
     expect(Object.keys(subscription)).toEqual(expect.arrayContaining(["directoryEvents"]));
     // Import, export, directory health (issue 4).

@@ -3,12 +3,14 @@ import jwt from "jsonwebtoken";
 import type { Pool } from "pg";
 import type { Config } from "../config";
 import { CorpDb } from "../db/scoped-db";
-import { unauthenticated } from "../errors/domain-error";
+import { forbidden, unauthenticated } from "../errors/domain-error";
 import { log } from "../log";
 import { parseGlobalId, toGlobalId } from "../schema/global-id";
 import type { Principal } from "./principal";
 import { isScope, type Scope } from "./scopes";
 import { decryptAtRest, encryptAtRest, verifySecret } from "./secrets";
+import { writeAudit, type AuditEntry } from "./audit";
+import { ipAllowed } from "./network";
 
 /** Claims of a Workgraph access token (RFC 9068 style). */
 export interface AccessClaims {
@@ -27,12 +29,18 @@ export interface AccessClaims {
   exp: number;
   /** The member's global id when a member acts through the app. */
   member?: string;
+  nbf?: number;
+  /** The app's global id: a token of an uninstalled (then reinstalled) app stays refused. */
+  app?: string;
 }
+
+/** Clock skew tolerated on `exp`, `nbf` and `iat` (issue 5: at most 30 s). */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 /** OAuth 2.0 error of the token endpoint (RFC 6749 §5.2). */
 export class OAuthError extends Error {
   constructor(
-    readonly error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope",
+    readonly error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized_client" | "access_denied",
     readonly description: string,
     readonly status = error === "invalid_client" ? 401 : 400,
   ) {
@@ -47,7 +55,29 @@ interface AppGrant {
   scopes: Scope[];
   visibleRoots: string[] | null;
   enabled: boolean;
+  allowedIpRanges: string[];
 }
+
+/** An app row as the token endpoint needs it. */
+export interface TokenApp {
+  id: string;
+  corp_id: string;
+  client_id: string;
+  secret_hash: string | null;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: Date | null;
+  scopes: string[];
+  enabled: boolean;
+  public_client: boolean;
+  allowed_ip_ranges: string[];
+  redirect_uris: string[];
+  vendor_app_id: string | null;
+}
+
+const TOKEN_APP_COLUMNS = `a.id, a.corp_id, a.client_id, a.secret_hash, a.previous_secret_hash, a.previous_secret_expires_at, a.scopes,
+  a.enabled, a.public_client, a.allowed_ip_ranges::text[] AS allowed_ip_ranges, a.redirect_uris, a.vendor_app_id`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const APP_CACHE_MS = 5000;
 
@@ -66,58 +96,133 @@ export class TokenService {
     private readonly config: Config,
   ) {}
 
-  /** Loads the signing key, generating one on the very first start (one instance wins the race). */
+  private keysLoadedAt = 0;
+  private keysLoading: Promise<void> | undefined;
+
+  /** Loads the signing keys, generating one on the very first start (one instance wins the race). */
   async init(): Promise<void> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended('signing-key', 0))");
-      let rows = (await client.query("SELECT kid, public_key, private_key, encrypted FROM signing_key ORDER BY created_at DESC")).rows;
-      if (rows.length === 0) {
-        const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-        const kid = randomBytes(12).toString("base64url");
-        const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-        const secret = this.config.secretKey;
-        if (!secret) log.warn("WORKGRAPH_SECRET_KEY is unset: the token signing key is stored unencrypted");
-        await client.query("INSERT INTO signing_key (kid, public_key, private_key, encrypted) VALUES ($1, $2, $3, $4)", [
-          kid,
-          publicKey.export({ type: "spki", format: "pem" }).toString(),
-          secret ? encryptAtRest(pem, secret) : pem,
-          Boolean(secret),
-        ]);
-        rows = (await client.query("SELECT kid, public_key, private_key, encrypted FROM signing_key ORDER BY created_at DESC")).rows;
-      }
+      const current = await client.query("SELECT 1 FROM signing_key WHERE retired_at IS NULL");
+      if (current.rowCount === 0) await this.insertKey(client);
       await client.query("COMMIT");
-      for (const row of rows) this.publicKeys.set(row.kid, createPublicKey(row.public_key));
-      const newest = rows[0];
-      if (newest.encrypted && !this.config.secretKey) {
-        throw new Error("the token signing key is encrypted: set WORKGRAPH_SECRET_KEY to the value it was created with");
-      }
-      let pem: string;
-      try {
-        pem = newest.encrypted ? decryptAtRest(newest.private_key, this.config.secretKey!) : newest.private_key;
-      } catch {
-        throw new Error("WORKGRAPH_SECRET_KEY does not decrypt the token signing key");
-      }
-      this.signing = { kid: newest.kid, key: createPrivateKey(pem) };
     } catch (e) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw e;
     } finally {
       client.release();
     }
+    await this.loadKeys();
   }
 
-  /** Public keys as a JSON Web Key Set (served at /.well-known/jwks.json). */
-  jwks(): { keys: object[] } {
+  private async insertKey(client: { query: Pool["query"] }): Promise<string> {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const kid = randomBytes(12).toString("base64url");
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const secret = this.config.secretKey;
+    if (!secret) log.warn("WORKGRAPH_SECRET_KEY is unset: the token signing key is stored unencrypted");
+    await client.query("INSERT INTO signing_key (kid, public_key, private_key, encrypted, created_at) VALUES ($1, $2, $3, $4, clock_timestamp())", [
+      kid,
+      publicKey.export({ type: "spki", format: "pem" }).toString(),
+      secret ? encryptAtRest(pem, secret) : pem,
+      Boolean(secret),
+    ]);
+    return kid;
+  }
+
+  /**
+   * Reads the keys in force: the current one (signs) and retired ones still inside the lifetime of
+   * the tokens they signed plus the clock tolerance (verify, and stay in the JWKS).
+   */
+  private async loadKeys(): Promise<void> {
+    const rows = (
+      await this.pool.query(
+        `SELECT kid, public_key, private_key, encrypted, retired_at FROM signing_key
+          WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1)
+          ORDER BY retired_at IS NULL DESC, created_at DESC`,
+        [this.config.tokenTtlSeconds + CLOCK_TOLERANCE_SECONDS],
+      )
+    ).rows;
+    const newest = rows[0];
+    if (!newest || newest.retired_at) throw new Error("no current token signing key: run the gateway once to create one");
+    if (newest.encrypted && !this.config.secretKey) {
+      throw new Error("the token signing key is encrypted: set WORKGRAPH_SECRET_KEY to the value it was created with");
+    }
+    let pem: string;
+    try {
+      pem = newest.encrypted ? decryptAtRest(newest.private_key, this.config.secretKey!) : newest.private_key;
+    } catch {
+      throw new Error("WORKGRAPH_SECRET_KEY does not decrypt the token signing key");
+    }
+    this.publicKeys = new Map(rows.map((row) => [row.kid as string, createPublicKey(row.public_key)]));
+    if (this.signing?.kid !== newest.kid) this.signing = { kid: newest.kid, key: createPrivateKey(pem) };
+    this.keysLoadedAt = Date.now();
+  }
+
+  /**
+   * Re-reads the keys when they are older than `maxAgeMs` (another instance or `keys rotate` may
+   * have changed them): a minute for signing, 5 s when a token names an unknown `kid`.
+   */
+  private async refreshKeys(maxAgeMs: number): Promise<void> {
+    if (Date.now() - this.keysLoadedAt < maxAgeMs) return;
+    this.keysLoading ??= this.loadKeys()
+      .catch((e: unknown) => log.warn(`could not reload signing keys: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => (this.keysLoading = undefined));
+    await this.keysLoading;
+  }
+
+  /**
+   * `keys rotate`: retires the current key and makes a new one that signs from now on. The retired
+   * key stays in the JWKS (and verifies) until every token it signed has expired.
+   */
+  async rotateKeys(): Promise<{ kid: string; retired: string[] }> {
+    const client = await this.pool.connect();
+    let result: { kid: string; retired: string[] };
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('signing-key', 0))");
+      const retired = await client.query<{ kid: string }>("UPDATE signing_key SET retired_at = clock_timestamp() WHERE retired_at IS NULL RETURNING kid");
+      const kid = await this.insertKey(client);
+      await client.query("COMMIT");
+      result = { kid, retired: retired.rows.map((r) => r.kid) };
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    await this.loadKeys();
+    return result;
+  }
+
+  /** Public keys as a JSON Web Key Set (served at /.well-known/jwks.json), retired ones included. */
+  async jwks(): Promise<{ keys: object[] }> {
+    await this.refreshKeys(60_000);
     return {
       keys: [...this.publicKeys].map(([kid, key]) => ({ ...key.export({ format: "jwk" }), kid, use: "sig", alg: "RS256" })),
     };
   }
 
-  /** Signs an access token for an app (and, with SSO, a member acting through it). */
-  issue(grant: { clientId: string; corpId: string; scopes: readonly string[]; memberId?: string }): { token: string; expiresIn: number } {
+  /** Signs any JWT of ours (RS256, current key, our issuer): access and ID tokens. */
+  sign(payload: object, opts: { audience: string; subject: string; expiresIn: number }): string {
     if (!this.signing) throw new Error("TokenService.init() was not called");
+    void this.refreshKeys(60_000);
+    const now = Math.floor(Date.now() / 1000);
+    return jwt.sign({ ...payload, nbf: now }, this.signing.key, {
+      algorithm: "RS256",
+      keyid: this.signing.kid,
+      issuer: this.config.publicUrl,
+      audience: opts.audience,
+      subject: opts.subject,
+      expiresIn: opts.expiresIn,
+      jwtid: randomUUID(),
+    });
+  }
+
+  /** Signs an access token for an app (and, with SSO, a member acting through it). */
+  issue(grant: { clientId: string; corpId: string; scopes: readonly string[]; memberId?: string; appPk?: string }): { token: string; expiresIn: number } {
     const expiresIn = this.config.tokenTtlSeconds;
     const payload: Partial<AccessClaims> = {
       azp: grant.clientId,
@@ -125,42 +230,89 @@ export class TokenService {
       scope: grant.scopes.join(" "),
     };
     if (grant.memberId) payload.member = toGlobalId("Member", grant.memberId);
-    const token = jwt.sign(payload, this.signing.key, {
-      algorithm: "RS256",
-      keyid: this.signing.kid,
-      issuer: this.config.publicUrl,
-      audience: this.config.tokenAudience,
-      subject: payload.member ?? grant.clientId,
-      expiresIn,
-      jwtid: randomUUID(),
-    });
+    if (grant.appPk) payload.app = toGlobalId("App", grant.appPk);
+    const token = this.sign(payload, { audience: this.config.tokenAudience, subject: payload.member ?? grant.clientId, expiresIn });
     return { token, expiresIn };
   }
 
-  /** The client-credentials grant: checks the app's secret and narrows scopes to `requested`. */
-  async clientCredentials(clientId: string, secret: string, requested: string | undefined) {
-    // Unscoped by design: the client id is what tells us the corp.
-    const row = (
-      await this.pool.query("SELECT id, corp_id, secret_hash, scopes, enabled FROM app WHERE client_id = $1", [clientId])
-    ).rows[0];
-    if (!row || !row.enabled || !verifySecret(secret, row.secret_hash)) {
-      throw new OAuthError("invalid_client", "Unknown client, wrong secret, or the app is disabled.");
+  /**
+   * Authenticates a client at an OAuth endpoint. A self-built app by its client id; a vendor app by
+   * its client id plus `corpId` (the installation in that corp). The previous secret is accepted
+   * until its grace period ends. Public clients have no secret: `secret` must be absent and PKCE
+   * does the job. A corp that has not installed a vendor app looks exactly like one that does not
+   * exist.
+   */
+  async authenticateClient(clientId: string, secret: string | undefined, opts: { corpId?: string; allowPublic?: boolean } = {}): Promise<TokenApp> {
+    const refused = new OAuthError("invalid_client", "Unknown client, wrong secret, or the app is disabled.");
+    // Unscoped by design: the client id is what tells us the corp (a vendor's, with corp_id).
+    const own = (await this.pool.query<TokenApp>(`SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId])).rows[0];
+    if (own) {
+      const secretOk = secret !== undefined ? this.secretMatches(own, secret) : Boolean(opts.allowPublic && own.public_client);
+      if (!own.enabled || !secretOk) {
+        await this.audit(own.corp_id, { action: "TOKEN_REFUSED", success: false, appPk: own.id, detail: { reason: "client authentication failed" } });
+        throw refused;
+      }
+      return own;
     }
-    let scopes: string[] = row.scopes;
+    const vendor = (await this.pool.query<{ id: string; secret_hash: string }>(`SELECT id, secret_hash FROM vendor_app WHERE client_id = $1`, [clientId])).rows[0];
+    if (!vendor || secret === undefined || !verifySecret(secret, vendor.secret_hash)) throw refused;
+    if (!opts.corpId) throw new OAuthError("invalid_request", "A vendor app must name the corp: add corp_id (the corp's global id).");
+    const notInstalled = new OAuthError("invalid_grant", "The app is not installed in this corp.");
+    const corp = parseGlobalId(opts.corpId);
+    if (!corp || corp.type !== "Corp") throw notInstalled;
+    const installed = await new CorpDb(corp.pk, this.pool).one<TokenApp>(
+      `SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.corp_id = $1 AND a.vendor_app_id = $2`,
+      [vendor.id],
+    );
+    if (!installed || !installed.enabled) throw notInstalled;
+    return installed;
+  }
+
+  private secretMatches(app: TokenApp, secret: string): boolean {
+    if (app.secret_hash && verifySecret(secret, app.secret_hash)) return true;
+    return Boolean(
+      app.previous_secret_hash && app.previous_secret_expires_at && app.previous_secret_expires_at.getTime() > Date.now() && verifySecret(secret, app.previous_secret_hash),
+    );
+  }
+
+  /** Refuses (403, audited) a client calling from outside its allowed IP ranges. */
+  async checkNetwork(app: TokenApp, ip: string | undefined): Promise<void> {
+    if (ipAllowed(ip, app.allowed_ip_ranges)) return;
+    await this.audit(app.corp_id, { action: "TOKEN_REFUSED", success: false, appPk: app.id, ip, detail: { reason: "IP address outside the allowed ranges" } });
+    throw new OAuthError("access_denied", "The client's IP address is outside the app's allowed IP ranges.", 403);
+  }
+
+  /** The client-credentials grant: checks the app's secret and narrows scopes to `requested`. */
+  async clientCredentials(clientId: string, secret: string, requested: string | undefined, opts: { corpId?: string; ip?: string } = {}) {
+    const app = await this.authenticateClient(clientId, secret, { corpId: opts.corpId });
+    await this.checkNetwork(app, opts.ip);
+    let scopes: string[] = app.scopes;
     if (requested !== undefined && requested.trim() !== "") {
       const asked = requested.trim().split(/\s+/);
       const refused = asked.filter((s) => !scopes.includes(s));
       if (refused.length) throw new OAuthError("invalid_scope", `The app is not granted: ${refused.join(" ")}`);
       scopes = asked;
     }
-    const { token, expiresIn } = this.issue({ clientId, corpId: row.corp_id, scopes });
+    const { token, expiresIn } = this.issue({ clientId, corpId: app.corp_id, scopes, appPk: app.id });
+    await this.audit(app.corp_id, { action: "TOKEN_ISSUED", success: true, appPk: app.id, ip: opts.ip, detail: { grant: "client_credentials", scope: scopes.join(" ") } });
     return { access_token: token, token_type: "Bearer", expires_in: expiresIn, scope: scopes.join(" ") };
   }
 
+  /** The display name of an app (the sign-in page). */
+  async appName(corpPk: string, appPk: string): Promise<string | undefined> {
+    return (await new CorpDb(corpPk, this.pool).one<{ name: string }>(`SELECT name FROM app WHERE corp_id = $1 AND id = $2`, [appPk]))?.name;
+  }
+
+  /** Appends an audit row outside any transaction (token endpoints). */
+  async audit(corpPk: string, entry: AuditEntry): Promise<void> {
+    await writeAudit(new CorpDb(corpPk, this.pool), entry);
+  }
+
   /** Verifies signature (RS256 only), issuer, audience and expiry. */
-  verify(token: string): AccessClaims {
+  async verify(token: string, opts: { ignoreExpiration?: boolean } = {}): Promise<AccessClaims> {
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded && typeof decoded === "object" ? decoded.header.kid : undefined;
+    if (kid && !this.publicKeys.has(kid)) await this.refreshKeys(5000);
     const key = kid ? this.publicKeys.get(kid) : undefined;
     if (!key) throw unauthenticated("The access token is malformed or was not issued by this server.");
     let claims: AccessClaims;
@@ -169,6 +321,8 @@ export class TokenService {
         algorithms: ["RS256"],
         issuer: this.config.publicUrl,
         audience: this.config.tokenAudience,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        ignoreExpiration: opts.ignoreExpiration,
       }) as AccessClaims;
     } catch (e) {
       const expired = e instanceof jwt.TokenExpiredError;
@@ -181,12 +335,18 @@ export class TokenService {
   }
 
   /** Verifies a bearer token and resolves who it speaks for, with current scopes and visibility. */
-  async authenticate(token: string): Promise<Principal> {
-    const claims = this.verify(token);
+  async authenticate(token: string, ip?: string): Promise<Principal> {
+    const claims = await this.verify(token);
     const corp = parseGlobalId(claims.corp);
     if (!corp || corp.type !== "Corp") throw unauthenticated("The access token is invalid.");
     const app = await this.appGrant(corp.pk, claims.azp);
     if (!app || !app.enabled) throw unauthenticated("The app of this token is disabled or no longer exists.");
+    if (claims.app !== undefined && claims.app !== toGlobalId("App", app.pk)) {
+      throw unauthenticated("The app of this token was uninstalled or no longer exists.");
+    }
+    // A caller with no known address (an in-process call) is not network-checked.
+    if (ip !== undefined && !ipAllowed(ip, app.allowedIpRanges)) throw forbidden("Your IP address is outside the app's allowed IP ranges.");
+    const jti = typeof claims.jti === "string" && UUID.test(claims.jti) ? claims.jti : null;
     const granted = new Set(app.scopes);
     const scopes = new Set(claims.scope.split(" ").filter((s): s is Scope => isScope(s) && granted.has(s)));
     const principal: Principal = {
@@ -197,33 +357,43 @@ export class TokenService {
       visibleRoots: app.visibleRoots,
       member: null,
     };
+    const db = new CorpDb(app.corpId, this.pool);
     if (claims.member) {
       const member = parseGlobalId(claims.member);
       if (!member || member.type !== "Member") throw unauthenticated("The access token is invalid.");
-      const db = new CorpDb(app.corpId, this.pool);
-      const row = await db.one<{ is_corp_admin: boolean; status: string; led: string[] }>(
+      const row = await db.one<{ is_corp_admin: boolean; status: string; led: string[]; sessions_revoked_at: Date | null; jti_revoked: boolean }>(
         `SELECT m.is_corp_admin, m.status,
-                COALESCE(array_agg(d.path) FILTER (WHERE d.id IS NOT NULL), '{}') AS led
+                COALESCE(array_agg(d.path) FILTER (WHERE d.id IS NOT NULL), '{}') AS led,
+                (SELECT c.sessions_revoked_at FROM member_credential c WHERE c.corp_id = $1 AND c.member_id = m.id) AS sessions_revoked_at,
+                EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3::uuid AND r.corp_id = $1) AS jti_revoked
            FROM member m
            LEFT JOIN department_leader l ON l.member_id = m.id AND l.corp_id = $1
            LEFT JOIN department d ON d.id = l.department_id
           WHERE m.corp_id = $1 AND m.id = $2
           GROUP BY m.id`,
-        [member.pk],
+        [member.pk, jti],
       );
       if (!row || row.status !== "ACTIVE") throw unauthenticated("The member of this token is not active.");
+      if (row.jti_revoked) throw unauthenticated("The access token was revoked.");
+      // iat has second precision: a token issued in the same second as the revocation is refused too.
+      if (row.sessions_revoked_at && claims.iat * 1000 <= row.sessions_revoked_at.getTime()) {
+        throw unauthenticated("The member's sessions were revoked: sign in again.");
+      }
       principal.member = { id: member.pk, isCorpAdmin: row.is_corp_admin, ledRoots: row.led };
+    } else if (jti) {
+      const revoked = await db.one(`SELECT 1 FROM revoked_token r WHERE r.jti = $2::uuid AND r.corp_id = $1`, [jti]);
+      if (revoked) throw unauthenticated("The access token was revoked.");
     }
     return principal;
   }
 
   /** The app behind a token, cached for a few seconds (scope or visibility changes apply within that). */
   private async appGrant(corpId: string, clientId: string): Promise<AppGrant | undefined> {
-    const cached = this.appCache.get(clientId);
-    if (cached && cached.until > Date.now() && cached.grant.corpId === corpId) return cached.grant;
+    const cached = this.appCache.get(`${corpId}:${clientId}`);
+    if (cached && cached.until > Date.now()) return cached.grant;
     const db = new CorpDb(corpId, this.pool);
-    const row = await db.one<{ id: string; scopes: string[]; enabled: boolean; roots: string[] | null }>(
-      `SELECT a.id, a.scopes, a.enabled,
+    const row = await db.one<{ id: string; scopes: string[]; enabled: boolean; roots: string[] | null; ranges: string[] }>(
+      `SELECT a.id, a.scopes, a.enabled, a.allowed_ip_ranges::text[] AS ranges,
               CASE WHEN a.visible_department_ids IS NULL THEN NULL
                    ELSE COALESCE((SELECT array_agg(d.path) FROM department d
                                    WHERE d.corp_id = $1 AND d.id = ANY(a.visible_department_ids)), '{}') END AS roots
@@ -238,14 +408,20 @@ export class TokenService {
       scopes: row.scopes.filter(isScope),
       visibleRoots: row.roots,
       enabled: row.enabled,
+      allowedIpRanges: row.ranges,
     };
-    this.appCache.set(clientId, { until: Date.now() + APP_CACHE_MS, grant });
+    this.appCache.set(`${corpId}:${clientId}`, { until: Date.now() + APP_CACHE_MS, grant });
     return grant;
   }
 
-  /** Forgets cached app grants (after an app changes). */
-  invalidate(clientId?: string): void {
-    if (clientId) this.appCache.delete(clientId);
-    else this.appCache.clear();
+  /**
+   * Forgets cached app grants after an app changes (disabled, uninstalled, scopes, visibility, IP
+   * ranges). Only this process's cache: other instances pick the change up within APP_CACHE_MS (5 s).
+   */
+  invalidate(clientId?: string, corpId?: string): void {
+    if (clientId && corpId) this.appCache.delete(`${corpId}:${clientId}`);
+    else if (clientId) {
+      for (const key of [...this.appCache.keys()]) if (key.endsWith(`:${clientId}`)) this.appCache.delete(key);
+    } else this.appCache.clear();
   }
 }

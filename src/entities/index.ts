@@ -6,9 +6,17 @@ import { EventRecord } from "./event.entity";
 import { Member } from "./member.entity";
 import { MemberDepartment } from "./member-department.entity";
 import { SigningKey } from "./signing-key.entity";
+import { VendorApp } from "./vendor-app.entity";
+import { AuditLog } from "./audit-log.entity";
+import { MemberCredential } from "./member-credential.entity";
+import { ActivationLink } from "./activation-link.entity";
+import { OAuthCode } from "./oauth-code.entity";
+import { RefreshToken } from "./refresh-token.entity";
+import { RevokedToken } from "./revoked-token.entity";
 import { ImportJob } from "./import-job.entity";
 import { ImportJobError } from "./import-job-error.entity";
 import { MemberExport } from "./member-export.entity";
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Corp, App, SigningKey, Department, Member, MemberDepartment, DepartmentLeader, EventRecord, ImportJob, ImportJobError, MemberExport];
+export const ENTITIES = [Corp, App, SigningKey, Department, Member, MemberDepartment, DepartmentLeader, EventRecord,
+  VendorApp, AuditLog, MemberCredential, ActivationLink, OAuthCode, RefreshToken, RevokedToken, ImportJob, ImportJobError, MemberExport];

@@ -20,4 +20,8 @@ export class SigningKey {
 
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
+
+  /** Set by `keys rotate`: no longer signs; still published until every token it signed expired. */
+  @Column({ name: "retired_at", type: "timestamptz", nullable: true })
+  retiredAt: Date | null;
 }

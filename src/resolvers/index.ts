@@ -2,7 +2,8 @@ import { DepartmentResolver } from "./department.resolver";
 import { DirectoryEventResolver } from "./directory-event.resolver";
 import { MemberResolver } from "./member.resolver";
 import { QueryResolver } from "./query.resolver";
+import { AppResolver } from "./app.resolver";
 import { ImportResolver } from "./import.resolver";
 
 /** Every resolver class of the schema. */
-export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver] as const;
+export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver, AppResolver] as const;

@@ -29,6 +29,8 @@ export class QueryResolver {
         return ((await ctx.services.departments.find(ctx, parsed.pk)) ?? null) as Node | null;
       case "Member":
         return ((await ctx.services.members.find(ctx, parsed.pk)) ?? null) as Node | null;
+      case "App":
+        return ((await ctx.services.appApi.find(ctx, parsed.pk)) ?? null) as Node | null;
       case "Corp": {
         const corp = await ctx.services.corps.current(ctx);
         return (corp.pk === parsed.pk ? corp : null) as Node | null;

@@ -3,6 +3,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { Corp } from "../entities/corp.entity";
+import { App } from "../entities/app.entity";
 import { ConnectionType } from "./connection";
 import { DirectoryEventType, MemberStatus } from "./enums";
 
@@ -50,25 +51,13 @@ registerEnumType(ViewerRole, {
   },
 });
 
-@ObjectType("App", { description: "An app of the corp: the client a token was issued to." })
-export class AppInfo {
-  @Field(() => ID, { description: "Opaque global id." })
-  id: string;
-
-  @Field({ description: "Display name." })
-  name: string;
-
-  @Field({ description: "The OAuth client id used at /oauth/token." })
-  clientId: string;
-}
-
 @ObjectType("Viewer", { description: "Who the access token speaks for, and what it may do." })
 export class Viewer {
   @Field(() => Corp, { description: "The corp the token belongs to." })
   corp: Corp;
 
-  @Field(() => AppInfo, { description: "The app the token was issued to." })
-  app: AppInfo;
+  @Field(() => App, { description: "The app the token was issued to." })
+  app: App;
 
   @Field(() => Member, { nullable: true, description: "The member acting through the app (SSO tokens); null for app tokens." })
   member: Member | null;

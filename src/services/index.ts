@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { Pool } from "pg";
-import { AppService } from "./app.service";
+import { AppApiService, AppService } from "./app.service";
+import { CredentialService } from "./credential.service";
 import { CorpService } from "./corp.service";
 import { DepartmentService } from "./department.service";
 import { MemberService } from "./member.service";
@@ -11,6 +12,8 @@ import { ImportService } from "./import.service";
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
   apps: AppService;
+  appApi: AppApiService;
+  credentials: CredentialService;
   corps: CorpService;
   departments: DepartmentService;
   members: MemberService;
@@ -23,6 +26,8 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
   const apps = new AppService(pool);
   return {
     apps,
+    appApi: new AppApiService(),
+    credentials: new CredentialService(),
     corps: new CorpService(pool, dataSource, apps),
     departments: new DepartmentService(),
     members: new MemberService(),

@@ -2,13 +2,13 @@ import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import { selectList } from "../db/scoped-db";
 import { ViewerRole, type Viewer } from "../schema/directory.types";
-import { toGlobalId } from "../schema/global-id";
+import { App } from "../entities/app.entity";
 
 /** Describes the caller: the answer of `viewer`. */
 export class ViewerService {
   async describe(ctx: RequestContext): Promise<Viewer> {
     const p = ctx.caller;
-    const app = await ctx.db.one<{ name: string }>(`SELECT name FROM app WHERE corp_id = $1 AND id = $2`, [p.appId]);
+    const [app] = await ctx.db.entities(App, `SELECT ${selectList(ctx.deps.dataSource, App, "a")} FROM app a WHERE a.corp_id = $1 AND a.id = $2`, [p.appId]);
     const member = p.member ? ((await ctx.loaders.member.load(p.member.id)) ?? null) : null;
     const role = !p.member
       ? ViewerRole.APP
@@ -28,7 +28,7 @@ export class ViewerService {
           );
     return {
       corp: await ctx.services.corps.current(ctx),
-      app: { id: toGlobalId("App", p.appId), name: app?.name ?? "", clientId: p.clientId },
+      app,
       member,
       role,
       scopes: [...p.scopes],

@@ -1,0 +1,41 @@
+import type { CorpDb } from "../db/scoped-db";
+
+/** Audit actions (issue 5): what `auditLog` can show and filter on. */
+export const AUDIT_ACTIONS = [
+  "TOKEN_ISSUED",
+  "TOKEN_REFUSED",
+  "TOKEN_REVOKED",
+  "SIGN_IN",
+  "PASSWORD_SET",
+  "APP_CREATED",
+  "APP_UPDATED",
+  "APP_SECRET_ROTATED",
+  "APP_VISIBILITY_SET",
+  "APP_DISABLED",
+  "APP_INSTALLED",
+  "APP_UNINSTALLED",
+  "ACTIVATION_LINK_CREATED",
+  "MEMBER_SESSIONS_REVOKED",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditEntry {
+  action: AuditAction;
+  success: boolean;
+  appPk?: string | null;
+  memberPk?: string | null;
+  ip?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * Appends one audit row through `db` (so inside a mutation it commits or rolls back with it).
+ * Secrets never go into `detail`.
+ */
+export async function writeAudit(db: CorpDb, entry: AuditEntry): Promise<void> {
+  await db.exec(
+    `INSERT INTO audit_log (corp_id, occurred_at, action, outcome, app_id, member_id, ip, detail)
+     VALUES ($1, clock_timestamp(), $2, $3, $4, $5, $6, $7::jsonb)`,
+    [entry.action, entry.success ? "SUCCESS" : "FAILURE", entry.appPk ?? null, entry.memberPk ?? null, entry.ip?.slice(0, 64) ?? null, JSON.stringify(entry.detail ?? {})],
+  );
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import type { RequestContext } from "../context";
+import { canManageMembersIn } from "../auth/principal";
+import { writeAudit } from "../auth/audit";
+import { ACTIVATION_TTL_HOURS, sha256 } from "../auth/sso";
+import { forbidden, notFound } from "../errors/domain-error";
+import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { toGlobalId } from "../schema/global-id";
+import { AuditAction, AuditEntry } from "../schema/app.types";
+import { requireScope } from "./access";
+import { AppAdmin } from "./app.service";
+
+/**
+ * Members' credentials and sessions (issue 5): activation links, remote sign-out, and the audit
+ * log. Activation and sign-out are member management: `directory:write`, and a member acting
+ * through an app must administer the corp or lead the member's main department.
+ */
+export class CredentialService {
+  private async manageable(ctx: RequestContext, memberPk: string): Promise<{ status: string }> {
+    requireScope(ctx.caller, "directory:write");
+    const row = await ctx.db.one<{ status: string; path: string }>(
+      `SELECT m.status, d.path FROM member m JOIN department d ON d.id = m.main_department_id WHERE m.corp_id = $1 AND m.id = $2`,
+      [memberPk],
+    );
+    if (!row || !canManageMembersIn({ ...ctx.caller, member: null }, row.path)) throw notFound("Member", "input.memberId");
+    if (!canManageMembersIn(ctx.caller, row.path)) throw forbidden("Only corp administrators and leaders of the member's department may do this.");
+    return row;
+  }
+
+  /** A single-use link (72 h) to a page where the member sets a password. Earlier unused links stop working. */
+  async createActivationLink(ctx: RequestContext, memberPk: string): Promise<{ url: string; expiresAt: Date }> {
+    const member = await this.manageable(ctx, memberPk);
+    if (member.status === "DISABLED" || member.status === "RESIGNED") throw forbidden(`The member is ${member.status}: enable them first.`);
+    const token = randomBytes(32).toString("base64url");
+    await ctx.db.exec(`UPDATE activation_link SET used_at = now() WHERE corp_id = $1 AND member_id = $2 AND used_at IS NULL`, [memberPk]);
+    const row = await ctx.db.one<{ expires_at: Date }>(
+      `INSERT INTO activation_link (token_hash, corp_id, member_id, expires_at) VALUES ($2, $1, $3, now() + make_interval(hours => $4)) RETURNING expires_at`,
+      [sha256(token), memberPk, ACTIVATION_TTL_HOURS],
+    );
+    await writeAudit(ctx.db, { action: "ACTIVATION_LINK_CREATED", success: true, memberPk, appPk: ctx.caller.appId });
+    return { url: `${ctx.deps.config.publicUrl}/activate/${token}`, expiresAt: row!.expires_at };
+  }
+
+  /** Remote sign-out: revokes the member's refresh tokens and refuses their access tokens issued until now. */
+  async revokeSessions(ctx: RequestContext, memberPk: string): Promise<number> {
+    await this.manageable(ctx, memberPk);
+    await ctx.db.exec(
+      `INSERT INTO member_credential (member_id, corp_id, sessions_revoked_at) VALUES ($2, $1, clock_timestamp())
+       ON CONFLICT (member_id) DO UPDATE SET sessions_revoked_at = clock_timestamp()`,
+      [memberPk],
+    );
+    const revoked = await ctx.db.exec(`UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND member_id = $2 AND revoked_at IS NULL AND used_at IS NULL`, [memberPk]);
+    await writeAudit(ctx.db, { action: "MEMBER_SESSIONS_REVOKED", success: true, memberPk, appPk: ctx.caller.appId, detail: { revokedRefreshTokens: revoked } });
+    return revoked;
+  }
+
+  /** The corp's audit log, newest first. */
+  async auditLog(
+    ctx: RequestContext,
+    filter: { actions?: AuditAction[] | null; success?: boolean | null; appPk?: string | null; memberPk?: string | null; since?: Date | null },
+    window: PageWindow,
+  ): Promise<Connection<AuditEntry>> {
+    AppAdmin.require(ctx);
+    const params = new SqlParams();
+    const where = ["l.corp_id = $1"];
+    if (filter.actions?.length) where.push(`l.action = ANY(${params.add(filter.actions)}::text[])`);
+    if (filter.success != null) where.push(`l.outcome = ${params.add(filter.success ? "SUCCESS" : "FAILURE")}`);
+    if (filter.appPk) where.push(`l.app_id = ${params.add(filter.appPk)}`);
+    if (filter.memberPk) where.push(`l.member_id = ${params.add(filter.memberPk)}`);
+    if (filter.since) where.push(`l.occurred_at >= ${params.add(filter.since)}`);
+    const countParams = [...params.values];
+    // Newest first: the keyset runs on -id so the shared ascending helper applies.
+    const page = keyset(window, ["(-l.id)"], params, ["bigint"]);
+    const rows = await ctx.db.rows<{ id: string; occurred_at: Date; action: AuditAction; outcome: string; app_id: string | null; member_id: string | null; ip: string | null; detail: object }>(
+      `SELECT l.id, l.occurred_at, l.action, l.outcome, l.app_id, l.member_id, l.ip, l.detail FROM audit_log l
+        WHERE ${where.join(" AND ")} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      params.values,
+    );
+    const entries: AuditEntry[] = rows.map((r) => ({
+      pk: r.id,
+      id: r.id,
+      occurredAt: r.occurred_at,
+      action: r.action,
+      success: r.outcome === "SUCCESS",
+      appId: r.app_id ? toGlobalId("App", r.app_id) : null,
+      memberId: r.member_id ? toGlobalId("Member", r.member_id) : null,
+      ip: r.ip,
+      detail: JSON.stringify(r.detail),
+    }));
+    return toConnection(entries, window, (e) => [String(-Number(e.pk))], async () =>
+      Number((await ctx.db.one<{ n: string }>(`SELECT count(*) AS n FROM audit_log l WHERE ${where.join(" AND ")}`, countParams))?.n ?? 0),
+    );
+  }
+}
