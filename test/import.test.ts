@@ -1,7 +1,7 @@
 import { TestGateway, type TestCorp } from "./harness";
 import { Edition } from "../src/schema/enums";
 import { toGlobalId } from "../src/schema/global-id";
-import { directorySnapshot, eventCount, HEADER, IMPORT_JOB, IMPORT_MEMBERS, importCsv, JOB_FIELDS, postCsv, waitForJob } from "./directory-files";
+import { directorySnapshot, eventCount, HEADER, IMPORT_JOB, IMPORT_MEMBERS, importCsv, postCsv, waitForJob } from "./directory-files";
 
 /**
  * Batch import (issue 4) over real HTTP: `POST /imports` and `importMembers`, UPSERT and REPLACE,
@@ -89,6 +89,328 @@ describe("batch import", () => {
         expect(job.errors.nodes).toEqual([{ row: 1, field, code: "BAD_USER_INPUT", message: apiMessage }]);
         expect(res.body.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: `input.${field}` });
       }
+    });
+
+    it("updates only what changed, moves members between departments, and reinstates resigned members", async () => {
+      const corp = await gw.createCorp();
+      await importCsv(gw, corp.token, `${HEADER}\nE1,Ada,A;B,Eng,,,\nE2,Bob,A,,,,\nE3,Cy,B,,,,`);
+      await gw.sql(`UPDATE member SET status = 'RESIGNED' WHERE corp_id = $1 AND employee_id = 'E3'`, [corp.corpPk]);
+      const before = await directorySnapshot(gw, corp.corpPk);
+      const job = await importCsv(gw, corp.token, `${HEADER}\nE1,Ada,B;A,Eng,,,\nE2,Bob,A,Boss,,,\nE3,Cy,B,,,,`);
+      expect(job).toMatchObject({ status: "SUCCEEDED", created: 0, updated: 3, failed: 0 });
+      const after = (await directorySnapshot(gw, corp.corpPk)) as any[];
+      // E1: only the main department changed (same set); E2: title; E3: back from RESIGNED.
+      expect(after.map((r) => [r.employee_id, r.title, r.status, r.main, r.departments])).toEqual([
+        ["E1", "Eng", "UNACTIVATED", "B", ["A", "B"]],
+        ["E2", "Boss", "UNACTIVATED", "A", ["A"]],
+        ["E3", null, "UNACTIVATED", "B", ["B"]],
+      ]);
+      expect(before).not.toEqual(after);
+      const events = await gw.sql(
+        `SELECT type, data FROM event WHERE corp_id = $1 AND type IN ('MEMBER_UPDATED', 'MEMBER_STATUS_CHANGED') ORDER BY id`,
+        [corp.corpPk],
+      );
+      expect(events).toEqual([
+        { type: "MEMBER_UPDATED", data: { changedFields: ["mainDepartment"] } },
+        { type: "MEMBER_UPDATED", data: { changedFields: ["title"] } },
+        { type: "MEMBER_STATUS_CHANGED", data: { from: "RESIGNED", to: "UNACTIVATED" } },
+      ]);
+      // The same file again changes nothing.
+      const again = await importCsv(gw, corp.token, `${HEADER}\nE1,Ada,B;A,Eng,,,\nE2,Bob,A,Boss,,,\nE3,Cy,B,,,,`);
+      expect(again).toMatchObject({ status: "SUCCEEDED", created: 0, updated: 0 });
+      expect(await directorySnapshot(gw, corp.corpPk)).toEqual(after);
+    });
+
+    it("importMembers takes inline rows and csv; the job is answered at once", async () => {
+      const corp = await gw.createCorp();
+      const res = await gw.data(corp.token, IMPORT_MEMBERS, {
+        input: { mode: "UPSERT", rows: [{ employeeId: "R1", name: "Row One", department: "Ops", mobile: "+8613800000009" }] },
+      });
+      expect(res.importMembers.job).toMatchObject({ mode: "UPSERT" });
+      expect(["QUEUED", "RUNNING", "SUCCEEDED"]).toContain(res.importMembers.job.status);
+      const job = await waitForJob(gw, corp.token, res.importMembers.job.id);
+      expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, departmentsCreated: 1 });
+      const viaCsv = await gw.data(corp.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: `${HEADER}\nR2,Row Two,Ops,,,,` } });
+      expect(await waitForJob(gw, corp.token, viaCsv.importMembers.job.id)).toMatchObject({ status: "SUCCEEDED", created: 1, departmentsCreated: 0 });
+      const both = await gw.gql(corp.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: HEADER, rows: [] } });
+      expect(both.body.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.csv" });
+      const ratio = await gw.gql(corp.token, IMPORT_MEMBERS, { input: { mode: "REPLACE", csv: HEADER, maxResignRatio: 1.5 } });
+      expect(ratio.body.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.maxResignRatio" });
+    });
+
+    it("department paths: escapes, the root as `/`, the 15-level limit", async () => {
+      const corp = await gw.createCorp("Paths Corp");
+      const deep = Array.from({ length: 15 }, (_, i) => `L${i + 1}`).join("/");
+      const csv = [HEADER, `P1,Root Person,/,,,,`, `P2,Slashy,R&D\\/Labs;Semi\\;Colon,,,,`, `P3,Deep,${deep},,,,`, `P4,Too Deep,${deep}/L16,,,,`, `P5,Empty,A//B,,,,`].join("\n");
+      const job = await importCsv(gw, corp.token, csv);
+      expect(job).toMatchObject({ status: "SUCCEEDED", created: 3, failed: 2 });
+      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code])).toEqual([
+        [4, "department", "LIMIT_EXCEEDED"],
+        [5, "department", "BAD_USER_INPUT"],
+      ]);
+      const names = await gw.sql(`SELECT name FROM department WHERE corp_id = $1 AND depth = 1 ORDER BY name`, [corp.corpPk]);
+      expect(names.map((n: any) => n.name)).toEqual(["L1", "R&D/Labs", "Semi;Colon"]);
+      const root = await gw.sql(`SELECT m.main_department_id::text AS d FROM member m WHERE m.corp_id = $1 AND m.employee_id = 'P1'`, [corp.corpPk]);
+      expect(root[0].d).toBe(corp.rootPk);
+      expect((await gw.sql(`SELECT max(depth)::int AS d FROM department WHERE corp_id = $1`, [corp.corpPk]))[0].d).toBe(15);
+    });
+  });
+
+  describe("REPLACE", () => {
+    const seed = async (corp: TestCorp, n: number) => {
+      const lines = Array.from({ length: n }, (_, i) => `M${i + 1},Member ${i + 1},Team,,,,`);
+      return importCsv(gw, corp.token, [HEADER, ...lines].join("\n"));
+    };
+
+    it("a file with one invalid row changes nothing and says why", async () => {
+      const corp = await gw.createCorp();
+      await seed(corp, 5);
+      const before = await directorySnapshot(gw, corp.corpPk);
+      const events = await eventCount(gw, corp.corpPk);
+      const csv = [HEADER, "M1,Renamed,Team,,,,", "M2,Member 2,Team,,,,bad-email", "M9,New,Team,,,,"].join("\n");
+      const job = await importCsv(gw, corp.token, csv, { mode: "REPLACE", maxResignRatio: "1" });
+      expect(job).toMatchObject({ status: "FAILED", created: 0, updated: 0, resigned: 0, failed: 1 });
+      expect(job.reason).toBe("1 of 3 rows are invalid (see errors); a REPLACE changes nothing unless every row is valid.");
+      expect(job.errors.nodes).toEqual([{ row: 2, field: "email", code: "BAD_USER_INPUT", message: "email must be an email address" }]);
+      expect(await directorySnapshot(gw, corp.corpPk)).toEqual(before);
+      expect(await eventCount(gw, corp.corpPk)).toBe(events);
+    });
+
+    it("over maxResignRatio changes nothing and says why; a raised ratio lets it through; resigned, never deleted", async () => {
+      const corp = await gw.createCorp();
+      await seed(corp, 10);
+      const before = await directorySnapshot(gw, corp.corpPk);
+      const events = await eventCount(gw, corp.corpPk);
+      const half = [HEADER, ...Array.from({ length: 5 }, (_, i) => `M${i + 1},Member ${i + 1},Team,,,,`)].join("\n");
+      const refused = await importCsv(gw, corp.token, half, { mode: "REPLACE" });
+      expect(refused).toMatchObject({ status: "FAILED", resigned: 0, created: 0, updated: 0, maxResignRatio: 0.2 });
+      expect(refused.reason).toBe(
+        "The file would resign 5 of 10 active members (50.0%), more than maxResignRatio 0.2; nothing was changed. If that is intended, import again with a higher maxResignRatio.",
+      );
+      expect(await directorySnapshot(gw, corp.corpPk)).toEqual(before);
+      expect(await eventCount(gw, corp.corpPk)).toBe(events);
+
+      const allowed = await importCsv(gw, corp.token, half, { mode: "REPLACE", maxResignRatio: "0.5" });
+      expect(allowed).toMatchObject({ status: "SUCCEEDED", resigned: 5, created: 0, updated: 0, reason: null });
+      const rows = await gw.sql(`SELECT employee_id, status FROM member WHERE corp_id = $1 ORDER BY id`, [corp.corpPk]);
+      expect(rows).toHaveLength(10);
+      expect(rows.filter((r: any) => r.status === "RESIGNED").map((r: any) => r.employee_id)).toEqual(["M6", "M7", "M8", "M9", "M10"]);
+      const resignEvents = await gw.sql(`SELECT data FROM event WHERE corp_id = $1 AND type = 'MEMBER_STATUS_CHANGED' ORDER BY id`, [corp.corpPk]);
+      expect(resignEvents).toHaveLength(5);
+      expect(resignEvents[0].data).toEqual({ from: "UNACTIVATED", to: "RESIGNED" });
+    });
+
+    it("a dry run reports what would happen and changes nothing", async () => {
+      const corp = await gw.createCorp();
+      await seed(corp, 5);
+      const before = await directorySnapshot(gw, corp.corpPk);
+      const events = await eventCount(gw, corp.corpPk);
+      const departments = await gw.sql(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1`, [corp.corpPk]);
+      const csv = [HEADER, "M1,Renamed,Team,,,,", "M2,Member 2,Team,,,,", "M3,Member 3,Team,,,,", "M4,Member 4,Team,,,,", "N1,New,Fresh/Dept,,,,"].join("\n");
+      const job = await importCsv(gw, corp.token, csv, { mode: "REPLACE", dryRun: "true" });
+      expect(job).toMatchObject({ status: "SUCCEEDED", dryRun: true, total: 5, processed: 5, created: 1, updated: 1, resigned: 1, failed: 0, departmentsCreated: 2 });
+      expect(await directorySnapshot(gw, corp.corpPk)).toEqual(before);
+      expect(await eventCount(gw, corp.corpPk)).toBe(events);
+      expect(await gw.sql(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1`, [corp.corpPk])).toEqual(departments);
+    });
+  });
+
+  describe("jobs", () => {
+    it("two imports of one corp never run at once (CONFLICT), whichever endpoint; another corp is not blocked", async () => {
+      const corp = await gw.createCorp();
+      const other = await gw.createCorp();
+      let push!: (chunk: string | null) => void;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          push = (chunk) => (chunk === null ? controller.close() : controller.enqueue(new TextEncoder().encode(chunk)));
+        },
+      });
+      push(`${HEADER}\nS1,Slow,Team,,,,\n`);
+      const slow = postCsv(gw, corp.token, body);
+      // Wait until the first job is visible, then try a second one.
+      let running: any[] = [];
+      for (let i = 0; i < 100 && !running.length; i++) {
+        running = await gw.sql(`SELECT id, status FROM import_job WHERE corp_id = $1 AND status IN ('QUEUED', 'RUNNING')`, [corp.corpPk]);
+        if (!running.length) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(running).toHaveLength(1);
+      const second = await postCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`);
+      expect(second.status).toBe(409);
+      expect(second.body.errors[0].extensions.code).toBe("CONFLICT");
+      const viaGraphql = await gw.gql(corp.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: HEADER } });
+      expect(viaGraphql.body.errors![0].extensions?.code).toBe("CONFLICT");
+      expect(await importCsv(gw, other.token, `${HEADER}\nO1,Other Corp,Team,,,,`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+      push("S3,Slow Too,Team,,,,\n");
+      push(null);
+      const first = await slow;
+      expect(first.status).toBe(202);
+      expect(first.body.job.id).toBe(running[0].id);
+      expect(await waitForJob(gw, corp.token, first.body.job.id)).toMatchObject({ status: "SUCCEEDED", created: 2 });
+      // Once it is done, the next import may start.
+      expect(await importCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+    });
+
+    it("a job left RUNNING by a dead gateway is marked FAILED with a reason, never left RUNNING", async () => {
+      const corp = await gw.createCorp();
+      const [orphan] = await gw.sql(
+        `INSERT INTO import_job (corp_id, app_id, status, mode, max_resign_ratio) VALUES ($1, $2, 'RUNNING', 'REPLACE', 0.2) RETURNING id`,
+        [corp.corpPk, corp.appPk],
+      );
+      expect(await gw.deps.services.imports.recoverInterrupted()).toBe(1);
+      const job = (await gw.data(corp.token, IMPORT_JOB, { id: orphan.id })).importJob;
+      expect(job).toMatchObject({
+        status: "FAILED",
+        reason: "The gateway running this import stopped before it finished; nothing was applied. Submit the file again.",
+      });
+      // A live job (its runner holds the lock) is left alone.
+      expect(await gw.deps.services.imports.recoverInterrupted()).toBe(0);
+    });
+
+    it("a body that is not the CSV format: 400 naming the problem, the job FAILED with the reason", async () => {
+      const corp = await gw.createCorp();
+      const res = await postCsv(gw, corp.token, "employeeId,name,colour\nE1,Ada,red");
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0]).toEqual({
+        message: 'Unknown column "colour" in the header; the columns are employeeId,name,department,title,extension,mobile,email.',
+        extensions: { code: "BAD_USER_INPUT", field: "body" },
+      });
+      const [job] = await gw.sql(`SELECT status, reason FROM import_job WHERE corp_id = $1`, [corp.corpPk]);
+      expect(job).toEqual({ status: "FAILED", reason: 'Unknown column "colour" in the header; the columns are employeeId,name,department,title,extension,mobile,email.' });
+      const quote = await postCsv(gw, corp.token, `${HEADER}\nE1,"unterminated,Team,,,,`);
+      expect(quote.status).toBe(400);
+      expect(quote.body.errors[0].message).toMatch(/^The file is not valid CSV: /);
+      expect((await postCsv(gw, corp.token, HEADER, { mode: "SIDEWAYS" })).body.errors[0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "mode" });
+      expect((await postCsv(gw, corp.token, HEADER, { mode: "UPSERT" }, "application/json")).status).toBe(400);
+      expect((await postCsv(gw, null, HEADER)).status).toBe(401);
+      // An empty file (header only) is a job with nothing to do.
+      expect(await importCsv(gw, corp.token, HEADER)).toMatchObject({ status: "SUCCEEDED", total: 0, created: 0, reason: null });
+    });
+
+    it("importJobEvents streams the job's progress until it ends", async () => {
+      const corp = await gw.createCorp();
+      let push!: (chunk: string | null) => void;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          push = (chunk) => (chunk === null ? controller.close() : controller.enqueue(new TextEncoder().encode(chunk)));
+        },
+      });
+      push(`${HEADER}\nW1,Watched,Team,,,,\n`);
+      const posted = postCsv(gw, corp.token, body);
+      let id: string | undefined;
+      for (let i = 0; i < 100 && !id; i++) {
+        id = (await gw.sql(`SELECT id FROM import_job WHERE corp_id = $1`, [corp.corpPk]))[0]?.id;
+        if (!id) await new Promise((r) => setTimeout(r, 20));
+      }
+      const client = gw.wsClient(corp.token);
+      const sub = gw.subscribe(client, `subscription($id: ID!) { importJobEvents(id: $id) { id status total created } }`, { id });
+      await sub.waitFor(1);
+      push(null);
+      expect((await posted).status).toBe(202);
+      for (let i = 0; i < 200 && !sub.completed; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(sub.completed).toBe(true);
+      const seen = sub.results.map((r) => r.data.importJobEvents);
+      expect(seen[0]).toMatchObject({ id, status: "RUNNING" });
+      expect(seen[seen.length - 1]).toEqual({ id, status: "SUCCEEDED", total: 1, created: 1 });
+      const other = await gw.createCorp();
+      const foreign = gw.subscribe(gw.wsClient(other.token), `subscription($id: ID!) { importJobEvents(id: $id) { id } }`, { id });
+      await foreign.waitFor(1);
+      expect(foreign.results[0].errors![0].extensions.code).toBe("NOT_FOUND");
+      await client.dispose();
+    });
+  });
+
+  describe("events", () => {
+    it("an import's changes reach directoryEvents subscribers like any other change", async () => {
+      const corp = await gw.createCorp();
+      const client = gw.wsClient(corp.token);
+      const sub = gw.subscribe(client, `subscription { directoryEvents { type memberId departmentId member { employeeId } department { name } } }`);
+      await new Promise((r) => setTimeout(r, 200));
+      await importCsv(gw, corp.token, `${HEADER}\nV1,Vee,Live,,,,\nV2,Wes,Live,,,,`);
+      const results = await sub.waitFor(3);
+      expect(results.map((r) => r.data.directoryEvents)).toEqual([
+        { type: "DEPARTMENT_CREATED", memberId: null, departmentId: expect.any(String), member: null, department: { name: "Live" } },
+        { type: "MEMBER_CREATED", memberId: expect.any(String), departmentId: null, member: { employeeId: "V1" }, department: null },
+        { type: "MEMBER_CREATED", memberId: expect.any(String), departmentId: null, member: { employeeId: "V2" }, department: null },
+      ]);
+      await client.dispose();
+    });
+  });
+
+  describe("permissions and tenancy", () => {
+    it("needs the PROFESSIONAL edition", async () => {
+      const basic = await gw.createCorp("Basic Corp", Edition.BASIC);
+      const res = await postCsv(gw, basic.token, `${HEADER}\nB1,Bee,Team,,,,`);
+      expect(res.status).toBe(403);
+      expect(res.body.errors[0].extensions.code).toBe("EDITION_REQUIRED");
+      const gql = await gw.gql(basic.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: HEADER } });
+      expect(gql.body.errors![0].extensions?.code).toBe("EDITION_REQUIRED");
+      expect(await gw.sql(`SELECT * FROM import_job WHERE corp_id = $1`, [basic.corpPk])).toEqual([]);
+    });
+
+    it("needs directory:write; a second corp and a restricted app see nothing of the job", async () => {
+      const corp = await gw.createCorp();
+      const job = await importCsv(gw, corp.token, `${HEADER}\nT1,Tee,Team,,,,`);
+      const readOnly = await gw.createApp(corp.corpPk, ["directory:read"]);
+      const refused = await postCsv(gw, readOnly.token, `${HEADER}\nT2,Two,Team,,,,`);
+      expect(refused.status).toBe(403);
+      expect(refused.body.errors[0].extensions.code).toBe("FORBIDDEN");
+      const other = await gw.createCorp();
+      expect((await gw.data(other.token, IMPORT_JOB, { id: job.id })).importJob).toBeNull();
+      const team = (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'Team'`, [corp.corpPk]))[0].id;
+      const restricted = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [team]);
+      expect((await gw.data(restricted.token, IMPORT_JOB, { id: job.id })).importJob).toBeNull();
+      expect((await gw.data(corp.token, IMPORT_JOB, { id: "not-a-uuid" })).importJob).toBeNull();
+    });
+
+    it("a restricted app may touch only members and departments within its visibility", async () => {
+      const corp = await gw.createCorp();
+      await importCsv(gw, corp.token, `${HEADER}\nA1,In,Inside,,,,\nA2,Out,Outside,,,,`);
+      const inside = (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'Inside'`, [corp.corpPk]))[0].id;
+      const app = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [inside]);
+      const csv = [HEADER, "A1,In Renamed,Inside,,,,", "A2,Out Renamed,Inside,,,,", "A3,New Out,Outside,,,,", "A4,New In,Inside/Sub,,,,"].join("\n");
+      const job = await importCsv(gw, app.token, csv);
+      expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, updated: 1, failed: 2, departmentsCreated: 1 });
+      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code])).toEqual([
+        [2, "employeeId", "FORBIDDEN"],
+        [3, "department", "FORBIDDEN"],
+      ]);
+      // REPLACE by the restricted app resigns only members within its reach.
+      const replace = await importCsv(gw, app.token, `${HEADER}\nA4,New In,Inside/Sub,,,,`, { mode: "REPLACE", maxResignRatio: "1" });
+      expect(replace).toMatchObject({ status: "SUCCEEDED", resigned: 1 });
+      const statuses = await gw.sql(`SELECT employee_id, status FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.corpPk]);
+      expect(statuses).toEqual([
+        { employee_id: "A1", status: "RESIGNED" },
+        { employee_id: "A2", status: "UNACTIVATED" },
+        { employee_id: "A4", status: "UNACTIVATED" },
+      ]);
+    });
+
+    it("leaders import within the subtrees they lead; plain members may not import", async () => {
+      const corp = await gw.createCorp();
+      await importCsv(gw, corp.token, `${HEADER}\nL1,Leader,Sales,,,,\nL2,Seller,Sales/East,,,,\nL3,Plain,Ops,,,,\nL4,Opsy,Ops,,,,`);
+      await gw.sql(`UPDATE member SET status = 'ACTIVE' WHERE corp_id = $1`, [corp.corpPk]);
+      const ids = Object.fromEntries(
+        (await gw.sql(`SELECT employee_id, id::text FROM member WHERE corp_id = $1`, [corp.corpPk])).map((r: any) => [r.employee_id, r.id]),
+      );
+      const sales = (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'Sales'`, [corp.corpPk]))[0].id;
+      await gw.data(corp.token, UPDATE_DEPARTMENT, { input: { id: toGlobalId("Department", sales), leaderIds: [toGlobalId("Member", ids.L1)] } });
+      const leader = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, ids.L1);
+      const csv = [HEADER, "L2,Seller Renamed,Sales/East,,,,", "L5,New Seller,Sales,,,,", "L4,Stolen,Sales,,,,", "L6,Elsewhere,Ops,,,,", "L7,Invented,Sales/West,,,,"].join("\n");
+      const job = await importCsv(gw, leader, csv);
+      expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, updated: 1, failed: 3 });
+      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code])).toEqual([
+        [3, "employeeId", "FORBIDDEN"],
+        [4, "department", "FORBIDDEN"],
+        [5, "department", "FORBIDDEN"],
+      ]);
+      const plain = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, ids.L3);
+      const refused = await postCsv(gw, plain, `${HEADER}\nL8,Nope,Ops,,,,`);
+      expect(refused.status).toBe(403);
+      expect(refused.body.errors[0].extensions.code).toBe("FORBIDDEN");
+      // The admin app sees the leader's job; the leader does not see the admin's.
+      expect((await gw.data(corp.token, IMPORT_JOB, { id: job.id })).importJob.id).toBe(job.id);
+      const adminJob = (await gw.sql(`SELECT id FROM import_job WHERE corp_id = $1 AND member_id IS NULL ORDER BY created_at LIMIT 1`, [corp.corpPk]))[0].id;
+      expect((await gw.data(leader, IMPORT_JOB, { id: adminJob })).importJob).toBeNull();
     });
   });
 });

@@ -431,6 +431,9 @@ export class ImportRun {
     );
     const problems = new Map<string, { code: string; message: string }>();
     const created: ExistingDepartment[] = [];
+    if (create) {
+      await this.client.query(`CREATE TEMP TABLE import_dept (key text PRIMARY KEY, department_id bigint NOT NULL, path text NOT NULL) ON COMMIT DROP`);
+    }
     if (!keys.length) return { problems, created };
     const departments = await this.db.rows<ExistingDepartment>(
       `SELECT id::text, parent_id::text, name, path, depth FROM department WHERE corp_id = $1 ORDER BY depth, id`,
@@ -494,7 +497,6 @@ export class ImportRun {
           created.push(d);
         }
       }
-      await this.client.query(`CREATE TEMP TABLE import_dept (key text PRIMARY KEY, department_id bigint NOT NULL, path text NOT NULL) ON COMMIT DROP`);
       const found = keys.filter((k) => byKey.has(k) && !problems.has(k));
       await this.client.query(`INSERT INTO import_dept SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, [
         found,
