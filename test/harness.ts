@@ -81,7 +81,8 @@ export class TestGateway {
     await dataSource.initialize();
     await migrate(dataSource);
     const gateway = await createGateway(config, dataSource);
-    const port = await gateway.listen(0, "127.0.0.1");
+    // PORT pins the port (an OIDC test needs PUBLIC_URL to name the server itself); default: any free one.
+    const port = await gateway.listen(env.PORT ? config.port : 0, "127.0.0.1");
     return new TestGateway(gateway, config, `http://127.0.0.1:${port}`, database);
   }
 

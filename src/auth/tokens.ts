@@ -80,6 +80,8 @@ const TOKEN_APP_COLUMNS = `a.id, a.corp_id, a.client_id, a.secret_hash, a.previo
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const APP_CACHE_MS = 5000;
+/** How many verified tokens `verify` remembers (token text and claims, a few hundred bytes each). */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * Issues and verifies access tokens (RS256 JWTs with a `kid`), and turns a verified token into a
@@ -90,6 +92,8 @@ export class TokenService {
   private publicKeys = new Map<string, KeyObject>();
   private signing: { kid: string; key: KeyObject } | undefined;
   private appCache = new Map<string, { until: number; grant: AppGrant }>();
+  /** Tokens whose signature, issuer and audience verified, by token text, least recently used first. */
+  private verified = new Map<string, { claims: AccessClaims; kid: string }>();
 
   constructor(
     private readonly pool: Pool,
@@ -308,8 +312,30 @@ export class TokenService {
     await writeAudit(new CorpDb(corpPk, this.pool), entry);
   }
 
-  /** Verifies signature (RS256 only), issuer, audience and expiry. */
+  /**
+   * Verifies signature (RS256 only), issuer, audience and expiry. A token that verified is
+   * remembered (an LRU of VERIFIED_CACHE_SIZE tokens) while its key is in force, so the RSA check
+   * runs once per token, not once per request; expiry is still checked on every call.
+   */
   async verify(token: string, opts: { ignoreExpiration?: boolean } = {}): Promise<AccessClaims> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      this.verified.delete(token);
+      const live = opts.ignoreExpiration || Math.floor(Date.now() / 1000) < cached.claims.exp + CLOCK_TOLERANCE_SECONDS;
+      if (live && this.publicKeys.has(cached.kid)) {
+        this.verified.set(token, cached); // most recently used last
+        return cached.claims;
+      }
+    }
+    const claims = await this.verifySignature(token, opts);
+    if (!opts.ignoreExpiration) {
+      this.verified.set(token, { claims, kid: (jwt.decode(token, { complete: true }) as jwt.Jwt).header.kid! });
+      if (this.verified.size > VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    }
+    return claims;
+  }
+
+  private async verifySignature(token: string, opts: { ignoreExpiration?: boolean }): Promise<AccessClaims> {
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded && typeof decoded === "object" ? decoded.header.kid : undefined;
     if (kid && !this.publicKeys.has(kid)) await this.refreshKeys(5000);

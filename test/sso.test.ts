@@ -1,0 +1,478 @@
+import { execFile } from "node:child_process";
+import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
+import { createServer } from "node:net";
+import path from "node:path";
+import jwt, { type JwtPayload } from "jsonwebtoken";
+import { TestGateway, type TestCorp } from "./harness";
+import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
+
+/**
+ * Sign in with Workgraph (issue 5): the OpenID Connect provider end to end with the real
+ * openid-client, then every refusal of the issue's "Done when" list, over HTTP.
+ */
+
+const REDIRECT = "http://localhost:3000/callback";
+const PASSWORD = "Correct-horse-9";
+const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+function runClient(args: object): Promise<any> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(__dirname, "sso-client.mjs"), JSON.stringify(args)], { timeout: 20000 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`sso-client failed: ${stderr || error.message}`));
+      resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+describe("sign in with Workgraph (OpenID Connect)", () => {
+  let gw: TestGateway;
+  let issuer: string;
+  let corp: TestCorp;
+  let beta: TestCorp;
+  let sales: string;
+  let eng: string;
+  let m: Record<"alice" | "bob" | "carol" | "dave" | "erin" | "frank", string>;
+  let portal: { id: string; clientId: string; clientSecret: string };
+  let mobile: { clientId: string };
+  let serverKey: KeyObject;
+  let kid: string;
+  const pk = (id: string) => parseGlobalId(id)!.pk;
+
+  const gql = (token: string, query: string, variables?: Record<string, unknown>) => gw.gql(token, query, variables);
+
+  async function setPassword(memberId: string, password = PASSWORD) {
+    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId } })).createActivationLink;
+    const url = link.url.replace(issuer, gw.url);
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ password }) });
+    expect(res.status).toBe(200);
+    return link;
+  }
+
+  /** Posts the sign-in form (what a browser does) and returns the response without following the redirect. */
+  async function postSignIn(params: Record<string, string>, login: string, password: string, extra: Record<string, string> = {}) {
+    return fetch(`${gw.url}/oauth/authorize`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ response_type: "code", redirect_uri: REDIRECT, scope: "openid profile directory:read", ...params, login, password, ...extra }),
+      redirect: "manual",
+    });
+  }
+
+  /** Signs `login` in to the portal with PKCE; returns the code and its verifier. */
+  async function codeFor(login: string, password = PASSWORD, clientId = portal.clientId) {
+    const verifier = randomBytes(32).toString("base64url");
+    const challenge = createHash("sha256").update(verifier).digest("base64url");
+    const res = await postSignIn({ client_id: clientId, state: "s1", nonce: "n1", code_challenge: challenge, code_challenge_method: "S256" }, login, password);
+    expect(res.status).toBe(303);
+    const location = new URL(res.headers.get("location")!);
+    const code = location.searchParams.get("code");
+    if (!code) throw new Error(`no code: ${location}`);
+    return { code, verifier };
+  }
+
+  const tokenRequest = (form: Record<string, string>, auth: { id: string; secret: string } | null = { id: portal.clientId, secret: portal.clientSecret }) =>
+    gw.tokenRequest(form, auth ?? undefined);
+
+  async function exchange(code: string, verifier: string) {
+    return tokenRequest({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier });
+  }
+
+  async function memberTokens(login: string) {
+    const { code, verifier } = await codeFor(login);
+    const res = await exchange(code, verifier);
+    expect(res.status).toBe(200);
+    return res.body as { access_token: string; refresh_token: string; id_token: string };
+  }
+
+  beforeAll(async () => {
+    const port = await freePort();
+    issuer = `http://127.0.0.1:${port}`;
+    gw = await TestGateway.start({ PORT: String(port), PUBLIC_URL: issuer });
+    corp = await gw.createCorp("Acme");
+    beta = await gw.createCorp("Beta");
+    const dept = async (name: string) =>
+      (await gw.data(corp.token, `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`, { input: { name } })).createDepartment.department.id as string;
+    sales = await dept("Sales");
+    eng = await dept("Engineering");
+    const member = async (employeeId: string, departmentId: string, extra: Record<string, unknown> = {}) =>
+      (await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
+        input: { employeeId, name: `${employeeId[0].toUpperCase()}${employeeId.slice(1)} Example`, departmentIds: [departmentId], ...extra },
+      })).createMember.member.id as string;
+    m = {
+      alice: await member("alice", sales, { email: "alice@acme.test" }),
+      bob: await member("bob", eng),
+      carol: await member("carol", sales),
+      dave: await member("dave", sales),
+      erin: await member("erin", sales),
+      frank: await member("frank", sales),
+    };
+    for (const id of Object.values(m)) await setPassword(id);
+    const created = (
+      await gw.data(corp.token, `mutation($input: CreateAppInput!) { createApp(input: $input) { app { id clientId } clientSecret } }`, {
+        input: { name: "Portal", scopes: ["directory:read", "directory:write"], redirectUris: [REDIRECT], visibility: { departmentIds: [sales] } },
+      })
+    ).createApp;
+    portal = { id: created.app.id, clientId: created.app.clientId, clientSecret: created.clientSecret };
+    mobile = (
+      await gw.data(corp.token, `mutation($input: CreateAppInput!) { createApp(input: $input) { app { clientId } } }`, {
+        input: { name: "Mobile", scopes: ["directory:read"], redirectUris: [REDIRECT], publicClient: true },
+      })
+    ).createApp.app;
+    const [row] = await gw.sql(`SELECT kid, private_key FROM signing_key`);
+    kid = row.kid;
+    serverKey = createPrivateKey(row.private_key);
+  });
+  afterAll(() => gw.stop());
+
+  it("publishes the discovery document with the configured issuer", async () => {
+    const res = await fetch(`${gw.url}/.well-known/openid-configuration`);
+    const doc = (await res.json()) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
+      token_endpoint: `${issuer}/oauth/token`,
+      userinfo_endpoint: `${issuer}/oauth/userinfo`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      revocation_endpoint: `${issuer}/oauth/revoke`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
+      response_types_supported: ["code"],
+      code_challenge_methods_supported: ["S256"],
+      id_token_signing_alg_values_supported: ["RS256"],
+    });
+  });
+
+  it("activation: a single-use page sets a password that meets the policy (argon2id)", async () => {
+    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId: m.frank } })).createActivationLink;
+    expect(new Date(link.expiresAt).getTime() - Date.now()).toBeGreaterThan(71.9 * 3600_000);
+    const url = link.url.replace(issuer, gw.url);
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<form method="post">');
+    expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3)/);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    const weak = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "password=short" });
+    expect(weak.status).toBe(400);
+    expect(await weak.text()).toContain("at least 10 characters");
+    const twoClasses = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "password=alllowercase123" });
+    expect(await twoClasses.text()).toContain("at least 3 of");
+    const ok = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ password: PASSWORD }) });
+    expect(ok.status).toBe(200);
+    const again = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ password: PASSWORD }) });
+    expect(again.status).toBe(404);
+    const [cred] = await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]);
+    expect(cred.password_hash).toMatch(/^\$argon2id\$/);
+    expect(await gw.sql(`SELECT status FROM member WHERE id = $1`, [pk(m.frank)])).toEqual([{ status: "ACTIVE" }]);
+  });
+
+  it("signs a member in with openid-client: discovery, authorize, form, callback, PKCE exchange, ID token, userinfo, refresh, revoke; the token then acts as the member", async () => {
+    const result = await runClient({ issuer, clientId: portal.clientId, clientSecret: portal.clientSecret, redirectUri: REDIRECT, scope: "openid profile directory:read", login: "alice@acme.test", password: PASSWORD });
+    expect(result.pageStatus).toBe(200);
+    expect(result.postStatus).toBe(303);
+    expect(result.callback).toEqual({ origin: REDIRECT, state: true, iss: issuer });
+    expect(result.idClaims).toEqual({
+      iss: issuer,
+      aud: portal.clientId,
+      azp: portal.clientId,
+      sub: m.alice,
+      name: "Alice Example",
+      employee_id: "alice",
+      corp: corp.corpId,
+      departments: [sales],
+      nonce: expect.any(String),
+      auth_time: expect.any(Number),
+      iat: expect.any(Number),
+      nbf: expect.any(Number),
+      exp: expect.any(Number),
+      jti: expect.any(String),
+    });
+    // The ID token verifies against the published JWKS, RS256 only.
+    const jwks = (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    const header = jwt.decode(result.idToken, { complete: true })!.header;
+    const jwk = jwks.keys.find((k) => k.kid === header.kid)!;
+    expect(jwt.verify(result.idToken, createPublicKey({ key: jwk as any, format: "jwk" }), { algorithms: ["RS256"], issuer, audience: portal.clientId })).toMatchObject({ sub: m.alice });
+    expect(result.userinfo).toEqual({ sub: m.alice, name: "Alice Example", employee_id: "alice", corp: corp.corpId, departments: [sales] });
+    expect(result.scope).toBe("openid profile directory:read");
+    expect(result.refreshed.idClaims.sub).toBe(m.alice);
+    expect(result.refreshed.refreshToken).not.toBe(result.refreshToken);
+
+    // The first access token acts as Alice through the portal: a plain member, read only.
+    const me = await gql(result.accessToken, `{ viewer { role member { employeeId } app { name } scopes } }`);
+    expect(me.body).toEqual({ data: { viewer: { role: "MEMBER", member: { employeeId: "alice" }, app: { name: "Portal" }, scopes: ["directory:read"] } } });
+    const write = await gql(result.accessToken, `mutation { createDepartment(input: { name: "X" }) { department { id } } }`);
+    expect(write.body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
+    // The portal sees only Sales.
+    expect((await gql(result.accessToken, `{ departments { nodes { name } } }`)).body.data.departments.nodes).toEqual([{ name: "Sales" }]);
+    // The refreshed access token was revoked by openid-client: refused from the next call on.
+    const revoked = await gql(result.refreshed.accessToken, `{ viewer { role } }`);
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.errors![0]).toMatchObject({ message: "The access token was revoked.", extensions: { code: "UNAUTHENTICATED" } });
+    // The rotated-out refresh token is spent: using it again revokes the family (the newest one too).
+    expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: result.refreshToken })).body.error).toBe("invalid_grant");
+    expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: result.refreshed.refreshToken })).body.error).toBe("invalid_grant");
+    const audit = await gw.sql(`SELECT action, outcome FROM audit_log WHERE member_id = $1 AND app_id = $2 ORDER BY id`, [pk(m.alice), pk(portal.id)]);
+    expect(audit).toEqual([
+      { action: "SIGN_IN", outcome: "SUCCESS" },
+      { action: "TOKEN_ISSUED", outcome: "SUCCESS" },
+      { action: "TOKEN_ISSUED", outcome: "SUCCESS" },
+      { action: "TOKEN_REFUSED", outcome: "FAILURE" },
+    ]);
+  });
+
+  describe("the sign-in page", () => {
+    it("is server-rendered with no external assets", async () => {
+      const res = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "<x>" })}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      const html = await res.text();
+      expect(html).toContain("Sign in to Portal");
+      expect(html).toContain('value="&lt;x&gt;"');
+      expect(html).not.toMatch(/<script|<link|<img|url\(/);
+    });
+
+    it("never tells whether the account exists", async () => {
+      const params = { client_id: portal.clientId, state: "s", code_challenge: "x".repeat(43), code_challenge_method: "S256" };
+      const unknown = await postSignIn(params, "nobody@acme.test", PASSWORD);
+      const wrong = await postSignIn(params, "erin", "Wrong-password-1");
+      expect(unknown.status).toBe(401);
+      expect(wrong.status).toBe(401);
+      const strip = (html: string) => html.replace(/value="[^"]*"/g, "");
+      expect(strip(await unknown.text())).toBe(strip(await wrong.text()));
+      await gw.sql(`UPDATE member_credential SET failed_attempts = 0 WHERE member_id = $1`, [pk(m.erin)]);
+    });
+
+    it("an expired password (90 days) must be changed at sign-in", async () => {
+      await gw.sql(`UPDATE member_credential SET password_changed_at = now() - interval '91 days' WHERE member_id = $1`, [pk(m.erin)]);
+      const params = { client_id: portal.clientId, state: "s", code_challenge: "x".repeat(43), code_challenge_method: "S256" };
+      const first = await postSignIn(params, "erin", PASSWORD);
+      expect(first.status).toBe(200);
+      expect(await first.text()).toContain("older than 90 days");
+      const weak = await postSignIn(params, "erin", PASSWORD, { new_password: "weak" });
+      expect(await weak.text()).toContain("at least 10 characters");
+      const changed = await postSignIn(params, "erin", PASSWORD, { new_password: "Fresh-password-2" });
+      expect(changed.status).toBe(303);
+      expect(new URL(changed.headers.get("location")!).searchParams.get("code")).toBeTruthy();
+      expect((await codeFor("erin", "Fresh-password-2")).code).toBeTruthy();
+    });
+  });
+
+  describe("refusals", () => {
+    it("a re-used code (and it revokes what the first exchange issued)", async () => {
+      const { code, verifier } = await codeFor("alice");
+      const first = await exchange(code, verifier);
+      expect(first.status).toBe(200);
+      expect(Object.keys(first.body).sort()).toEqual(["access_token", "expires_in", "id_token", "refresh_token", "scope", "token_type"]);
+      const again = await exchange(code, verifier);
+      expect(again).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+      expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: first.body.refresh_token })).body.error).toBe("invalid_grant");
+    });
+
+    it("a wrong PKCE verifier, or none", async () => {
+      const { code } = await codeFor("alice");
+      const wrong = await exchange(code, randomBytes(32).toString("base64url"));
+      expect(wrong).toMatchObject({ status: 400, body: { error: "invalid_grant", error_description: "code_verifier does not match the code_challenge." } });
+      const { code: code2 } = await codeFor("alice");
+      const none = await tokenRequest({ grant_type: "authorization_code", code: code2, redirect_uri: REDIRECT });
+      expect(none.body.error).toBe("invalid_grant");
+    });
+
+    it("a redirect URI that is not registered: an error page, no redirect", async () => {
+      for (const uri of ["http://localhost:3000/callback/", "http://localhost:3000/callback?x=1", "https://evil.example/callback"]) {
+        const res = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: uri, scope: "openid" })}`, { redirect: "manual" });
+        expect(res.status).toBe(400);
+        expect(res.headers.get("location")).toBeNull();
+        expect(await res.text()).toContain("redirect_uri is not registered");
+      }
+      // At the token endpoint, a redirect_uri other than the authorization request's.
+      const { code, verifier } = await codeFor("alice");
+      const res = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: "http://localhost:3000/other", code_verifier: verifier });
+      expect(res.body.error).toBe("invalid_grant");
+    });
+
+    it("an expired code (5 minutes)", async () => {
+      const { code, verifier } = await codeFor("alice");
+      const [row] = await gw.sql(`SELECT extract(epoch FROM expires_at - auth_time)::int AS ttl FROM oauth_code WHERE code_hash = $1`, [createHash("sha256").update(code).digest("hex")]);
+      expect(row.ttl).toBe(300);
+      await gw.sql(`UPDATE oauth_code SET expires_at = now() - interval '1 second' WHERE code_hash = $1`, [createHash("sha256").update(code).digest("hex")]);
+      expect((await exchange(code, verifier)).body.error).toBe("invalid_grant");
+    });
+
+    it("a public client without PKCE, or with the plain method", async () => {
+      const base = { response_type: "code", client_id: mobile.clientId, redirect_uri: REDIRECT, scope: "openid", state: "st" };
+      const none = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams(base)}`, { redirect: "manual" });
+      expect(none.status).toBe(303);
+      const location = new URL(none.headers.get("location")!);
+      expect(Object.fromEntries(location.searchParams)).toMatchObject({ error: "invalid_request", state: "st", iss: issuer });
+      const plain = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, code_challenge: "x".repeat(43), code_challenge_method: "plain" })}`, { redirect: "manual" });
+      expect(new URL(plain.headers.get("location")!).searchParams.get("error")).toBe("invalid_request");
+      // With PKCE the public client signs in and exchanges the code with its client_id only.
+      const { code, verifier } = await codeFor("alice", PASSWORD, mobile.clientId);
+      const res = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: mobile.clientId }, null);
+      expect(res.status).toBe(200);
+    });
+
+    it("a tampered token, an alg:none token, an HS256 token made with the public key", async () => {
+      const { access_token } = await memberTokens("alice");
+      const [h, p, s] = access_token.split(".");
+      const payload = JSON.parse(Buffer.from(p, "base64url").toString());
+      const tampered = `${h}.${b64url({ ...payload, member: toGlobalId("Member", pk(m.carol)) })}.${s}`;
+      const none = `${b64url({ alg: "none", typ: "JWT", kid })}.${p}.`;
+      const publicPem = (await gw.sql(`SELECT public_key FROM signing_key WHERE kid = $1`, [kid]))[0].public_key;
+      const hs = jwt.sign(payload, publicPem, { algorithm: "HS256", keyid: kid } as jwt.SignOptions);
+      for (const token of [tampered, none, hs]) {
+        const res = await gql(token, `{ viewer { role } }`);
+        expect(res.status).toBe(401);
+        expect(res.body.errors![0].extensions).toEqual({ code: "UNAUTHENTICATED" });
+      }
+    });
+
+    it("an expired token (30 s of clock skew at most), a token not yet valid", async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const mint = (claims: Record<string, unknown>) =>
+        jwt.sign({ azp: portal.clientId, corp: corp.corpId, scope: "directory:read", member: m.alice, iat: now - 600, ...claims }, serverKey, {
+          algorithm: "RS256",
+          keyid: kid,
+          issuer,
+          audience: "workgraph",
+          subject: m.alice,
+          jwtid: "5e0a0b4e-8f8e-4a57-9d4e-6f1f0f5b6c7d",
+        });
+      expect((await gql(mint({ exp: now - 45 }), `{ viewer { role } }`)).status).toBe(401);
+      expect((await gql(mint({ exp: now - 10 }), `{ viewer { role } }`)).status).toBe(200);
+      expect((await gql(mint({ exp: now + 600, nbf: now + 120 }), `{ viewer { role } }`)).status).toBe(401);
+      expect((await gql(mint({ exp: now + 600, nbf: now + 10 }), `{ viewer { role } }`)).status).toBe(200);
+    });
+
+    it("a token of corp A presented as corp B's", async () => {
+      const forged = jwt.sign({ azp: portal.clientId, corp: beta.corpId, scope: "directory:read", member: m.alice }, serverKey, {
+        algorithm: "RS256",
+        keyid: kid,
+        issuer,
+        audience: "workgraph",
+        subject: m.alice,
+        expiresIn: 600,
+      });
+      const res = await gql(forged, `{ viewer { corp { name } } }`);
+      expect(res.status).toBe(401);
+      // And a member of corp A is nobody in corp B, even through corp B's own app.
+      const cross = gw.memberToken(beta.corpPk, beta, pk(m.alice));
+      expect((await gql(cross, `{ viewer { role } }`)).status).toBe(401);
+    });
+
+    it("a member outside the app's visibility cannot sign in to it", async () => {
+      const res = await postSignIn({ client_id: portal.clientId, state: "vis", code_challenge: "x".repeat(43), code_challenge_method: "S256" }, "bob", PASSWORD);
+      expect(res.status).toBe(303);
+      expect(Object.fromEntries(new URL(res.headers.get("location")!).searchParams)).toMatchObject({ error: "access_denied", state: "vis" });
+      expect(await gw.sql(`SELECT count(*)::int AS n FROM oauth_code WHERE member_id = $1`, [pk(m.bob)])).toEqual([{ n: 0 }]);
+      const apps = (await gw.data(corp.token, `query($m: ID!) { appsForMember(memberId: $m) { name } }`, { m: m.bob })).appsForMember.map((a: { name: string }) => a.name);
+      expect(apps).not.toContain("Portal");
+    });
+
+    it("a resigned member is refused on the next call, and cannot refresh or sign in", async () => {
+      const tokens = await memberTokens("carol");
+      expect((await gql(tokens.access_token, `{ viewer { role } }`)).status).toBe(200);
+      await gw.data(corp.token, `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { status } } }`, { input: { id: m.carol, status: "RESIGNED" } });
+      const next = await gql(tokens.access_token, `{ viewer { role } }`);
+      expect(next.status).toBe(401);
+      expect(next.body.errors![0].extensions).toEqual({ code: "UNAUTHENTICATED" });
+      expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
+      expect((await postSignIn({ client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" }, "carol", PASSWORD)).status).toBe(401);
+    });
+
+    it("revokeMemberSessions signs a member out everywhere at once", async () => {
+      const tokens = await memberTokens("dave");
+      await new Promise((r) => setTimeout(r, 1100));
+      const res = await gw.data(corp.token, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: m.dave } });
+      expect(res.revokeMemberSessions.revokedCount).toBe(1);
+      expect((await gql(tokens.access_token, `{ viewer { role } }`)).status).toBe(401);
+      expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
+      await new Promise((r) => setTimeout(r, 1100));
+      const fresh = await memberTokens("dave");
+      expect((await gql(fresh.access_token, `{ viewer { role } }`)).status).toBe(200);
+      // A second corp's administrator cannot sign out corp A's members.
+      const cross = await gw.gql(beta.token, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: m.dave } });
+      expect(cross.body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
+    });
+
+    it("the sixth wrong password: five failures lock the account for 15 minutes", async () => {
+      const params = { client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" };
+      for (let i = 0; i < 5; i++) expect((await postSignIn(params, "dave", `Wrong-password-${i}`)).status).toBe(401);
+      const [cred] = await gw.sql(`SELECT extract(epoch FROM locked_until - now()) AS left FROM member_credential WHERE member_id = $1`, [pk(m.dave)]);
+      expect(Number(cred.left)).toBeGreaterThan(14 * 60);
+      expect(Number(cred.left)).toBeLessThanOrEqual(15 * 60);
+      const sixth = await postSignIn(params, "dave", PASSWORD);
+      expect(sixth.status).toBe(401);
+      expect(await sixth.text()).toContain("Sign-in failed");
+      const audit = await gw.sql(`SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'SIGN_IN' AND member_id = $1 AND outcome = 'FAILURE' ORDER BY id DESC LIMIT 2`, [pk(m.dave)]);
+      expect(audit).toEqual([{ reason: "locked" }, { reason: "wrong password; account locked" }]);
+      await gw.sql(`UPDATE member_credential SET locked_until = now() - interval '1 second' WHERE member_id = $1`, [pk(m.dave)]);
+      expect((await codeFor("dave")).code).toBeTruthy();
+    });
+  });
+
+  describe("introspection and revocation", () => {
+    it("reports the app's own tokens (RFC 7662) and revokes refresh and access tokens (RFC 7009)", async () => {
+      const tokens = await memberTokens("alice");
+      const intro = await fetch(`${gw.url}/oauth/introspect`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64") },
+        body: new URLSearchParams({ token: tokens.access_token }),
+      });
+      expect(await intro.json()).toMatchObject({ active: true, client_id: portal.clientId, sub: m.alice, member: m.alice, scope: "openid profile directory:read" });
+      // Another app of the corp learns nothing about it.
+      const other = await fetch(`${gw.url}/oauth/introspect`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${corp.clientId}:${corp.clientSecret}`).toString("base64") },
+        body: new URLSearchParams({ token: tokens.access_token }),
+      });
+      expect(await other.json()).toEqual({ active: false });
+      const revoke = (token: string) =>
+        fetch(`${gw.url}/oauth/revoke`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64") },
+          body: new URLSearchParams({ token }),
+        });
+      expect((await revoke(tokens.refresh_token)).status).toBe(200);
+      expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
+      expect((await revoke(tokens.access_token)).status).toBe(200);
+      expect((await gql(tokens.access_token, `{ viewer { role } }`)).status).toBe(401);
+      expect((await revoke("not-a-token")).status).toBe(200);
+      const userinfo = await fetch(`${gw.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(userinfo.status).toBe(401);
+      const appToken = await fetch(`${gw.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${corp.token}` } });
+      expect(appToken.status).toBe(403);
+    });
+  });
+
+  describe("keys", () => {
+    it("rotate: the new key signs, the retired one stays in the JWKS and its tokens keep working", async () => {
+      const before = await memberTokens("alice");
+      const rotated = await gw.deps.tokens.rotateKeys();
+      expect(rotated.retired).toEqual([kid]);
+      const jwks = (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; alg: string }> };
+      expect(jwks.keys.map((k) => k.kid).sort()).toEqual([kid, rotated.kid].sort());
+      expect(jwks.keys.every((k) => k.alg === "RS256")).toBe(true);
+      expect((await gql(before.access_token, `{ viewer { role } }`)).status).toBe(200);
+      const after = await memberTokens("alice");
+      expect(jwt.decode(after.access_token, { complete: true })!.header.kid).toBe(rotated.kid);
+      expect((jwt.decode(after.id_token) as JwtPayload).sub).toBe(m.alice);
+      // Once every token of the retired key has expired, it leaves the JWKS.
+      await gw.sql(`UPDATE signing_key SET retired_at = now() - interval '3 hours' WHERE kid = $1`, [kid]);
+      await gw.deps.tokens.rotateKeys();
+      const later = (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+      expect(later.keys.map((k) => k.kid)).not.toContain(kid);
+    });
+  });
+});
