@@ -524,8 +524,26 @@ export class ImportRun {
 
       await raw(`CREATE TEMP TABLE import_plan (row_no integer PRIMARY KEY, employee_id text NOT NULL, member_id bigint, is_new boolean NOT NULL,
                    new_ids bigint[] NOT NULL, new_paths text[] NOT NULL, old_paths text[], changed text[] NOT NULL) ON COMMIT DROP`);
+      // Set-based: each join is built once for the whole file (a LATERAL per row would rebuild it per row).
       await db.exec(
         `INSERT INTO import_plan
+         WITH nd AS (
+                SELECT r.row_no, array_agg(d.department_id ORDER BY k.ord) AS ids, array_agg(d.path ORDER BY k.ord) AS paths,
+                       array_agg(d.department_id ORDER BY d.department_id) AS sorted
+                  FROM import_row r CROSS JOIN LATERAL unnest(r.dept_keys) WITH ORDINALITY AS k(key, ord)
+                  JOIN import_dept d ON d.key = k.key
+                 WHERE r.error_code IS NULL
+                 GROUP BY r.row_no),
+              matched AS (
+                SELECT r.row_no, m.id, m.name, m.title, m.extension, m.mobile, m.email, m.status, m.main_department_id
+                  FROM import_row r JOIN member m ON m.corp_id = $1 AND m.employee_id = r.employee_id
+                 WHERE r.error_code IS NULL),
+              od AS (
+                SELECT md.member_id, array_agg(md.department_id ORDER BY md.department_id) AS sorted,
+                       array_agg(dd.path ORDER BY md.department_id) AS paths
+                  FROM member_department md JOIN department dd ON dd.id = md.department_id
+                 WHERE md.corp_id = $1 AND md.member_id IN (SELECT id FROM matched)
+                 GROUP BY md.member_id)
          SELECT r.row_no, r.employee_id, m.id, m.id IS NULL, nd.ids, nd.paths, od.paths,
                 CASE WHEN m.id IS NULL THEN '{}'::text[] ELSE array_remove(ARRAY[
                   CASE WHEN m.name IS DISTINCT FROM r.name THEN 'name' END,
@@ -537,13 +555,9 @@ export class ImportRun {
                   CASE WHEN m.main_department_id IS DISTINCT FROM nd.ids[1] THEN 'mainDepartment' END,
                   CASE WHEN m.status = 'RESIGNED' THEN 'status' END], NULL) END
            FROM import_row r
-           LEFT JOIN member m ON m.corp_id = $1 AND m.employee_id = r.employee_id
-           CROSS JOIN LATERAL (SELECT array_agg(d.department_id ORDER BY k.ord) AS ids, array_agg(d.path ORDER BY k.ord) AS paths,
-                                      array_agg(d.department_id ORDER BY d.department_id) AS sorted
-                                 FROM unnest(r.dept_keys) WITH ORDINALITY AS k(key, ord) JOIN import_dept d ON d.key = k.key) nd
-           LEFT JOIN LATERAL (SELECT array_agg(md.department_id ORDER BY md.department_id) AS sorted, array_agg(dd.path ORDER BY md.department_id) AS paths
-                                FROM member_department md JOIN department dd ON dd.id = md.department_id
-                               WHERE md.corp_id = $1 AND md.member_id = m.id) od ON m.id IS NOT NULL
+           JOIN nd ON nd.row_no = r.row_no
+           LEFT JOIN matched m ON m.row_no = r.row_no
+           LEFT JOIN od ON od.member_id = m.id
           WHERE r.error_code IS NULL`,
       );
       await raw(`ANALYZE import_plan`);
