@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -210,6 +210,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     // The first access token acts as Alice through the portal: a plain member, read only.
     const me = await gql(result.accessToken, `{ viewer { role member { employeeId } app { name } scopes } }`);
     expect(me.body).toEqual({ data: { viewer: { role: "MEMBER", member: { employeeId: "alice" }, app: { name: "Portal" }, scopes: ["directory:read"] } } });
+    const typed = await gql(result.accessToken, `{ viewer { __typename ... on MemberViewer { member { employeeId } } } }`);
+    expect(typed.body).toEqual({ data: { viewer: { __typename: "MemberViewer", member: { employeeId: "alice" } } } });
+    expect((await gql(corp.token, `{ viewer { __typename role } }`)).body).toEqual({ data: { viewer: { __typename: "AppViewer", role: "APP" } } });
     const write = await gql(result.accessToken, `mutation { createDepartment(input: { name: "X" }) { department { id } } }`);
     expect(write.body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
     // The portal sees only Sales.
@@ -228,6 +231,43 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       { action: "TOKEN_ISSUED", outcome: "SUCCESS" },
       { action: "TOKEN_REFUSED", outcome: "FAILURE" },
     ]);
+  });
+
+  it("the README's example app (examples/sso-app) signs a member in and greets them", async () => {
+    const port = await freePort();
+    const redirect = `http://localhost:${port}/callback`;
+    const app = (
+      await gw.data(corp.token, `mutation($input: CreateAppInput!) { createApp(input: $input) { app { clientId } clientSecret } }`, {
+        input: { name: "Example", scopes: ["directory:read"], redirectUris: [redirect] },
+      })
+    ).createApp;
+    const child = spawn(process.execPath, [path.join(__dirname, "..", "examples", "sso-app", "app.mjs")], {
+      env: { ...process.env, WORKGRAPH_ISSUER: issuer, CLIENT_ID: app.app.clientId, CLIENT_SECRET: app.clientSecret, PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on("data", (d) => String(d).includes("listening") && resolve());
+        child.on("exit", (code) => reject(new Error(`example exited with ${code}`)));
+      });
+      const login = await fetch(`http://localhost:${port}/login`, { redirect: "manual" });
+      const cookie = login.headers.get("set-cookie")!.split(";")[0];
+      const page = await (await fetch(login.headers.get("location")!)).text();
+      const hidden = Object.fromEntries([...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((x) => [x[1], x[2].replace(/&amp;/g, "&")]));
+      const posted = await fetch(`${gw.url}/oauth/authorize`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ ...hidden, login: "alice", password: PASSWORD }),
+        redirect: "manual",
+      });
+      const callback = await fetch(posted.headers.get("location")!, { headers: { cookie }, redirect: "manual" });
+      expect(callback.status).toBe(302);
+      const home = await (await fetch(`http://localhost:${port}/`, { headers: { cookie } })).text();
+      expect(home).toContain("<h1>Hello, Alice Example</h1>");
+      expect(home).toContain("MEMBER of Acme");
+    } finally {
+      child.kill();
+    }
   });
 
   describe("the sign-in page", () => {

@@ -1,5 +1,5 @@
 import { ArrayMaxSize, ArrayMinSize, IsEmail, IsInt, IsOptional, Length, Matches, Max, MaxLength, Min } from "class-validator";
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { Corp } from "../entities/corp.entity";
@@ -51,8 +51,16 @@ registerEnumType(ViewerRole, {
   },
 });
 
-@ObjectType("Viewer", { description: "Who the access token speaks for, and what it may do." })
-export class Viewer {
+/**
+ * Who the access token speaks for (issue 5): an `AppViewer` (client-credentials token) or a
+ * `MemberViewer` (a member signed in through the app with SSO). `member` stays on the interface,
+ * nullable, so that queries written before the split keep working.
+ */
+@InterfaceType("Viewer", {
+  description: "Who the access token speaks for, and what it may do: an AppViewer (an app on its own) or a MemberViewer (a member signed in through an app).",
+  resolveType: (value: Viewer) => (value.member ? "MemberViewer" : "AppViewer"),
+})
+export abstract class Viewer {
   @Field(() => Corp, { description: "The corp the token belongs to." })
   corp: Corp;
 
@@ -73,6 +81,18 @@ export class Viewer {
     description: "Departments whose subtrees the caller may see (the app's visibility scope); null means the whole corp.",
   })
   visibleDepartments: Department[] | null;
+}
+
+@ObjectType("AppViewer", { implements: Viewer, description: "An app acting on its own (client-credentials token): its scopes and visibility apply; `role` is APP." })
+export class AppViewer extends Viewer {}
+
+@ObjectType("MemberViewer", {
+  implements: Viewer,
+  description: "A member signed in through an app (SSO token): the intersection of the app's scopes and visibility with the member's role (ADMIN, LEADER or MEMBER).",
+})
+export class MemberViewer extends Viewer {
+  @Field(() => Member, { description: "The member acting through the app." })
+  declare member: Member;
 }
 
 // ---------------------------------------------------------------------------------------------
