@@ -53,7 +53,7 @@ describe("schema", () => {
     expect(Object.keys(subscription)).toEqual(expect.arrayContaining(["directoryEvents"]));
     // Import, export, directory health (issue 4).
     expect(Object.keys(query)).toEqual(expect.arrayContaining(["importJob"]));
-    expect(Object.keys(mutation)).toEqual(expect.arrayContaining(["importMembers"]));
+    expect(Object.keys(mutation)).toEqual(expect.arrayContaining(["importMembers", "exportMembers"]));
     expect(Object.keys(subscription)).toEqual(expect.arrayContaining(["importJobEvents"]));
   });
 });

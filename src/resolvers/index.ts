@@ -4,6 +4,7 @@ import { MemberResolver } from "./member.resolver";
 import { QueryResolver } from "./query.resolver";
 import { AppResolver } from "./app.resolver";
 import { ImportResolver } from "./import.resolver";
+import { ExportResolver } from "./export.resolver";
 
 /** Every resolver class of the schema. */
-export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver, AppResolver] as const;
+export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver, AppResolver, ExportResolver] as const;

@@ -64,5 +64,20 @@ export function directoryFileRoutes(deps: AppDeps): Router {
     }
   });
 
+  router.get("/exports/:id", async (req, res) => {
+    try {
+      const ctx = await authenticate(deps, req, res);
+      await ctx.services.exports.write(ctx, String(req.params.id), res, () => {
+        res.status(200);
+        res.setHeader("content-type", "text/csv; charset=utf-8");
+        res.setHeader("content-disposition", `attachment; filename="members-${new Date().toISOString().slice(0, 10)}.csv"`);
+        res.setHeader("cache-control", "no-store");
+      });
+      res.end();
+    } catch (e) {
+      sendError(res, e);
+    }
+  });
+
   return router;
 }

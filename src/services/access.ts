@@ -46,3 +46,16 @@ export function manageableSql(principal: Principal, params: SqlParams, pathExpr:
   if (!m.ledRoots.length) return "FALSE";
   return `(${visible} AND ${pathExpr} LIKE ANY(${params.add(m.ledRoots.map((root) => `${root}%`))}::text[]))`;
 }
+
+/**
+ * SQL predicate: the member `alias` is out of the caller's reach for writes (and whole-member
+ * exports): one of their departments is not manageable by the caller, or they are a corp admin and
+ * the caller a member who is not. `FALSE` for callers who reach the whole corp.
+ */
+export function outOfReachSql(principal: Principal, params: SqlParams, alias: string): string {
+  const m = principal.member;
+  if (principal.visibleRoots === null && (m === null || m.isCorpAdmin)) return "FALSE";
+  const adminGuard = m && !m.isCorpAdmin ? `${alias}.is_corp_admin OR ` : "";
+  return `(${adminGuard}EXISTS (SELECT 1 FROM member_department md_r JOIN department d_r ON d_r.id = md_r.department_id
+            WHERE md_r.corp_id = $1 AND md_r.member_id = ${alias}.id AND NOT ${manageableSql(principal, params, "d_r.path")}))`;
+}

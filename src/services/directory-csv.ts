@@ -31,6 +31,18 @@ export function childKey(parentKey: string, name: string): string {
   return parentKey === ROOT_KEY ? escapeName(name) : `${parentKey}/${escapeName(name)}`;
 }
 
+/**
+ * The path of every department, from rows ordered so that parents come before their children
+ * (e.g. by depth): the one mapping the import reads and the export writes.
+ */
+export function departmentKeys(departments: Iterable<{ id: string; parent_id: string | null; name: string }>): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const d of departments) {
+    keys.set(d.id, d.parent_id === null ? ROOT_KEY : childKey(keys.get(d.parent_id) ?? "\u0000", d.name));
+  }
+  return keys;
+}
+
 /** Splits `text` at unescaped `sep`, keeping escapes; null when a `\` ends the text. */
 function splitEscaped(text: string, sep: string): string[] | null {
   const parts: string[] = [];

@@ -13,8 +13,8 @@ import { checkMemberRow } from "../schema/member-rules";
 import { ImportJobStatus, ImportMode } from "../schema/import.enums";
 import { SqlParams } from "../schema/connection";
 import { DirectoryEventType, MemberStatus } from "../schema/enums";
-import { childKey, CSV_COLUMNS, parseDepartmentCell, REQUIRED_COLUMNS, ROOT_KEY, type CsvColumn } from "./directory-csv";
-import { manageableSql } from "./access";
+import { childKey, CSV_COLUMNS, departmentKeys, parseDepartmentCell, REQUIRED_COLUMNS, ROOT_KEY, type CsvColumn } from "./directory-csv";
+import { outOfReachSql } from "./access";
 import { log } from "../log";
 
 /** Options of one import, as validated by `ImportService`. */
@@ -328,12 +328,8 @@ export class ImportRun {
     return p.visibleRoots !== null || (p.member !== null && !p.member.isCorpAdmin);
   }
 
-  /** SQL: member `m` has a department the caller may not manage, or is an admin a non-admin may not change. */
   private outOfReachSql(params: SqlParams): string {
-    if (!this.restricted) return "FALSE";
-    const adminGuard = this.principal.member && !this.principal.member.isCorpAdmin ? "m.is_corp_admin OR " : "";
-    return `(${adminGuard}EXISTS (SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
-              WHERE md.corp_id = $1 AND md.member_id = m.id AND NOT ${manageableSql(this.principal, params, "d.path")}))`;
+    return outOfReachSql(this.principal, params, "m");
   }
 
   private async validate(): Promise<void> {
@@ -438,13 +434,8 @@ export class ImportRun {
     const departments = await this.db.rows<ExistingDepartment>(
       `SELECT id::text, parent_id::text, name, path, depth FROM department WHERE corp_id = $1 ORDER BY depth, id`,
     );
-    const byKey = new Map<string, ExistingDepartment>();
-    const keyOf = new Map<string, string>();
-    for (const d of departments) {
-      const key = d.parent_id === null ? ROOT_KEY : childKey(keyOf.get(d.parent_id) ?? "\u0000", d.name);
-      keyOf.set(d.id, key);
-      byKey.set(key, d);
-    }
+    const keyOf = departmentKeys(departments);
+    const byKey = new Map<string, ExistingDepartment>(departments.map((d) => [keyOf.get(d.id)!, d]));
     // Missing departments by level: [parent key, name, own key].
     const missing = new Map<number, Map<string, { parentKey: string; name: string }>>();
     for (const key of keys) {

@@ -8,6 +8,7 @@ import { MemberService } from "./member.service";
 import { DirectoryEventService } from "./directory-event.service";
 import { ViewerService } from "./viewer.service";
 import { ImportService } from "./import.service";
+import { ExportService } from "./export.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -20,6 +21,7 @@ export interface Services {
   directoryEvents: DirectoryEventService;
   viewer: ViewerService;
   imports: ImportService;
+  exports: ExportService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -34,5 +36,6 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     directoryEvents: new DirectoryEventService(),
     viewer: new ViewerService(),
     imports: new ImportService(pool),
+    exports: new ExportService(),
   };
 }
