@@ -305,6 +305,15 @@ describe("apps", () => {
       expect(fromElsewhere.body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
       // No header: the peer itself (127.0.0.1) is the client, outside the range.
       expect((await gw.gql(token, `{ corp { name } }`)).status).toBe(403);
+      // graphql-ws: the upgrade request's address decides, per operation.
+      const ws = gw.wsClient(token);
+      try {
+        const sub = gw.subscribe(ws, `subscription { directoryEvents { cursor } }`);
+        await sub.waitFor(1);
+        expect(sub.results[0].errors!.map((e) => e.extensions.code)).toEqual(["FORBIDDEN"]);
+      } finally {
+        await ws.dispose();
+      }
       const audit = await gw.sql(`SELECT outcome, ip, detail->>'reason' AS reason FROM audit_log WHERE app_id = $1 AND action IN ('TOKEN_ISSUED', 'TOKEN_REFUSED') ORDER BY id`, [pk(app.app.id)]);
       expect(audit).toEqual([
         { outcome: "FAILURE", ip: "203.0.113.9", reason: "IP address outside the allowed ranges" },

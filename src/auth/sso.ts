@@ -67,6 +67,22 @@ export class SsoService {
     private readonly bus: EventBus,
   ) {}
 
+  private lastSweep = 0;
+
+  /**
+   * Deletes codes, refresh tokens and revoked-token entries past their use (at most once a minute,
+   * from sign-ins). Across corps on purpose: these rows are keyed by expiry, not by tenant.
+   */
+  private sweep(): void {
+    if (Date.now() - this.lastSweep < 60_000) return;
+    this.lastSweep = Date.now();
+    void (async () => {
+      await this.pool.query(`DELETE FROM oauth_code WHERE expires_at < now() - interval '1 hour'`);
+      await this.pool.query(`DELETE FROM revoked_token WHERE expires_at < now() - interval '1 minute'`);
+      await this.pool.query(`DELETE FROM refresh_token WHERE expires_at < now() - interval '1 day'`);
+    })().catch(() => undefined);
+  }
+
   /** Validates an authorization request. Errors before the redirect URI is trusted are thrown as DomainError (shown, not redirected). */
   async authorizeRequest(q: Record<string, string | undefined>): Promise<AuthorizeRequest> {
     const clientId = q.client_id;
@@ -111,6 +127,7 @@ export class SsoService {
     form: { login: string; password: string; newPassword?: string },
     ip: string | undefined,
   ): Promise<{ redirect: string } | { failed: string } | { passwordExpired: string }> {
+    this.sweep();
     const db = new CorpDb(request.app.corp_id, this.pool);
     const appPk = request.app.id;
     const login = form.login.trim();
