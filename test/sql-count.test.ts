@@ -49,10 +49,9 @@ beforeAll(async () => {
   });
   inputs.push(...Array.from({ length: 5 }, (_, i) => ({ employeeId: `G${i + 1}`, name: `Gamma ${i + 1}`, departmentIds: [gamma], mainDepartmentId: gamma })));
   const ids: string[] = [];
-  for (let i = 0; i < inputs.length; i += 13) {
-    const batch = await Promise.all(inputs.slice(i, i + 13).map((input) => gw.data(corp.token, CREATE_MEMBER, { input })));
-    ids.push(...batch.map((d) => d.createMember.member.id));
-  }
+  // One by one: the tests read pages back in id (creation) order, and parallel inserts would take
+  // ids in arrival order (which made "first 50" and the Gamma page vary from run to run).
+  for (const input of inputs) ids.push((await gw.data(corp.token, CREATE_MEMBER, { input })).createMember.member.id);
   // Some leaders, so that leaderOf has rows to batch.
   await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, {
     input: { id: beta, leaderIds: ids.filter((_, i) => i < SIZE && i % 2 === 0).slice(0, 6) },
@@ -86,9 +85,9 @@ describe("SQL statements per query do not grow with the page size", () => {
     expect(five.data).toEqual({ department: { name: "Alpha", members: { nodes: await expectedAlphaPage(5) } } });
     expect(fifty.data).toEqual({ department: { name: "Alpha", members: { nodes: await expectedAlphaPage(50) } } });
     expect(fifty.data.department.members.nodes.filter((m: any) => m.departments.length === 2)).toHaveLength(25);
-    // department, one page of members with the members' departments (selected, so fetched by the
-    // page's statement; mainDepartment shares them).
-    expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 2, fifty: 2 });
+    // One: the department with its page of members and the members' departments (all selected, so
+    // fetched by the department's statement; mainDepartment shares them).
+    expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 1, fifty: 1 });
   });
 
   it("members with their departments and the departments they lead", async () => {
@@ -127,5 +126,29 @@ describe("SQL statements per query do not grow with the page size", () => {
     ]);
     // departments, children, member pages (with the members' departments), member counts.
     expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 4, fifty: 4 });
+  });
+  it("the one-statement path keeps tenancy, visibility, empty pages, cursors and argument errors", async () => {
+    const pk = (id: string) => Buffer.from(id, "base64url").toString().split(":")[1];
+    const other = await gw.createCorp("Other Counting Corp");
+    const gammaOnly = await gw.createApp(corp.corpPk, ["directory:read"], [pk(gamma)]);
+    const empty = await mkDept("Empty");
+    // Another corp's token, and an app that sees only Gamma: the department is null, members unread.
+    expect(await gw.data(other.token, DEPARTMENT_MEMBERS, { id: alpha, n: 5 })).toEqual({ department: null });
+    expect(await gw.data(gammaOnly.token, DEPARTMENT_MEMBERS, { id: alpha, n: 5 })).toEqual({ department: null });
+    const seen = await gw.data(gammaOnly.token, DEPARTMENT_MEMBERS, { id: gamma, n: 2 });
+    expect(seen.department.members.nodes.map((m: any) => m.name)).toEqual(["Gamma 1", "Gamma 2"]);
+    // A department without members: its row, an empty page.
+    const none = await measure(DEPARTMENT_MEMBERS, { id: empty, n: 5 });
+    expect(none).toEqual({ data: { department: { name: "Empty", members: { nodes: [] } } }, statements: 1 });
+    // Cursors and includeSubdepartments go through the same statement.
+    const PAGE = `query($id: ID!, $after: String) { department(id: $id) { members(first: 2, after: $after, includeSubdepartments: true) {
+      pageInfo { hasNextPage endCursor } nodes { name } } } }`;
+    const first = await measure(PAGE, { id: gamma });
+    const second = await measure(PAGE, { id: gamma, after: first.data.department.members.pageInfo.endCursor });
+    expect(second.data.department.members.nodes.map((m: any) => m.name)).toEqual(["Gamma 3", "Gamma 4"]);
+    expect([first.statements, second.statements]).toEqual([1, 1]);
+    // Invalid page arguments are still reported by `members`, with their field.
+    const bad = await gw.gql(corp.token, DEPARTMENT_MEMBERS, { id: alpha, n: 101 });
+    expect(bad.body.errors?.map((e) => [e.extensions?.code, e.extensions?.field, e.path])).toEqual([["BAD_USER_INPUT", "first", ["department", "members"]]]);
   });
 });

@@ -30,6 +30,8 @@ export function createLoaders(ctx: RequestContext) {
   const deptCols = selectList(ds, Department, "d");
   const memberCols = selectList(ds, Member, "m");
   const deptJson = jsonRow(ds, Department, "d");
+  const deptProps = ds.getMetadata(Department).columns.map((c) => [c.databaseName, c.propertyName] as const);
+  const memberProps = ds.getMetadata(Member).columns.map((c) => c.propertyName);
 
   /** Groups rows by a key column and returns lists in `keys` order. */
   const groupBy = <T>(keys: readonly string[], rows: Array<T & { __key: string }>) => {
@@ -56,7 +58,74 @@ export function createLoaders(ctx: RequestContext) {
     return hydrateAll(Department, groupBy(pks, rows));
   });
 
-  return {
+  /**
+   * The statement of a page of members for the departments in `pksParam` (an array parameter):
+   * one LATERAL page per department. With `withDepartment`, a LEFT join that also returns the
+   * department's own columns (as `__d_<column>`), so a department without members still has a row.
+   */
+  const memberPageSql = (key: Omit<MemberPageKey, "departmentPk">, params: SqlParams, pksParam: string, withDepartment = false) => {
+    const { window, includeSubdepartments, withDepartments } = key;
+    const page = keyset(window, ["md.member_id"], params, ["bigint"]);
+    const inDepartment = includeSubdepartments
+      ? `SELECT DISTINCT md.member_id FROM member_department md JOIN department d ON d.id = md.department_id
+          WHERE md.corp_id = $1 AND d.corp_id = $1 AND d.path LIKE p.path || '%' AND ${page.where}`
+      : `SELECT md.member_id FROM member_department md WHERE md.corp_id = $1 AND md.department_id = p.id AND ${page.where}`;
+    const departmentsOfMember = withDepartments
+      ? `, (SELECT json_agg(${deptJson.sql} ORDER BY ${MEMBER_DEPARTMENT_ORDER})
+             FROM member_department x JOIN department d ON d.id = x.department_id
+            WHERE x.corp_id = $1 AND x.member_id = m.id) AS "__departments"`
+      : "";
+    const departmentCols = withDepartment ? deptProps.map(([db]) => `, p."${db}" AS "__d_${db}"`).join("") : "";
+    const join = withDepartment ? "LEFT JOIN LATERAL" : "CROSS JOIN LATERAL";
+    return `SELECT p.id AS "__key", ${memberCols}${departmentsOfMember}${departmentCols}
+              FROM department p
+              ${join} (${inDepartment} ORDER BY ${page.orderBy} LIMIT ${page.limit}) md ${withDepartment ? "ON TRUE" : ""}
+              ${withDepartment ? "LEFT " : ""}JOIN member m ON m.id = md.member_id
+             WHERE p.corp_id = $1 AND p.id = ANY(${pksParam}::bigint[])
+             ORDER BY p.id, ${page.orderBy}`;
+  };
+
+  /** Turns page rows into members, priming `memberDepartments` when the rows carry them. */
+  const pageRows = (key: Omit<MemberPageKey, "departmentPk">, rows: Array<Member & { __key: string; __departments?: unknown[][] }>): Member[] => {
+    if (key.withDepartments) {
+      for (const row of rows) {
+        const departments = (row.__departments ?? []).map(deptJson.hydrate);
+        // A member on several pages of this request is primed once (prime keeps the first).
+        memberDepartments.prime(String(row.pk), departments);
+      }
+    }
+    return rows.map((row) => {
+      const member = Object.create(Member.prototype) as Record<string, unknown>;
+      for (const prop of memberProps) member[prop] = (row as unknown as Record<string, unknown>)[prop];
+      return member as unknown as Member;
+    });
+  };
+
+  const departmentMembers = new DataLoader<MemberPageKey, Member[], string>(
+    async (keys) => {
+      const groups = new Map<string, MemberPageKey[]>();
+      for (const k of keys) {
+        const g = `${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}`;
+        groups.set(g, [...(groups.get(g) ?? []), k]);
+      }
+      const results = new Map<MemberPageKey, Member[]>();
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const params = new SqlParams();
+          const pks = params.add(group.map((k) => k.departmentPk));
+          const sql = memberPageSql(group[0], params, pks);
+          const rows = await ctx.db.rows<Member & { __key: string; __departments?: unknown[][] }>(sql, params.values);
+          const byDepartment = new Map<string, typeof rows>(group.map((k) => [k.departmentPk, []]));
+          for (const row of rows) byDepartment.get(String(row.__key))?.push(row);
+          for (const k of group) results.set(k, pageRows(k, byDepartment.get(k.departmentPk)!));
+        }),
+      );
+      return keys.map((k) => results.get(k)!);
+    },
+    { cacheKeyFn: (k) => `${k.departmentPk}|${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}` },
+  );
+
+  const loaders = {
     department: new DataLoader<string, Department | undefined>(async (pks) => {
       const rows = await ctx.db.entities(Department, `SELECT ${deptCols} FROM department d WHERE d.corp_id = $1 AND d.id = ANY($2::bigint[])`, [pks]);
       const byPk = new Map(rows.map((d) => [d.pk, d]));
@@ -120,55 +189,28 @@ export function createLoaders(ctx: RequestContext) {
      * One page of members for each of several departments in one statement (a LATERAL join per
      * department), ordered by member id. Keys asking for the same window share the statement.
      */
-    departmentMembers: new DataLoader<MemberPageKey, Member[], string>(
-      async (keys) => {
-        const groups = new Map<string, MemberPageKey[]>();
-        for (const k of keys) {
-          const g = `${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}`;
-          groups.set(g, [...(groups.get(g) ?? []), k]);
-        }
-        const results = new Map<MemberPageKey, Member[]>();
-        await Promise.all(
-          [...groups.values()].map(async (group) => {
-            const { window, includeSubdepartments, withDepartments } = group[0];
-            const params = new SqlParams();
-            const pks = params.add(group.map((k) => k.departmentPk));
-            const page = keyset(window, ["md.member_id"], params, ["bigint"]);
-            const inDepartment = includeSubdepartments
-              ? `SELECT DISTINCT md.member_id FROM member_department md JOIN department d ON d.id = md.department_id
-                  WHERE md.corp_id = $1 AND d.corp_id = $1 AND d.path LIKE p.path || '%' AND ${page.where}`
-              : `SELECT md.member_id FROM member_department md WHERE md.corp_id = $1 AND md.department_id = p.id AND ${page.where}`;
-            const departmentsOfMember = withDepartments
-              ? `, (SELECT json_agg(${deptJson.sql} ORDER BY ${MEMBER_DEPARTMENT_ORDER})
-                     FROM member_department x JOIN department d ON d.id = x.department_id
-                    WHERE x.corp_id = $1 AND x.member_id = m.id) AS "__departments"`
-              : "";
-            const rows = await ctx.db.rows<Member & { __key: string; __departments?: unknown[][] }>(
-              `SELECT p.id AS "__key", ${memberCols}${departmentsOfMember}
-                 FROM department p
-                 CROSS JOIN LATERAL (${inDepartment} ORDER BY ${page.orderBy} LIMIT ${page.limit}) md
-                 JOIN member m ON m.id = md.member_id
-                WHERE p.corp_id = $1 AND p.id = ANY(${pks}::bigint[])
-                ORDER BY p.id, ${page.orderBy}`,
-              params.values,
-            );
-            if (withDepartments) {
-              for (const row of rows) {
-                const departments = (row.__departments ?? []).map(deptJson.hydrate);
-                // A member on several pages of this request is primed once (prime keeps the first).
-                memberDepartments.prime(String(row.pk), departments);
-                delete row.__departments;
-              }
-            }
-            const lists = hydrateAll(Member, groupBy(group.map((k) => k.departmentPk), rows));
-            group.forEach((k, i) => results.set(k, lists[i]));
-          }),
-        );
-        return keys.map((k) => results.get(k)!);
-      },
-      { cacheKeyFn: (k) => `${k.departmentPk}|${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}` },
-    ),
+    departmentMembers,
+
+    /**
+     * A department and one page of its members in one statement (the root `department` field when
+     * the query selects its `members`): primes `department` and `departmentMembers` with what it
+     * read, so the fields that follow cost no statement.
+     */
+    departmentWithMembers: async (pk: string, page: Omit<MemberPageKey, "departmentPk">): Promise<Department | undefined> => {
+      const params = new SqlParams();
+      const pks = params.add([pk]);
+      const sql = memberPageSql(page, params, pks, true);
+      const rows = await ctx.db.rows<Member & { __key: string; __departments?: unknown[][] } & Record<string, unknown>>(sql, params.values);
+      if (rows.length === 0) return undefined;
+      const department = Object.create(Department.prototype) as Department & Record<string, unknown>;
+      for (const [db, prop] of deptProps) department[prop] = rows[0][`__d_${db}`];
+      const members = rows.filter((row) => row.pk !== null);
+      loaders.department.prime(pk, department);
+      loaders.departmentMembers.prime({ departmentPk: pk, ...page }, pageRows(page, members));
+      return department;
+    },
   };
+  return loaders;
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,4 +1,4 @@
-import type { GraphQLResolveInfo } from "graphql";
+import { getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, Info, Int, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Transactional } from "../db/transaction";
@@ -15,7 +15,33 @@ import {
   UpdateDepartmentPayload,
 } from "../schema/directory.types";
 import { fromGlobalId } from "../schema/global-id";
-import { selects } from "../schema/selection";
+import { selects, selectsBelow, subField } from "../schema/selection";
+import type { MemberPageKey } from "../db/loaders";
+
+/** Where a member page's nodes ask for the members' departments. */
+const MEMBER_DEPARTMENT_PATHS = [["nodes", "departments"], ["nodes", "mainDepartment"], ["edges", "node", "departments"], ["edges", "node", "mainDepartment"]];
+
+/**
+ * The page of members the query asks of the department the current field returns (its `members`
+ * selection, arguments resolved as `members` itself resolves them), so that a resolver can fetch
+ * the department and that page in one statement; undefined when there is none, or when its
+ * arguments are invalid (`members` then reports the error itself).
+ */
+export function selectedMemberPage(info: GraphQLResolveInfo): Omit<MemberPageKey, "departmentPk"> | undefined {
+  const node = subField(info, "members");
+  const field = (info.schema.getType("Department") as GraphQLObjectType | undefined)?.getFields().members;
+  if (!node || !field) return undefined;
+  try {
+    const args = getArgumentValues(field, node, info.variableValues) as { first?: number; after?: string; includeSubdepartments?: boolean };
+    return {
+      includeSubdepartments: args.includeSubdepartments ?? false,
+      window: pageWindow({ first: args.first, after: args.after }),
+      withDepartments: selectsBelow(info, node, ...MEMBER_DEPARTMENT_PATHS),
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 @Resolver(() => Department)
 export class DepartmentResolver {
@@ -50,7 +76,7 @@ export class DepartmentResolver {
     includeSubdepartments?: boolean,
   ) {
     // Members' departments selected: the page's statement fetches them too.
-    const withDepartments = selects(info, ["nodes", "departments"], ["nodes", "mainDepartment"], ["edges", "node", "departments"], ["edges", "node", "mainDepartment"]);
+    const withDepartments = selects(info, ...MEMBER_DEPARTMENT_PATHS);
     return ctx.services.members.ofDepartment(ctx, department, includeSubdepartments ?? false, pageWindow({ first, after }), withDepartments);
   }
 

@@ -1,4 +1,5 @@
-import { Arg, Ctx, ID, Int, Query, Resolver } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, ID, Info, Int, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Corp } from "../entities/corp.entity";
 import { Department } from "../entities/department.entity";
@@ -7,6 +8,7 @@ import { pageWindow } from "../schema/connection";
 import { DepartmentConnection, MemberConnection, MemberFilterInput, Viewer } from "../schema/directory.types";
 import { fromGlobalId, parseGlobalId } from "../schema/global-id";
 import { Node } from "../schema/node";
+import { selectedMemberPage } from "./department.resolver";
 
 /** The query root: the caller, the corp and the directory. Thin: every rule lives in a service. */
 @Resolver()
@@ -41,8 +43,9 @@ export class QueryResolver {
   }
 
   @Query(() => Department, { nullable: true, description: "A department by id; null when it does not exist or is out of your visibility." })
-  async department(@Arg("id", () => ID, { description: "The department's id." }) id: string, @Ctx() ctx: RequestContext) {
-    return (await ctx.services.departments.find(ctx, fromGlobalId(id, "Department", "id"))) ?? null;
+  async department(@Arg("id", () => ID, { description: "The department's id." }) id: string, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo) {
+    // With its `members` selected, the department and that page come in one statement.
+    return (await ctx.services.departments.find(ctx, fromGlobalId(id, "Department", "id"), selectedMemberPage(info))) ?? null;
   }
 
   @Query(() => DepartmentConnection, {

@@ -11,6 +11,37 @@ export function selects(info: GraphQLResolveInfo, ...paths: string[][]): boolean
   return paths.some((path) => info.fieldNodes.some((node) => walk(info, node.selectionSet, path, 0)));
 }
 
+/** Like `selects`, below `node` (a field found with `subField`). */
+export function selectsBelow(info: GraphQLResolveInfo, node: FieldNode, ...paths: string[][]): boolean {
+  return paths.some((path) => walk(info, node.selectionSet, path, 0));
+}
+
+/**
+ * The first field named `name` selected directly under the current field (through fragments), or
+ * undefined. Aliases are not distinguished: the first one found is the one a prefetch serves.
+ */
+export function subField(info: GraphQLResolveInfo, name: string): FieldNode | undefined {
+  for (const node of info.fieldNodes) {
+    const found = find(info, node.selectionSet, name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function find(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, name: string): FieldNode | undefined {
+  if (!set) return undefined;
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === name) return selection;
+    } else {
+      const inner = selection.kind === Kind.INLINE_FRAGMENT ? selection.selectionSet : info.fragments[selection.name.value]?.selectionSet;
+      const found = find(info, inner, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function walk(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, path: string[], depth: number): boolean {
   if (!set) return false;
   for (const selection of set.selections) {

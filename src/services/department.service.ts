@@ -2,6 +2,7 @@ import type { RequestContext } from "../context";
 import { canManageDepartments, canSee } from "../auth/principal";
 import { Department, MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
 import { selectList, type CorpDb } from "../db/scoped-db";
+import type { MemberPageKey } from "../db/loaders";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
 import { DirectoryEventType } from "../schema/enums";
@@ -31,10 +32,13 @@ export interface UpdateDepartmentData {
  * create a cycle or exceed the depth between the check and the write.
  */
 export class DepartmentService {
-  /** A department the caller may see, or undefined. */
-  async find(ctx: RequestContext, pk: string): Promise<Department | undefined> {
+  /**
+   * A department the caller may see, or undefined. `withMembers`: the query will read this page of
+   * its members, fetched in the same statement.
+   */
+  async find(ctx: RequestContext, pk: string, withMembers?: Omit<MemberPageKey, "departmentPk">): Promise<Department | undefined> {
     requireScope(ctx.caller, "directory:read");
-    const department = await ctx.loaders.department.load(pk);
+    const department = withMembers ? await ctx.loaders.departmentWithMembers(pk, withMembers) : await ctx.loaders.department.load(pk);
     return department && canSee(ctx.caller, department.path) ? department : undefined;
   }
 
