@@ -172,7 +172,7 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     const again = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ password: PASSWORD }) });
     expect(again.status).toBe(404);
     const [cred] = await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]);
-    expect(cred.password_hash).toMatch(/^\$argon2id\$/);
+    expect(cred.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
     expect(await gw.sql(`SELECT status FROM member WHERE id = $1`, [pk(m.frank)])).toEqual([{ status: "ACTIVE" }]);
   });
 
@@ -429,6 +429,17 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(next.body.errors![0].extensions).toEqual({ code: "UNAUTHENTICATED" });
       expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
       expect((await postSignIn({ client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" }, "carol", PASSWORD)).status).toBe(401);
+    });
+
+    it("a disabled member is refused on the next call; enabled again, they sign in anew", async () => {
+      const tokens = await memberTokens("frank");
+      const setStatus = (status: string) =>
+        gw.data(corp.token, `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { status } } }`, { input: { id: m.frank, status } });
+      await setStatus("DISABLED");
+      expect((await gql(tokens.access_token, `{ viewer { role } }`)).status).toBe(401);
+      expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
+      await setStatus("ACTIVE");
+      expect((await memberTokens("frank")).access_token).toBeTruthy();
     });
 
     it("revokeMemberSessions signs a member out everywhere at once", async () => {
