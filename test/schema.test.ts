@@ -52,7 +52,7 @@ describe("schema", () => {
     const subscription = schema.getSubscriptionType()!.getFields();
     expect(Object.keys(subscription)).toEqual(expect.arrayContaining(["directoryEvents"]));
     // Import, export, directory health (issue 4).
-    expect(Object.keys(query)).toEqual(expect.arrayContaining(["importJob"]));
+    expect(Object.keys(query)).toEqual(expect.arrayContaining(["importJob", "directoryHealth"]));
     expect(Object.keys(mutation)).toEqual(expect.arrayContaining(["importMembers", "exportMembers"]));
     expect(Object.keys(subscription)).toEqual(expect.arrayContaining(["importJobEvents"]));
   });

@@ -5,6 +5,7 @@ import { QueryResolver } from "./query.resolver";
 import { AppResolver } from "./app.resolver";
 import { ImportResolver } from "./import.resolver";
 import { ExportResolver } from "./export.resolver";
+import { HealthResolver } from "./health.resolver";
 
 /** Every resolver class of the schema. */
-export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver, AppResolver, ExportResolver] as const;
+export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver, AppResolver, ExportResolver, HealthResolver] as const;

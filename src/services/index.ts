@@ -9,6 +9,7 @@ import { DirectoryEventService } from "./directory-event.service";
 import { ViewerService } from "./viewer.service";
 import { ImportService } from "./import.service";
 import { ExportService } from "./export.service";
+import { HealthService } from "./health.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -22,6 +23,7 @@ export interface Services {
   viewer: ViewerService;
   imports: ImportService;
   exports: ExportService;
+  health: HealthService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -37,5 +39,6 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     viewer: new ViewerService(),
     imports: new ImportService(pool),
     exports: new ExportService(),
+    health: new HealthService(),
   };
 }

@@ -1,0 +1,58 @@
+import { Arg, Ctx, FieldResolver, Int, Query, Resolver } from "type-graphql";
+import type { RequestContext } from "../context";
+import { pageWindow } from "../schema/connection";
+import { DepartmentConnection, MemberConnection } from "../schema/directory.types";
+import { MemberStatus } from "../schema/enums";
+import { DirectoryHealth } from "../schema/health.types";
+import { DEFAULT_UNACTIVATED_DAYS } from "../services/health.service";
+
+const FIRST = "Page size, at most 100 (default 20).";
+const AFTER = "Cursor to page forwards from.";
+
+@Resolver(() => DirectoryHealth)
+export class HealthResolver {
+  @Query(() => DirectoryHealth, {
+    description: "Clean-up candidates: zombie departments and redundant accounts, within your visibility. Needs `directory:read`; members acting through an app must be corp administrators or leaders (else FORBIDDEN).",
+  })
+  directoryHealth(@Ctx() ctx: RequestContext): DirectoryHealth {
+    ctx.services.health.authorize(ctx);
+    return new DirectoryHealth();
+  }
+
+  @FieldResolver(() => DepartmentConnection, { description: "Departments with no members and no sub-departments (never the root), oldest first." })
+  zombieDepartments(
+    @Ctx() ctx: RequestContext,
+    @Arg("first", () => Int, { nullable: true, description: FIRST }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) after?: string,
+  ) {
+    return ctx.services.health.zombieDepartments(ctx, pageWindow({ first, after }));
+  }
+
+  @FieldResolver(() => MemberConnection, { description: "Members still UNACTIVATED (never signed in) more than `olderThanDays` days after they were added, oldest first." })
+  unactivatedMembers(
+    @Ctx() ctx: RequestContext,
+    @Arg("olderThanDays", () => Int, { defaultValue: DEFAULT_UNACTIVATED_DAYS, description: "Added more than this many days ago (0–3650; default 30)." }) olderThanDays: number,
+    @Arg("first", () => Int, { nullable: true, description: FIRST }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) after?: string,
+  ) {
+    return ctx.services.health.members(ctx, MemberStatus.UNACTIVATED, pageWindow({ first, after }), olderThanDays);
+  }
+
+  @FieldResolver(() => MemberConnection, { description: "DISABLED members (blocked by an administrator), oldest first." })
+  disabledMembers(
+    @Ctx() ctx: RequestContext,
+    @Arg("first", () => Int, { nullable: true, description: FIRST }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) after?: string,
+  ) {
+    return ctx.services.health.members(ctx, MemberStatus.DISABLED, pageWindow({ first, after }));
+  }
+
+  @FieldResolver(() => MemberConnection, { description: "RESIGNED members (kept for handover and audit), oldest first." })
+  resignedMembers(
+    @Ctx() ctx: RequestContext,
+    @Arg("first", () => Int, { nullable: true, description: FIRST }) first?: number,
+    @Arg("after", () => String, { nullable: true, description: AFTER }) after?: string,
+  ) {
+    return ctx.services.health.members(ctx, MemberStatus.RESIGNED, pageWindow({ first, after }));
+  }
+}

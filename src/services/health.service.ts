@@ -1,0 +1,76 @@
+import type { RequestContext } from "../context";
+import { Department } from "../entities/department.entity";
+import { Member } from "../entities/member.entity";
+import { selectList } from "../db/scoped-db";
+import { badInput, forbidden } from "../errors/domain-error";
+import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { MemberStatus } from "../schema/enums";
+import { requireScope, visibleSql } from "./access";
+
+/** Members UNACTIVATED for longer than this are listed by default (source §1: never activated). */
+export const DEFAULT_UNACTIVATED_DAYS = 30;
+
+/**
+ * Directory health (issue 4, source §1): departments with no members and no sub-departments
+ * (zombies; never the root), and accounts that may be redundant (UNACTIVATED for more than 30
+ * days, DISABLED, RESIGNED). Needs `directory:read`; a member acting through an app must be a corp
+ * admin or a leader; every list is limited to the caller's visibility. The scans use the existing
+ * indexes: members by (corp, status, id), children by (corp, parent), memberships by department.
+ */
+export class HealthService {
+  authorize(ctx: RequestContext): void {
+    requireScope(ctx.caller, "directory:read");
+    const m = ctx.caller.member;
+    if (m && !m.isCorpAdmin && !m.ledRoots.length) throw forbidden("Only corp administrators and department leaders may read the directory's health.");
+  }
+
+  async zombieDepartments(ctx: RequestContext, window: PageWindow): Promise<Connection<Department>> {
+    this.authorize(ctx);
+    const params = new SqlParams();
+    const where = `d.corp_id = $1 AND d.parent_id IS NOT NULL AND ${visibleSql(ctx.caller, params, "d.path")}
+      AND NOT EXISTS (SELECT 1 FROM department c WHERE c.corp_id = $1 AND c.parent_id = d.id)
+      AND NOT EXISTS (SELECT 1 FROM member_department md WHERE md.department_id = d.id)`;
+    const countParams = [...params.values];
+    const page = keyset(window, ["d.id"], params, ["bigint"]);
+    const rows = await ctx.db.entities(
+      Department,
+      `SELECT ${selectList(ctx.deps.dataSource, Department, "d")} FROM department d
+        WHERE ${where} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      params.values,
+    );
+    return toConnection(rows, window, (d) => [d.pk], async () => {
+      const row = await ctx.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM department d WHERE ${where}`, countParams);
+      return row?.n ?? 0;
+    });
+  }
+
+  /** Members in `status` (for UNACTIVATED: created more than `olderThanDays` days ago), by id. */
+  async members(ctx: RequestContext, status: MemberStatus, window: PageWindow, olderThanDays?: number): Promise<Connection<Member>> {
+    this.authorize(ctx);
+    const params = new SqlParams();
+    const conditions = ["m.corp_id = $1", `m.status = ${params.add(status)}`];
+    if (olderThanDays !== undefined) {
+      if (!Number.isInteger(olderThanDays) || olderThanDays < 0 || olderThanDays > 3650) {
+        throw badInput("olderThanDays", "olderThanDays must be from 0 to 3650.");
+      }
+      conditions.push(`m.created_at < now() - make_interval(days => ${params.add(olderThanDays)})`);
+    }
+    if (ctx.caller.visibleRoots !== null) {
+      conditions.push(`EXISTS (SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
+                               WHERE md.corp_id = $1 AND md.member_id = m.id AND ${visibleSql(ctx.caller, params, "d.path")})`);
+    }
+    const where = conditions.join(" AND ");
+    const countParams = [...params.values];
+    const page = keyset(window, ["m.id"], params, ["bigint"]);
+    const rows = await ctx.db.entities(
+      Member,
+      `SELECT ${selectList(ctx.deps.dataSource, Member, "m")} FROM member m
+        WHERE ${where} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
+      params.values,
+    );
+    return toConnection(rows, window, (m) => [m.pk], async () => {
+      const row = await ctx.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM member m WHERE ${where}`, countParams);
+      return row?.n ?? 0;
+    });
+  }
+}
