@@ -14,6 +14,7 @@ export const MAX_DEPARTMENT_DEPTH = 15;
 @Entity({ name: "department" })
 @ObjectType("Department", {
   implements: Node,
+  simpleResolvers: true, // plain property reads for plain fields, as on Member
   description: "A department in the corp's tree (HQ → branch → department), at most 15 levels below the root.",
 })
 @Index("department_corp_parent_order_idx", ["corpId", "parentId", "order", "pk"])

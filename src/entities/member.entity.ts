@@ -8,7 +8,9 @@ import { toGlobalId } from "../schema/global-id";
 
 /** A person in the corp's directory. */
 @Entity({ name: "member" })
-@ObjectType("Member", { implements: Node, description: "A person in the corp's directory (an employee)." })
+// simpleResolvers: fields without a @FieldResolver resolve as plain property reads (no per-field
+// wrapper: the schema has no middlewares or auth checker for them to run).
+@ObjectType("Member", { implements: Node, simpleResolvers: true, description: "A person in the corp's directory (an employee)." })
 @Index("member_corp_employee_id_key", ["corpId", "employeeId"], { unique: true })
 @Index("member_corp_mobile_key", ["corpId", "mobile"], { unique: true, where: `"mobile" IS NOT NULL` })
 @Index("member_corp_email_key", ["corpId", "email"], { unique: true, where: `"email" IS NOT NULL` })

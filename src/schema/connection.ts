@@ -84,7 +84,7 @@ export function keyset(window: PageWindow, columns: readonly string[], params: S
   };
 }
 
-@ObjectType("PageInfo", { description: "Where this page sits in the list (Relay cursor connections)." })
+@ObjectType("PageInfo", { simpleResolvers: true, description: "Where this page sits in the list (Relay cursor connections)." })
 export class PageInfo {
   @Field({ description: "True when more items follow the last one of this page." })
   hasNextPage: boolean;
@@ -134,7 +134,7 @@ export function toConnection<T>(rows: T[], window: PageWindow, keyOf: (row: T) =
 
 /** Declares the `<Name>Connection` and `<Name>Edge` GraphQL types for a node type. */
 export function ConnectionType<T extends object>(node: ClassType<T>, name: string, what: string) {
-  @ObjectType(`${name}Edge`, { description: `One ${what} in a page, with its cursor.` })
+  @ObjectType(`${name}Edge`, { simpleResolvers: true, description: `One ${what} in a page, with its cursor.` })
   class Edge {
     @Field(() => node, { description: `The ${what}.` })
     node: T;
@@ -143,7 +143,7 @@ export function ConnectionType<T extends object>(node: ClassType<T>, name: strin
     cursor: string;
   }
 
-  @ObjectType(`${name}Connection`, { description: `A page of ${what}s (Relay cursor connection, at most ${MAX_PAGE_SIZE} a page).` })
+  @ObjectType(`${name}Connection`, { simpleResolvers: true, description: `A page of ${what}s (Relay cursor connection, at most ${MAX_PAGE_SIZE} a page).` })
   class ConnectionClass {
     @Field(() => [Edge], { description: "The items of this page with their cursors." })
     edges: Edge[];
