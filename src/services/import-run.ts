@@ -157,6 +157,9 @@ export class ImportRun {
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (typeof code === "string" && code.startsWith("CSV_")) throw new ImportFailure(`The file is not valid CSV: ${(e as Error).message}`);
+      if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || (e as Error).message === "aborted") {
+        throw new ImportFailure("The upload ended before the whole file was received; nothing was applied.");
+      }
       throw e;
     }
   }
@@ -301,6 +304,9 @@ export class ImportRun {
     let reason: string;
     if (e instanceof ImportFailure || e instanceof DomainError) reason = e.message;
     else if (this.aborted) reason = "The gateway stopped before the import finished; nothing was applied. Submit the file again.";
+    else if ((e as DatabaseError).code === "23505") {
+      reason = `The directory changed while the file was being applied (${(e as DatabaseError).constraint ?? "a unique value"} is now taken); nothing was applied. Import again.`;
+    }
     else {
       const requestId = `import-${this.jobId}`;
       log.error("import failed", { jobId: this.jobId, requestId, error: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
@@ -535,7 +541,7 @@ export class ImportRun {
                   FROM member_department md JOIN department dd ON dd.id = md.department_id
                  WHERE md.corp_id = $1 AND md.member_id IN (SELECT id FROM matched)
                  GROUP BY md.member_id)
-         SELECT r.row_no, r.employee_id, m.id, m.id IS NULL, nd.ids, nd.paths, od.paths,
+         SELECT r.row_no, r.employee_id, coalesce(m.id, nextval(pg_get_serial_sequence('member', 'id'))), m.id IS NULL, nd.ids, nd.paths, od.paths,
                 CASE WHEN m.id IS NULL THEN '{}'::text[] ELSE array_remove(ARRAY[
                   CASE WHEN m.name IS DISTINCT FROM r.name THEN 'name' END,
                   CASE WHEN m.title IS DISTINCT FROM r.title THEN 'title' END,
@@ -566,13 +572,11 @@ export class ImportRun {
            FROM import_plan p JOIN import_row r ON r.row_no = p.row_no
           WHERE m.corp_id = $1 AND m.id = p.member_id AND cardinality(p.changed) > 0`,
       );
+      // New members' ids were drawn in the plan, so later statements need no RETURNING round trip.
       this.counts.created = await db.exec(
-        `WITH ins AS (
-           INSERT INTO member (corp_id, employee_id, name, title, extension, mobile, email, status, main_department_id)
-           SELECT $1, r.employee_id, r.name, r.title, r.extension, r.mobile, r.email, '${MemberStatus.UNACTIVATED}', p.new_ids[1]
-             FROM import_plan p JOIN import_row r ON r.row_no = p.row_no WHERE p.is_new ORDER BY p.row_no
-           RETURNING id, employee_id)
-         UPDATE import_plan p SET member_id = ins.id FROM ins WHERE p.employee_id = ins.employee_id`,
+        `INSERT INTO member (id, corp_id, employee_id, name, title, extension, mobile, email, status, main_department_id)
+         SELECT p.member_id, $1, r.employee_id, r.name, r.title, r.extension, r.mobile, r.email, '${MemberStatus.UNACTIVATED}', p.new_ids[1]
+           FROM import_plan p JOIN import_row r ON r.row_no = p.row_no WHERE p.is_new ORDER BY p.row_no`,
       );
       await db.exec(
         `DELETE FROM member_department md USING import_plan p
@@ -580,7 +584,11 @@ export class ImportRun {
       );
       await db.exec(
         `INSERT INTO member_department (corp_id, member_id, department_id)
-         SELECT $1, p.member_id, unnest(p.new_ids) FROM import_plan p WHERE p.is_new OR 'departments' = ANY(p.changed)
+         SELECT $1, p.member_id, unnest(p.new_ids) FROM import_plan p WHERE p.is_new`,
+      );
+      await db.exec(
+        `INSERT INTO member_department (corp_id, member_id, department_id)
+         SELECT $1, p.member_id, unnest(p.new_ids) FROM import_plan p WHERE NOT p.is_new AND 'departments' = ANY(p.changed)
          ON CONFLICT DO NOTHING`,
       );
       // A member leads only departments they belong to.
