@@ -504,6 +504,27 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(userinfo.status).toBe(401);
       const appToken = await fetch(`${gw.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${corp.token}` } });
       expect(appToken.status).toBe(403);
+      // An app's own client-credentials token, revoked by the app: refused from the next call on.
+      const own = await gw.token(corp.clientId, corp.clientSecret);
+      expect((await gql(own, `{ corp { name } }`)).status).toBe(200);
+      const revokedOwn = await fetch(`${gw.url}/oauth/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${corp.clientId}:${corp.clientSecret}`).toString("base64") },
+        body: new URLSearchParams({ token: own, token_type_hint: "access_token" }),
+      });
+      expect(revokedOwn.status).toBe(200);
+      const refused = await gql(own, `{ corp { name } }`);
+      expect(refused.status).toBe(401);
+      expect(refused.body.errors![0].message).toBe("The access token was revoked.");
+      expect((await gql(corp.token, `{ corp { name } }`)).status).toBe(200);
+      // Another app cannot revoke it.
+      const kept = await gw.token(corp.clientId, corp.clientSecret);
+      await fetch(`${gw.url}/oauth/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64") },
+        body: new URLSearchParams({ token: kept }),
+      });
+      expect((await gql(kept, `{ corp { name } }`)).status).toBe(200);
     });
   });
 

@@ -362,6 +362,8 @@ export class SsoService {
     }
     if (claims.azp !== app.client_id || claims.corp !== toGlobalId("Corp", app.corp_id) || typeof claims.jti !== "string" || !/^[0-9a-f-]{36}$/i.test(claims.jti)) return;
     await db.exec(`INSERT INTO revoked_token (jti, corp_id, expires_at) VALUES ($2, $1, to_timestamp($3)) ON CONFLICT (jti) DO NOTHING`, [claims.jti, claims.exp]);
+    // This instance refuses the token from the next call on; others within their app cache (5 s).
+    this.tokens.invalidate(claims.azp, app.corp_id);
     await this.tokens.audit(app.corp_id, { action: "TOKEN_REVOKED", success: true, appPk: app.id, ip, detail: { type: "access_token" } });
   }
 

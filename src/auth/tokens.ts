@@ -56,6 +56,8 @@ interface AppGrant {
   visibleRoots: string[] | null;
   enabled: boolean;
   allowedIpRanges: string[];
+  /** The corp's revoked, unexpired access-token ids (RFC 7009), as of the cache entry. */
+  revokedJtis: ReadonlySet<string>;
 }
 
 /** An app row as the token endpoint needs it. */
@@ -406,9 +408,9 @@ export class TokenService {
         throw unauthenticated("The member's sessions were revoked: sign in again.");
       }
       principal.member = { id: member.pk, isCorpAdmin: row.is_corp_admin, ledRoots: row.led };
-    } else if (jti) {
-      const revoked = await db.one(`SELECT 1 FROM revoked_token r WHERE r.jti = $2::uuid AND r.corp_id = $1`, [jti]);
-      if (revoked) throw unauthenticated("The access token was revoked.");
+    } else if (jti && app.revokedJtis.has(jti)) {
+      // App tokens: the corp's revoked jtis come with the cached app grant (no statement per call).
+      throw unauthenticated("The access token was revoked.");
     }
     return principal;
   }
@@ -418,8 +420,9 @@ export class TokenService {
     const cached = this.appCache.get(`${corpId}:${clientId}`);
     if (cached && cached.until > Date.now()) return cached.grant;
     const db = new CorpDb(corpId, this.pool);
-    const row = await db.one<{ id: string; scopes: string[]; enabled: boolean; roots: string[] | null; ranges: string[] }>(
+    const row = await db.one<{ id: string; scopes: string[]; enabled: boolean; roots: string[] | null; ranges: string[]; revoked: string[] }>(
       `SELECT a.id, a.scopes, a.enabled, a.allowed_ip_ranges::text[] AS ranges,
+              ARRAY(SELECT r.jti::text FROM revoked_token r WHERE r.corp_id = $1 AND r.expires_at > now() - interval '1 minute') AS revoked,
               CASE WHEN a.visible_department_ids IS NULL THEN NULL
                    ELSE COALESCE((SELECT array_agg(d.path) FROM department d
                                    WHERE d.corp_id = $1 AND d.id = ANY(a.visible_department_ids)), '{}') END AS roots
@@ -435,6 +438,7 @@ export class TokenService {
       visibleRoots: row.roots,
       enabled: row.enabled,
       allowedIpRanges: row.ranges,
+      revokedJtis: new Set(row.revoked),
     };
     this.appCache.set(`${corpId}:${clientId}`, { until: Date.now() + APP_CACHE_MS, grant });
     return grant;
