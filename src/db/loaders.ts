@@ -46,6 +46,9 @@ export function createLoaders(ctx: RequestContext) {
   const hydrateAll = <T>(entity: { prototype: T }, lists: object[][]): T[][] =>
     lists.map((list) => list.map((row) => Object.assign(Object.create(entity.prototype as object) as object, row) as T));
 
+  /** Departments of members that a page statement delivered, readable without a promise. */
+  const primedMemberDepartments = new Map<string, Department[]>();
+
   /** Departments of each member (main department first). */
   const memberDepartments = new DataLoader<string, Department[]>(async (pks) => {
     const rows = await ctx.db.rows<Department & { __key: string }>(
@@ -90,8 +93,9 @@ export function createLoaders(ctx: RequestContext) {
     if (key.withDepartments) {
       for (const row of rows) {
         const departments = (row.__departments ?? []).map(deptJson.hydrate);
-        // A member on several pages of this request is primed once (prime keeps the first).
-        memberDepartments.prime(String(row.pk), departments);
+        // The newest read wins (prime alone keeps the first), so the loader and the sync view agree.
+        memberDepartments.clear(String(row.pk)).prime(String(row.pk), departments);
+        primedMemberDepartments.set(String(row.pk), departments);
       }
     }
     return rows.map((row) => {
@@ -126,6 +130,13 @@ export function createLoaders(ctx: RequestContext) {
   );
 
   const loaders = {
+    /**
+     * A member's departments if this request's page statements already delivered them (no
+     * promise, so a field that reads them resolves synchronously), else undefined: use
+     * `memberDepartments`.
+     */
+    memberDepartmentsIfLoaded: (memberPk: string): Department[] | undefined => primedMemberDepartments.get(memberPk),
+
     department: new DataLoader<string, Department | undefined>(async (pks) => {
       const rows = await ctx.db.entities(Department, `SELECT ${deptCols} FROM department d WHERE d.corp_id = $1 AND d.id = ANY($2::bigint[])`, [pks]);
       const byPk = new Map(rows.map((d) => [d.pk, d]));

@@ -116,15 +116,25 @@ export function toConnection<T>(rows: T[], window: PageWindow, keyOf: (row: T) =
   const more = rows.length > window.limit;
   const page = more ? rows.slice(0, window.limit) : rows;
   if (window.backward) page.reverse();
-  const edges = page.map((node) => ({ node, cursor: encodeCursor(keyOf(node)) }));
+  // Cursors are encoded when read: a query that asks for `nodes` only never pays for them.
+  const edges = page.map((node) => ({
+    node,
+    get cursor() {
+      return encodeCursor(keyOf(node));
+    },
+  }));
   return {
     edges,
     nodes: page,
     pageInfo: {
       hasNextPage: window.backward ? window.before !== undefined : more,
       hasPreviousPage: window.backward ? more : window.after !== undefined,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      get startCursor() {
+        return edges.length ? edges[0].cursor : null;
+      },
+      get endCursor() {
+        return edges.length ? edges[edges.length - 1].cursor : null;
+      },
     },
     get totalCount() {
       return totalCount();

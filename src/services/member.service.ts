@@ -143,10 +143,14 @@ export class MemberService {
     return ctx.loaders.memberCount.load(includeSubdepartments ? `${department.pk}+` : department.pk);
   }
 
-  /** The member's departments the caller may see, main department first. */
-  async departments(ctx: RequestContext, member: Member): Promise<Department[]> {
-    const departments = await ctx.loaders.memberDepartments.load(member.pk);
-    return departments.filter((d) => canSee(ctx.caller, d.path));
+  /**
+   * The member's departments the caller may see, main department first. Synchronous when the
+   * request already read them (a members page fetched with them): no promise per member.
+   */
+  departments(ctx: RequestContext, member: Member): Department[] | Promise<Department[]> {
+    const visible = (departments: Department[]) => departments.filter((d) => canSee(ctx.caller, d.path));
+    const loaded = ctx.loaders.memberDepartmentsIfLoaded(member.pk);
+    return loaded ? visible(loaded) : ctx.loaders.memberDepartments.load(member.pk).then(visible);
   }
 
   async mainDepartment(ctx: RequestContext, member: Member): Promise<Department | undefined> {
