@@ -164,7 +164,7 @@ async function main() {
     report.idleRssMiB = Math.round(idle / 1024);
     for (let round = 1; round <= Number(opt.rounds); round++) {
       for (const c of opt.connections.split(',').map(Number)) {
-        const r = await measure({ url: `http://127.0.0.1:${port}/graphql`, headers, bodies, connections: c, duration: Number(opt.duration), warmup: Number(opt.warmup) }, proc.pid);
+        const r = await measure({ url: `http://127.0.0.1:${port}/graphql`, headers, bodies, connections: c, duration: Number(opt.duration), warmup: Number(opt.warmup) }, proc.pid, new URL(state.url).pathname.slice(1));
         if (r.warmupBad) throw new Error(`warm-up answers with errors: ${r.warmupBadSample}`);
         report.runs.push({ round, connections: c, ...r });
         console.log(`round ${round} c=${c}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, RSS ${r.rssMaxMiB} MiB, ${r.cpuUsPerRequest} us CPU/req (gateway ${r.serverUsPerRequest}), errors ${r.errors + r.non2xx + r.timeouts}`);

@@ -31,25 +31,35 @@ function tree(rootPid, stats) {
   return out;
 }
 
-function sample(serverPid) {
+/** Is `pid` a PostgreSQL backend serving `database`? (Its title: `postgres: 15/main: user db host ...`.) */
+function servesDatabase(pid, database) {
+  try {
+    const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return title.split(' ').includes(database);
+  } catch { return false; }
+}
+
+/**
+ * RSS and CPU ticks of the server's process tree, and CPU ticks of PostgreSQL: the backends of
+ * `pgDatabase` when given (so other databases' work on a shared server does not count), else every
+ * `postgres` process.
+ */
+function sample(serverPid, pgDatabase) {
   const stats = allStats();
   const server = tree(serverPid, stats);
   const ticks = (arr) => Object.fromEntries(arr.map((s) => [s.pid, s.ticks]));
-  return {
-    rssKiB: server.reduce((a, s) => a + s.rssKiB, 0),
-    server: ticks(server),
-    pg: ticks(stats.filter((s) => s.comm.startsWith('postgres'))),
-  };
+  const pg = stats.filter((s) => s.comm.startsWith('postgres') && (!pgDatabase || servesDatabase(s.pid, pgDatabase)));
+  return { rssKiB: server.reduce((a, s) => a + s.rssKiB, 0), server: ticks(server), pg: ticks(pg) };
 }
 
 const delta = (a, b, key) => Object.entries(b[key]).reduce((t, [pid, v]) => t + v - (a[key][pid] || 0), 0) / CLK_TCK;
 
 /**
  * Runs the load: { url, headers, bodies, connections, duration, warmup } against the server whose
- * pid is `serverPid`. Resolves with req/s, latency, errors, RSS (max during the timed run, MiB)
+ * pid is `serverPid` (PostgreSQL CPU: the backends of `pgDatabase`, see `sample`). Resolves with req/s, latency, errors, RSS (max during the timed run, MiB)
  * and CPU (server and PostgreSQL, % of one core and µs per request).
  */
-function measure(spec, serverPid) {
+function measure(spec, serverPid, pgDatabase) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'load.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdin.end(JSON.stringify(spec));
@@ -61,11 +71,11 @@ function measure(spec, serverPid) {
     lines.on('line', (line) => {
       const msg = JSON.parse(line);
       if (msg.phase === 'timed') {
-        start = { ...sample(serverPid), t: process.hrtime.bigint() };
+        start = { ...sample(serverPid, pgDatabase), t: process.hrtime.bigint() };
         rssMax = start.rssKiB;
         timer = setInterval(() => { rssMax = Math.max(rssMax, sample(serverPid).rssKiB); }, 250);
       } else {
-        const end = { ...sample(serverPid), t: process.hrtime.bigint() };
+        const end = { ...sample(serverPid, pgDatabase), t: process.hrtime.bigint() };
         clearInterval(timer);
         const seconds = Number(end.t - start.t) / 1e9;
         const server = delta(start, end, 'server');
