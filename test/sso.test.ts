@@ -270,6 +270,26 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     }
   });
 
+  it("createActivationLink and revokeMemberSessions: leaders within their subtree, nobody across corps or outside an app's visibility; audited", async () => {
+    const LINK = `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`;
+    // Alice leads Sales (through the administrator app, as a member).
+    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, { input: { id: sales, leaderIds: [m.alice] } });
+    const leader = gw.memberToken(corp.corpPk, corp, pk(m.alice));
+    const before = (await gw.sql(`SELECT count(*)::int AS n FROM activation_link`))[0].n;
+    expect((await gw.gql(leader, LINK, { input: { memberId: m.dave } })).body.data.createActivationLink.url).toMatch(new RegExp(`^${issuer}/activate/[A-Za-z0-9_-]{43}$`));
+    expect((await gw.gql(leader, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
+    const salesApp = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [pk(sales)]);
+    expect((await gw.gql(salesApp.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
+    expect((await gw.gql(beta.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
+    const reader = await gw.createApp(corp.corpPk, ["directory:read"]);
+    expect((await gw.gql(reader.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
+    expect((await gw.gql(corp.token, LINK, { input: { memberId: "nope" } })).body.errors![0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.memberId" });
+    expect((await gw.sql(`SELECT count(*)::int AS n FROM activation_link`))[0].n).toBe(before + 1);
+    const [audit] = await gw.sql(`SELECT action, member_id, app_id FROM audit_log WHERE action = 'ACTIVATION_LINK_CREATED' ORDER BY id DESC LIMIT 1`);
+    expect(audit).toEqual({ action: "ACTIVATION_LINK_CREATED", member_id: pk(m.dave), app_id: corp.appPk });
+    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, { input: { id: sales, leaderIds: [] } });
+  });
+
   describe("the sign-in page", () => {
     it("is server-rendered with no external assets", async () => {
       const res = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "<x>" })}`);
@@ -347,6 +367,21 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(row.ttl).toBe(300);
       await gw.sql(`UPDATE oauth_code SET expires_at = now() - interval '1 second' WHERE code_hash = $1`, [createHash("sha256").update(code).digest("hex")]);
       expect((await exchange(code, verifier)).body.error).toBe("invalid_grant");
+    });
+
+    it("prompt=none (no sign-in session to reuse) and other response modes", async () => {
+      const base = { response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "p" };
+      const silent = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, prompt: "none" })}`, { redirect: "manual" });
+      expect(Object.fromEntries(new URL(silent.headers.get("location")!).searchParams)).toMatchObject({ error: "login_required", state: "p" });
+      const formPost = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, response_mode: "form_post" })}`, { redirect: "manual" });
+      expect(new URL(formPost.headers.get("location")!).searchParams.get("error")).toBe("invalid_request");
+      const implicit = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, response_type: "token" })}`, { redirect: "manual" });
+      expect(new URL(implicit.headers.get("location")!).searchParams.get("error")).toBe("unsupported_response_type");
+      const noOpenid = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, scope: "directory:read" })}`, { redirect: "manual" });
+      expect(new URL(noOpenid.headers.get("location")!).searchParams.get("error")).toBe("invalid_scope");
+      const unknownClient = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, client_id: "wg_nobody" })}`, { redirect: "manual" });
+      expect(unknownClient.status).toBe(400);
+      expect(unknownClient.headers.get("location")).toBeNull();
     });
 
     it("a public client without PKCE, or with the plain method", async () => {

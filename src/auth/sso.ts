@@ -102,6 +102,9 @@ export class SsoService {
     }
     const request: AuthorizeRequest = { app, redirectUri, scopes: [], state: q.state || undefined, nonce: q.nonce || undefined };
     if (q.response_type !== "code") throw new AuthorizeError("unsupported_response_type", "Only response_type=code is supported.");
+    if (q.response_mode !== undefined && q.response_mode !== "query") throw new AuthorizeError("invalid_request", "Only response_mode=query is supported.");
+    // There is no sign-in session to reuse: every authorization shows the sign-in page (OIDC Core §3.1.2.6).
+    if ((q.prompt ?? "").split(" ").includes("none")) throw new AuthorizeError("login_required", "prompt=none: the member must sign in.");
     const asked = (q.scope ?? "").split(/\s+/).filter(Boolean);
     if (!asked.includes("openid")) throw new AuthorizeError("invalid_scope", "The scope must include openid.");
     // Scopes the app does not hold are left out (RFC 6749 §3.3: the grant may be narrower than asked).
