@@ -5,8 +5,8 @@
  * again with REPLACE (which must change nothing) and times that too.
  *
  * With DATABASE_URL (a server URL) it works in a throwaway database it creates and drops; without,
- * in an embedded PostgreSQL in a temporary directory. The file is generated while it is sent, so
- * the figure is the gateway's memory, not the file's.
+ * in an embedded PostgreSQL in a temporary directory. A child process generates the file while it
+ * uploads it, so the RSS figures are the gateway process's alone.
  */
 import "reflect-metadata";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
+import { fork } from "node:child_process";
 import { Client } from "pg";
 import { loadConfig } from "../src/config";
 import { setLogLevel } from "../src/log";
@@ -24,7 +25,8 @@ import { createGateway } from "../src/server";
 import { Edition } from "../src/schema/enums";
 import { CSV_COLUMNS, escapeName } from "../src/services/directory-csv";
 
-const ROWS = Number(process.argv[2] ?? 100_000);
+const UPLOADER = process.argv[2] === "--upload";
+const ROWS = Number((UPLOADER ? process.argv[6] : process.argv[2]) ?? 100_000);
 const DEPARTMENTS = 1000;
 const MAX_DEPTH = 15;
 
@@ -66,6 +68,32 @@ function* csvLines(paths: string[]): Generator<string> {
   if (chunk) yield chunk;
 }
 
+/** Child process: generate the file while uploading it; print the job id. */
+async function upload(base: string, token: string, mode: string): Promise<void> {
+  const res = await fetch(`${base}/imports?mode=${mode}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" },
+    body: Readable.toWeb(Readable.from(csvLines(departmentPaths()))) as ReadableStream,
+    duplex: "half",
+  } as RequestInit);
+  process.stdout.write(await res.text());
+}
+
+function uploadInChild(base: string, token: string, mode: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, ["--upload", base, token, mode, String(ROWS)], { stdio: ["ignore", "pipe", "inherit", "ipc"], execArgv: ["-r", "ts-node/register/transpile-only"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`upload exited with ${code}`));
+      const body = JSON.parse(out) as { job?: { id: string } };
+      if (!body.job) return reject(new Error(`POST /imports: ${out}`));
+      resolve(body.job.id);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   let serverUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
@@ -98,7 +126,6 @@ async function main(): Promise<void> {
       body: new URLSearchParams({ grant_type: "client_credentials", client_id: corp.clientId, client_secret: corp.clientSecret }).toString(),
     });
     const token = ((await tokenRes.json()) as { access_token: string }).access_token;
-    const paths = departmentPaths();
 
     global.gc?.();
     const baselineRss = process.memoryUsage().rss;
@@ -106,18 +133,12 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
     const run = async (mode: string) => {
       const started = Date.now();
-      const res = await fetch(`${base}/imports?mode=${mode}`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "text/csv" },
-        body: Readable.toWeb(Readable.from(csvLines(paths))) as ReadableStream,
-        duplex: "half",
-      } as RequestInit);
-      const { job } = (await res.json()) as { job: { id: string } };
+      const id = await uploadInChild(base, token, mode);
       for (;;) {
         const poll = await fetch(`${base}/graphql`, {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify({ query: `query($id: ID!) { importJob(id: $id) { status total created updated resigned failed reason } }`, variables: { id: job.id } }),
+          body: JSON.stringify({ query: `query($id: ID!) { importJob(id: $id) { status total created updated resigned failed reason } }`, variables: { id } }),
         });
         const state = ((await poll.json()) as { data: { importJob: Record<string, unknown> } }).data.importJob;
         if (state.status === "SUCCEEDED" || state.status === "FAILED") return { seconds: (Date.now() - started) / 1000, ...state };
@@ -155,7 +176,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
+(UPLOADER ? upload(process.argv[3], process.argv[4], process.argv[5]) : main()).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });

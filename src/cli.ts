@@ -15,8 +15,9 @@ const USAGE = `Workgraph CLI (uses DATABASE_URL, or the embedded PostgreSQL when
       A corp with its root department and an administrator app holding every scope.
   npm run cli -- app create --corp <corpId> --scopes "directory:read directory:write" [--departments <id,id>] [--name <name>]
       A restricted app: only those scopes, only the subtrees of those departments (global ids).
-  npm run cli -- vendor-app create --name <name> --scopes "directory:read customers:read"
-      A vendor app (not tied to a corp): prints its clientId and clientSecret. Corps install it with installApp.
+  npm run cli -- vendor-app create --name <name> --scopes "directory:read customers:read" [--redirect-uris <uri,uri>]
+      A vendor app (not tied to a corp): prints its clientId and clientSecret. Corps install it with installApp;
+      with redirect URIs it may also sign members in (/oauth/authorize with corp_id).
   npm run cli -- keys rotate
       Retires the token signing key and creates a new one; the JWKS keeps the old key until its tokens expired.
   npm run cli -- demo
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<void> {
       corp: { type: "string" },
       scopes: { type: "string" },
       departments: { type: "string" },
+      "redirect-uris": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -71,7 +73,11 @@ async function main(argv: string[]): Promise<void> {
       out = { corpId: app.corpId, clientId: app.clientId, clientSecret: app.clientSecret };
     } else if (command === "vendor-app create") {
       if (!values.name) throw new UsageError("--name is required.");
-      out = await deps.services.apps.createVendorApp({ name: values.name, scopes: (values.scopes ?? "").split(/[,\s]+/).filter(Boolean) });
+      out = await deps.services.apps.createVendorApp({
+        name: values.name,
+        scopes: (values.scopes ?? "").split(/[,\s]+/).filter(Boolean),
+        redirectUris: (values["redirect-uris"] ?? "").split(/[,\s]+/).filter(Boolean),
+      });
     } else if (command === "keys rotate") {
       out = await deps.tokens.rotateKeys();
     } else {

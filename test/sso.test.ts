@@ -290,6 +290,71 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, { input: { id: sales, leaderIds: [] } });
   });
 
+  it("a vendor app signs members in to the corps that installed it (corp_id), with a standard token request", async () => {
+    const vendorRedirect = "https://crm.example/callback";
+    const vendor = await gw.deps.services.apps.createVendorApp({ name: "CRM Cloud", scopes: ["directory:read", "customers:read"], redirectUris: [vendorRedirect] });
+    const authorize = (corpId: string) => {
+      const verifier = randomBytes(32).toString("base64url");
+      const params = {
+        response_type: "code",
+        client_id: vendor.clientId,
+        corp_id: corpId,
+        redirect_uri: vendorRedirect,
+        scope: "openid directory:read customers:read",
+        state: "v",
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+        code_challenge_method: "S256",
+      };
+      return { verifier, params };
+    };
+    // Not installed: the page says exactly what it says for an unknown client.
+    const before = authorize(corp.corpId);
+    const notInstalled = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams(before.params)}`, { redirect: "manual" });
+    const unknown = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...before.params, client_id: "wg_unknown" })}`, { redirect: "manual" });
+    expect(notInstalled.status).toBe(400);
+    expect(await notInstalled.text()).toBe(await unknown.text());
+    const noCorp = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...before.params, corp_id: "" })}`, { redirect: "manual" });
+    expect(await noCorp.text()).toContain("corp_id");
+
+    await gw.data(corp.token, `mutation($input: InstallAppInput!) { installApp(input: $input) { installation { id } } }`, {
+      input: { clientId: vendor.clientId, scopes: ["directory:read"], visibility: { departmentIds: [sales] } },
+    });
+    const { verifier, params } = authorize(corp.corpId);
+    const page = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams(params)}`);
+    expect(await page.text()).toContain("Sign in to CRM Cloud");
+    const posted = await fetch(`${gw.url}/oauth/authorize`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...params, login: "alice", password: PASSWORD }),
+      redirect: "manual",
+    });
+    const location = new URL(posted.headers.get("location")!);
+    expect(location.origin + location.pathname).toBe(vendorRedirect);
+    // The vendor's token request names no corp: the code does.
+    const res = await gw.tokenRequest(
+      { grant_type: "authorization_code", code: location.searchParams.get("code")!, redirect_uri: vendorRedirect, code_verifier: verifier },
+      { id: vendor.clientId, secret: vendor.clientSecret },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBe("openid directory:read");
+    expect(jwt.decode(res.body.id_token)).toMatchObject({ aud: vendor.clientId, sub: m.alice, corp: corp.corpId });
+    const me = await gql(res.body.access_token, `{ viewer { __typename app { kind name } member { employeeId } } }`);
+    expect(me.body.data.viewer).toEqual({ __typename: "MemberViewer", app: { kind: "VENDOR", name: "CRM Cloud" }, member: { employeeId: "alice" } });
+    const refreshed = await gw.tokenRequest({ grant_type: "refresh_token", refresh_token: res.body.refresh_token }, { id: vendor.clientId, secret: vendor.clientSecret });
+    expect(refreshed.status).toBe(200);
+    // Bob (Engineering) is outside the installation's visibility.
+    const bob = await fetch(`${gw.url}/oauth/authorize`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ ...authorize(corp.corpId).params, login: "bob", password: PASSWORD }),
+      redirect: "manual",
+    });
+    expect(new URL(bob.headers.get("location")!).searchParams.get("error")).toBe("access_denied");
+    // Corp B never installed it: nothing there.
+    const beta = authorize(toGlobalId("Corp", "999999"));
+    expect((await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams(beta.params)}`, { redirect: "manual" })).status).toBe(400);
+  });
+
   describe("the sign-in page", () => {
     it("is server-rendered with no external assets", async () => {
       const res = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "<x>" })}`);

@@ -7,7 +7,7 @@ import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest, type SsoService } f
 import { OAuthError, type TokenApp, type TokenService } from "./tokens";
 
 /** The authorization request parameters the sign-in form carries through its POST. */
-const AUTHORIZE_PARAMS = ["response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] as const;
+const AUTHORIZE_PARAMS = ["response_type", "client_id", "corp_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] as const;
 
 type Form = Record<string, string | undefined>;
 
@@ -140,7 +140,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       }
       if (grantType !== "authorization_code" && grantType !== "refresh_token") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
       if (!clientId) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic, client_secret_post, or client_id for a public client).");
-      const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic: true });
+      const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic: true, corpId: body.corp_id ?? (await sso.corpOfGrant(body)) });
       await tokens.checkNetwork(app, req.ip);
       res.json(grantType === "authorization_code" ? await sso.exchangeCode(app, body, req.ip) : await sso.refresh(app, body, req.ip));
     } catch (e) {

@@ -3,7 +3,7 @@ import type { Pool } from "pg";
 import type { Config } from "../config";
 import { CorpDb } from "../db/scoped-db";
 import { DomainError } from "../errors/domain-error";
-import { toGlobalId } from "../schema/global-id";
+import { parseGlobalId, toGlobalId } from "../schema/global-id";
 import { isScope } from "./scopes";
 import { writeAudit } from "./audit";
 import type { EventBus } from "../events/bus";
@@ -87,14 +87,20 @@ export class SsoService {
   async authorizeRequest(q: Record<string, string | undefined>): Promise<AuthorizeRequest> {
     const clientId = q.client_id;
     if (!clientId) throw new DomainError("BAD_USER_INPUT", "client_id is required.", { field: "client_id" });
-    const app = (
-      await this.pool.query<TokenApp>(
-        `SELECT a.id, a.corp_id, a.client_id, a.secret_hash, a.previous_secret_hash, a.previous_secret_expires_at, a.scopes, a.enabled,
-                a.public_client, a.allowed_ip_ranges::text[] AS allowed_ip_ranges, a.redirect_uris, a.vendor_app_id
-           FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`,
-        [clientId],
-      )
-    ).rows[0];
+    const columns = `a.id, a.corp_id, a.client_id, a.secret_hash, a.previous_secret_hash, a.previous_secret_expires_at, a.scopes, a.enabled,
+                a.public_client, a.allowed_ip_ranges::text[] AS allowed_ip_ranges, a.redirect_uris, a.vendor_app_id`;
+    let app = (await this.pool.query<TokenApp>(`SELECT ${columns} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId])).rows[0];
+    if (!app) {
+      // A vendor app signs members of the corp named by corp_id in, if that corp installed it; a
+      // corp that did not looks exactly like an unknown client.
+      const vendor = (await this.pool.query<{ id: string; redirect_uris: string[] }>(`SELECT id, redirect_uris FROM vendor_app WHERE client_id = $1`, [clientId])).rows[0];
+      if (vendor && !q.corp_id) throw new DomainError("BAD_USER_INPUT", "A vendor app must name the corp: add corp_id (the corp's global id).", { field: "corp_id" });
+      const corp = q.corp_id ? parseGlobalId(q.corp_id) : undefined;
+      if (vendor && corp?.type === "Corp") {
+        const installed = await new CorpDb(corp.pk, this.pool).one<TokenApp>(`SELECT ${columns} FROM app a WHERE a.corp_id = $1 AND a.vendor_app_id = $2`, [vendor.id]);
+        if (installed) app = { ...installed, redirect_uris: vendor.redirect_uris };
+      }
+    }
     if (!app || !app.enabled) throw new DomainError("BAD_USER_INPUT", "Unknown or disabled client_id.", { field: "client_id" });
     const redirectUri = q.redirect_uri;
     if (!redirectUri || !app.redirect_uris.includes(redirectUri)) {
@@ -201,6 +207,18 @@ export class SsoService {
     if (request.state) url.searchParams.set("state", request.state);
     url.searchParams.set("iss", this.config.publicUrl);
     return url.toString();
+  }
+
+  /**
+   * The corp (global id) a code or refresh token was issued in: a vendor app's client is one per
+   * corp, and standard clients do not send corp_id to the token endpoint.
+   */
+  async corpOfGrant(form: { grant_type?: string; code?: string; refresh_token?: string }): Promise<string | undefined> {
+    const [table, value] = form.grant_type === "authorization_code" ? ["oauth_code", form.code] : ["refresh_token", form.refresh_token];
+    if (!value) return undefined;
+    // By hash: the secret names the corp.
+    const row = (await this.pool.query<{ corp_id: string }>(`SELECT corp_id FROM ${table === "oauth_code" ? "oauth_code WHERE code_hash" : "refresh_token WHERE token_hash"} = $1`, [sha256(value)])).rows[0];
+    return row ? toGlobalId("Corp", row.corp_id) : undefined;
   }
 
   /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6). */

@@ -24,6 +24,10 @@ export class VendorApp {
   @Column({ type: "text", array: true })
   scopes: string[];
 
+  /** Redirect URIs for sign-in, the same for every corp that installs the app. */
+  @Column({ name: "redirect_uris", type: "text", array: true, default: () => "'{}'" })
+  redirectUris: string[];
+
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 }

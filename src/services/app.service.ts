@@ -52,14 +52,21 @@ export class AppService {
    * Registers a vendor app (CLI `vendor-app create`): global, not a corp's. Corps install it with
    * `installApp`; the vendor then gets tokens with client_credentials plus `corp_id`.
    */
-  async createVendorApp(input: { name: string; scopes: string[] }): Promise<{ clientId: string; clientSecret: string }> {
+  async createVendorApp(input: { name: string; scopes: string[]; redirectUris?: string[] }): Promise<{ clientId: string; clientSecret: string }> {
     const name = input.name.trim();
     if (name.length < 1 || name.length > 100) throw badInput("name", "The name must be 1–100 characters.");
     const unknown = input.scopes.filter((s) => !isScope(s));
     if (unknown.length || input.scopes.length === 0) throw badInput("scopes", `Give known scopes${unknown.length ? `; unknown: ${unknown.join(", ")}` : ""}.`);
+    const redirectUris = validRedirectUris(input.redirectUris ?? [], "redirectUris");
     const clientId = newClientId();
     const clientSecret = newSecret();
-    await this.pool.query(`INSERT INTO vendor_app (name, client_id, secret_hash, scopes) VALUES ($1, $2, $3, $4)`, [name, clientId, hashSecret(clientSecret), [...new Set(input.scopes)]]);
+    await this.pool.query(`INSERT INTO vendor_app (name, client_id, secret_hash, scopes, redirect_uris) VALUES ($1, $2, $3, $4, $5)`, [
+      name,
+      clientId,
+      hashSecret(clientSecret),
+      [...new Set(input.scopes)],
+      redirectUris,
+    ]);
     return { clientId, clientSecret };
   }
 
