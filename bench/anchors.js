@@ -59,6 +59,7 @@ async function main() {
     execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: harness, stdio: 'inherit' });
   }
   console.log(`harness data in ${env.BENCH_DATABASE_URL} (setup-db.js --seed 1 --export) ...`);
+  await gw.ensureDatabase(env.BENCH_DATABASE_URL);
   const exportDir = path.join(harness, 'data', 'export');
   execFileSync(process.execPath, ['scripts/setup-db.js', '--seed', '1', '--export', exportDir], { cwd: harness, env, stdio: ['ignore', 'ignore', 'inherit'] });
 

@@ -121,6 +121,23 @@ describe("batch import", () => {
       expect(await directorySnapshot(gw, corp.corpPk)).toEqual(after);
     });
 
+    it("new members are created in file order (their ids, hence the default member order, follow the rows)", async () => {
+      const corp = await gw.createCorp("Order Corp");
+      // A job's own connection picks this up: hash joins and aggregates spill into batches (as a
+      // 100,000-row file does at the default work_mem), which is what scrambles an unsorted plan.
+      await gw.sql(`ALTER DATABASE ${gw.database} SET work_mem = '64kB'`);
+      const ids = Array.from({ length: 3000 }, (_, i) => `Z${String((i * 7919) % 10000).padStart(5, "0")}`);
+      let rows: { employee_id: string }[];
+      try {
+        const job = await importCsv(gw, corp.token, [HEADER, ...ids.map((id, i) => `${id},Member ${i},${["Odd", "Even/Deep;Odd", "Third;Odd;Even"][i % 3]},,,,`)].join("\n"));
+        expect(job).toMatchObject({ status: "SUCCEEDED", created: 3000, failed: 0 });
+        rows = await gw.sql<{ employee_id: string }>(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY id`, [corp.corpPk]);
+      } finally {
+        await gw.sql(`ALTER DATABASE ${gw.database} RESET work_mem`);
+      }
+      expect(rows.map((r) => r.employee_id)).toEqual(ids);
+    });
+
     it("importMembers takes inline rows and csv; the job is answered at once", async () => {
       const corp = await gw.createCorp();
       const res = await gw.data(corp.token, IMPORT_MEMBERS, {

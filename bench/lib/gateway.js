@@ -39,6 +39,20 @@ async function freshDatabase(serverUrl, database) {
   return withDatabase(serverUrl, database);
 }
 
+/** Creates the database of `url` when it does not exist (through the server's `postgres` database); keeps it otherwise. */
+async function ensureDatabase(url) {
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`bad database name ${database}`);
+  const admin = new Client({ connectionString: withDatabase(url, 'postgres') });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await admin.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Migrates the database and creates a corp (root department named `name`) with its admin app. */
 function createCorp(url, name) {
   const out = execFileSync(process.execPath, [CLI_JS, 'corp', 'create', '--name', name, '--edition', 'PROFESSIONAL'], {
@@ -97,4 +111,4 @@ async function token(port, corp) {
   return body.access_token;
 }
 
-module.exports = { PROJECT, BUILD, MAIN_JS, build, withDatabase, freshDatabase, createCorp, serverEnv, startGateway, stopProcess, token };
+module.exports = { PROJECT, BUILD, MAIN_JS, build, withDatabase, ensureDatabase, freshDatabase, createCorp, serverEnv, startGateway, stopProcess, token };

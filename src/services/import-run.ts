@@ -555,7 +555,9 @@ export class ImportRun {
            JOIN nd ON nd.row_no = r.row_no
            LEFT JOIN matched m ON m.row_no = r.row_no
            LEFT JOIN od ON od.member_id = m.id
-          WHERE r.error_code IS NULL`,
+          WHERE r.error_code IS NULL
+          -- PostgreSQL evaluates nextval() after this sort: new members get ids in file order.
+          ORDER BY r.row_no`,
       );
       await raw(`ANALYZE import_plan`);
 
