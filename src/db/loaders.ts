@@ -15,6 +15,26 @@ export interface MemberPageKey {
    * with them (set when the query selects the members' departments): one round trip less.
    */
   withDepartments?: boolean;
+  /**
+   * Set by `leanColumns`: the optional columns (of `OPTIONAL_COLUMNS`) the request reads, comma
+   * separated; the others are left out of the statement. Unset: every column.
+   */
+  columns?: string;
+}
+
+/**
+ * Columns a page statement leaves out when no field of the query has their name (so no resolver of
+ * the request reads them): fewer values for PostgreSQL to send and for us to parse. The rest are
+ * always read (ids, names, and what visibility and the resolvers need: status, paths, depth, …).
+ */
+const OPTIONAL_COLUMNS = {
+  member: ["title", "extension", "mobile", "email", "createdAt", "updatedAt"],
+  department: ["order", "createdAt", "updatedAt"],
+} as const;
+
+/** The `columns` of a `MemberPageKey` for a query that selects the fields in `names`. */
+export function leanColumns(names: ReadonlySet<string>): string {
+  return [...new Set([...OPTIONAL_COLUMNS.member, ...OPTIONAL_COLUMNS.department])].filter((c) => names.has(c)).join(",");
 }
 
 /** The SQL ordering of a member's departments: main department first, then by depth, order, id. */
@@ -30,8 +50,19 @@ export function createLoaders(ctx: RequestContext) {
   const deptCols = selectList(ds, Department, "d");
   const memberCols = selectList(ds, Member, "m");
   const deptJson = jsonRow(ds, Department, "d");
-  const deptProps = ds.getMetadata(Department).columns.map((c) => [c.databaseName, c.propertyName] as const);
   const memberProps = ds.getMetadata(Member).columns.map((c) => c.propertyName);
+  const departmentProps = ds.getMetadata(Department).columns.map((c) => c.propertyName);
+  /** The member columns and the departments' JSON of a page statement (all, or the lean set). */
+  const pageColumns = (columns: string | undefined) => {
+    if (columns === undefined) return { memberCols, deptJson };
+    const wanted = new Set(columns.split(","));
+    const keep = (props: string[], optional: readonly string[]) => new Set(props.filter((p) => !optional.includes(p) || wanted.has(p)));
+    return {
+      memberCols: selectList(ds, Member, "m", keep(memberProps, OPTIONAL_COLUMNS.member)),
+      deptJson: jsonRow(ds, Department, "d", keep(departmentProps, OPTIONAL_COLUMNS.department)),
+    };
+  };
+  const deptProps = ds.getMetadata(Department).columns.map((c) => [c.databaseName, c.propertyName] as const);
 
   /** Groups rows by a key column and returns lists in `keys` order. */
   const groupBy = <T>(keys: readonly string[], rows: Array<T & { __key: string }>) => {
@@ -68,6 +99,7 @@ export function createLoaders(ctx: RequestContext) {
    */
   const memberPageSql = (key: Omit<MemberPageKey, "departmentPk">, params: SqlParams, pksParam: string, withDepartment = false) => {
     const { window, includeSubdepartments, withDepartments } = key;
+    const { memberCols, deptJson } = pageColumns(key.columns);
     const page = keyset(window, ["md.member_id"], params, ["bigint"]);
     const inDepartment = includeSubdepartments
       ? `SELECT DISTINCT md.member_id FROM member_department md JOIN department d ON d.id = md.department_id
@@ -78,7 +110,12 @@ export function createLoaders(ctx: RequestContext) {
              FROM member_department x JOIN department d ON d.id = x.department_id
             WHERE x.corp_id = $1 AND x.member_id = m.id) AS "__departments"`
       : "";
-    const departmentCols = withDepartment ? deptProps.map(([db]) => `, p."${db}" AS "__d_${db}"`).join("") : "";
+    const departmentCols = withDepartment
+      ? deptProps
+          .filter(([, prop]) => key.columns === undefined || !(OPTIONAL_COLUMNS.department as readonly string[]).includes(prop) || key.columns.split(",").includes(prop))
+          .map(([db]) => `, p."${db}" AS "__d_${db}"`)
+          .join("")
+      : "";
     const join = withDepartment ? "LEFT JOIN LATERAL" : "CROSS JOIN LATERAL";
     return `SELECT p.id AS "__key", ${memberCols}${departmentsOfMember}${departmentCols}
               FROM department p
@@ -91,8 +128,9 @@ export function createLoaders(ctx: RequestContext) {
   /** Turns page rows into members, priming `memberDepartments` when the rows carry them. */
   const pageRows = (key: Omit<MemberPageKey, "departmentPk">, rows: Array<Member & { __key: string; __departments?: unknown[][] }>): Member[] => {
     if (key.withDepartments) {
+      const hydrateDepartment = pageColumns(key.columns).deptJson.hydrate;
       for (const row of rows) {
-        const departments = (row.__departments ?? []).map(deptJson.hydrate);
+        const departments = (row.__departments ?? []).map(hydrateDepartment);
         // The newest read wins (prime alone keeps the first), so the loader and the sync view agree.
         memberDepartments.clear(String(row.pk)).prime(String(row.pk), departments);
         primedMemberDepartments.set(String(row.pk), departments);
@@ -109,7 +147,7 @@ export function createLoaders(ctx: RequestContext) {
     async (keys) => {
       const groups = new Map<string, MemberPageKey[]>();
       for (const k of keys) {
-        const g = `${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}`;
+        const g = `${k.includeSubdepartments}|${k.withDepartments === true}|${k.columns ?? "*"}|${JSON.stringify(k.window)}`;
         groups.set(g, [...(groups.get(g) ?? []), k]);
       }
       const results = new Map<MemberPageKey, Member[]>();
@@ -126,7 +164,7 @@ export function createLoaders(ctx: RequestContext) {
       );
       return keys.map((k) => results.get(k)!);
     },
-    { cacheKeyFn: (k) => `${k.departmentPk}|${k.includeSubdepartments}|${k.withDepartments === true}|${JSON.stringify(k.window)}` },
+    { cacheKeyFn: (k) => `${k.departmentPk}|${k.includeSubdepartments}|${k.withDepartments === true}|${k.columns ?? "*"}|${JSON.stringify(k.window)}` },
   );
 
   const loaders = {

@@ -10,7 +10,7 @@ export interface DbStats {
   statements: number;
 }
 
-const selectLists = new Map<Function, (alias: string) => string>();
+const selectLists = new Map<Function, (alias: string, only?: ReadonlySet<string>) => string>();
 
 /**
  * Names of prepared statements by SQL text. PostgreSQL parses and plans a named statement once per
@@ -58,34 +58,46 @@ function query(sql: string, values: unknown[]) {
 
 /**
  * `SELECT` list of an entity's columns aliased to its property names, derived from the TypeORM
- * metadata so that raw SQL and entities cannot drift: `selectList(ds, Member, "m")`.
+ * metadata so that raw SQL and entities cannot drift: `selectList(ds, Member, "m")`; with `only`,
+ * just those properties.
  */
-export function selectList(dataSource: DataSource, entity: Function, alias: string): string {
+export function selectList(dataSource: DataSource, entity: Function, alias: string, only?: ReadonlySet<string>): string {
   let build = selectLists.get(entity);
   if (!build) {
     const columns = dataSource.getMetadata(entity).columns.map((c) => [c.databaseName, c.propertyName] as const);
-    build = (a: string) => columns.map(([db, prop]) => `${a}."${db}" AS "${prop}"`).join(", ");
+    build = (a: string, keep?: ReadonlySet<string>) =>
+      columns
+        .filter(([, prop]) => !keep || keep.has(prop))
+        .map(([db, prop]) => `${a}."${db}" AS "${prop}"`)
+        .join(", ");
     selectLists.set(entity, build);
   }
-  return build(alias);
+  return build(alias, only);
 }
 
-const jsonRows = new Map<Function, { sql: (alias: string) => string; hydrate: (values: unknown[]) => object }>();
+const jsonRows = new Map<string, { sql: (alias: string) => string; hydrate: (values: unknown[]) => object }>();
+const entityKeys = new Map<Function, number>();
 
 /**
- * An entity's columns as one JSON array expression (for `json_agg` of nested rows) and the
- * function that turns such an array back into the same entity instance `selectList` + `hydrate`
- * give: bigints as strings, timestamps as Dates (sent as epoch milliseconds, the sub-millisecond
- * digits dropped as pg's own parser drops them), everything else as JSON gives it.
+ * An entity's columns (all, or those in `only`) as one JSON array expression (for `json_agg` of
+ * nested rows) and the function that turns such an array back into the same entity instance
+ * `selectList` + `hydrate` give: bigints as strings, timestamps as Dates (sent as epoch
+ * milliseconds, the sub-millisecond digits dropped as pg's own parser drops them), everything else
+ * as JSON gives it.
  */
-export function jsonRow<T>(dataSource: DataSource, entity: EntityClass<T>, alias: string): { sql: string; hydrate: (values: unknown[]) => T } {
-  let built = jsonRows.get(entity);
+export function jsonRow<T>(dataSource: DataSource, entity: EntityClass<T>, alias: string, only?: ReadonlySet<string>): { sql: string; hydrate: (values: unknown[]) => T } {
+  if (!entityKeys.has(entity)) entityKeys.set(entity, entityKeys.size);
+  const key = `${entityKeys.get(entity)}|${only ? [...only].sort().join(",") : "*"}`;
+  let built = jsonRows.get(key);
   if (!built) {
-    const columns = dataSource.getMetadata(entity).columns.map((c) => {
-      const type = typeof c.type === "string" ? c.type : "";
-      const kind = type === "bigint" ? "bigint" : type.startsWith("timestamp") ? "timestamp" : "plain";
-      return { db: c.databaseName, prop: c.propertyName, kind };
-    });
+    const columns = dataSource
+      .getMetadata(entity)
+      .columns.filter((c) => !only || only.has(c.propertyName))
+      .map((c) => {
+        const type = typeof c.type === "string" ? c.type : "";
+        const kind = type === "bigint" ? "bigint" : type.startsWith("timestamp") ? "timestamp" : "plain";
+        return { db: c.databaseName, prop: c.propertyName, kind };
+      });
     const expr = (a: string) =>
       `json_build_array(${columns
         .map(({ db, kind }) => (kind === "bigint" ? `${a}."${db}"::text` : kind === "timestamp" ? `extract(epoch from date_trunc('milliseconds', ${a}."${db}")) * 1000` : `${a}."${db}"`))
@@ -99,7 +111,7 @@ export function jsonRow<T>(dataSource: DataSource, entity: EntityClass<T>, alias
       return target;
     };
     built = { sql: expr, hydrate: hydrateValues };
-    jsonRows.set(entity, built);
+    jsonRows.set(key, built);
   }
   return { sql: built.sql(alias), hydrate: built.hydrate as (values: unknown[]) => T };
 }

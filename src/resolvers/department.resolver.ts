@@ -15,8 +15,8 @@ import {
   UpdateDepartmentPayload,
 } from "../schema/directory.types";
 import { fromGlobalId } from "../schema/global-id";
-import { selects, selectsBelow, subField } from "../schema/selection";
-import type { MemberPageKey } from "../db/loaders";
+import { documentFieldNames, selects, selectsBelow, subField } from "../schema/selection";
+import { leanColumns, type MemberPageKey } from "../db/loaders";
 
 /** Where a member page's nodes ask for the members' departments. */
 const MEMBER_DEPARTMENT_PATHS = [["nodes", "departments"], ["nodes", "mainDepartment"], ["edges", "node", "departments"], ["edges", "node", "mainDepartment"]];
@@ -37,6 +37,7 @@ export function selectedMemberPage(info: GraphQLResolveInfo): Omit<MemberPageKey
       includeSubdepartments: args.includeSubdepartments ?? false,
       window: pageWindow({ first: args.first, after: args.after }),
       withDepartments: selectsBelow(info, node, ...MEMBER_DEPARTMENT_PATHS),
+      columns: leanColumns(documentFieldNames(info)),
     };
   } catch {
     return undefined;
@@ -77,7 +78,10 @@ export class DepartmentResolver {
   ) {
     // Members' departments selected: the page's statement fetches them too.
     const withDepartments = selects(info, ...MEMBER_DEPARTMENT_PATHS);
-    return ctx.services.members.ofDepartment(ctx, department, includeSubdepartments ?? false, pageWindow({ first, after }), withDepartments);
+    return ctx.services.members.ofDepartment(ctx, department, includeSubdepartments ?? false, pageWindow({ first, after }), {
+      withDepartments,
+      columns: leanColumns(documentFieldNames(info)),
+    });
   }
 
   @FieldResolver(() => Int, { description: "Number of members of the department." })

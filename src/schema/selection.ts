@@ -57,3 +57,28 @@ function walk(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, path:
   }
   return false;
 }
+
+const documentNames = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * Every field name the operation selects anywhere (its fragments included), computed once per
+ * document. A prefetch may leave out a column whose field nobody selects: `has(name)` false means
+ * no resolver of this request reads that field, whatever type it is on.
+ */
+export function documentFieldNames(info: GraphQLResolveInfo): ReadonlySet<string> {
+  let names = documentNames.get(info.operation);
+  if (!names) {
+    const found = new Set<string>();
+    const visit = (set: SelectionSetNode | undefined) => {
+      for (const selection of set?.selections ?? []) {
+        if (selection.kind === Kind.FIELD) found.add(selection.name.value);
+        if (selection.kind !== Kind.FRAGMENT_SPREAD) visit(selection.selectionSet);
+      }
+    };
+    visit(info.operation.selectionSet);
+    for (const fragment of Object.values(info.fragments)) visit(fragment.selectionSet);
+    names = found;
+    documentNames.set(info.operation, names);
+  }
+  return names;
+}

@@ -3,6 +3,7 @@ import { canManageMembersIn, canSee } from "../auth/principal";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { selectList } from "../db/scoped-db";
+import type { MemberPageKey } from "../db/loaders";
 import { badInput, forbidden, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
 import { DirectoryEventType, MemberStatus } from "../schema/enums";
@@ -125,17 +126,18 @@ export class MemberService {
 
   /**
    * Members of one department (optionally its subtree), one page; batched across departments.
-   * `withDepartments`: the caller will ask for the members' departments (fetched in the same statement).
+   * `prefetch`: whether the caller will ask for the members' departments (fetched in the same
+   * statement), and which optional columns it reads (see `MemberPageKey`).
    */
   async ofDepartment(
     ctx: RequestContext,
     department: Department,
     includeSubdepartments: boolean,
     window: PageWindow,
-    withDepartments = false,
+    prefetch: Pick<MemberPageKey, "withDepartments" | "columns"> = {},
   ): Promise<Connection<Member>> {
     requireScope(ctx.caller, "directory:read");
-    const rows = await ctx.loaders.departmentMembers.load({ departmentPk: department.pk, includeSubdepartments, window, withDepartments });
+    const rows = await ctx.loaders.departmentMembers.load({ departmentPk: department.pk, includeSubdepartments, window, ...prefetch });
     return toConnection([...rows], window, (m) => [m.pk], () => this.countIn(ctx, department, includeSubdepartments));
   }
 
