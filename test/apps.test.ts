@@ -314,6 +314,16 @@ describe("apps", () => {
       } finally {
         await ws.dispose();
       }
+      // The directory's file endpoints apply the same rule (a token used from elsewhere is refused there too).
+      for (const [method, path] of [["GET", "/exports/not-an-id"], ["POST", "/imports?mode=UPSERT"]] as const) {
+        const file = await fetch(`${gw.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "x-forwarded-for": "203.0.113.9", "content-type": "text/csv" },
+          ...(method === "POST" ? { body: "employeeId,name,department\n" } : {}),
+        });
+        expect(file.status).toBe(403);
+        expect(((await file.json()) as { errors: { extensions: unknown }[] }).errors[0].extensions).toEqual({ code: "FORBIDDEN" });
+      }
       const audit = await gw.sql(`SELECT outcome, ip, detail->>'reason' AS reason FROM audit_log WHERE app_id = $1 AND action IN ('TOKEN_ISSUED', 'TOKEN_REFUSED') ORDER BY id`, [pk(app.app.id)]);
       expect(audit).toEqual([
         { outcome: "FAILURE", ip: "203.0.113.9", reason: "IP address outside the allowed ranges" },

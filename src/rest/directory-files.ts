@@ -22,7 +22,8 @@ function sendError(res: Response, e: unknown, extra: Record<string, unknown> = {
 async function authenticate(deps: AppDeps, req: Request, res: Response): Promise<RequestContext> {
   const match = /^Bearer\s+(\S+)$/i.exec((req.headers.authorization ?? "").trim());
   if (!match) throw new DomainError("UNAUTHENTICATED", "Send `Authorization: Bearer <token>`.");
-  const principal = await deps.tokens.authenticate(match[1]);
+  // With the client's address: the app's allowed IP ranges apply here as on /graphql.
+  const principal = await deps.tokens.authenticate(match[1], req.ip);
   return new RequestContext(deps, principal, String(res.locals.requestId));
 }
 
