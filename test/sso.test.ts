@@ -278,6 +278,20 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     const before = (await gw.sql(`SELECT count(*)::int AS n FROM activation_link`))[0].n;
     expect((await gw.gql(leader, LINK, { input: { memberId: m.dave } })).body.data.createActivationLink.url).toMatch(new RegExp(`^${issuer}/activate/[A-Za-z0-9_-]{43}$`));
     expect((await gw.gql(leader, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
+    // A leader may not take over a corp administrator in their subtree (a link resets the password),
+    // nor a member who also belongs to a department the leader does not lead (as for updateMember).
+    const UPDATE = `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }`;
+    await gw.data(corp.token, UPDATE, { input: { id: m.carol, isCorpAdmin: true } });
+    await gw.data(corp.token, UPDATE, { input: { id: m.erin, departmentIds: [sales, eng], mainDepartmentId: sales } });
+    try {
+      for (const target of [m.carol, m.erin]) {
+        expect((await gw.gql(leader, LINK, { input: { memberId: target } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
+        expect((await gw.gql(leader, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: target } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
+      }
+    } finally {
+      await gw.data(corp.token, UPDATE, { input: { id: m.carol, isCorpAdmin: false } });
+      await gw.data(corp.token, UPDATE, { input: { id: m.erin, departmentIds: [sales] } });
+    }
     const salesApp = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [pk(sales)]);
     expect((await gw.gql(salesApp.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
     expect((await gw.gql(beta.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { RequestContext } from "../context";
-import { canManageMembersIn } from "../auth/principal";
+import { canManageMembersIn, canSee } from "../auth/principal";
 import { writeAudit } from "../auth/audit";
 import { ACTIVATION_TTL_HOURS, sha256 } from "../auth/sso";
 import { forbidden, notFound } from "../errors/domain-error";
@@ -16,14 +16,22 @@ import { AppAdmin } from "./app.service";
  * through an app must administer the corp or lead the member's main department.
  */
 export class CredentialService {
+  /**
+   * The member, if the caller may manage them: the same rule as `MemberService.writableMember`
+   * (every one of their departments manageable, and a corp administrator only by another), since a
+   * link resets the password and sign-out ends the sessions.
+   */
   private async manageable(ctx: RequestContext, memberPk: string): Promise<{ status: string }> {
     requireScope(ctx.caller, "directory:write");
-    const row = await ctx.db.one<{ status: string; path: string }>(
-      `SELECT m.status, d.path FROM member m JOIN department d ON d.id = m.main_department_id WHERE m.corp_id = $1 AND m.id = $2`,
+    const row = await ctx.db.one<{ status: string; is_corp_admin: boolean; paths: string[] }>(
+      `SELECT m.status, m.is_corp_admin,
+              ARRAY(SELECT d.path FROM member_department md JOIN department d ON d.id = md.department_id WHERE md.corp_id = $1 AND md.member_id = m.id) AS paths
+         FROM member m WHERE m.corp_id = $1 AND m.id = $2`,
       [memberPk],
     );
-    if (!row || !canManageMembersIn({ ...ctx.caller, member: null }, row.path)) throw notFound("Member", "input.memberId");
-    if (!canManageMembersIn(ctx.caller, row.path)) throw forbidden("Only corp administrators and leaders of the member's department may do this.");
+    if (!row || !row.paths.some((path) => canSee(ctx.caller, path))) throw notFound("Member", "input.memberId");
+    if (!row.paths.every((path) => canManageMembersIn(ctx.caller, path))) throw forbidden("Only corp administrators and leaders of the member's departments may do this.");
+    if (row.is_corp_admin && ctx.caller.member && !ctx.caller.member.isCorpAdmin) throw forbidden("Only corp administrators may do this to a corp administrator.");
     return row;
   }
 
