@@ -585,6 +585,17 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       await gw.sql(`UPDATE member_credential SET locked_until = now() - interval '1 second' WHERE member_id = $1`, [pk(m.dave)]);
       expect((await codeFor("dave")).code).toBeTruthy();
     });
+
+    it("concurrent wrong passwords: at most five are checked before the lock holds", async () => {
+      const params = { client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" };
+      const before = (await gw.sql(`SELECT coalesce(max(id), 0) AS id FROM audit_log`))[0].id;
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => postSignIn(params, "frank", `Wrong-password-${i}`)));
+      expect(answers.map((r) => r.status)).toEqual(Array(20).fill(401));
+      const reasons = await gw.sql(`SELECT detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' AND member_id = $2`, [before, pk(m.frank)]);
+      expect(reasons).toHaveLength(20);
+      expect(reasons.filter((r) => r.reason !== "locked")).toHaveLength(5);
+      await gw.sql(`UPDATE member_credential SET locked_until = NULL, failed_attempts = 0 WHERE member_id = $1`, [pk(m.frank)]);
+    });
   });
 
   describe("introspection and revocation", () => {

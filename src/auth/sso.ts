@@ -159,22 +159,25 @@ export class SsoService {
       await burnVerification(form.password);
       return fail(member ? "no password set" : "unknown account");
     }
-    if (member.locked_until && member.locked_until.getTime() > Date.now()) {
+    // The attempt is counted before the password is checked, in one statement with the lock test:
+    // concurrent guesses cannot all pass a lock test read before any of them had failed. The fifth
+    // attempt in a row locks the account; the counter starts again after the lock.
+    const attempt = await db.one<{ locked_now: boolean }>(
+      `UPDATE member_credential SET failed_attempts = CASE WHEN failed_attempts + 1 >= $3 THEN 0 ELSE failed_attempts + 1 END,
+              locked_until = CASE WHEN failed_attempts + 1 >= $3 THEN now() + make_interval(mins => $4) ELSE locked_until END
+        WHERE corp_id = $1 AND member_id = $2 AND (locked_until IS NULL OR locked_until <= now())
+       RETURNING locked_until IS NOT NULL AND locked_until > now() AS locked_now`,
+      [member.id, MAX_FAILED_SIGN_INS, LOCK_MINUTES],
+    );
+    if (!attempt) {
       await burnVerification(form.password);
       return fail("locked");
     }
     if (!(await verifyPassword(member.password_hash, form.password))) {
-      // The fifth failure in a row locks the account; the counter starts again after the lock.
-      await db.exec(
-        `UPDATE member_credential SET failed_attempts = CASE WHEN failed_attempts + 1 >= $3 THEN 0 ELSE failed_attempts + 1 END,
-                locked_until = CASE WHEN failed_attempts + 1 >= $3 THEN now() + make_interval(mins => $4) ELSE locked_until END
-          WHERE corp_id = $1 AND member_id = $2`,
-        [member.id, MAX_FAILED_SIGN_INS, LOCK_MINUTES],
-      );
-      return fail(member.failed_attempts + 1 >= MAX_FAILED_SIGN_INS ? "wrong password; account locked" : "wrong password");
+      return fail(attempt.locked_now ? "wrong password; account locked" : "wrong password");
     }
-    if (member.status !== "ACTIVE") return fail(`member is ${member.status}`);
     await db.exec(`UPDATE member_credential SET failed_attempts = 0, locked_until = NULL WHERE corp_id = $1 AND member_id = $2`, [member.id]);
+    if (member.status !== "ACTIVE") return fail(`member is ${member.status}`);
     if (!member.visible) {
       await this.tokens.audit(request.app.corp_id, { action: "SIGN_IN", success: false, appPk, memberPk: member.id, ip, detail: { reason: "outside the app's visibility" } });
       throw new AuthorizeError("access_denied", "This app is not available to you: you are outside its visibility scope.");
