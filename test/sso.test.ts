@@ -418,6 +418,18 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: first.body.refresh_token })).body.error).toBe("invalid_grant");
     });
 
+    it("a code or refresh token presented by another client: refused, and still good for its own client", async () => {
+      const { code, verifier } = await codeFor("alice");
+      const stolen = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: mobile.clientId }, null);
+      expect(stolen).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+      const own = await exchange(code, verifier);
+      expect(own.status).toBe(200);
+      const stolenRefresh = await tokenRequest({ grant_type: "refresh_token", refresh_token: own.body.refresh_token, client_id: mobile.clientId }, null);
+      expect(stolenRefresh).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+      const refreshed = await tokenRequest({ grant_type: "refresh_token", refresh_token: own.body.refresh_token });
+      expect(refreshed.status).toBe(200);
+    });
+
     it("a wrong PKCE verifier, or none", async () => {
       const { code } = await codeFor("alice");
       const wrong = await exchange(code, randomBytes(32).toString("base64url"));

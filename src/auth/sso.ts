@@ -231,11 +231,12 @@ export class SsoService {
     // By hash: the code is what names the corp.
     const spent = await this.pool.query<{ corp_id: string; app_id: string; member_id: string; redirect_uri: string; scopes: string[]; nonce: string | null; code_challenge: string | null; auth_time: Date; expired: boolean; was_used: boolean; family_id: string | null }>(
       `UPDATE oauth_code c SET used_at = now(), family_id = COALESCE(c.family_id, $2::uuid)
-         FROM (SELECT code_hash, used_at IS NOT NULL AS was_used FROM oauth_code WHERE code_hash = $1 FOR UPDATE) old
+         FROM (SELECT code_hash, used_at IS NOT NULL AS was_used FROM oauth_code WHERE code_hash = $1 AND app_id = $3 FOR UPDATE) old
         WHERE c.code_hash = old.code_hash
        RETURNING c.corp_id, c.app_id, c.member_id, c.redirect_uri, c.scopes, c.nonce, c.code_challenge, c.auth_time,
                  c.expires_at <= now() AS expired, old.was_used, c.family_id`,
-      [hash, randomUUID()],
+      // Only the client the code was issued to spends it: another client's attempt changes nothing.
+      [hash, randomUUID(), app.id],
     );
     const code = spent.rows[0];
     const invalid = new OAuthError("invalid_grant", "The authorization code is invalid, expired, already used, or was issued to another client.");
@@ -265,10 +266,11 @@ export class SsoService {
     const row = (
       await this.pool.query<{ token_hash: string; corp_id: string; app_id: string; member_id: string; family_id: string; scopes: string[]; auth_time: Date; live: boolean; used: boolean; revoked: boolean }>(
         `UPDATE refresh_token t SET used_at = COALESCE(t.used_at, now())
-           FROM (SELECT token_hash, used_at IS NOT NULL AS used FROM refresh_token WHERE token_hash = $1 FOR UPDATE) old
+           FROM (SELECT token_hash, used_at IS NOT NULL AS used FROM refresh_token WHERE token_hash = $1 AND app_id = $2 FOR UPDATE) old
           WHERE t.token_hash = old.token_hash
          RETURNING t.token_hash, t.corp_id, t.app_id, t.member_id, t.family_id, t.scopes, t.auth_time, t.expires_at > now() AS live, old.used, t.revoked_at IS NOT NULL AS revoked`,
-        [sha256(form.refresh_token)],
+        // Only the client the token was issued to spends it (another client's attempt changes nothing).
+        [sha256(form.refresh_token), app.id],
       )
     ).rows[0];
     if (!row || row.app_id !== app.id) throw invalid;
