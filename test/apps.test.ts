@@ -221,6 +221,8 @@ describe("apps", () => {
       expect(enabled).toMatchObject({ enabled: true, name: "Back", scopes: ["directory:read", "messages:read"] });
       expect((await gw.gql(token, `{ corp { name } }`)).status).toBe(200);
       await expectRefused(corp.token, DISABLE, { input: { id: toGlobalId("App", corp.appPk) } }, "BAD_USER_INPUT", "input.id");
+      await expectRefused(corp.token, UPDATE_APP, { input: { id: toGlobalId("App", corp.appPk), enabled: false } }, "BAD_USER_INPUT", "input.enabled");
+      expect((await gw.sql(`SELECT enabled FROM app WHERE id = $1`, [corp.appPk]))[0].enabled).toBe(true);
     });
   });
 

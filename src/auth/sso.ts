@@ -438,7 +438,7 @@ export class SsoService {
     try {
       await client.query("BEGIN");
       const db = new CorpDb(target.corpPk, client);
-      const used = await db.exec(`UPDATE activation_link SET used_at = now() WHERE corp_id = $1 AND token_hash = $2 AND used_at IS NULL`, [sha256(token)]);
+      const used = await db.exec(`UPDATE activation_link SET used_at = now() WHERE corp_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > now()`, [sha256(token)]);
       if (!used) {
         await client.query("ROLLBACK");
         return { error: "This link is invalid, expired or already used." };

@@ -236,7 +236,10 @@ export class AppApiService {
       set("redirect_uris", validRedirectUris(changes.redirectUris, "input.redirectUris"));
     }
     if (changes.allowedIpRanges !== undefined) set("allowed_ip_ranges", validRanges(changes.allowedIpRanges, "input.allowedIpRanges"), "::cidr[]");
-    if (changes.enabled !== undefined) set("enabled", changes.enabled);
+    if (changes.enabled !== undefined) {
+      if (changes.enabled === false && ctx.caller.appId === pk) throw badInput("input.enabled", "An app cannot disable itself.");
+      set("enabled", changes.enabled);
+    }
     if (sets.length) {
       await ctx.db.exec(`UPDATE app SET ${sets.join(", ")}, updated_at = now() WHERE corp_id = $1 AND id = $2`, params);
       ctx.deps.tokens.invalidate(app.clientId, app.corpId);
