@@ -14,7 +14,8 @@ import { RequestContext, type AppDeps } from "./context";
 import { poolOf } from "./db/data-source";
 import { createEventBus } from "./events/bus";
 import { EventRelay } from "./events/relay";
-import { TokenService } from "./auth/tokens";
+import { bearerToken, TokenService } from "./auth/tokens";
+import { sendHttpError } from "./errors/http";
 import { oauthRouter } from "./auth/oidc";
 import { SsoService } from "./auth/sso";
 import type { Principal } from "./auth/principal";
@@ -48,10 +49,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** One JSON error body for the non-GraphQL endpoints and for HTTP-level failures of /graphql. */
-function sendError(res: Response, error: DomainError): void {
-  res.status(httpStatus(error.code)).json({ errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
-}
 
 /**
  * Builds the gateway on a migrated database: GraphQL over HTTP (Apollo Server on Express) and
@@ -99,12 +96,12 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         if (raw === undefined) return true;
-        const match = typeof raw === "string" ? /^Bearer\s+(\S+)$/i.exec(raw.trim()) : null;
+        const token = bearerToken(raw);
         try {
-          if (!match) throw new DomainError("UNAUTHENTICATED", "connectionParams.authorization must be `Bearer <token>`.");
+          if (!token) throw new DomainError("UNAUTHENTICATED", "connectionParams.authorization must be `Bearer <token>`.");
           ctx.extra.ip = clientIp(ctx.extra.request.socket.remoteAddress, ctx.extra.request.headers["x-forwarded-for"]);
-          ctx.extra.principal = await tokens.authenticate(match[1], ctx.extra.ip);
-          ctx.extra.token = match[1];
+          ctx.extra.principal = await tokens.authenticate(token, ctx.extra.ip);
+          ctx.extra.token = token;
         } catch (e) {
           ctx.extra.authError = e instanceof DomainError ? e : new DomainError("UNAUTHENTICATED", "The access token is invalid.");
         }
@@ -217,15 +214,14 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     async (req: Request, res: Response, next: NextFunction) => {
       const header = req.headers.authorization;
       if (!header) return next();
-      const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+      const token = bearerToken(header);
       try {
-        if (!match) throw new DomainError("UNAUTHENTICATED", "The Authorization header must be `Bearer <token>`.");
-        res.locals.principal = await tokens.authenticate(match[1], req.ip);
+        if (!token) throw new DomainError("UNAUTHENTICATED", "The Authorization header must be `Bearer <token>`.");
+        res.locals.principal = await tokens.authenticate(token, req.ip);
         next();
       } catch (e) {
         if (!(e instanceof DomainError)) return next(e);
-        if (e.code === "UNAUTHENTICATED") res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
-        sendError(res, e);
+        sendHttpError(res, e);
       }
     },
     // 6 MB: the `csv` of importMembers may be 5 MB (larger files go to POST /imports).
@@ -240,7 +236,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
 
   // Everything else, and errors outside GraphQL (e.g. a malformed JSON body), answer in JSON.
   app.use((_req: Request, res: Response) => {
-    sendError(res, new DomainError("NOT_FOUND", "No such endpoint. The API is at POST /graphql."));
+    sendHttpError(res, new DomainError("NOT_FOUND", "No such endpoint. The API is at POST /graphql."));
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number };
@@ -254,13 +250,10 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
             : e?.status === 400
               ? "The request body could not be read."
               : undefined;
-    if (message === undefined) {
-      const formatted = formatError(err, String(res.locals.requestId ?? randomUUID()));
-      return void res.status(500).json({ errors: [formatted] });
-    }
+    if (message === undefined) return sendHttpError(res, err);
     // The OAuth endpoints answer in the OAuth error format (RFC 6749 §5.2), the rest in GraphQL's.
     if (req.path.startsWith("/oauth/")) return void res.status(400).json({ error: "invalid_request", error_description: message });
-    sendError(res, new DomainError("BAD_USER_INPUT", message));
+    sendHttpError(res, new DomainError("BAD_USER_INPUT", message));
   });
 
   return {

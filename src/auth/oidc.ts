@@ -4,7 +4,7 @@ import { DomainError } from "../errors/domain-error";
 import { activationPage, errorPage, PAGE_HEADERS, signInPage } from "./pages";
 import { SCOPES } from "./scopes";
 import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest, type SsoService } from "./sso";
-import { OAuthError, type TokenApp, type TokenService } from "./tokens";
+import { bearerToken, OAuthError, type TokenApp, type TokenService } from "./tokens";
 
 /** The authorization request parameters the sign-in form carries through its POST. */
 const AUTHORIZE_PARAMS = ["response_type", "client_id", "corp_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] as const;
@@ -184,15 +184,15 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
 
   const userinfo = async (req: Request, res: Response) => {
     noStore(res);
-    const match = /^Bearer\s+(\S+)$/i.exec((req.headers.authorization ?? "").trim());
+    const token = bearerToken(req.headers.authorization);
     const refuse = (status: number, error: string, description: string) => {
       res.setHeader("www-authenticate", `Bearer error="${error}", error_description="${description}"`);
       res.status(status).json({ error, error_description: description });
     };
-    if (!match) return refuse(401, "invalid_token", "A member's access token is required.");
+    if (!token) return refuse(401, "invalid_token", "A member's access token is required.");
     try {
-      const principal = await tokens.authenticate(match[1], req.ip);
-      const claims = await tokens.verify(match[1]);
+      const principal = await tokens.authenticate(token, req.ip);
+      const claims = await tokens.verify(token);
       const scopes = claims.scope.split(" ");
       if (!principal.member) return refuse(403, "insufficient_scope", "userinfo needs a member's token (from sign-in), not an app token.");
       if (!scopes.includes("openid")) return refuse(403, "insufficient_scope", "The token lacks the openid scope.");

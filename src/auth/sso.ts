@@ -7,7 +7,7 @@ import { parseGlobalId, toGlobalId } from "../schema/global-id";
 import { isScope } from "./scopes";
 import { writeAudit } from "./audit";
 import type { EventBus } from "../events/bus";
-import { OAuthError, type TokenApp, type TokenService } from "./tokens";
+import { OAuthError, TOKEN_APP_COLUMNS, type TokenApp, type TokenService } from "./tokens";
 import { burnVerification, hashPassword, LOCK_MINUTES, MAX_FAILED_SIGN_INS, PASSWORD_MAX_AGE_DAYS, passwordProblem, verifyPassword } from "./passwords";
 
 /** Authorization codes live 5 minutes (issue 5; RFC 6749 §4.1.2 recommends at most 10). */
@@ -87,9 +87,7 @@ export class SsoService {
   async authorizeRequest(q: Record<string, string | undefined>): Promise<AuthorizeRequest> {
     const clientId = q.client_id;
     if (!clientId) throw new DomainError("BAD_USER_INPUT", "client_id is required.", { field: "client_id" });
-    const columns = `a.id, a.corp_id, a.client_id, a.secret_hash, a.previous_secret_hash, a.previous_secret_expires_at, a.scopes, a.enabled,
-                a.public_client, a.allowed_ip_ranges::text[] AS allowed_ip_ranges, a.redirect_uris, a.vendor_app_id`;
-    let app = (await this.pool.query<TokenApp>(`SELECT ${columns} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId])).rows[0];
+    let app = (await this.pool.query<TokenApp>(`SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId])).rows[0];
     if (!app) {
       // A vendor app signs members of the corp named by corp_id in, if that corp installed it; a
       // corp that did not looks exactly like an unknown client.
@@ -97,7 +95,7 @@ export class SsoService {
       if (vendor && !q.corp_id) throw new DomainError("BAD_USER_INPUT", "A vendor app must name the corp: add corp_id (the corp's global id).", { field: "corp_id" });
       const corp = q.corp_id ? parseGlobalId(q.corp_id) : undefined;
       if (vendor && corp?.type === "Corp") {
-        const installed = await new CorpDb(corp.pk, this.pool).one<TokenApp>(`SELECT ${columns} FROM app a WHERE a.corp_id = $1 AND a.vendor_app_id = $2`, [vendor.id]);
+        const installed = await new CorpDb(corp.pk, this.pool).one<TokenApp>(`SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.corp_id = $1 AND a.vendor_app_id = $2`, [vendor.id]);
         if (installed) app = { ...installed, redirect_uris: vendor.redirect_uris };
       }
     }

@@ -76,7 +76,8 @@ export interface TokenApp {
   vendor_app_id: string | null;
 }
 
-const TOKEN_APP_COLUMNS = `a.id, a.corp_id, a.client_id, a.secret_hash, a.previous_secret_hash, a.previous_secret_expires_at, a.scopes,
+/** The columns of a `TokenApp` (table alias `a`). */
+export const TOKEN_APP_COLUMNS = `a.id, a.corp_id, a.client_id, a.secret_hash, a.previous_secret_hash, a.previous_secret_expires_at, a.scopes,
   a.enabled, a.public_client, a.allowed_ip_ranges::text[] AS allowed_ip_ranges, a.redirect_uris, a.vendor_app_id`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -84,6 +85,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const APP_CACHE_MS = 5000;
 /** How many verified tokens `verify` remembers (token text and claims, a few hundred bytes each). */
 const VERIFIED_CACHE_SIZE = 10_000;
+
+/** The token of an `Authorization: Bearer <token>` value, or null when the value is not one. */
+export function bearerToken(header: unknown): string | null {
+  if (typeof header !== "string") return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match ? match[1] : null;
+}
 
 /**
  * Issues and verifies access tokens (RS256 JWTs with a `kid`), and turns a verified token into a

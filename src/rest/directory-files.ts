@@ -1,29 +1,16 @@
 import { Router, type Request, type Response } from "express";
 import { RequestContext, type AppDeps } from "../context";
 import { DomainError, badInput } from "../errors/domain-error";
-import { formatError, httpStatus } from "../errors/format";
+import { sendHttpError } from "../errors/http";
+import { bearerToken } from "../auth/tokens";
 import { ImportMode } from "../schema/import.enums";
-
-/** Answers an error in the JSON shape of the other HTTP endpoints (`{errors: [{message, extensions}]}`). */
-function sendError(res: Response, e: unknown, extra: Record<string, unknown> = {}): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (e instanceof DomainError) {
-    if (e.code === "UNAUTHENTICATED") res.setHeader("www-authenticate", 'Bearer error="invalid_token"');
-    res.status(httpStatus(e.code)).json({ errors: [{ message: e.message, extensions: { code: e.code, ...e.details } }], ...extra });
-    return;
-  }
-  res.status(500).json({ errors: [formatError(e, String(res.locals.requestId))], ...extra });
-}
 
 /** The request context of a bearer token (required: these endpoints have no anonymous use). */
 async function authenticate(deps: AppDeps, req: Request, res: Response): Promise<RequestContext> {
-  const match = /^Bearer\s+(\S+)$/i.exec((req.headers.authorization ?? "").trim());
-  if (!match) throw new DomainError("UNAUTHENTICATED", "Send `Authorization: Bearer <token>`.");
+  const token = bearerToken(req.headers.authorization);
+  if (!token) throw new DomainError("UNAUTHENTICATED", "Send `Authorization: Bearer <token>`.");
   // With the client's address: the app's allowed IP ranges apply here as on /graphql.
-  const principal = await deps.tokens.authenticate(match[1], req.ip);
+  const principal = await deps.tokens.authenticate(token, req.ip);
   return new RequestContext(deps, principal, String(res.locals.requestId));
 }
 
@@ -61,7 +48,7 @@ export function directoryFileRoutes(deps: AppDeps): Router {
       const id = await ctx.services.imports.importStream(ctx, { mode, dryRun, maxResignRatio }, req);
       res.status(202).json({ job: { id } });
     } catch (e) {
-      sendError(res, e);
+      sendHttpError(res, e);
     }
   });
 
@@ -76,7 +63,7 @@ export function directoryFileRoutes(deps: AppDeps): Router {
       });
       res.end();
     } catch (e) {
-      sendError(res, e);
+      sendHttpError(res, e);
     }
   });
 
