@@ -381,6 +381,30 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(html).not.toMatch(/<script|<link|<img|url\(/);
     });
 
+    it("accepts the form only from its own pages (no sign-in attempts posted by other sites)", async () => {
+      const verifier = randomBytes(32).toString("base64url");
+      const body = new URLSearchParams({
+        response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "s",
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256", login: "alice", password: PASSWORD,
+      });
+      const post = (headers: Record<string, string>) =>
+        fetch(`${gw.url}/oauth/authorize`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body, redirect: "manual" });
+      const attempts = async () => (await gw.sql(`SELECT failed_attempts FROM member_credential WHERE member_id = $1`, [pk(m.alice)]))[0].failed_attempts;
+      const before = await attempts();
+      const foreign: Record<string, string>[] = [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }, { origin: issuer, "sec-fetch-site": "same-site" }];
+      for (const headers of foreign) {
+        const refused = await post(headers);
+        expect(refused.status).toBe(403);
+        expect(refused.headers.get("location")).toBeNull();
+        expect(await refused.text()).toContain("only be sent from its own page");
+      }
+      expect(await attempts()).toBe(before);
+      // What a browser sends from the sign-in page itself.
+      const own = await post({ origin: issuer, "sec-fetch-site": "same-origin" });
+      expect(own.status).toBe(303);
+      expect(new URL(own.headers.get("location")!).searchParams.get("code")).toBeTruthy();
+    });
+
     it("never tells whether the account exists", async () => {
       const params = { client_id: portal.clientId, state: "s", code_challenge: "x".repeat(43), code_challenge_method: "S256" };
       const unknown = await postSignIn(params, "nobody@acme.test", PASSWORD);

@@ -108,7 +108,24 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     res.type("html").send(signInPage({ appName: await appName(request), hidden: hiddenFields(params) }));
   });
 
-  router.post("/oauth/authorize", form, async (req, res) => {
+  /**
+   * The sign-in and activation forms are accepted only from our own pages: a browser sends `Origin`
+   * (and `Sec-Fetch-Site`) with every POST, so another site cannot make its visitors' browsers post
+   * sign-in attempts (login CSRF, or locking an account through strangers' browsers). Clients that
+   * are not browsers send neither.
+   */
+  const ownOrigin = new URL(config.publicUrl).origin;
+  const fromOwnPages = (req: Request, res: Response, next: () => void) => {
+    const origin = req.headers.origin;
+    const site = req.headers["sec-fetch-site"];
+    const originOk = origin === undefined || origin === ownOrigin || origin === `${req.protocol}://${req.headers.host}`;
+    const siteOk = site === undefined || site === "same-origin" || site === "none";
+    if (originOk && siteOk) return next();
+    Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
+    res.status(403).type("html").send(errorPage("This form can only be sent from its own page. Open the sign-in link again."));
+  };
+
+  router.post("/oauth/authorize", fromOwnPages, form, async (req, res) => {
     const params = fields(req.body);
     const request = await authorizeRequest(params, res);
     if (!request) return;
@@ -214,7 +231,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     res.status(target ? 200 : 404).type("html").send(activationPage({ name: target?.name }));
   });
 
-  router.post("/activate/:token", form, async (req, res) => {
+  router.post("/activate/:token", fromOwnPages, form, async (req, res) => {
     Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
     const token = String(req.params.token);
     const result = await sso.activate(token, fields(req.body).password ?? "", req.ip);
