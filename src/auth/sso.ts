@@ -7,6 +7,7 @@ import { parseGlobalId, toGlobalId } from "../schema/global-id";
 import { isScope } from "./scopes";
 import { writeAudit } from "./audit";
 import type { EventBus } from "../events/bus";
+import { appSeesMemberSql } from "../services/access";
 import { OAuthError, TOKEN_APP_COLUMNS, type TokenApp, type TokenService } from "./tokens";
 import { burnVerification, hashPassword, LOCK_MINUTES, MAX_FAILED_SIGN_INS, PASSWORD_MAX_AGE_DAYS, passwordProblem, verifyPassword } from "./passwords";
 
@@ -474,7 +475,4 @@ export class SsoService {
 
 
 /** Is member `m` inside app `a`'s visibility (departments' subtrees, or listed by id)? */
-const VISIBLE_SQL = `(a.visible_department_ids IS NULL OR m.id = ANY(a.visible_member_ids) OR EXISTS (
-    SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
-      JOIN department v ON v.corp_id = $1 AND v.id = ANY(a.visible_department_ids)
-     WHERE md.corp_id = $1 AND md.member_id = m.id AND d.path LIKE v.path || '%'))`;
+const VISIBLE_SQL = appSeesMemberSql("m.id");

@@ -59,3 +59,15 @@ export function outOfReachSql(principal: Principal, params: SqlParams, alias: st
   return `(${adminGuard}EXISTS (SELECT 1 FROM member_department md_r JOIN department d_r ON d_r.id = md_r.department_id
             WHERE md_r.corp_id = $1 AND md_r.member_id = ${alias}.id AND NOT ${manageableSql(principal, params, "d_r.path")}))`;
 }
+
+/**
+ * SQL: the app `a` has the member `member` (a column or a parameter) in its visibility: the whole
+ * corp, the member named singly, or one of the member's departments within a visible subtree. Who
+ * may sign in to an app, and `appsForMember`.
+ */
+export function appSeesMemberSql(member: string): string {
+  return `(a.visible_department_ids IS NULL OR ${member} = ANY(a.visible_member_ids) OR EXISTS (
+    SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
+      JOIN department v ON v.corp_id = $1 AND v.id = ANY(a.visible_department_ids)
+     WHERE md.corp_id = $1 AND md.member_id = ${member} AND d.path LIKE v.path || '%'))`;
+}

@@ -11,7 +11,7 @@ import { Member } from "../entities/member.entity";
 import { badInput, conflict, forbidden, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
 import { toGlobalId } from "../schema/global-id";
-import { requireScope } from "./access";
+import { appSeesMemberSql, requireScope } from "./access";
 
 export interface AppCredentials {
   appPk: string;
@@ -178,12 +178,7 @@ export class AppApiService {
     if (!member) throw notFound("Member", "memberId");
     return ctx.db.entities(
       App,
-      `SELECT ${appCols(ctx)} FROM app a WHERE a.corp_id = $1 AND a.enabled AND (
-         a.visible_department_ids IS NULL OR $2 = ANY(a.visible_member_ids) OR EXISTS (
-           SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
-             JOIN department v ON v.corp_id = $1 AND v.id = ANY(a.visible_department_ids)
-            WHERE md.corp_id = $1 AND md.member_id = $2 AND d.path LIKE v.path || '%'))
-       ORDER BY a.id`,
+      `SELECT ${appCols(ctx)} FROM app a WHERE a.corp_id = $1 AND a.enabled AND ${appSeesMemberSql("$2::bigint")} ORDER BY a.id`,
       [memberPk],
     );
   }
