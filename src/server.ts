@@ -74,6 +74,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
 
   const app = express();
   app.disable("x-powered-by");
+  // API answers are `no-store`: an ETag (a SHA-1 of every body) would cost a hash per request for nothing.
+  app.set("etag", false);
   app.set("trust proxy", config.trustProxy);
   const httpServer = http.createServer(app);
   let draining = false;

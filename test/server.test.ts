@@ -39,8 +39,9 @@ describe("server", () => {
       ids.push(gql.headers.get("x-request-id"));
       for (const id of ids) expect(id).toMatch(UUID);
       expect(new Set(ids).size).toBe(ids.length);
-      // Express does not announce itself.
+      // Express does not announce itself, nor hash API answers into ETags (they are no-store).
       expect(gql.headers.get("x-powered-by")).toBeNull();
+      expect(gql.headers.get("etag")).toBeNull();
     });
   });
 
