@@ -50,19 +50,21 @@ export function createLoaders(ctx: RequestContext) {
   const deptCols = selectList(ds, Department, "d");
   const memberCols = selectList(ds, Member, "m");
   const deptJson = jsonRow(ds, Department, "d");
+  const deptProps = ds.getMetadata(Department).columns.map((c) => [c.databaseName, c.propertyName] as const);
   const memberProps = ds.getMetadata(Member).columns.map((c) => c.propertyName);
-  const departmentProps = ds.getMetadata(Department).columns.map((c) => c.propertyName);
-  /** The member columns and the departments' JSON of a page statement (all, or the lean set). */
+  const departmentProps = deptProps.map(([, prop]) => prop);
+  /** The member columns, the departments' JSON and the department's own columns of a page statement (all, or the lean set). */
   const pageColumns = (columns: string | undefined) => {
-    if (columns === undefined) return { memberCols, deptJson };
+    if (columns === undefined) return { memberCols, deptJson, departmentOwn: deptProps };
     const wanted = new Set(columns.split(","));
     const keep = (props: string[], optional: readonly string[]) => new Set(props.filter((p) => !optional.includes(p) || wanted.has(p)));
+    const departments = keep(departmentProps, OPTIONAL_COLUMNS.department);
     return {
       memberCols: selectList(ds, Member, "m", keep(memberProps, OPTIONAL_COLUMNS.member)),
-      deptJson: jsonRow(ds, Department, "d", keep(departmentProps, OPTIONAL_COLUMNS.department)),
+      deptJson: jsonRow(ds, Department, "d", departments),
+      departmentOwn: deptProps.filter(([, prop]) => departments.has(prop)),
     };
   };
-  const deptProps = ds.getMetadata(Department).columns.map((c) => [c.databaseName, c.propertyName] as const);
 
   /** Groups rows by a key column and returns lists in `keys` order. */
   const groupBy = <T>(keys: readonly string[], rows: Array<T & { __key: string }>) => {
@@ -101,7 +103,7 @@ export function createLoaders(ctx: RequestContext) {
    */
   const memberPageSql = (key: Omit<MemberPageKey, "departmentPk">, params: SqlParams, pksParam: string, withDepartment = false) => {
     const { window, includeSubdepartments, withDepartments } = key;
-    const { memberCols, deptJson } = pageColumns(key.columns);
+    const { memberCols, deptJson, departmentOwn } = pageColumns(key.columns);
     const page = keyset(window, ["md.member_id"], params, ["bigint"]);
     const inDepartment = includeSubdepartments
       ? `SELECT DISTINCT md.member_id FROM member_department md JOIN department d ON d.id = md.department_id
@@ -112,12 +114,7 @@ export function createLoaders(ctx: RequestContext) {
              FROM member_department x JOIN department d ON d.id = x.department_id
             WHERE x.corp_id = $1 AND x.member_id = m.id) AS "__departments"`
       : "";
-    const departmentCols = withDepartment
-      ? deptProps
-          .filter(([, prop]) => key.columns === undefined || !(OPTIONAL_COLUMNS.department as readonly string[]).includes(prop) || key.columns.split(",").includes(prop))
-          .map(([db]) => `, p."${db}" AS "__d_${db}"`)
-          .join("")
-      : "";
+    const departmentCols = withDepartment ? departmentOwn.map(([db]) => `, p."${db}" AS "__d_${db}"`).join("") : "";
     const join = withDepartment ? "LEFT JOIN LATERAL" : "CROSS JOIN LATERAL";
     return `SELECT p.id AS "__key", ${memberCols}${departmentsOfMember}${departmentCols}
               FROM department p
