@@ -157,7 +157,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       }
       if (grantType !== "authorization_code" && grantType !== "refresh_token") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
       if (!clientId) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic, client_secret_post, or client_id for a public client).");
-      const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic: true, corpId: body.corp_id ?? (await sso.corpOfGrant(body)) });
+      const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic: true, corpId: body.corp_id ?? (() => sso.corpOfGrant(body)) });
       await tokens.checkNetwork(app, req.ip);
       res.json(grantType === "authorization_code" ? await sso.exchangeCode(app, body, req.ip) : await sso.refresh(app, body, req.ip));
     } catch (e) {

@@ -216,10 +216,10 @@ export class SsoService {
    * corp, and standard clients do not send corp_id to the token endpoint.
    */
   async corpOfGrant(form: { grant_type?: string; code?: string; refresh_token?: string }): Promise<string | undefined> {
-    const [table, value] = form.grant_type === "authorization_code" ? ["oauth_code", form.code] : ["refresh_token", form.refresh_token];
+    const [from, value] = form.grant_type === "authorization_code" ? ["oauth_code WHERE code_hash", form.code] : ["refresh_token WHERE token_hash", form.refresh_token];
     if (!value) return undefined;
     // By hash: the secret names the corp.
-    const row = (await this.pool.query<{ corp_id: string }>(`SELECT corp_id FROM ${table === "oauth_code" ? "oauth_code WHERE code_hash" : "refresh_token WHERE token_hash"} = $1`, [sha256(value)])).rows[0];
+    const row = (await this.pool.query<{ corp_id: string }>(`SELECT corp_id FROM ${from} = $1`, [sha256(value)])).rows[0];
     return row ? toGlobalId("Corp", row.corp_id) : undefined;
   }
 

@@ -256,7 +256,11 @@ export class TokenService {
    * does the job. A corp that has not installed a vendor app looks exactly like one that does not
    * exist.
    */
-  async authenticateClient(clientId: string, secret: string | undefined, opts: { corpId?: string; allowPublic?: boolean } = {}): Promise<TokenApp> {
+  async authenticateClient(
+    clientId: string,
+    secret: string | undefined,
+    opts: { corpId?: string | (() => Promise<string | undefined>); allowPublic?: boolean } = {},
+  ): Promise<TokenApp> {
     const refused = new OAuthError("invalid_client", "Unknown client, wrong secret, or the app is disabled.");
     // Unscoped by design: the client id is what tells us the corp (a vendor's, with corp_id).
     const own = (await this.pool.query<TokenApp>(`SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId])).rows[0];
@@ -270,9 +274,11 @@ export class TokenService {
     }
     const vendor = (await this.pool.query<{ id: string; secret_hash: string }>(`SELECT id, secret_hash FROM vendor_app WHERE client_id = $1`, [clientId])).rows[0];
     if (!vendor || secret === undefined || !verifySecret(secret, vendor.secret_hash)) throw refused;
-    if (!opts.corpId) throw new OAuthError("invalid_request", "A vendor app must name the corp: add corp_id (the corp's global id).");
+    // Only a vendor's client needs the corp: worked out (e.g. from the grant) only now.
+    const corpId = typeof opts.corpId === "function" ? await opts.corpId() : opts.corpId;
+    if (!corpId) throw new OAuthError("invalid_request", "A vendor app must name the corp: add corp_id (the corp's global id).");
     const notInstalled = new OAuthError("invalid_grant", "The app is not installed in this corp.");
-    const corp = parseGlobalId(opts.corpId);
+    const corp = parseGlobalId(corpId);
     if (!corp || corp.type !== "Corp") throw notInstalled;
     const installed = await new CorpDb(corp.pk, this.pool).one<TokenApp>(
       `SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.corp_id = $1 AND a.vendor_app_id = $2`,
