@@ -220,7 +220,7 @@ export class TokenService {
   }
 
   /** Signs any JWT of ours (RS256, current key, our issuer): access and ID tokens. */
-  sign(payload: object, opts: { audience: string; subject: string; expiresIn: number }): string {
+  sign(payload: object, opts: { audience: string; subject: string; expiresIn: number; jwtid?: string }): string {
     if (!this.signing) throw new Error("TokenService.init() was not called");
     void this.refreshKeys(60_000);
     const now = Math.floor(Date.now() / 1000);
@@ -231,12 +231,12 @@ export class TokenService {
       audience: opts.audience,
       subject: opts.subject,
       expiresIn: opts.expiresIn,
-      jwtid: randomUUID(),
+      jwtid: opts.jwtid ?? randomUUID(),
     });
   }
 
   /** Signs an access token for an app (and, with SSO, a member acting through it). */
-  issue(grant: { clientId: string; corpId: string; scopes: readonly string[]; memberId?: string; appPk?: string }): { token: string; expiresIn: number } {
+  issue(grant: { clientId: string; corpId: string; scopes: readonly string[]; memberId?: string; appPk?: string; jti?: string }): { token: string; expiresIn: number } {
     const expiresIn = this.config.tokenTtlSeconds;
     const payload: Partial<AccessClaims> = {
       azp: grant.clientId,
@@ -245,7 +245,7 @@ export class TokenService {
     };
     if (grant.memberId) payload.member = toGlobalId("Member", grant.memberId);
     if (grant.appPk) payload.app = toGlobalId("App", grant.appPk);
-    const token = this.sign(payload, { audience: this.config.tokenAudience, subject: payload.member ?? grant.clientId, expiresIn });
+    const token = this.sign(payload, { audience: this.config.tokenAudience, subject: payload.member ?? grant.clientId, expiresIn, jwtid: grant.jti });
     return { token, expiresIn };
   }
 
