@@ -17,9 +17,19 @@ export interface Config {
   subscriptionRecheckSeconds: number;
   logLevel: LogLevel;
   playground: boolean;
+  importIdleTimeoutSeconds: number;
   trustProxy: boolean | number | string;
   refreshTokenTtlSeconds: number;
   appSecretGraceSeconds: number;
+  maxQueryCost: number;
+  maxQueryDepth: number;
+  maxQueryAliases: number;
+  maxQueryTokens: number;
+  maxDocumentBytes: number;
+  wsMaxPayloadBytes: number;
+  redisUrl: string | undefined;
+  signinIpLimitPerMinute: number;
+  tokenIpLimitPerMinute: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -176,6 +186,14 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     parse: bool("PLAYGROUND", true),
   },
   {
+    key: "importIdleTimeoutSeconds",
+    env: "IMPORT_IDLE_TIMEOUT_SECONDS",
+    description:
+      "How long an upload to POST /imports may send nothing while the gateway waits for it, in seconds; then it is answered 408, the job FAILED (nothing applied) and the corp's import lock released.",
+    defaultText: "30",
+    parse: int("IMPORT_IDLE_TIMEOUT_SECONDS", 1, 3600, 30),
+  },
+  {
     key: "trustProxy",
     env: "TRUST_PROXY",
     description:
@@ -205,6 +223,78 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     description: "After `rotateAppSecret`, how long the previous secret keeps working, in seconds (0: not at all).",
     defaultText: "86400",
     parse: int("APP_SECRET_GRACE_SECONDS", 0, 2592000, 86400),
+  },
+  {
+    key: "maxQueryCost",
+    env: "MAX_QUERY_COST",
+    description:
+      "Largest cost of one operation, in points (object 1, scalar 0, mutation 10, lists × `first`/`last` or their declared size; see Security). A costlier document is refused with LIMIT_EXCEEDED before it runs.",
+    defaultText: "1000",
+    parse: int("MAX_QUERY_COST", 1, 1000000, 1000),
+  },
+  {
+    key: "maxQueryDepth",
+    env: "MAX_QUERY_DEPTH",
+    description: "Deepest selection of one operation, in field levels with fragments flattened (graphql's standard introspection query is 15).",
+    defaultText: "15",
+    parse: int("MAX_QUERY_DEPTH", 1, 100, 15),
+  },
+  {
+    key: "maxQueryAliases",
+    env: "MAX_QUERY_ALIASES",
+    description: "Most aliased fields in one operation (fragments counted as often as they are spread).",
+    defaultText: "30",
+    parse: int("MAX_QUERY_ALIASES", 0, 10000, 30),
+  },
+  {
+    key: "maxQueryTokens",
+    env: "MAX_QUERY_TOKENS",
+    description: "Most lexical tokens in one document; parsing stops there (names, punctuation, values each count one).",
+    defaultText: "3000",
+    parse: int("MAX_QUERY_TOKENS", 100, 1000000, 3000),
+  },
+  {
+    key: "maxDocumentBytes",
+    env: "MAX_DOCUMENT_BYTES",
+    description: "Largest GraphQL document (the `query` text, not its variables), in bytes.",
+    defaultText: "32768",
+    parse: int("MAX_DOCUMENT_BYTES", 1024, 10485760, 32768),
+  },
+  {
+    key: "wsMaxPayloadBytes",
+    env: "WS_MAX_PAYLOAD_BYTES",
+    description:
+      "Largest WebSocket message (a document with its variables), in bytes; a larger frame closes the socket (1009). Send large imports to POST /imports instead.",
+    defaultText: "1048576",
+    parse: int("WS_MAX_PAYLOAD_BYTES", 4096, 67108864, 1048576),
+  },
+  {
+    key: "redisUrl",
+    env: "REDIS_URL",
+    description:
+      "Redis shared by several gateway instances (redis:// or rediss://). Unset: one instance, everything in memory. Today it carries the per-IP throttles of sign-in and the token endpoint; when Redis is unreachable each instance falls back to counting in memory.",
+    secret: true,
+    defaultText: "unset",
+    parse: (raw) => {
+      if (!raw) return undefined;
+      if (!/^rediss?:\/\//.test(raw)) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
+      return raw;
+    },
+  },
+  {
+    key: "signinIpLimitPerMinute",
+    env: "SIGNIN_IP_LIMIT_PER_MINUTE",
+    description:
+      "Sign-in and activation form posts accepted per client IP (IPv6: per /64) per minute; more get 429 with Retry-After before any password is checked or attempt counted. Against password spraying, which the per-account lockout does not stop.",
+    defaultText: "30",
+    parse: int("SIGNIN_IP_LIMIT_PER_MINUTE", 1, 100000, 30),
+  },
+  {
+    key: "tokenIpLimitPerMinute",
+    env: "TOKEN_IP_LIMIT_PER_MINUTE",
+    description: "Requests to POST /oauth/token accepted per client IP (IPv6: per /64) per minute; more get 429 `slow_down` with Retry-After.",
+    defaultText: "300",
+    parse: int("TOKEN_IP_LIMIT_PER_MINUTE", 1, 1000000, 300),
   },
 ];
 

@@ -8,6 +8,8 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
+import { CloseCode } from "graphql-ws";
+import { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
 import type { Config } from "./config";
 import { RequestContext, type AppDeps } from "./context";
@@ -17,13 +19,15 @@ import { EventRelay } from "./events/relay";
 import { bearerToken, TokenService } from "./auth/tokens";
 import { sendHttpError } from "./errors/http";
 import { oauthRouter } from "./auth/oidc";
+import { securityHeaders } from "./auth/pages";
 import { SsoService } from "./auth/sso";
 import type { Principal } from "./auth/principal";
 import { createServices } from "./services";
 import { directoryFileRoutes } from "./rest/directory-files";
 import { buildWorkgraphSchema } from "./schema/build";
 import { DomainError } from "./errors/domain-error";
-import { formatError, httpStatus } from "./errors/format";
+import { asGraphQLError, formatError } from "./errors/format";
+import { checkDocumentSize, checkOperation, documentLimits, prepareOperation } from "./limits/document-limits";
 import { playgroundAssets, playgroundHtml } from "./playground";
 import { log } from "./log";
 
@@ -31,7 +35,7 @@ import { log } from "./log";
 export const DIAGNOSTICS_HEADER = "x-workgraph-debug";
 
 /** Apollo's codes for a document that fails to parse or validate, or variables that fail to coerce. */
-const DOCUMENT_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"]);
+const DOCUMENT_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT", "LIMIT_EXCEEDED"]);
 
 /**
  * The request id of each error Apollo is about to format (recorded in `didEncounterErrors`, which
@@ -71,19 +75,23 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   // Import jobs left QUEUED or RUNNING by a gateway that died are marked FAILED (now and every minute).
   deps.services.imports.startRecovery();
   const schema = await buildWorkgraphSchema(bus);
+  const limits = documentLimits(config);
 
   const app = express();
   app.disable("x-powered-by");
   // API answers are `no-store`: an ETag (a SHA-1 of every body) would cost a hash per request for nothing.
   app.set("etag", false);
   app.set("trust proxy", config.trustProxy);
+  app.use(securityHeaders); // nosniff, no framing, a default CSP on every response (issue 11, finding 12)
   const httpServer = http.createServer(app);
   let draining = false;
 
-  // graphql-ws on the same path. The token is checked once on connect; a refused token is
-  // reported to every operation of the connection as UNAUTHENTICATED (so clients see why).
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql" });
-  type WsExtra = { principal?: Principal; authError?: Error; token?: string; ip?: string };
+  // graphql-ws on the same path. `connection_init` must carry a valid token (else 4403 at once), and
+  // every operation on the socket is authorised again, like an HTTP request (issue 11): a token that
+  // expired, was revoked, or whose app or member was disabled meanwhile gets UNAUTHENTICATED and the
+  // socket is closed with 4403. Frames are capped at `wsMaxPayloadBytes` (ws's default is 100 MiB).
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.wsMaxPayloadBytes });
+  type WsExtra = { principal?: Principal; token?: string; ip?: string };
   /** The client address of a WebSocket upgrade, by express's `trust proxy` rules (as `req.ip`). */
   const clientIp = (socketAddress: string | undefined, forwarded: string | string[] | undefined): string | undefined => {
     const trust = app.get("trust proxy fn") as (addr: string, i: number) => boolean;
@@ -96,23 +104,46 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     {
       schema,
       onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        if (raw === undefined) return true;
-        const token = bearerToken(raw);
+        const token = bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        if (!token) return false;
+        ctx.extra.ip = clientIp(ctx.extra.request.socket.remoteAddress, ctx.extra.request.headers["x-forwarded-for"]);
         try {
-          if (!token) throw new DomainError("UNAUTHENTICATED", "connectionParams.authorization must be `Bearer <token>`.");
-          ctx.extra.ip = clientIp(ctx.extra.request.socket.remoteAddress, ctx.extra.request.headers["x-forwarded-for"]);
           ctx.extra.principal = await tokens.authenticate(token, ctx.extra.ip);
           ctx.extra.token = token;
+          return true;
         } catch (e) {
-          ctx.extra.authError = e instanceof DomainError ? e : new DomainError("UNAUTHENTICATED", "The access token is invalid.");
+          if (!(e instanceof DomainError)) throw e;
+          return false;
         }
-        return true;
       },
-      context: (ctx) => {
-        const token = ctx.extra.token;
-        const recheck = token ? () => tokens.authenticate(token, ctx.extra.ip) : undefined;
-        return new RequestContext(deps, ctx.extra.principal ?? null, randomUUID(), ctx.extra.authError, recheck);
+      onSubscribe: async (ctx, _id, payload) => {
+        const { token, ip } = ctx.extra;
+        const requestId = randomUUID();
+        if (!token) return [asGraphQLError(new DomainError("UNAUTHENTICATED", "The connection has no access token."))];
+        try {
+          ctx.extra.principal = await tokens.authenticate(token, ip);
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          // The refusal reaches the client before the close frame (both are queued in order).
+          setImmediate(() => ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden"));
+          return [asGraphQLError(e)];
+        }
+        try {
+          const prepared = prepareOperation(schema, payload, true, limits);
+          if ("errors" in prepared) return prepared.errors;
+          const recheck = () => tokens.authenticate(token, ip);
+          return {
+            schema,
+            document: prepared.document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck),
+          };
+        } catch (e) {
+          if (e instanceof DomainError) return [asGraphQLError(e)];
+          if (e instanceof GraphQLError) return [e];
+          throw e;
+        }
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return result;
@@ -131,6 +162,19 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     // The cache-control plugin wraps every field resolver to collect hints; the schema has none, so
     // every response is `no-store`, which the plugin below sets directly.
     ApolloServerPluginCacheControlDisabled(),
+    {
+      // Document caps (issue 11): after validation, before any resolver or SQL runs.
+      requestDidStart: async () => ({
+        didResolveOperation: async ({ document, request, contextValue, schema: executable }) => {
+          try {
+            checkOperation(executable, document, request.operationName, request.variables, contextValue.principal !== null, limits);
+          } catch (e) {
+            if (e instanceof DomainError) throw asGraphQLError(e, e.code === "UNAUTHENTICATED" ? 401 : 400);
+            throw e;
+          }
+        },
+      }),
+    },
     {
       // graphql-http audits: a JSON request whose document fails to parse or validate should get
       // 200 with the errors when the client accepts only application/json (the legacy format).
@@ -165,6 +209,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    // graphql-js stops reading a document at this many tokens (a LIMIT_EXCEEDED, see formatError).
+    parseOptions: { maxTokens: limits.maxTokens },
     formatError: (_formatted, error) => formatError(error, (error !== null && typeof error === "object" && errorRequestIds.get(error)) || randomUUID()),
   });
   await apollo.start();
@@ -228,6 +274,17 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     },
     // 6 MB: the `csv` of importMembers may be 5 MB (larger files go to POST /imports).
     express.json({ limit: "6mb" }),
+    // The document's own size is capped far lower than the body (variables carry the data).
+    (req: Request, res: Response, next: NextFunction) => {
+      try {
+        checkDocumentSize(req.method === "GET" ? req.query.query : (req.body as { query?: unknown } | undefined)?.query, limits);
+        next();
+      } catch (e) {
+        if (!(e instanceof DomainError)) return next(e);
+        const legacy = !(req.headers.accept ?? "").includes("application/graphql-response+json");
+        res.status(legacy ? 200 : 400).json({ errors: [formatError(e, res.locals.requestId as string)] });
+      }
+    },
     expressMiddleware(apollo, {
       context: async ({ res }) => new RequestContext(deps, (res.locals.principal as Principal | undefined) ?? null, res.locals.requestId as string),
     }),

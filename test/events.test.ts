@@ -389,11 +389,15 @@ describe("directoryEvents", () => {
   });
 
   describe("errors", () => {
+    // A connection_init without a valid token is refused at once: the socket closes with 4403
+    // (issue 11), so no operation of it ever runs.
+    const refusedAtConnect: Array<[string, () => Promise<string | null>]> = [
+      ["no token", async () => null],
+      ["an invalid token", async () => "not-a-jwt"],
+      ["an unsigned token", async () => unsignedToken()],
+      ["a disabled member's token", async () => disabledMemberToken()],
+    ];
     const cases: Array<[string, () => Promise<string | null>, Record<string, unknown>, string, string | undefined]> = [
-      ["no token", async () => null, {}, "UNAUTHENTICATED", undefined],
-      ["an invalid token", async () => "not-a-jwt", {}, "UNAUTHENTICATED", undefined],
-      ["an unsigned token", async () => unsignedToken(), {}, "UNAUTHENTICATED", undefined],
-      ["a disabled member's token", async () => disabledMemberToken(), {}, "UNAUTHENTICATED", undefined],
       ["an app without directory:read", async () => (await gw.createApp(errCorp.corpPk, ["messages:read", "directory:write"])).token, {}, "FORBIDDEN", undefined],
       ['after: "abc"', async () => errCorp.token, { after: "abc" }, "BAD_USER_INPUT", "after"],
       ['after: "-1"', async () => errCorp.token, { after: "-1" }, "BAD_USER_INPUT", "after"],
@@ -416,6 +420,13 @@ describe("directoryEvents", () => {
       return gw.memberToken(errCorp.corpPk, { clientId: errCorp.clientId }, parseGlobalId(id)!.pk);
     }
 
+    it.each(refusedAtConnect)("%s: the socket is closed with 4403 Forbidden", async (_name, token) => {
+      const sub = gw.subscribe(client(await token()), EVENTS, {});
+      await until(() => sub.completed);
+      expect(sub.results).toHaveLength(0);
+      expect((sub.error as { code?: number }).code).toBe(4403);
+    });
+
     it.each(cases)("%s", async (_name, token, variables, code, field) => {
       const sub = gw.subscribe(client(await token()), EVENTS, variables);
       await sub.waitFor(1);
@@ -430,14 +441,13 @@ describe("directoryEvents", () => {
       expect(JSON.stringify(result)).not.toMatch(/stack|\bat .*\.(ts|js):\d+/i);
     });
 
-    it("a malformed authorization parameter is UNAUTHENTICATED", async () => {
+    it("a malformed authorization parameter is refused at connect (4403)", async () => {
       const c = createClient({ url: gw.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Basic ${errCorp.token}` }, lazy: true, retryAttempts: 0 });
       clients.push(c);
       const sub = gw.subscribe(c, CURSORS, {});
-      await sub.waitFor(1);
-      expect(sub.results).toHaveLength(1);
-      expect(sub.results[0].errors![0].extensions).toEqual({ code: "UNAUTHENTICATED" });
-      expect(JSON.stringify(sub.results[0])).not.toMatch(/stack/i);
+      await until(() => sub.completed);
+      expect(sub.results).toHaveLength(0);
+      expect((sub.error as { code?: number }).code).toBe(4403);
     });
   });
 

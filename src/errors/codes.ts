@@ -24,6 +24,12 @@ declare module "graphql" {
     field?: string;
     /** Seconds to wait before retrying (THROTTLED). */
     retryAfter?: number;
+    /** LIMIT_EXCEEDED for a document: the cap it broke (`cost`, `depth`, `aliases`, `tokens`, `size`, `introspection`). */
+    limit?: string;
+    /** LIMIT_EXCEEDED for a document: the cap's value. */
+    maximum?: number;
+    /** LIMIT_EXCEEDED for a document: what the document asked for (a cost saturates at 10^12). */
+    actual?: number;
     /** Correlates an INTERNAL_SERVER_ERROR with the server log. */
     requestId?: string;
   }

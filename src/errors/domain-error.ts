@@ -8,7 +8,7 @@ export class DomainError extends Error {
   constructor(
     readonly code: Exclude<ErrorCode, "INTERNAL_SERVER_ERROR">,
     message: string,
-    readonly details: { field?: string; retryAfter?: number } = {},
+    readonly details: { field?: string; retryAfter?: number; limit?: string; maximum?: number; actual?: number } = {},
   ) {
     super(message);
     this.name = "DomainError";

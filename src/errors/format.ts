@@ -4,6 +4,7 @@ import type { ValidationError } from "class-validator";
 import type { ErrorCode } from "./codes";
 import { DomainError } from "./domain-error";
 import { log } from "../log";
+import { tokenLimitError } from "../limits/document-limits";
 
 /** HTTP status for a code, used by the REST and OAuth endpoints and by the GraphQL HTTP layer. */
 export function httpStatus(code: ErrorCode): number {
@@ -91,6 +92,9 @@ export function formatError(error: unknown, requestId: string): GraphQLFormatted
   }
   if (gqlError) {
     const code = gqlError.extensions?.code as string | undefined;
+    // graphql-js stops parsing at the token cap with a syntax error: it is a document cap.
+    const tokens = code === "GRAPHQL_PARSE_FAILED" || code === undefined ? tokenLimitError(gqlError) : undefined;
+    if (tokens) return { ...base, message: tokens.message, extensions: { code: tokens.code, ...tokens.details } };
     // Apollo wraps graphql-js's parse, validation and coercion errors (setting originalError): their code says so.
     if (code !== undefined ? REQUEST_ERROR_CODES.has(code) : !gqlError.originalError) {
       return { ...base, message: gqlError.message, extensions: { code: "BAD_USER_INPUT" } };
@@ -106,4 +110,9 @@ export function formatError(error: unknown, requestId: string): GraphQLFormatted
     message: `Internal server error. Quote request id ${requestId} when you report it.`,
     extensions: { code: "INTERNAL_SERVER_ERROR", requestId },
   };
+}
+
+/** A domain error as the GraphQLError Apollo and graphql-ws expect, carrying the HTTP status of its code. */
+export function asGraphQLError(e: DomainError, status = httpStatus(e.code)): GraphQLError {
+  return new GraphQLError(e.message, { originalError: e, extensions: { code: e.code, http: { status } } });
 }

@@ -25,6 +25,7 @@ import {
   UninstallAppPayload,
   UpdateAppInput,
 } from "../schema/app.types";
+import { ListSize, Paged } from "../schema/cost";
 
 const visibilityPks = (v: AppVisibilityInput | null | undefined, field: string) => ({
   departmentPks: v?.departmentIds == null ? null : v.departmentIds.map((id) => fromGlobalId(id, "Department", `${field}.departmentIds`)),
@@ -36,16 +37,19 @@ const ADMIN = "Needs `apps:admin`, an app that sees the whole corp, and (through
 /** The apps API (issue 5): thin, every rule is in AppApiService and CredentialService. */
 @Resolver(() => App)
 export class AppResolver {
+  @ListSize(10)
   @FieldResolver(() => [Department], { nullable: true, description: "Departments whose subtrees the app sees; null: the whole corp." })
   visibleDepartments(@Root() app: App, @Ctx() ctx: RequestContext) {
     return ctx.services.appApi.visibleDepartments(ctx, app);
   }
 
+  @ListSize(10)
   @FieldResolver(() => [Member], { description: "Single members who may also sign in to the app." })
   visibleMembers(@Root() app: App, @Ctx() ctx: RequestContext) {
     return ctx.services.appApi.visibleMembers(ctx, app);
   }
 
+  @Paged()
   @Query(() => AppConnection, { description: `The corp's apps, oldest first. ${ADMIN}` })
   apps(
     @Ctx() ctx: RequestContext,
@@ -60,11 +64,13 @@ export class AppResolver {
     return (await ctx.services.appApi.find(ctx, fromGlobalId(id, "App", "id"))) ?? null;
   }
 
+  @ListSize(10)
   @Query(() => [App], { description: `Enabled apps whose visibility includes the member: the apps they may sign in to (per-department app sets). ${ADMIN}` })
   appsForMember(@Arg("memberId", () => ID, { description: "The member." }) memberId: string, @Ctx() ctx: RequestContext) {
     return ctx.services.appApi.forMember(ctx, fromGlobalId(memberId, "Member", "memberId"));
   }
 
+  @Paged()
   @Query(() => AuditEntryConnection, { description: `The corp's audit log, newest first: tokens issued, sign-ins, app changes. ${ADMIN}` })
   auditLog(
     @Ctx() ctx: RequestContext,

@@ -17,6 +17,7 @@ import {
 import { fromGlobalId } from "../schema/global-id";
 import { documentFieldNames, selects, selectsBelow, subField } from "../schema/selection";
 import { leanColumns, type MemberPageKey } from "../db/loaders";
+import { ListSize, Paged } from "../schema/cost";
 
 /** Where a member page's nodes ask for the members' departments. */
 const MEMBER_DEPARTMENT_PATHS = [["nodes", "departments"], ["nodes", "mainDepartment"], ["edges", "node", "departments"], ["edges", "node", "mainDepartment"]];
@@ -51,21 +52,25 @@ export class DepartmentResolver {
     return (await ctx.services.departments.parent(ctx, department)) ?? null;
   }
 
+  @ListSize(10)
   @FieldResolver(() => [Department], { description: "Direct sub-departments you may see, in sibling order." })
   children(@Root() department: Department, @Ctx() ctx: RequestContext) {
     return ctx.services.departments.children(ctx, department);
   }
 
+  @ListSize(5)
   @FieldResolver(() => [Department], { description: "Ancestors you may see, from the root down (excluding this department)." })
   ancestors(@Root() department: Department, @Ctx() ctx: RequestContext) {
     return ctx.services.departments.ancestors(ctx, department);
   }
 
+  @ListSize(3)
   @FieldResolver(() => [Member], { description: "The department's leaders (部门负责人)." })
   async leaders(@Root() department: Department, @Ctx() ctx: RequestContext) {
     return ctx.loaders.leaders.load(department.pk);
   }
 
+  @Paged()
   @FieldResolver(() => MemberConnection, { description: "Members of the department, oldest first." })
   members(
     @Root() department: Department,

@@ -5,6 +5,7 @@ import { DepartmentConnection, MemberConnection } from "../schema/directory.type
 import { MemberStatus } from "../schema/enums";
 import { DirectoryHealth } from "../schema/health.types";
 import { DEFAULT_UNACTIVATED_DAYS } from "../services/health.service";
+import { Paged } from "../schema/cost";
 
 const FIRST = "Page size, at most 100 (default 20).";
 const AFTER = "Cursor to page forwards from.";
@@ -19,6 +20,7 @@ export class HealthResolver {
     return new DirectoryHealth();
   }
 
+  @Paged()
   @FieldResolver(() => DepartmentConnection, { description: "Departments with no members and no sub-departments (never the root), oldest first." })
   zombieDepartments(
     @Ctx() ctx: RequestContext,
@@ -28,6 +30,7 @@ export class HealthResolver {
     return ctx.services.health.zombieDepartments(ctx, pageWindow({ first, after }));
   }
 
+  @Paged()
   @FieldResolver(() => MemberConnection, { description: "Members still UNACTIVATED (never signed in) more than `olderThanDays` days after they were added, oldest first." })
   unactivatedMembers(
     @Ctx() ctx: RequestContext,
@@ -38,6 +41,7 @@ export class HealthResolver {
     return ctx.services.health.members(ctx, MemberStatus.UNACTIVATED, pageWindow({ first, after }), olderThanDays);
   }
 
+  @Paged()
   @FieldResolver(() => MemberConnection, { description: "DISABLED members (blocked by an administrator), oldest first." })
   disabledMembers(
     @Ctx() ctx: RequestContext,
@@ -47,6 +51,7 @@ export class HealthResolver {
     return ctx.services.health.members(ctx, MemberStatus.DISABLED, pageWindow({ first, after }));
   }
 
+  @Paged()
   @FieldResolver(() => MemberConnection, { description: "RESIGNED members (kept for handover and audit), oldest first." })
   resignedMembers(
     @Ctx() ctx: RequestContext,

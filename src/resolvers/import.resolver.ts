@@ -3,6 +3,7 @@ import type { RequestContext } from "../context";
 import { ImportJob } from "../entities/import-job.entity";
 import { pageWindow } from "../schema/connection";
 import { ImportMembersInput, ImportMembersPayload, ImportRowErrorConnection } from "../schema/import.types";
+import { Paged } from "../schema/cost";
 
 @Resolver(() => ImportJob)
 export class ImportResolver {
@@ -31,6 +32,7 @@ export class ImportResolver {
     return job;
   }
 
+  @Paged()
   @FieldResolver(() => ImportRowErrorConnection, { description: "The invalid rows, by row number, each with its first problem." })
   errors(
     @Root() job: ImportJob,

@@ -14,11 +14,13 @@ import {
   UpdateMemberPayload,
 } from "../schema/directory.types";
 import { fromGlobalId } from "../schema/global-id";
+import { ListSize } from "../schema/cost";
 
 const departmentPks = (ids: string[], field: string) => ids.map((id) => fromGlobalId(id, "Department", field));
 
 @Resolver(() => Member)
 export class MemberResolver {
+  @ListSize(3)
   @FieldResolver(() => [Department], { description: "The member's departments you may see, main department first." })
   departments(@Root() member: Member, @Ctx() ctx: RequestContext) {
     return ctx.services.members.departments(ctx, member);
@@ -29,6 +31,7 @@ export class MemberResolver {
     return (await ctx.services.members.mainDepartment(ctx, member)) ?? null;
   }
 
+  @ListSize(3)
   @FieldResolver(() => [Department], { description: "Departments this member leads (that you may see)." })
   leaderOf(@Root() member: Member, @Ctx() ctx: RequestContext) {
     return ctx.services.members.leaderOf(ctx, member);

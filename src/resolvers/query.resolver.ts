@@ -9,6 +9,7 @@ import { DepartmentConnection, MemberConnection, MemberFilterInput, Viewer } fro
 import { fromGlobalId, parseGlobalId } from "../schema/global-id";
 import { Node } from "../schema/node";
 import { selectedMemberPage } from "./department.resolver";
+import { Paged } from "../schema/cost";
 
 /** The query root: the caller, the corp and the directory. Thin: every rule lives in a service. */
 @Resolver()
@@ -48,6 +49,7 @@ export class QueryResolver {
     return (await ctx.services.departments.find(ctx, fromGlobalId(id, "Department", "id"), selectedMemberPage(info))) ?? null;
   }
 
+  @Paged()
   @Query(() => DepartmentConnection, {
     description: "Sub-departments of `parentId`, in sibling order. Without `parentId`: the top of what you may see (the root, or your visibility scope's departments).",
   })
@@ -71,6 +73,7 @@ export class QueryResolver {
     return (await ctx.services.members.findByEmployeeId(ctx, employeeId)) ?? null;
   }
 
+  @Paged()
   @Query(() => MemberConnection, { description: "Members within your visibility, oldest first, optionally filtered." })
   members(
     @Ctx() ctx: RequestContext,

@@ -22,6 +22,7 @@ import {
   TRIMMED,
   TRIMMED_MESSAGE,
 } from "./member-rules";
+import { ListSize } from "./cost";
 
 const INT32 = 2147483647;
 
@@ -76,6 +77,7 @@ export abstract class Viewer {
   @Field(() => [String], { description: "Scopes the token carries (and the app still holds)." })
   scopes: string[];
 
+  @ListSize(10)
   @Field(() => [Department], {
     nullable: true,
     description: "Departments whose subtrees the caller may see (the app's visibility scope); null means the whole corp.",

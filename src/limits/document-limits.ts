@@ -1,0 +1,135 @@
+import { GraphQLError, Kind, getOperationAST, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
+import type { Config } from "../config";
+import { DomainError, unauthenticated } from "../errors/domain-error";
+import { analyzeOperation, SATURATED, type DocumentCost } from "./analyze";
+
+/**
+ * Caps on a single operation, checked before any resolver or SQL runs, the same way over HTTP and
+ * WebSocket (issue 11): the document's size and tokens while it is read, then its depth, aliases,
+ * introspection nesting and cost. A refused document costs a parse and one walk of its text.
+ */
+export interface DocumentLimits {
+  maxCost: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDocumentBytes: number;
+}
+
+/**
+ * Lists of schema elements inside lists of schema elements that introspection may ask for:
+ * graphql's standard query goes `types { fields { args } }` (3); `fields { type { fields { … } } }`
+ * repeated would multiply the schema by itself at every level.
+ */
+export const MAX_INTROSPECTION_NESTING = 3;
+
+export function documentLimits(config: Config): DocumentLimits {
+  return {
+    maxCost: config.maxQueryCost,
+    maxDepth: config.maxQueryDepth,
+    maxAliases: config.maxQueryAliases,
+    maxTokens: config.maxQueryTokens,
+    maxDocumentBytes: config.maxDocumentBytes,
+  };
+}
+
+const fmt = (n: number) => (n >= SATURATED ? "more than 10^12" : n.toLocaleString("en-US"));
+
+export function limitExceeded(limit: string, maximum: number, actual: number | undefined, message: string): DomainError {
+  return new DomainError("LIMIT_EXCEEDED", message, { limit, maximum, actual });
+}
+
+/** The document text's size; checked before it is parsed. */
+export function checkDocumentSize(query: unknown, limits: DocumentLimits): void {
+  if (typeof query !== "string") return;
+  // Cheap upper bound first: a UTF-8 character is at most 3 bytes per UTF-16 unit.
+  if (query.length * 3 <= limits.maxDocumentBytes) return;
+  const bytes = Buffer.byteLength(query, "utf8");
+  if (bytes > limits.maxDocumentBytes) {
+    throw limitExceeded("size", limits.maxDocumentBytes, bytes, `The document is ${fmt(bytes)} bytes; the largest allowed is ${fmt(limits.maxDocumentBytes)}.`);
+  }
+}
+
+const TOKENS_MESSAGE = /Document contains more than (\d+) tokens/;
+
+/** graphql-js's "too many tokens" parse error as the LIMIT_EXCEEDED it is (undefined for other errors). */
+export function tokenLimitError(error: GraphQLError): DomainError | undefined {
+  const match = TOKENS_MESSAGE.exec(error.message);
+  if (!match) return undefined;
+  const maximum = Number(match[1]);
+  return limitExceeded("tokens", maximum, undefined, `The document has more than ${fmt(maximum)} tokens; the largest allowed is ${fmt(maximum)}.`);
+}
+
+/** Parses with the token cap (graphql-js stops reading at the cap). */
+export function parseDocument(query: string, limits: DocumentLimits): DocumentNode {
+  checkDocumentSize(query, limits);
+  try {
+    return parse(query, { maxTokens: limits.maxTokens });
+  } catch (e) {
+    if (e instanceof GraphQLError) throw tokenLimitError(e) ?? e;
+    throw e;
+  }
+}
+
+/**
+ * Checks a parsed, validated operation against the caps and answers its analysis. Introspection
+ * needs a token: an anonymous caller may ask `__typename` and nothing else of the schema.
+ */
+export function checkOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+  authenticated: boolean,
+  limits: DocumentLimits,
+): DocumentCost {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return { cost: 0, depth: 0, aliases: 0, introspection: false, introspectionNesting: 0 };
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  }
+  const result = analyzeOperation(schema, operation, fragments, variables ?? {});
+  if (result.introspection && !authenticated) {
+    throw unauthenticated("Introspection (`__schema`, `__type`) needs an access token: send `Authorization: Bearer <token>`.");
+  }
+  if (result.depth > limits.maxDepth) {
+    throw limitExceeded("depth", limits.maxDepth, result.depth, `The document is ${result.depth} fields deep; the deepest allowed is ${limits.maxDepth}.`);
+  }
+  if (result.aliases > limits.maxAliases) {
+    throw limitExceeded("aliases", limits.maxAliases, result.aliases, `The document has ${fmt(result.aliases)} aliased fields; at most ${limits.maxAliases} are allowed.`);
+  }
+  if (result.introspectionNesting > MAX_INTROSPECTION_NESTING) {
+    throw limitExceeded(
+      "introspection",
+      MAX_INTROSPECTION_NESTING,
+      result.introspectionNesting,
+      `The introspection nests ${result.introspectionNesting} lists of schema elements; at most ${MAX_INTROSPECTION_NESTING} (types, fields, args) are allowed.`,
+    );
+  }
+  if (result.cost > limits.maxCost) {
+    throw limitExceeded(
+      "cost",
+      limits.maxCost,
+      result.cost,
+      `The query costs ${fmt(result.cost)} points; the largest allowed is ${fmt(limits.maxCost)}. Ask for fewer items (\`first\`/\`last\`) or fewer nested lists.`,
+    );
+  }
+  return result;
+}
+
+/**
+ * The whole pre-execution check of a WebSocket operation (Apollo does its parse and validation
+ * itself and calls `checkOperation` from a plugin): size, tokens, validation, caps.
+ */
+export function prepareOperation(
+  schema: GraphQLSchema,
+  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  authenticated: boolean,
+  limits: DocumentLimits,
+): { document: DocumentNode; cost: DocumentCost } | { errors: readonly GraphQLError[] } {
+  const document = parseDocument(payload.query, limits);
+  const errors = validate(schema, document);
+  if (errors.length) return { errors };
+  return { document, cost: checkOperation(schema, document, payload.operationName, payload.variables, authenticated, limits) };
+}
