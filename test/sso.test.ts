@@ -26,6 +26,25 @@ function freePort(): Promise<number> {
   });
 }
 
+const unescapeHtml = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
+/**
+ * GETs a page with a form, as a browser would: its status, HTML, hidden fields, the form cookie it
+ * set (or `cookie` when the browser already had one), and a `post` that sends the form back with the
+ * cookie, the hidden fields and `fields`.
+ */
+async function formOf(url: string, cookie?: string) {
+  const res = await fetch(url, { headers: cookie ? { cookie } : {} });
+  const html = await res.text();
+  const set = res.headers.getSetCookie().map((c) => c.split(";")[0]);
+  const jar = set.length ? set.join("; ") : (cookie ?? "");
+  const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], unescapeHtml(m[2])]));
+  const action = new URL(/<form method="post"(?: action="([^"]+)")?/.exec(html)?.[1] ?? url, url);
+  const post = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(action, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", cookie: jar, ...headers }, body: new URLSearchParams({ ...hidden, ...fields }), redirect: "manual" });
+  return { status: res.status, headers: res.headers, html, hidden, cookie: jar, setCookie: res.headers.getSetCookie(), post };
+}
+
 function runClient(args: object): Promise<any> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(__dirname, "sso-client.mjs"), JSON.stringify(args)], { timeout: 20000 }, (error, stdout, stderr) => {
@@ -54,17 +73,29 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   async function setPassword(memberId: string, password = PASSWORD) {
     const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId } })).createActivationLink;
     const url = link.url.replace(issuer, gw.url);
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ password }) });
+    const form = await formOf(url);
+    const res = await form.post({ password, password_again: password });
     expect(res.status).toBe(200);
     return link;
   }
 
-  /** Posts the sign-in form (what a browser does) and returns the response without following the redirect. */
+  /** The sign-in form's form token and cookie, from one rendering of the page (valid for every later post of the same browser). */
+  let signInForm: { cookie: string; token: string } | undefined;
+  async function signInFormToken() {
+    if (!signInForm) {
+      const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`);
+      signInForm = { cookie: page.cookie, token: page.hidden.form_token };
+    }
+    return signInForm;
+  }
+
+  /** Posts the sign-in form (what a browser does: with the page's cookie and form token) and returns the response without following the redirect. */
   async function postSignIn(params: Record<string, string>, login: string, password: string, extra: Record<string, string> = {}) {
+    const { cookie, token } = await signInFormToken();
     return fetch(`${gw.url}/oauth/authorize`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ response_type: "code", redirect_uri: REDIRECT, scope: "openid profile directory:read", ...params, login, password, ...extra }),
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+      body: new URLSearchParams({ response_type: "code", redirect_uri: REDIRECT, scope: "openid profile directory:read", form_token: token, ...params, login, password, ...extra }),
       redirect: "manual",
     });
   }
@@ -98,7 +129,8 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   beforeAll(async () => {
     const port = await freePort();
     issuer = `http://127.0.0.1:${port}`;
-    gw = await TestGateway.start({ PORT: String(port), PUBLIC_URL: issuer });
+    // This file posts sign-in forms far faster than a person: the per-IP throttle is tested in ip-throttle.test.ts.
+    gw = await TestGateway.start({ PORT: String(port), PUBLIC_URL: issuer, SIGNIN_IP_LIMIT_PER_MINUTE: "100000", TOKEN_IP_LIMIT_PER_MINUTE: "100000" });
     corp = await gw.createCorp("Acme");
     beta = await gw.createCorp("Beta");
     const dept = async (name: string) =>
@@ -152,28 +184,73 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     });
   });
 
-  it("activation: a single-use page sets a password that meets the policy (argon2id)", async () => {
+  it("activation: a single-use page sets a password, typed twice, that meets the policy (argon2id), then says where to sign in", async () => {
     const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId: m.frank } })).createActivationLink;
     expect(new Date(link.expiresAt).getTime() - Date.now()).toBeGreaterThan(71.9 * 3600_000);
     const url = link.url.replace(issuer, gw.url);
-    const page = await fetch(url);
+    const page = await formOf(url);
     expect(page.status).toBe(200);
-    const html = await page.text();
-    expect(html).toContain('<form method="post">');
-    expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3)/);
+    expect(page.html).toContain("<h1>Welcome, Frank Example</h1>");
+    expect(page.html).toContain("Acme");
+    expect(page.html).toContain('<form method="post">');
+    expect(page.html).toContain('name="password"');
+    expect(page.html).toContain('name="password_again"');
+    expect(page.html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3)/);
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
-    const weak = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "password=short" });
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.setCookie).toEqual([expect.stringMatching(/^wg_form=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/)]);
+    const hashBefore = (await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash;
+    const weak = await page.post({ password: "short", password_again: "short" });
     expect(weak.status).toBe(400);
     expect(await weak.text()).toContain("at least 10 characters");
-    const twoClasses = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "password=alllowercase123" });
+    const twoClasses = await page.post({ password: "alllowercase123", password_again: "alllowercase123" });
     expect(await twoClasses.text()).toContain("at least 3 of");
-    const ok = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ password: PASSWORD }) });
+    // Typed differently: nothing stored, the link not spent.
+    const mismatch = await page.post({ password: PASSWORD, password_again: `${PASSWORD}x` });
+    expect(mismatch.status).toBe(400);
+    expect(await mismatch.text()).toContain("The two passwords differ");
+    const once = await page.post({ password: PASSWORD });
+    expect(once.status).toBe(400);
+    expect(await once.text()).toContain("The two passwords differ");
+    expect((await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash).toBe(hashBefore);
+    expect(await gw.sql(`SELECT used_at FROM activation_link WHERE member_id = $1 ORDER BY created_at DESC LIMIT 1`, [pk(m.frank)])).toEqual([{ used_at: null }]);
+    const ok = await page.post({ password: PASSWORD, password_again: PASSWORD });
     expect(ok.status).toBe(200);
-    const again = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ password: PASSWORD }) });
+    const done = await ok.text();
+    expect(done).toContain("Your password is set");
+    expect(done).toContain("Sign in with Workgraph");
+    expect(done).toContain("<b>frank</b>");
+    const again = await page.post({ password: PASSWORD, password_again: PASSWORD });
     expect(again.status).toBe(404);
     const [cred] = await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]);
     expect(cred.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(cred.password_hash).not.toBe(hashBefore);
     expect(await gw.sql(`SELECT status FROM member WHERE id = $1`, [pk(m.frank)])).toEqual([{ status: "ACTIVE" }]);
+  });
+
+  it("activation: a post without the page's form token, or from another site, is refused (403) and changes nothing", async () => {
+    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: m.frank } })).createActivationLink;
+    const url = link.url.replace(issuer, gw.url);
+    const page = await formOf(url);
+    const hashBefore = (await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash;
+    const fields = { password: "Attacker-chosen-1", password_again: "Attacker-chosen-1" };
+    const refusals = [
+      // No cookie (another site's form cannot send ours).
+      await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ ...page.hidden, ...fields }) }),
+      // The cookie without the field, a forged field, the sign-in page's field.
+      await page.post({ ...fields, form_token: "" }),
+      await page.post({ ...fields, form_token: "A".repeat(43) }),
+      await page.post({ ...fields, form_token: (await signInFormToken()).token }, { cookie: (await signInFormToken()).cookie }),
+      await page.post(fields, { "sec-fetch-site": "cross-site" }),
+      await page.post(fields, { origin: "https://evil.example" }),
+    ];
+    for (const res of refusals) {
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain("only be sent from its own page");
+    }
+    expect((await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash).toBe(hashBefore);
+    expect(await gw.sql(`SELECT used_at FROM activation_link WHERE member_id = $1 ORDER BY created_at DESC LIMIT 1`, [pk(m.frank)])).toEqual([{ used_at: null }]);
   });
 
   it("signs a member in with openid-client: discovery, authorize, form, callback, PKCE exchange, ID token, userinfo, refresh, revoke; the token then acts as the member", async () => {
@@ -224,6 +301,8 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     // The rotated-out refresh token is spent: using it again revokes the family (the newest one too).
     expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: result.refreshToken })).body.error).toBe("invalid_grant");
     expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: result.refreshed.refreshToken })).body.error).toBe("invalid_grant");
+    // ... and the access tokens issued from the family (issue 11, finding 9).
+    expect((await gql(result.accessToken, `{ viewer { role } }`)).status).toBe(401);
     const audit = await gw.sql(`SELECT action, outcome FROM audit_log WHERE member_id = $1 AND app_id = $2 ORDER BY id`, [pk(m.alice), pk(portal.id)]);
     expect(audit).toEqual([
       { action: "SIGN_IN", outcome: "SUCCESS" },
@@ -252,14 +331,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       });
       const login = await fetch(`http://localhost:${port}/login`, { redirect: "manual" });
       const cookie = login.headers.get("set-cookie")!.split(";")[0];
-      const page = await (await fetch(login.headers.get("location")!)).text();
-      const hidden = Object.fromEntries([...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((x) => [x[1], x[2].replace(/&amp;/g, "&")]));
-      const posted = await fetch(`${gw.url}/oauth/authorize`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ ...hidden, login: "alice", password: PASSWORD }),
-        redirect: "manual",
-      });
+      const page = await formOf(login.headers.get("location")!);
+      expect(page.html).toContain("Sign in to Example");
+      expect(page.html).toContain("with your Acme account");
+      const posted = await page.post({ login: "alice", password: PASSWORD });
       const callback = await fetch(posted.headers.get("location")!, { headers: { cookie }, redirect: "manual" });
       expect(callback.status).toBe(302);
       const home = await (await fetch(`http://localhost:${port}/`, { headers: { cookie } })).text();
@@ -334,14 +409,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       input: { clientId: vendor.clientId, scopes: ["directory:read"], visibility: { departmentIds: [sales] } },
     });
     const { verifier, params } = authorize(corp.corpId);
-    const page = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams(params)}`);
-    expect(await page.text()).toContain("Sign in to CRM Cloud");
-    const posted = await fetch(`${gw.url}/oauth/authorize`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ ...params, login: "alice", password: PASSWORD }),
-      redirect: "manual",
-    });
+    const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(params)}`);
+    expect(page.html).toContain("Sign in to CRM Cloud");
+    expect(page.html).toContain("with your Acme account");
+    const posted = await page.post({ login: "alice", password: PASSWORD });
     const location = new URL(posted.headers.get("location")!);
     expect(location.origin + location.pathname).toBe(vendorRedirect);
     // The vendor's token request names no corp: the code does.
@@ -357,12 +428,7 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     const refreshed = await gw.tokenRequest({ grant_type: "refresh_token", refresh_token: res.body.refresh_token }, { id: vendor.clientId, secret: vendor.clientSecret });
     expect(refreshed.status).toBe(200);
     // Bob (Engineering) is outside the installation's visibility.
-    const bob = await fetch(`${gw.url}/oauth/authorize`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ ...authorize(corp.corpId).params, login: "bob", password: PASSWORD }),
-      redirect: "manual",
-    });
+    const bob = await (await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize(corp.corpId).params)}`)).post({ login: "bob", password: PASSWORD });
     expect(new URL(bob.headers.get("location")!).searchParams.get("error")).toBe("access_denied");
     // Corp B never installed it: nothing there.
     const beta = authorize(toGlobalId("Corp", "999999"));
@@ -381,28 +447,72 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(html).not.toMatch(/<script|<link|<img|url\(/);
     });
 
-    it("accepts the form only from its own pages (no sign-in attempts posted by other sites)", async () => {
+    it("accepts the form only with its page's cookie-bound form token, and never from another site: refused (403) before any attempt is counted", async () => {
       const verifier = randomBytes(32).toString("base64url");
-      const body = new URLSearchParams({
+      const authorize = {
         response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "s",
-        code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256", login: "alice", password: PASSWORD,
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256",
+      };
+      const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize)}`);
+      expect(page.setCookie).toEqual([expect.stringMatching(/^wg_form=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/)]);
+      expect(page.hidden.form_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(page.headers.get("referrer-policy")).toBe("same-origin");
+      // A browser that already has the cookie keeps it (several tabs, a re-rendered page).
+      const again = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize)}`, page.cookie);
+      expect(again.setCookie).toEqual([]);
+      expect(again.hidden.form_token).toBe(page.hidden.form_token);
+
+      const state = async () => ({
+        attempts: (await gw.sql(`SELECT failed_attempts FROM member_credential WHERE member_id = $1`, [pk(m.alice)]))[0].failed_attempts,
+        audit: (await gw.sql(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'SIGN_IN'`))[0].n,
+        codes: (await gw.sql(`SELECT count(*)::int AS n FROM oauth_code WHERE member_id = $1`, [pk(m.alice)]))[0].n,
       });
-      const post = (headers: Record<string, string>) =>
-        fetch(`${gw.url}/oauth/authorize`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body, redirect: "manual" });
-      const attempts = async () => (await gw.sql(`SELECT failed_attempts FROM member_credential WHERE member_id = $1`, [pk(m.alice)]))[0].failed_attempts;
-      const before = await attempts();
-      const foreign: Record<string, string>[] = [{ origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site" }, { origin: issuer, "sec-fetch-site": "same-site" }];
-      for (const headers of foreign) {
-        const refused = await post(headers);
-        expect(refused.status).toBe(403);
-        expect(refused.headers.get("location")).toBeNull();
-        expect(await refused.text()).toContain("only be sent from its own page");
+      const before = await state();
+      const bare = (headers: Record<string, string>, fields: Record<string, string>) =>
+        fetch(`${gw.url}/oauth/authorize`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams({ ...authorize, ...fields }), redirect: "manual" });
+      const other = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize)}`);
+      for (const password of [PASSWORD, "Wrong-password-1"]) {
+        const refusals = [
+          // What another site's auto-submitting form sends: no cookie (SameSite=Strict), no token.
+          await bare({ origin: "https://evil.example", "sec-fetch-site": "cross-site" }, { login: "alice", password }),
+          // Without Origin and Sec-Fetch-Site (an old browser, a script): still no token.
+          await bare({}, { login: "alice", password }),
+          await bare({ cookie: page.cookie }, { login: "alice", password }),
+          await bare({}, { login: "alice", password, form_token: page.hidden.form_token }),
+          // Another browser's cookie with this one's token; the activation page's purpose.
+          await bare({ cookie: other.cookie }, { login: "alice", password, form_token: page.hidden.form_token }),
+          // A right token, but the browser says the post came from elsewhere.
+          await page.post({ login: "alice", password }, { "sec-fetch-site": "cross-site" }),
+          await page.post({ login: "alice", password }, { "sec-fetch-site": "same-site" }),
+          await page.post({ login: "alice", password }, { origin: "https://evil.example" }),
+          // DNS rebinding: the attacker's name resolves to the gateway, so Origin equals the Host header.
+          await page.post({ login: "alice", password }, { origin: "http://rebound.example", host: "rebound.example" }),
+        ];
+        for (const refused of refusals) {
+          expect(refused.status).toBe(403);
+          expect(refused.headers.get("location")).toBeNull();
+          expect(await refused.text()).toContain("only be sent from its own page");
+        }
       }
-      expect(await attempts()).toBe(before);
-      // What a browser sends from the sign-in page itself.
-      const own = await post({ origin: issuer, "sec-fetch-site": "same-origin" });
+      // Nothing was counted: no failed attempt, no audit row, no code.
+      expect(await state()).toEqual(before);
+
+      // What Chromium sends from the sign-in page under `Referrer-Policy: no-referrer`: Origin null,
+      // with the page's cookie and token. Accepted.
+      const chromium = await page.post({ login: "alice", password: PASSWORD }, { origin: "null", "sec-fetch-site": "same-origin" });
+      expect(chromium.status).toBe(303);
+      expect(new URL(chromium.headers.get("location")!).searchParams.get("code")).toBeTruthy();
+      // And with the real origin (what browsers send under `same-origin`).
+      const own = await page.post({ login: "alice", password: PASSWORD }, { origin: issuer, "sec-fetch-site": "same-origin" });
       expect(own.status).toBe(303);
-      expect(new URL(own.headers.get("location")!).searchParams.get("code")).toBeTruthy();
+      expect((await state()).audit).toBe(before.audit + 2);
+    });
+
+    it("names the app and the corp, and says what to do about a forgotten password", async () => {
+      const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`);
+      expect(page.html).toContain("<h1>Sign in to Portal</h1>");
+      expect(page.html).toContain("with your Acme account");
+      expect(page.html).toMatch(/Forgot your password\?<\/b> Ask your Acme administrator \(or your department leader\) for a new activation link/);
     });
 
     it("never tells whether the account exists", async () => {
@@ -440,6 +550,34 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const again = await exchange(code, verifier);
       expect(again).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
       expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: first.body.refresh_token })).body.error).toBe("invalid_grant");
+    });
+
+    it("a reused refresh token revokes its family's refresh tokens and the access tokens issued from them; other sign-ins keep working", async () => {
+      const first = await memberTokens("alice");
+      const other = await memberTokens("alice");
+      const second = await tokenRequest({ grant_type: "refresh_token", refresh_token: first.refresh_token });
+      expect(second.status).toBe(200);
+      for (const token of [first.access_token, second.body.access_token, other.access_token]) expect((await gql(token, `{ viewer { role } }`)).status).toBe(200);
+      const revokedBefore = (await gw.sql(`SELECT count(*)::int AS n FROM revoked_token`))[0].n;
+      const reuse = await tokenRequest({ grant_type: "refresh_token", refresh_token: first.refresh_token });
+      expect(reuse).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+      for (const token of [first.access_token, second.body.access_token]) {
+        const res = await gql(token, `{ viewer { role } }`);
+        expect(res.status).toBe(401);
+        expect(res.body.errors![0]).toMatchObject({ message: "The access token was revoked.", extensions: { code: "UNAUTHENTICATED" } });
+      }
+      expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: second.body.refresh_token })).body.error).toBe("invalid_grant");
+      // Exactly the family's two access tokens were revoked, by their jti, until they expire.
+      const jtis = [first.access_token, second.body.access_token].map((t) => (jwt.decode(t) as JwtPayload).jti);
+      const rows = await gw.sql(`SELECT jti::text, extract(epoch FROM expires_at)::int - $2::int AS slack FROM revoked_token WHERE jti = ANY($1::uuid[]) ORDER BY jti`, [
+        jtis,
+        (jwt.decode(first.access_token) as JwtPayload).exp,
+      ]);
+      expect(rows.map((r) => r.jti).sort()).toEqual([...jtis].sort());
+      expect((await gw.sql(`SELECT count(*)::int AS n FROM revoked_token`))[0].n).toBe(revokedBefore + 2);
+      // Another sign-in of the same member is another family: untouched.
+      expect((await gql(other.access_token, `{ viewer { role } }`)).status).toBe(200);
+      expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: other.refresh_token })).status).toBe(200);
     });
 
     it("a code or refresh token presented by another client: refused, and still good for its own client", async () => {
@@ -605,6 +743,34 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       // A second corp's administrator cannot sign out corp A's members.
       const cross = await gw.gql(beta.token, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: m.dave } });
       expect(cross.body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
+    });
+
+    it("a login that is one member's employee id and another member's email signs neither in (no takeover of an address)", async () => {
+      const params = { client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" };
+      const impostor = (
+        await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
+          input: { employeeId: "alice@acme.test", name: "Mallory", departmentIds: [sales] },
+        })
+      ).createMember.member.id as string;
+      try {
+        await setPassword(impostor, "Impostor-pass-1");
+        const before = (await gw.sql(`SELECT coalesce(max(id), 0) AS id FROM audit_log`))[0].id;
+        for (const password of ["Impostor-pass-1", PASSWORD]) {
+          const res = await postSignIn(params, "ALICE@acme.test".toLowerCase(), password);
+          expect(res.status).toBe(401);
+          expect(await res.text()).toContain("Sign-in failed: the account or password is wrong");
+        }
+        expect(await gw.sql(`SELECT outcome, member_id, detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' ORDER BY id`, [before])).toEqual([
+          { outcome: "FAILURE", member_id: null, reason: "ambiguous login" },
+          { outcome: "FAILURE", member_id: null, reason: "ambiguous login" },
+        ]);
+        expect(await gw.sql(`SELECT failed_attempts FROM member_credential WHERE member_id = ANY($1::bigint[]) ORDER BY member_id`, [[pk(m.alice), pk(impostor)]])).toEqual([{ failed_attempts: 0 }, { failed_attempts: 0 }]);
+        expect(await gw.sql(`SELECT count(*)::int AS n FROM oauth_code WHERE member_id = $1`, [pk(impostor)])).toEqual([{ n: 0 }]);
+        // Alice still signs in with her employee id.
+        expect((await codeFor("alice")).code).toBeTruthy();
+      } finally {
+        await gw.data(corp.token, `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }`, { input: { id: impostor, employeeId: "mallory" } });
+      }
     });
 
     it("the sixth wrong password: five failures lock the account for 15 minutes", async () => {

@@ -1,7 +1,10 @@
-import express, { type Request, type Response, type Router } from "express";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Server } from "node:http";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Config } from "../config";
 import { DomainError } from "../errors/domain-error";
-import { activationPage, errorPage, PAGE_HEADERS, signInPage } from "./pages";
+import { IpThrottle, throttleRedis } from "../ratelimit/ip-throttle";
+import { activationPage, errorPage, FORM_TOKEN_FIELD, PAGE_HEADERS, signInPage, throttledPage } from "./pages";
 import { SCOPES } from "./scopes";
 import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest, type SsoService } from "./sso";
 import { bearerToken, OAuthError, type TokenApp, type TokenService } from "./tokens";
@@ -45,8 +48,35 @@ function sendOAuthError(res: Response, e: unknown): void {
  * token (client credentials, authorization code, refresh token), userinfo, revoke (RFC 7009),
  * introspect (RFC 7662), and the activation page. Mounted by `server.ts` on the API's port.
  */
-export function oauthRouter(config: Config, tokens: TokenService, sso: SsoService): Router {
+export function oauthRouter(config: Config, tokens: TokenService, sso: SsoService): Router & { close(): Promise<void> } {
   const router = express.Router();
+  const pageHeaders = (res: Response) => Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
+
+  // Per-IP throttles (issue 11, finding 8): the per-account lockout does not stop one address
+  // spraying a password over many accounts. Shared through Redis when REDIS_URL is set.
+  const redis = config.redisUrl ? throttleRedis(config.redisUrl) : undefined;
+  const formThrottle = new IpThrottle("sign-in-forms", config.signinIpLimitPerMinute, redis);
+  const tokenThrottle = new IpThrottle("token", config.tokenIpLimitPerMinute, redis);
+  let closed: Promise<void> | undefined;
+  const close = () => (closed ??= redis ? redis.quit().then(() => undefined, () => redis.disconnect()) : Promise.resolve());
+  if (redis) {
+    // The Redis connection ends with the HTTP server (gateway.stop closes it through Apollo's drain plugin).
+    let hooked = false;
+    router.use((req, _res, next) => {
+      if (!hooked) {
+        hooked = true;
+        (req.socket as unknown as { server?: Server }).server?.once("close", () => void close());
+      }
+      next();
+    });
+  }
+  const throttleForms = async (req: Request, res: Response, next: NextFunction) => {
+    const verdict = await formThrottle.consume(req.ip);
+    if (verdict.allowed) return next();
+    pageHeaders(res);
+    res.setHeader("retry-after", String(verdict.retryAfterSeconds));
+    res.status(429).type("html").send(throttledPage(verdict.retryAfterSeconds));
+  };
   const form = express.urlencoded({ extended: false, limit: "16kb" });
   const issuer = config.publicUrl;
   const noStore = (res: Response) => {
@@ -87,7 +117,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     try {
       return await sso.authorizeRequest(params);
     } catch (e) {
-      Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
+      pageHeaders(res);
       if (e instanceof DomainError) return void res.status(400).type("html").send(errorPage(e.message));
       if (e instanceof AuthorizeError && params.redirect_uri) {
         request = { redirectUri: params.redirect_uri, state: params.state } as AuthorizeRequest;
@@ -98,50 +128,103 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   }
 
   const hiddenFields = (params: Form) => Object.fromEntries(AUTHORIZE_PARAMS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]!]));
-  const appName = async (request: AuthorizeRequest) => (await tokens.appName(request.app.corp_id, request.app.id)) ?? "an app";
+
+  /**
+   * Login CSRF (issue 10; issue 11, finding 11). The sign-in and activation forms are accepted only
+   * when posted from the pages this server rendered, so no other site can make its visitors'
+   * browsers post sign-in attempts (signing them in as the attacker, or locking accounts through
+   * strangers' browsers). Three signals, each enough to refuse:
+   *
+   * 1. A form token bound to a cookie. Rendering a form sets a random 256-bit cookie (HttpOnly,
+   *    SameSite=Strict, Path=/; `Secure` and the `__Host-` prefix when PUBLIC_URL is https, so
+   *    neither another site nor a sibling subdomain can set it; plain on http://localhost) and puts
+   *    HMAC-SHA256(cookie, purpose) in a hidden field. The POST must bring both, matching. Another
+   *    site can neither read the cookie nor our page (same-origin policy), so it cannot forge the
+   *    field; a SameSite=Strict cookie is not even sent with its cross-site post. Nothing is stored
+   *    on the server, so any instance checks any form.
+   * 2. `Sec-Fetch-Site`, when the browser sends it: only `same-origin` (or `none`) passes;
+   *    `cross-site` and `same-site` (another port or subdomain) are refused.
+   * 3. `Origin`, when present and not `null`: it must be PUBLIC_URL's origin. Never the request's
+   *    `Host` (a DNS-rebinding site controls that). `Origin: null` is left to the token: Chromium
+   *    sends it for same-origin posts under `Referrer-Policy: no-referrer` (our pages now send
+   *    `same-origin`, but a proxy or an older page may not).
+   *
+   * The check runs before the throttle and before any account is looked up, so a refused post
+   * counts no attempt, writes no audit row and spends no password hashing.
+   */
+  const ownOrigin = new URL(config.publicUrl).origin;
+  const secureCookie = config.publicUrl.startsWith("https:");
+  const COOKIE = secureCookie ? "__Host-wg_form" : "wg_form";
+  const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
+  const cookieOf = (req: Request): string | undefined => {
+    for (const part of (req.headers.cookie ?? "").split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === COOKIE) {
+        const value = part.slice(eq + 1).trim();
+        return COOKIE_VALUE.test(value) ? value : undefined;
+      }
+    }
+    return undefined;
+  };
+  const tokenFor = (secret: string, purpose: string) => createHmac("sha256", secret).update(`workgraph-form:${purpose}`).digest("base64url");
+  /** The hidden form-token field for a page, setting the cookie when the browser has none yet. */
+  const formToken = (req: Request, res: Response, purpose: string): Record<string, string> => {
+    let secret = cookieOf(req);
+    if (!secret) {
+      secret = randomBytes(32).toString("base64url");
+      res.append("set-cookie", `${COOKIE}=${secret}; Path=/; HttpOnly; SameSite=Strict${secureCookie ? "; Secure" : ""}`);
+    }
+    return { [FORM_TOKEN_FIELD]: tokenFor(secret, purpose) };
+  };
+  const fromOwnPages = (purpose: string) => (req: Request, res: Response, next: NextFunction) => {
+    const site = req.headers["sec-fetch-site"];
+    const origin = req.headers.origin;
+    const secret = cookieOf(req);
+    const sent = fields(req.body)[FORM_TOKEN_FIELD] ?? "";
+    const expected = secret ? Buffer.from(tokenFor(secret, purpose)) : undefined;
+    const tokenOk = expected !== undefined && Buffer.byteLength(sent) === expected.length && timingSafeEqual(Buffer.from(sent), expected);
+    const siteOk = site === undefined || site === "same-origin" || site === "none";
+    const originOk = origin === undefined || origin === "null" || origin === ownOrigin;
+    if (tokenOk && siteOk && originOk) return next();
+    pageHeaders(res);
+    res.status(403).type("html").send(errorPage("This form can only be sent from its own page. Open the sign-in link again (your browser must accept this site's cookies)."));
+  };
+
+  const signIn = async (req: Request, res: Response, status: number, request: AuthorizeRequest, params: Form, extra: { login?: string; error?: string; passwordExpired?: string } = {}) => {
+    const names = await sso.pageNames(request);
+    res.status(status).type("html").send(signInPage({ ...names, hidden: { ...hiddenFields(params), ...formToken(req, res, "sign-in") }, ...extra }));
+  };
 
   router.get("/oauth/authorize", async (req, res) => {
     const params = fields(req.query);
     const request = await authorizeRequest(params, res);
     if (!request) return;
-    Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
-    res.type("html").send(signInPage({ appName: await appName(request), hidden: hiddenFields(params) }));
+    pageHeaders(res);
+    await signIn(req, res, 200, request, params);
   });
 
-  /**
-   * The sign-in and activation forms are accepted only from our own pages: a browser sends `Origin`
-   * (and `Sec-Fetch-Site`) with every POST, so another site cannot make its visitors' browsers post
-   * sign-in attempts (login CSRF, or locking an account through strangers' browsers). Clients that
-   * are not browsers send neither.
-   */
-  const ownOrigin = new URL(config.publicUrl).origin;
-  const fromOwnPages = (req: Request, res: Response, next: () => void) => {
-    const origin = req.headers.origin;
-    const site = req.headers["sec-fetch-site"];
-    const originOk = origin === undefined || origin === ownOrigin || origin === `${req.protocol}://${req.headers.host}`;
-    const siteOk = site === undefined || site === "same-origin" || site === "none";
-    if (originOk && siteOk) return next();
-    Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
-    res.status(403).type("html").send(errorPage("This form can only be sent from its own page. Open the sign-in link again."));
-  };
-
-  router.post("/oauth/authorize", fromOwnPages, form, async (req, res) => {
+  router.post("/oauth/authorize", form, fromOwnPages("sign-in"), throttleForms, async (req, res) => {
     const params = fields(req.body);
     const request = await authorizeRequest(params, res);
     if (!request) return;
-    Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
+    pageHeaders(res);
     try {
       const result = await sso.signIn(request, { login: params.login ?? "", password: params.password ?? "", newPassword: params.new_password || undefined }, req.ip);
       if ("redirect" in result) return void res.redirect(303, result.redirect);
-      const name = await appName(request);
-      if ("failed" in result) {
-        return void res.status(401).type("html").send(signInPage({ appName: name, hidden: hiddenFields(params), login: params.login, error: result.failed }));
-      }
-      res.status(200).type("html").send(signInPage({ appName: name, hidden: hiddenFields(params), login: params.login, passwordExpired: result.passwordExpired }));
+      if ("failed" in result) return void (await signIn(req, res, 401, request, params, { login: params.login, error: result.failed }));
+      await signIn(req, res, 200, request, params, { login: params.login, passwordExpired: result.passwordExpired });
     } catch (e) {
       if (!(e instanceof AuthorizeError)) throw e;
       res.redirect(303, sso.redirectTo(request, { error: e.error, error_description: e.description }));
     }
+  });
+
+  router.post("/oauth/token", async (req, res, next) => {
+    const verdict = await tokenThrottle.consume(req.ip);
+    if (verdict.allowed) return next();
+    noStore(res);
+    res.setHeader("retry-after", String(verdict.retryAfterSeconds));
+    res.status(429).json({ error: "slow_down", error_description: `Too many token requests from this address: retry in ${verdict.retryAfterSeconds} s.` });
   });
 
   router.post("/oauth/token", form, async (req, res) => {
@@ -225,20 +308,27 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   router.get("/oauth/userinfo", userinfo);
   router.post("/oauth/userinfo", form, userinfo);
 
-  router.get("/activate/:token", async (req, res) => {
-    Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
-    const target = await sso.activationTarget(String(req.params.token));
-    res.status(target ? 200 : 404).type("html").send(activationPage({ name: target?.name }));
-  });
-
-  router.post("/activate/:token", fromOwnPages, form, async (req, res) => {
-    Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
-    const token = String(req.params.token);
-    const result = await sso.activate(token, fields(req.body).password ?? "", req.ip);
-    if (!result.error) return void res.type("html").send(activationPage({ done: true }));
+  const activation = async (req: Request, res: Response, status: number, token: string, error?: string) => {
     const target = await sso.activationTarget(token);
-    res.status(target ? 400 : 404).type("html").send(activationPage({ name: target?.name, error: result.error }));
+    res.status(target ? status : 404).type("html").send(activationPage(target ? { name: target.name, corpName: target.corpName, hidden: formToken(req, res, "activate"), error } : { error }));
+  };
+
+  router.get("/activate/:token", async (req, res) => {
+    pageHeaders(res);
+    await activation(req, res, 200, String(req.params.token));
   });
 
-  return router;
+  router.post("/activate/:token", form, fromOwnPages("activate"), throttleForms, async (req, res) => {
+    pageHeaders(res);
+    const token = String(req.params.token);
+    const body = fields(req.body);
+    const password = body.password ?? "";
+    // Typed twice: a mismatch stores nothing and spends nothing of the link.
+    if (body.password_again !== password) return void (await activation(req, res, 400, token, "The two passwords differ: type the same new password in both fields."));
+    const result = await sso.activate(token, password, req.ip);
+    if (!result.error) return void res.type("html").send(activationPage({ done: true, corpName: result.corpName, employeeId: result.employeeId }));
+    await activation(req, res, 400, token, result.error);
+  });
+
+  return Object.assign(router, { close });
 }

@@ -18,6 +18,14 @@ export const ACTIVATION_TTL_HOURS = 72;
 /** Scopes of OpenID Connect itself, next to Workgraph's own. */
 export const OIDC_SCOPES = ["openid", "profile", "email"] as const;
 
+/** Domain label of `accessJti`; the SQL in `revokeFamily` derives the same value. */
+const ACCESS_JTI_LABEL = "workgraph-access-jti:";
+/** The jti of the access token issued together with the refresh token whose hash is `refreshHash` (a UUID-shaped 128-bit digest). */
+export function accessJti(refreshHash: string): string {
+  const hex = createHash("sha256").update(ACCESS_JTI_LABEL + refreshHash, "utf8").digest("hex").slice(0, 32);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 const opaque = () => randomBytes(32).toString("base64url");
 
@@ -139,21 +147,31 @@ export class SsoService {
     const db = new CorpDb(request.app.corp_id, this.pool);
     const appPk = request.app.id;
     const login = form.login.trim();
-    const member = login
-      ? await db.one<MemberRow & { password_hash: string | null; password_changed_at: Date | null; failed_attempts: number; locked_until: Date | null }>(
+    // A login names a member by employee id or by email. Employee ids may look like email
+    // addresses, so one login can match two members: one by employee id, another by email (issue
+    // 11, finding 14: whoever could choose an employee id took over another member's address).
+    // Then neither is signed in (the same generic failure; audit reason "ambiguous login"): each
+    // can still sign in with their own employee id, and no choice of id can hijack anyone.
+    const matches = login
+      ? await db.rows<MemberRow & { password_hash: string | null; password_changed_at: Date | null; failed_attempts: number; locked_until: Date | null }>(
           `SELECT m.id, m.name, m.employee_id, m.email, m.status, c.password_hash, c.password_changed_at, c.failed_attempts, c.locked_until,
                   ${VISIBLE_SQL} AS visible
              FROM member m JOIN app a ON a.corp_id = $1 AND a.id = $3
              LEFT JOIN member_credential c ON c.corp_id = $1 AND c.member_id = m.id
             WHERE m.corp_id = $1 AND (m.employee_id = $2 OR lower(m.email) = lower($2))
-            ORDER BY m.employee_id = $2 DESC LIMIT 1`,
+            LIMIT 2`,
           [login, appPk],
         )
-      : undefined;
+      : [];
+    const member = matches.length === 1 ? matches[0] : undefined;
     const fail = async (reason: string) => {
       await this.tokens.audit(request.app.corp_id, { action: "SIGN_IN", success: false, appPk, memberPk: member?.id ?? null, ip, detail: { reason } });
       return { failed: SIGN_IN_FAILED };
     };
+    if (matches.length > 1) {
+      await burnVerification(form.password);
+      return fail("ambiguous login");
+    }
     if (!member || !member.password_hash) {
       await burnVerification(form.password);
       return fail(member ? "no password set" : "unknown account");
@@ -202,6 +220,25 @@ export class SsoService {
     return { redirect: this.redirectTo(request, { code }) };
   }
 
+  /**
+   * Revokes a refresh-token family: its refresh tokens, and the access tokens issued with them (a
+   * reused refresh token or code means one of them leaked: RFC 6749 §4.1.2 and §10.4, RFC 7009
+   * §2.1). Each access token's jti is derived from the hash of the refresh token issued with it
+   * (`accessJti`), so they are found without storing them; they are refused from the next call on.
+   */
+  private async revokeFamily(db: CorpDb, familyId: string): Promise<void> {
+    await db.exec(
+      `WITH revoked AS (UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND family_id = $2 AND revoked_at IS NULL RETURNING 1)
+       INSERT INTO revoked_token (jti, corp_id, expires_at)
+       SELECT encode(substring(sha256(convert_to('${ACCESS_JTI_LABEL}' || t.token_hash, 'UTF8')) FROM 1 FOR 16), 'hex')::uuid, $1,
+              t.created_at + make_interval(secs => $3) + interval '1 minute'
+         FROM refresh_token t
+        WHERE t.corp_id = $1 AND t.family_id = $2 AND t.created_at > now() - make_interval(secs => $3) - interval '1 minute'
+       ON CONFLICT (jti) DO NOTHING`,
+      [familyId, this.config.tokenTtlSeconds],
+    );
+  }
+
   /** The client's redirect URI with `params`, `state` and `iss` (RFC 9207). */
   redirectTo(request: Pick<AuthorizeRequest, "redirectUri" | "state">, params: Record<string, string>): string {
     const url = new URL(request.redirectUri);
@@ -242,7 +279,7 @@ export class SsoService {
     if (!code || code.app_id !== app.id) throw invalid;
     if (code.was_used) {
       // A replayed code: revoke what the first exchange issued (RFC 6749 §4.1.2).
-      await new CorpDb(code.corp_id, this.pool).exec(`UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND family_id = $2 AND revoked_at IS NULL`, [code.family_id]);
+      await this.revokeFamily(new CorpDb(code.corp_id, this.pool), code.family_id!);
       await this.tokens.audit(code.corp_id, { action: "TOKEN_REFUSED", success: false, appPk: app.id, memberPk: code.member_id, ip, detail: { reason: "authorization code reused; its tokens were revoked" } });
       throw invalid;
     }
@@ -274,7 +311,7 @@ export class SsoService {
     ).rows[0];
     if (!row || row.app_id !== app.id) throw invalid;
     if (row.used && !row.revoked) {
-      await new CorpDb(row.corp_id, this.pool).exec(`UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND family_id = $2 AND revoked_at IS NULL`, [row.family_id]);
+      await this.revokeFamily(new CorpDb(row.corp_id, this.pool), row.family_id);
       await this.tokens.audit(row.corp_id, { action: "TOKEN_REFUSED", success: false, appPk: app.id, memberPk: row.member_id, ip, detail: { reason: "refresh token reused; its family was revoked" } });
       throw invalid;
     }
@@ -311,13 +348,14 @@ export class SsoService {
       : member.sessions_revoked_at && member.sessions_revoked_at >= grant.authTime ? "member's sessions were revoked"
       : undefined;
     if (refusedWhy) {
-      await db.exec(`UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND family_id = $2 AND revoked_at IS NULL`, [grant.familyId]);
+      await this.revokeFamily(db, grant.familyId);
       await this.tokens.audit(app.corp_id, { action: "TOKEN_REFUSED", success: false, appPk: app.id, memberPk: grant.memberPk, ip, detail: { grant: grantType, reason: refusedWhy } });
       throw new OAuthError("invalid_grant", "The member may no longer use this app: sign in again.");
     }
     const m = member!;
+    const refreshToken = opaque();
     const apiScopes = grant.scopes.filter((s) => isScope(s) && app.scopes.includes(s));
-    const { token: accessToken, expiresIn } = this.tokens.issue({ clientId: app.client_id, corpId: app.corp_id, scopes: grant.scopes.filter((s) => !isScope(s) || apiScopes.includes(s)), memberId: m.id, appPk: app.id });
+    const { token: accessToken, expiresIn } = this.tokens.issue({ clientId: app.client_id, corpId: app.corp_id, scopes: grant.scopes.filter((s) => !isScope(s) || apiScopes.includes(s)), memberId: m.id, appPk: app.id, jti: accessJti(sha256(refreshToken)) });
     const idClaims: Record<string, unknown> = {
       azp: app.client_id,
       auth_time: Math.floor(grant.authTime.getTime() / 1000),
@@ -329,7 +367,6 @@ export class SsoService {
     if (grant.scopes.includes("email") && m.email) idClaims.email = m.email;
     if (grant.nonce) idClaims.nonce = grant.nonce;
     const idToken = this.tokens.sign(idClaims, { audience: app.client_id, subject: toGlobalId("Member", m.id), expiresIn });
-    const refreshToken = opaque();
     await db.exec(
       `INSERT INTO refresh_token (token_hash, corp_id, app_id, member_id, family_id, scopes, auth_time, expires_at)
        VALUES ($2, $1, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))`,
@@ -375,7 +412,7 @@ export class SsoService {
       [sha256(token), app.id],
     );
     if (family) {
-      await db.exec(`UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND family_id = $2 AND revoked_at IS NULL`, [family.family_id]);
+      await this.revokeFamily(db, family.family_id);
       await this.tokens.audit(app.corp_id, { action: "TOKEN_REVOKED", success: true, appPk: app.id, memberPk: family.member_id, ip, detail: { type: "refresh_token" } });
       return;
     }
@@ -413,20 +450,31 @@ export class SsoService {
     }
   }
 
+  /** The names the sign-in page shows: the app's and the corp's. */
+  async pageNames(request: AuthorizeRequest): Promise<{ appName: string; corpName: string }> {
+    const row = await new CorpDb(request.app.corp_id, this.pool).one<{ app_name: string; corp_name: string }>(
+      `SELECT a.name AS app_name, c.name AS corp_name FROM corp c JOIN app a ON a.corp_id = c.id AND a.id = $2 WHERE c.id = $1`,
+      [request.app.id],
+    );
+    return { appName: row?.app_name ?? "an app", corpName: row?.corp_name ?? "your corp" };
+  }
+
   /** The member an activation link is for, while it is unused and unexpired. */
-  async activationTarget(token: string): Promise<{ corpPk: string; memberPk: string; name: string } | undefined> {
+  async activationTarget(token: string): Promise<{ corpPk: string; memberPk: string; name: string; employeeId: string; corpName: string } | undefined> {
+    // By hash: the link is what names the corp.
     const row = (
-      await this.pool.query<{ corp_id: string; member_id: string; name: string }>(
-        `SELECT l.corp_id, l.member_id, m.name FROM activation_link l JOIN member m ON m.id = l.member_id AND m.corp_id = l.corp_id
+      await this.pool.query<{ corp_id: string; member_id: string; name: string; employee_id: string; corp_name: string }>(
+        `SELECT l.corp_id, l.member_id, m.name, m.employee_id, c.name AS corp_name
+           FROM activation_link l JOIN member m ON m.id = l.member_id AND m.corp_id = l.corp_id JOIN corp c ON c.id = l.corp_id
           WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now() AND m.status IN ('ACTIVE', 'UNACTIVATED')`,
         [sha256(token)],
       )
     ).rows[0];
-    return row ? { corpPk: row.corp_id, memberPk: row.member_id, name: row.name } : undefined;
+    return row ? { corpPk: row.corp_id, memberPk: row.member_id, name: row.name, employeeId: row.employee_id, corpName: row.corp_name } : undefined;
   }
 
   /** Sets the password through an activation link (single use); an UNACTIVATED member becomes ACTIVE. */
-  async activate(token: string, password: string, ip: string | undefined): Promise<{ error?: string }> {
+  async activate(token: string, password: string, ip: string | undefined): Promise<{ error?: string; corpName?: string; employeeId?: string }> {
     const problem = passwordProblem(password);
     if (problem) return { error: problem };
     const target = await this.activationTarget(token);
@@ -469,7 +517,7 @@ export class SsoService {
     } finally {
       client.release();
     }
-    return {};
+    return { corpName: target.corpName, employeeId: target.employeeId };
   }
 }
 

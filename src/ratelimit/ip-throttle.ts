@@ -1,0 +1,71 @@
+import { isIPv6 } from "node:net";
+import Redis from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { log } from "../log";
+
+/** What a throttle says about one more request: go ahead, or wait `retryAfterSeconds`. */
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * The key of a client address: IPv4 as is, IPv6 by its /64 (one subscriber usually holds a whole
+ * /64, so counting single IPv6 addresses would give an attacker 2^64 budgets). IPv4-mapped IPv6
+ * (`::ffff:1.2.3.4`) counts as the IPv4 address.
+ */
+export function clientKey(ip: string | undefined): string {
+  if (!ip) return "unknown";
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  if (!isIPv6(ip)) return ip;
+  const [head, tail = ""] = ip.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = ip.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => parseInt(g || "0", 16).toString(16)).join(":")}::/64`;
+}
+
+/**
+ * A fixed-window counter per client IP (rate-limiter-flexible): `pointsPerMinute` requests a
+ * minute, then refusals with the seconds until the window ends. With a Redis client the count is
+ * shared by every gateway instance (atomic INCR + PEXPIRE in Redis); while Redis is unreachable
+ * each instance counts in memory instead (the insurance limiter), so an outage never stops sign-in.
+ * Later throttles (per corp, per app) can be built the same way on the same Redis connection.
+ */
+export class IpThrottle {
+  private readonly limiter: RateLimiterAbstract;
+
+  constructor(
+    readonly name: string,
+    readonly pointsPerMinute: number,
+    redis?: Redis,
+  ) {
+    const opts = { keyPrefix: `workgraph:ip-throttle:${name}`, points: pointsPerMinute, duration: 60 };
+    this.limiter = redis
+      ? new RateLimiterRedis({ ...opts, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(opts) })
+      : new RateLimiterMemory(opts);
+  }
+
+  /** Counts one request of `ip` and says whether it may go ahead. Never throws for a store failure. */
+  async consume(ip: string | undefined): Promise<ThrottleVerdict> {
+    try {
+      await this.limiter.consume(clientKey(ip), 1);
+      return { allowed: true };
+    } catch (e) {
+      if (e instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(e.msBeforeNext / 1000)) };
+      // Both Redis and the insurance limiter failed: let the request through rather than lock everyone out.
+      log.warn("ip throttle unavailable", { throttle: this.name, error: String(e) });
+      return { allowed: true };
+    }
+  }
+}
+
+/**
+ * A Redis connection for throttles. It fails fast instead of queueing commands while disconnected
+ * (the limiters then use their in-memory insurance), and its socket is unreferenced, so it never
+ * keeps a process (or jest) alive on its own; `quit()` it when the gateway stops.
+ */
+export function throttleRedis(url: string): Redis {
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  redis.on("connect", () => (redis as unknown as { stream?: { unref?: () => void } }).stream?.unref?.());
+  redis.on("error", (e: Error) => log.warn("throttle redis error", { error: e.message }));
+  return redis;
+}
