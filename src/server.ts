@@ -28,7 +28,7 @@ import { buildWorkgraphSchema } from "./schema/build";
 import { DomainError } from "./errors/domain-error";
 import { asGraphQLError, formatError } from "./errors/format";
 import { checkDocumentSize, checkOperation, documentLimits, prepareOperation } from "./limits/document-limits";
-import { playgroundAssets, playgroundHtml } from "./playground";
+import { PLAYGROUND_HEADERS, playgroundAssets, playgroundHtml } from "./playground";
 import { log } from "./log";
 
 /** Request header that adds `extensions.diagnostics` (SQL statement count) to a response. */
@@ -253,7 +253,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     // A browser asking for a page gets the playground; API clients get GraphQL.
     (req: Request, res: Response, next: NextFunction) => {
       if (config.playground && req.method === "GET" && req.accepts(["application/json", "application/graphql-response+json", "text/html"]) === "text/html") {
-        res.type("html").send(playgroundHtml("/graphql"));
+        res.set(PLAYGROUND_HEADERS).type("html").send(playgroundHtml("/graphql"));
         return;
       }
       next();
