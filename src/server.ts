@@ -242,7 +242,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
 
   // OAuth 2.0 and OpenID Connect (issue 5): discovery, authorize + sign-in page, token (client
   // credentials, authorization code, refresh token), userinfo, revoke, introspect, activation.
-  app.use(oauthRouter(config, tokens, new SsoService(pool, config, tokens, bus)));
+  const oauth = oauthRouter(config, tokens, new SsoService(pool, config, tokens, bus));
+  app.use(oauth);
 
   if (config.playground) {
     app.use("/playground", playgroundAssets());
@@ -326,6 +327,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     stop: async () => {
       draining = true;
       await apollo.stop();
+      await oauth.close();
       await deps.services.imports.shutdown();
       if (dataSource.isInitialized) await dataSource.destroy();
       log.info("gateway stopped");
