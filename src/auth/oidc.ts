@@ -1,5 +1,4 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Server } from "node:http";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Config } from "../config";
 import { DomainError } from "../errors/domain-error";
@@ -57,19 +56,8 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   const redis = config.redisUrl ? throttleRedis(config.redisUrl) : undefined;
   const formThrottle = new IpThrottle("sign-in-forms", config.signinIpLimitPerMinute, redis);
   const tokenThrottle = new IpThrottle("token", config.tokenIpLimitPerMinute, redis);
-  let closed: Promise<void> | undefined;
-  const close = () => (closed ??= redis ? redis.quit().then(() => undefined, () => redis.disconnect()) : Promise.resolve());
-  if (redis) {
-    // The Redis connection ends with the HTTP server (gateway.stop closes it through Apollo's drain plugin).
-    let hooked = false;
-    router.use((req, _res, next) => {
-      if (!hooked) {
-        hooked = true;
-        (req.socket as unknown as { server?: Server }).server?.once("close", () => void close());
-      }
-      next();
-    });
-  }
+  /** For gateway.stop: ends the Redis connection at once (no reconnection timer left behind; counts in flight are moot then). */
+  const close = async () => redis?.disconnect();
   const throttleForms = async (req: Request, res: Response, next: NextFunction) => {
     const verdict = await formThrottle.consume(req.ip);
     if (verdict.allowed) return next();
