@@ -40,7 +40,7 @@ describe("member export", () => {
     `E2,"Bob, Jr.",Shanghai/Sales,"Says ""hi""",,,`,
     "E3,Root Person,/,,,,",
     "E4,Slash,R&D\\/Labs;Semi\\;Colon,,,,",
-    "E5,Deep,Shanghai/Sales/East,Lead,,+8613800000005,",
+    "E5,Deep,Shanghai/Sales/East,Lead,,'+8613800000005,",
   ].join("\r\n");
 
   it("streams the import format; importing it with REPLACE changes nothing", async () => {
@@ -53,7 +53,8 @@ describe("member export", () => {
     expect(csv).toBe(
       [
         HEADER,
-        "E1,Ada Lovelace,Shanghai/Sales;Beijing,Engineer,8001,+8613800000001,ada@example.com",
+        // A cell starting with + is written with a ' (CSV injection); the import drops it again.
+        "E1,Ada Lovelace,Shanghai/Sales;Beijing,Engineer,8001,'+8613800000001,ada@example.com",
         `E2,"Bob, Jr.",Shanghai/Sales,"Says ""hi""",,,`,
         "E3,Root Person,/,,,,",
         "E4,Slash,R&D\\/Labs;Semi\\;Colon,,,,",
@@ -71,7 +72,7 @@ describe("member export", () => {
     // Filters: a subtree, a status.
     const sales = toGlobalId("Department", await departmentPk(corp, "Sales"));
     expect((await exportCsv(corp.token, { departmentId: sales })).split("\r\n").map((l) => l.split(",")[0])).toEqual(["employeeId", "E1", "E2", ""]);
-    expect((await exportCsv(corp.token, { status: "RESIGNED" })).split("\r\n")).toEqual([HEADER, "E5,Deep,Shanghai/Sales/East,Lead,,+8613800000005,", ""]);
+    expect((await exportCsv(corp.token, { status: "RESIGNED" })).split("\r\n")).toEqual([HEADER, "E5,Deep,Shanghai/Sales/East,Lead,,'+8613800000005,", ""]);
   });
 
   it("leaders export the subtrees they lead, and nothing outside; the file re-imports as a no-op", async () => {
@@ -142,5 +143,72 @@ describe("member export", () => {
     expect(rows).toHaveLength(4501);
     expect(new Set(rows.slice(1).map((r) => r.split(",")[0])).size).toBe(4500);
     expect(await importCsv(gw, corp.token, csv, { mode: "REPLACE" })).toMatchObject({ status: "SUCCEEDED", created: 0, updated: 0, resigned: 0 });
+  });
+  it("neutralises cells a spreadsheet would run as formulas, and reads its own export back unchanged (issue 11, finding 6)", async () => {
+    const corp = await gw.createCorp("Formula Corp");
+    const CREATE_MEMBER = `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`;
+    const DEPARTMENT = `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`;
+    const formulaDept = (await gw.data(corp.token, DEPARTMENT, { input: { name: "=cmd|' /C calc'!A0" } })).createDepartment.department.id;
+    const names: [string, string, string | null][] = [
+      ["F1", '=HYPERLINK("http://x","y")', null],
+      ["F2", "+1+2", "-minus"],
+      ["F3", "@SUM(A1)", "'quoted already"],
+      ["F4", "'=already neutral looking", "''+two quotes"],
+      ["F5", "Plain", "'"],
+    ];
+    for (const [employeeId, name, title] of names) {
+      await gw.data(corp.token, CREATE_MEMBER, { input: { employeeId, name, title, departmentIds: [employeeId === "F5" ? formulaDept : corp.rootId] } });
+    }
+    await gw.data(corp.token, CREATE_MEMBER, { input: { employeeId: "-E6", name: "Dash Id", extension: "-1", mobile: "+8613800000006", departmentIds: [corp.rootId] } });
+    const csv = await exportCsv(corp.token);
+    expect(csv).toBe(
+      [
+        HEADER,
+        `F1,"'=HYPERLINK(""http://x"",""y"")",/,,,,`,
+        "F2,'+1+2,/,'-minus,,,",
+        "F3,'@SUM(A1),/,'quoted already,,,",
+        "F4,''=already neutral looking,/,'''+two quotes,,,",
+        "F5,Plain,'=cmd|' \\/C calc'!A0,',,,",
+        "'-E6,Dash Id,/,,'-1,'+8613800000006,",
+        "",
+      ].join("\r\n"),
+    );
+    // No cell starts with a formula character.
+    for (const line of csv.trimEnd().split("\r\n")) {
+      for (const cell of line.split(",")) expect(cell.replace(/^"/, "")).not.toMatch(/^[=+\-@\t\r]/);
+    }
+    const before = await directorySnapshot(gw, corp.corpPk);
+    const events = await eventCount(gw, corp.corpPk);
+    const job = await importCsv(gw, corp.token, csv, { mode: "REPLACE" });
+    expect(job).toMatchObject({ status: "SUCCEEDED", total: 6, created: 0, updated: 0, resigned: 0, failed: 0, departmentsCreated: 0 });
+    expect(await directorySnapshot(gw, corp.corpPk)).toEqual(before);
+    expect(await eventCount(gw, corp.corpPk)).toBe(events);
+    const stored = await gw.sql(`SELECT employee_id, name, title FROM member WHERE corp_id = $1 AND employee_id LIKE 'F%' ORDER BY employee_id`, [corp.corpPk]);
+    expect(stored.map((r: any) => [r.employee_id, r.name, r.title])).toEqual(names);
+  });
+
+  it("a restricted app's export never names a department it cannot see, and re-imports as a no-op (issue 11, finding 7)", async () => {
+    const corp = await gw.createCorp();
+    await importCsv(gw, corp.token, [HEADER, "R1,East,A-Sales/A-SalesEast,,,,", "R2,Team,A-Sales/A-SalesEast/Team 1,,,,", "R3,Top,A-Sales,,,,"].join("\n"));
+    const east = await departmentPk(corp, "A-SalesEast");
+    const app = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [east]);
+    const csv = await exportCsv(app.token);
+    expect(csv).toBe([HEADER, "R1,East,~/A-SalesEast,,,,", "R2,Team,~/A-SalesEast/Team 1,,,,", ""].join("\r\n"));
+    expect(csv).not.toContain("A-Sales/");
+    const before = await directorySnapshot(gw, corp.corpPk);
+    const job = await importCsv(gw, app.token, csv, { mode: "REPLACE" });
+    expect(job).toMatchObject({ status: "SUCCEEDED", total: 2, created: 0, updated: 0, resigned: 0, failed: 0, departmentsCreated: 0 });
+    expect(await directorySnapshot(gw, corp.corpPk)).toEqual(before);
+    // The same relative paths place and create members under what the app sees; an unknown top is "outside".
+    const more = await importCsv(gw, app.token, [HEADER, "R4,New,~/A-SalesEast/Team 2,,,,", "R5,Lost,~/A-Sales,,,,", "R6,Lost,~/Nope/X,,,,"].join("\n"));
+    expect(more).toMatchObject({ status: "SUCCEEDED", created: 1, departmentsCreated: 1, failed: 2 });
+    expect(more.errors.nodes).toEqual([
+      { row: 2, field: "department", code: "FORBIDDEN", message: 'Department "~/A-Sales" is outside the part of the directory you may manage.' },
+      { row: 3, field: "department", code: "FORBIDDEN", message: 'Department "~/Nope/X" is outside the part of the directory you may manage.' },
+    ]);
+    const team2 = await gw.sql(`SELECT p.name AS parent FROM department d JOIN department p ON p.id = d.parent_id WHERE d.corp_id = $1 AND d.name = 'Team 2'`, [corp.corpPk]);
+    expect(team2).toEqual([{ parent: "A-SalesEast" }]);
+    // The whole-corp app still writes whole paths.
+    expect(await exportCsv(corp.token)).toContain("R2,Team,A-Sales/A-SalesEast/Team 1,,,,");
   });
 });

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { TestGateway, type TestCorp } from "./harness";
 import { Edition } from "../src/schema/enums";
 import { toGlobalId } from "../src/schema/global-id";
@@ -295,7 +296,12 @@ describe("batch import", () => {
       expect(job).toEqual({ status: "FAILED", reason: 'Unknown column "colour" in the header; the columns are employeeId,name,department,title,extension,mobile,email.' });
       const quote = await postCsv(gw, corp.token, `${HEADER}\nE1,"unterminated,Team,,,,`);
       expect(quote.status).toBe(400);
-      expect(quote.body.errors[0].message).toMatch(/^The file is not valid CSV: /);
+      expect(quote.body.errors[0]).toEqual({
+        message:
+          "The file is not valid CSV: row 1, column 2 (name): a quoted value starts here and its closing quote never comes (the file ends inside it). Nothing was applied.",
+        extensions: { code: "BAD_USER_INPUT", field: "body" },
+      });
+      expect(quote.body.job.id).toEqual(expect.any(String));
       expect((await postCsv(gw, corp.token, HEADER, { mode: "SIDEWAYS" })).body.errors[0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "mode" });
       expect((await postCsv(gw, corp.token, HEADER, { mode: "UPSERT" }, "application/json")).status).toBe(400);
       expect((await postCsv(gw, null, HEADER)).status).toBe(401);
@@ -387,9 +393,10 @@ describe("batch import", () => {
       const csv = [HEADER, "A1,In Renamed,Inside,,,,", "A2,Out Renamed,Inside,,,,", "A3,New Out,Outside,,,,", "A4,New In,Inside/Sub,,,,"].join("\n");
       const job = await importCsv(gw, app.token, csv);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, updated: 1, failed: 2, departmentsCreated: 1 });
-      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code])).toEqual([
-        [2, "employeeId", "FORBIDDEN"],
-        [3, "department", "FORBIDDEN"],
+      // A2 is a member the app cannot see: its employee id is taken, as createMember would say.
+      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code, e.message])).toEqual([
+        [2, "employeeId", "CONFLICT", "A member with this employee id already exists in the corp."],
+        [3, "department", "FORBIDDEN", 'Department "Outside" is outside the part of the directory you may manage.'],
       ]);
       // REPLACE by the restricted app resigns only members within its reach.
       const replace = await importCsv(gw, app.token, `${HEADER}\nA4,New In,Inside/Sub,,,,`, { mode: "REPLACE", maxResignRatio: "1" });
@@ -428,6 +435,184 @@ describe("batch import", () => {
       expect((await gw.data(corp.token, IMPORT_JOB, { id: job.id })).importJob.id).toBe(job.id);
       const adminJob = (await gw.sql(`SELECT id FROM import_job WHERE corp_id = $1 AND member_id IS NULL ORDER BY created_at LIMIT 1`, [corp.corpPk]))[0].id;
       expect((await gw.data(leader, IMPORT_JOB, { id: adminJob })).importJob).toBeNull();
+    });
+  });
+  describe("CSV syntax errors and rows with several problems (issue 10)", () => {
+    const jobErrors = (jobId: string) =>
+      gw.sql(`SELECT row_number, field, code FROM import_job_error WHERE job_id = $1 ORDER BY row_number, field`, [jobId]);
+
+    it("a stray quote answers 400 naming row 1 and its column; the job FAILED with that reason and row; nothing applied", async () => {
+      const corp = await gw.createCorp();
+      const res = await postCsv(gw, corp.token, `employeeId,name,department\nE1,Ad"a,/\n`);
+      const message =
+        'The file is not valid CSV: row 1 (line 2 of the file), column 2 (name): a quote (") inside a value that does not start with one; quote the whole value and double each quote inside it, e.g. "Ad""a". Nothing was applied.';
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ errors: [{ message, extensions: { code: "BAD_USER_INPUT", field: "body" } }], job: { id: expect.any(String) } });
+      const job = (await gw.data(corp.token, IMPORT_JOB, { id: res.body.job.id })).importJob;
+      expect(job).toMatchObject({ status: "FAILED", reason: message, failed: 1, created: 0 });
+      expect(job.errors.nodes).toEqual([{ row: 1, field: "name", code: "BAD_USER_INPUT", message }]);
+      expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+    });
+
+    it("counts rows as the README does: a quoted line break and a blank line do not shift the row number", async () => {
+      const corp = await gw.createCorp();
+      // Lines: 1 header, 2–3 row 1 (a quoted line break), 4 blank, 5 row 2, 6 row 3.
+      const res = await postCsv(gw, corp.token, `${HEADER}\nE1,"Two\nLines",/,,,,\n\nE2,Bob,/,,,,\nE3,"Ca"rol,/,,,,\n`);
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].message).toBe(
+          'The file is not valid CSV: row 3 (line 6 of the file), column 2 (name): a quoted value goes on after its closing quote; double each quote inside a quoted value, e.g. "Ad""a". Nothing was applied.',
+      );
+      expect(await jobErrors(res.body.job.id)).toEqual([{ row_number: 3, field: "name", code: "BAD_USER_INPUT" }]);
+      // In the header: no row number.
+      const header = await postCsv(gw, corp.token, `employeeId,"name\nE1,Ada,/\n`);
+      expect(header.status).toBe(400);
+      expect(header.body.errors[0].message).toMatch(/^The file is not valid CSV: the header: a quoted value starts here/);
+      expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+    });
+
+    it("importMembers with inline csv: BAD_USER_INPUT on input.csv naming the row; the job FAILED", async () => {
+      const corp = await gw.createCorp();
+      const res = await gw.gql(corp.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: `employeeId,name,department\nE1,Ada,/\nE2,Ad"a,/\n` } });
+      expect(res.body.errors![0]).toMatchObject({
+        message: expect.stringMatching(/^The file is not valid CSV: row 2 \(line 3 of the file\), column 2 \(name\): a quote/),
+        extensions: { code: "BAD_USER_INPUT", field: "input.csv" },
+      });
+      expect(await gw.sql(`SELECT status, failed FROM import_job WHERE corp_id = $1`, [corp.corpPk])).toEqual([{ status: "FAILED", failed: 1 }]);
+      expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+    });
+
+    it("reports every problem of a row, one error per field, in column order", async () => {
+      const corp = await gw.createCorp();
+      const csv = [
+        HEADER,
+        "E1,Ada,Team,,,,ada@example.com",
+        "bad id!,Carol,Team,,12ab,,not-an-email",
+        "E1, Padded,Team//Sub,,,+86138000000099999999999,ada@example.com",
+        "E4,Dan,Team,,,,",
+      ].join("\n");
+      const job = await importCsv(gw, corp.token, csv);
+      expect(job).toMatchObject({ status: "SUCCEEDED", total: 4, created: 2, failed: 2 });
+      expect(job.errors.totalCount).toBe(8);
+      expect(job.errors.nodes).toEqual([
+        { row: 2, field: "employeeId", code: "BAD_USER_INPUT", message: "employeeId must be 1–64 letters, digits, '.', '_', '-' or '@'" },
+        { row: 2, field: "extension", code: "BAD_USER_INPUT", message: "extension must be 1–32 digits, '+', '-', '*' or '#'" },
+        { row: 2, field: "email", code: "BAD_USER_INPUT", message: "email must be an email address" },
+        { row: 3, field: "employeeId", code: "CONFLICT", message: "The employee id is also on row 1." },
+        { row: 3, field: "name", code: "BAD_USER_INPUT", message: "name must not be blank or start or end with spaces" },
+        { row: 3, field: "department", code: "BAD_USER_INPUT", message: 'department path "Team//Sub" has an empty name (use "/" alone for the root)' },
+        { row: 3, field: "mobile", code: "BAD_USER_INPUT", message: "mobile must be an optional '+' and 5–20 digits" },
+        { row: 3, field: "email", code: "CONFLICT", message: "The email address is also on row 1." },
+      ]);
+      // Paging walks the errors of one row too.
+      const page = async (after?: string) =>
+        (await gw.data(corp.token, `query($id: ID!, $after: String) { importJob(id: $id) { errors(first: 3, after: $after) { pageInfo { endCursor hasNextPage } nodes { row field } } } }`, { id: job.id, after })).importJob.errors;
+      const first = await page();
+      const second = await page(first.pageInfo.endCursor);
+      expect([...first.nodes, ...second.nodes].map((e: any) => `${e.row}:${e.field}`)).toEqual(["2:employeeId", "2:extension", "2:email", "3:employeeId", "3:name", "3:department"]);
+      expect((await gw.sql(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.corpPk])).map((r: any) => r.employee_id)).toEqual(["E1", "E4"]);
+    });
+  });
+
+  describe("a stalled upload (issue 11, finding 15)", () => {
+    it("times out after IMPORT_IDLE_TIMEOUT_SECONDS: 408, the job FAILED, the corp's lock released", async () => {
+      const corp = await gw.createCorp();
+      const config = gw.deps.config as { importIdleTimeoutSeconds: number };
+      const saved = config.importIdleTimeoutSeconds;
+      config.importIdleTimeoutSeconds = 1;
+      try {
+        const { port } = new URL(gw.url);
+        const socket = connect(Number(port), "127.0.0.1");
+        let answer = "";
+        socket.on("data", (d) => (answer += d.toString()));
+        const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+        const chunk = `${HEADER}\nS1,Stalled,Team,,,,\n`;
+        const started = Date.now();
+        socket.write(
+          `POST /imports?mode=UPSERT HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${corp.token}\r\n` +
+            `Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`,
+        );
+        // While the upload hangs, the corp's import lock is held.
+        await new Promise((r) => setTimeout(r, 300));
+        expect((await postCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).status).toBe(409);
+        await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer: ${answer}`)), 6000))]);
+        const elapsed = Date.now() - started;
+        expect(elapsed).toBeLessThan(5000);
+        expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+        const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
+        const reason = "The upload sent nothing for 1 s and was abandoned; nothing was applied. Send the whole file without pausing.";
+        expect(body).toEqual({ errors: [{ message: reason, extensions: { code: "BAD_USER_INPUT", field: "body" } }], job: { id: expect.any(String) } });
+        expect(await gw.sql(`SELECT status, reason FROM import_job WHERE id = $1`, [body.job.id])).toEqual([{ status: "FAILED", reason }]);
+        expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+        socket.destroy();
+        // The lock is free: the next import runs.
+        expect(await importCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+      } finally {
+        config.importIdleTimeoutSeconds = saved;
+      }
+    });
+  });
+
+  describe("a restricted app cannot tell invisible from missing (issue 11, finding 7)", () => {
+    it("dry runs and createMember answer alike for invisible and missing departments and for taken values", async () => {
+      const corp = await gw.createCorp();
+      await importCsv(
+        gw,
+        corp.token,
+        [HEADER, "V1,Visible,A-Sales/A-SalesEast,,,+8613800000001,v1@example.com", "H1,Hidden,B-Eng,,,+8613800000002,h1@example.com", "H2,Above,A-Sales,,,,"].join("\n"),
+      );
+      const east = (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'A-SalesEast'`, [corp.corpPk]))[0].id;
+      const app = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [east]);
+      expect((await gw.data(app.token, `query($id: ID!) { node(id: $id) { id } }`, { id: toGlobalId("Department", (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'A-Sales'`, [corp.corpPk]))[0].id) })).node).toBeNull();
+
+      const dryRun = async (rows: string[]) => {
+        const started = await gw.data(app.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", dryRun: true, csv: [HEADER, ...rows].join("\n") } });
+        return (await waitForJob(gw, app.token, started.importMembers.job.id)).errors.nodes;
+      };
+      const errors = await dryRun([
+        "N1,New,B-Eng,,,,", // exists, invisible
+        "N2,New,B-Nope,,,,", // missing
+        "N3,New,A-Sales,,,,", // exists, invisible (the parent of what the app sees)
+        "N4,New,A-Nope,,,,", // missing
+        "N5,New,A-Sales/Sub,,,,", // missing under an invisible department
+        "N6,New,A-Nope/Sub,,,,", // missing under a missing one
+        "H1,New,A-Sales/A-SalesEast,,,,", // an invisible member's employee id
+        "N8,New,A-Sales/A-SalesEast,,,,h1@example.com", // an invisible member's email
+        "N9,New,A-Sales/A-SalesEast,,,,v1@example.com", // a visible member's email
+        "N10,New,A-Sales/A-SalesEast,,,+8613800000002,", // an invisible member's mobile
+        "N11,New,A-Sales/A-SalesEast,,,+8613800000001,", // a visible member's mobile
+      ]);
+      const byRow = new Map(errors.map((e: any) => [e.row, e]));
+      const same = (a: number, b: number, valueA: string, valueB: string) => {
+        const [x, y] = [byRow.get(a) as any, byRow.get(b) as any];
+        expect(x).toBeDefined();
+        expect({ ...x, row: 0, message: x.message.replace(valueA, "<v>") }).toEqual({ ...y, row: 0, message: y.message.replace(valueB, "<v>") });
+      };
+      expect(byRow.get(1)).toEqual({ row: 1, field: "department", code: "FORBIDDEN", message: 'Department "B-Eng" is outside the part of the directory you may manage.' });
+      same(1, 2, "B-Eng", "B-Nope");
+      same(3, 4, "A-Sales", "A-Nope");
+      same(5, 6, "A-Sales/Sub", "A-Nope/Sub");
+      same(3, 5, "A-Sales", "A-Sales/Sub");
+      // Values the database keeps unique: the answer createMember gives, whoever holds them.
+      const taken = { row: 7, field: "employeeId", code: "CONFLICT", message: "A member with this employee id already exists in the corp." };
+      expect(byRow.get(7)).toEqual(taken);
+      same(8, 9, "", "");
+      same(10, 11, "", "");
+      expect(byRow.get(8)).toMatchObject({ field: "email", code: "CONFLICT", message: "Another member of the corp already has this email address." });
+      expect(errors).toHaveLength(11);
+      expect(JSON.stringify(errors)).not.toMatch(/Hidden|H1\b|B-Eng\/|does not exist/);
+
+      // createMember: the same answers for an invisible and a visible holder.
+      const create = (input: Record<string, unknown>) =>
+        gw.gql(app.token, CREATE_MEMBER, { input: { name: "New", departmentIds: [toGlobalId("Department", east)], ...input } }).then((r) => r.body.errors);
+      expect(await create({ employeeId: "H1" })).toEqual(await create({ employeeId: "V1" }));
+      expect((await create({ employeeId: "H1" }))![0]).toMatchObject({ message: taken.message, extensions: { code: "CONFLICT", field: "input.employeeId" } });
+      expect(await create({ employeeId: "N1", email: "h1@example.com" })).toEqual(await create({ employeeId: "N1", email: "v1@example.com" }));
+      expect(await create({ employeeId: "N1", mobile: "+8613800000002" })).toEqual(await create({ employeeId: "N1", mobile: "+8613800000001" }));
+      expect(await gw.sql(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.corpPk])).toEqual([
+        { employee_id: "H1" },
+        { employee_id: "H2" },
+        { employee_id: "V1" },
+      ]);
     });
   });
 });

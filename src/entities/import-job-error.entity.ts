@@ -3,7 +3,7 @@ import { Field, Int, ObjectType } from "type-graphql";
 import { Corp } from "./corp.entity";
 import { ImportJob } from "./import-job.entity";
 
-/** The first problem of one invalid row of an import: row number (1 = first data row), field, code, message. */
+/** One problem of one invalid row of an import, one per field: row number (1 = first data row), field, code, message. */
 @Entity({ name: "import_job_error" })
 @ObjectType("ImportRowError", { description: "Why one row of an import was refused." })
 @Index("import_job_error_corp_id_idx", ["corpId"])
@@ -27,7 +27,7 @@ export class ImportJobError {
   corp?: Corp;
 
   @Field({ description: "The column at fault: employeeId, name, department, title, extension, mobile, email, or `row` for the row as a whole." })
-  @Column({ type: "varchar", length: 32 })
+  @PrimaryColumn({ type: "varchar", length: 32, primaryKeyConstraintName: "import_job_error_pkey" })
   field: string;
 
   @Field({ description: "The error code `createMember` would answer with: BAD_USER_INPUT, CONFLICT, FORBIDDEN, NOT_FOUND or LIMIT_EXCEEDED." })

@@ -4,6 +4,7 @@ import { DomainError, badInput } from "../errors/domain-error";
 import { sendHttpError } from "../errors/http";
 import { bearerToken } from "../auth/tokens";
 import { ImportMode } from "../schema/import.enums";
+import { FailedImport } from "../services/import.service";
 
 /** The request context of a bearer token (required: these endpoints have no anonymous use). */
 async function authenticate(deps: AppDeps, req: Request, res: Response): Promise<RequestContext> {
@@ -25,8 +26,10 @@ function queryFlag(value: unknown, field: string): boolean | undefined {
  * The directory's file endpoints (issue 4):
  * - `POST /imports?mode=UPSERT|REPLACE[&dryRun=true][&maxResignRatio=0.3]` with a `text/csv` body of
  *   any size: the body streams into the job; answers `202 {"job": {"id": "…"}}` once it is read
- *   (then follow the job with `importJob(id)`), 400 for a body that is not the CSV format (with the
- *   failed job's id), 409 while another import of the corp runs.
+ *   (then follow the job with `importJob(id)`), 400 for a body that is not the CSV format (naming
+ *   the row; with the failed job's id), 408 for an upload that sends nothing for
+ *   `IMPORT_IDLE_TIMEOUT_SECONDS` (the job FAILED, the corp's import lock released), 409 while
+ *   another import of the corp runs.
  * - `GET /exports/:id`: the CSV of an export made with `exportMembers`.
  */
 export function directoryFileRoutes(deps: AppDeps): Router {
@@ -48,7 +51,13 @@ export function directoryFileRoutes(deps: AppDeps): Router {
       const id = await ctx.services.imports.importStream(ctx, { mode, dryRun, maxResignRatio }, req);
       res.status(202).json({ job: { id } });
     } catch (e) {
-      sendHttpError(res, e);
+      if (e instanceof FailedImport && e.stalled) {
+        // The client may still be sending (slowly): answer, then close the connection.
+        res.setHeader("connection", "close");
+        res.status(408).json({ errors: [{ message: e.message, extensions: { code: e.code, ...e.details } }], job: { id: e.jobId } });
+        return;
+      }
+      sendHttpError(res, e, e instanceof FailedImport ? { job: { id: e.jobId } } : {});
     }
   });
 

@@ -13,6 +13,8 @@ import { MAX_MEMBER_DEPARTMENTS } from "./member.service";
  *   is the department Sales under Shanghai under the root. The root's own name is not written;
  *   the root itself is `/`. A `/`, `;` or `\` inside a name is escaped with `\`.
  * - Empty optional cells are "no value" (they clear the field).
+ * - A cell that would start a spreadsheet formula is written with a `'` in front (`writeCell`),
+ *   which the import removes again (`readCell`).
  */
 export const CSV_COLUMNS = ["employeeId", "name", "department", "title", "extension", "mobile", "email"] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -21,8 +23,15 @@ export const REQUIRED_COLUMNS: readonly CsvColumn[] = ["employeeId", "name", "de
 /** The path of the root department. */
 export const ROOT_KEY = "/";
 
+/**
+ * Starts a path relative to the caller's visible departments (`~/Sales East/Team`): the first name
+ * is a department at the top of what the caller sees. A department named `~` is written `\~`.
+ */
+export const RELATIVE_MARK = "~";
+
 /** Escapes one department name for a path. */
 export function escapeName(name: string): string {
+  if (name === RELATIVE_MARK) return `\\${name}`;
   return name.replace(/[\\/;]/g, (c) => `\\${c}`);
 }
 
@@ -68,7 +77,7 @@ const unescape = (text: string) => text.replace(/\\(.)/g, "$1");
 export interface ParsedDepartments {
   /** Canonical paths (names escaped, `/`-joined), main department first. */
   keys: string[];
-  /** The names of each path, root excluded. */
+  /** The names of each path, root excluded (for a relative path: from its first, visible, department). */
   segments: string[][];
 }
 
@@ -87,11 +96,13 @@ export function parseDepartmentCell(cell: string): ParsedDepartments | CellProbl
   for (const piece of pieces) {
     if (piece === "") return bad("department has an empty path between `;`");
     let names: string[];
+    let relative = false;
     if (piece === ROOT_KEY) {
       names = [];
     } else {
       const raw = splitEscaped(piece, "/")!;
-      names = raw.map((s) => unescape(s.trim()));
+      relative = raw.length > 1 && raw[0].trim() === RELATIVE_MARK;
+      names = (relative ? raw.slice(1) : raw).map((s) => unescape(s.trim()));
       for (const name of names) {
         if (name === "") return bad(`department path "${piece}" has an empty name (use "/" alone for the root)`);
         const problem = checkDepartmentName(name);
@@ -101,7 +112,7 @@ export function parseDepartmentCell(cell: string): ParsedDepartments | CellProbl
         return { code: "LIMIT_EXCEEDED", message: `department path "${piece}": departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.` };
       }
     }
-    const key = names.length ? names.map(escapeName).join("/") : ROOT_KEY;
+    const key = relative ? [RELATIVE_MARK, ...names.map(escapeName)].join("/") : names.length ? names.map(escapeName).join("/") : ROOT_KEY;
     if (keys.includes(key)) return bad(`department "${piece}" is listed twice`);
     keys.push(key);
     segments.push(names);
@@ -109,10 +120,31 @@ export function parseDepartmentCell(cell: string): ParsedDepartments | CellProbl
   return { keys, segments };
 }
 
-/** One CSV field, quoted when it must be (RFC 4180). */
+/**
+ * CSV injection (OWASP; finding 6 of issue 11): a spreadsheet runs a cell that starts with `=`, `+`,
+ * `-`, `@`, tab or CR as a formula. The export writes such a value with one `'` in front, which
+ * spreadsheets show as text; so that export → import is the identity for every string, a value made
+ * of `'`s followed by one of those characters gets the `'` too, and the import drops exactly one `'`
+ * from a cell that is `'`s followed by one of them. Any other cell is read and written as it is.
+ */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+const NEUTRALISED = /^'+[=+\-@\t\r]/;
+
+/** The cell text the export writes for `value` (see FORMULA_START). */
+export function writeCell(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/** The value of a cell as the import reads it: the inverse of `writeCell`. */
+export function readCell(cell: string): string {
+  return NEUTRALISED.test(cell) ? cell.slice(1) : cell;
+}
+
+/** One CSV field: neutralised (`writeCell`), then quoted when it must be (RFC 4180). */
 export function csvField(value: string | null): string {
   if (value === null || value === "") return "";
-  return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const text = writeCell(value);
+  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function csvLine(values: readonly (string | null)[]): string {

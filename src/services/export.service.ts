@@ -6,7 +6,7 @@ import { forbidden, notFound } from "../errors/domain-error";
 import { SqlParams } from "../schema/connection";
 import { MemberStatus } from "../schema/enums";
 import { MEMBER_SEARCH_SQL, type MemberFilter } from "./member.service";
-import { CSV_COLUMNS, csvLine, departmentKeys } from "./directory-csv";
+import { CSV_COLUMNS, csvLine, departmentKeys, escapeName, RELATIVE_MARK, ROOT_KEY } from "./directory-csv";
 import { likeEscape, outOfReachSql, requireProfessional, requireScope } from "./access";
 
 const EXPORT_TTL_SECONDS = 3600;
@@ -22,12 +22,42 @@ interface StoredFilter {
 }
 
 /**
+ * The path the export writes for each department. A caller that sees the whole corp gets the
+ * import's paths (below the root). A caller that sees only some subtrees never reads the name of a
+ * department outside them (finding 7 of issue 11): a path that would name one starts instead at
+ * the topmost visible department above it, after `~/` (`~/A-SalesEast/Team 1` for a caller that
+ * sees A-SalesEast but not its parent A-Sales), which the import reads back the same way.
+ */
+export function exportKeys(departments: { id: string; parent_id: string | null; name: string }[], visibleRoots: readonly string[] | null): Map<string, string> {
+  const keys = departmentKeys(departments);
+  if (visibleRoots === null) return keys;
+  const rootIds = new Set(visibleRoots.map((path) => path.split("/").filter(Boolean).pop()!));
+  const byId = new Map(departments.map((d) => [d.id, d]));
+  const relative = new Map<string, string>();
+  for (const d of departments) {
+    let top: typeof d | undefined;
+    for (let a: typeof d | undefined = d; a; a = a.parent_id === null ? undefined : byId.get(a.parent_id)) {
+      if (rootIds.has(a.id)) top = a;
+    }
+    if (!top) continue;
+    // The root or a department right below it: the whole path names only what the caller sees.
+    if (top.parent_id === null || byId.get(top.parent_id)?.parent_id === null) {
+      relative.set(d.id, keys.get(d.id)!);
+      continue;
+    }
+    const below = keys.get(d.id)!.slice(keys.get(top.id)!.length);
+    relative.set(d.id, `${RELATIVE_MARK}/${escapeName(top.name)}${below}`);
+  }
+  return relative;
+}
+
+/**
  * Member exports (issue 4): `exportMembers` records what to export and answers a URL; `GET
  * /exports/:id` streams it as CSV in the import's format, in batches, so an export of any size
  * holds one batch in memory. Administrators (and apps) within their visibility, leaders within the
  * subtrees they lead; PROFESSIONAL edition. A file holds only members wholly within the caller's
  * reach (every department of theirs), so that importing it with REPLACE changes nothing: not their
- * departments elsewhere, not the members it leaves out.
+ * departments elsewhere, not the members it leaves out. Paths: `exportKeys`; cells: `writeCell`.
  */
 export class ExportService {
   /** Refuses callers who may not export; checks the filter's department is theirs to export. */
@@ -79,7 +109,7 @@ export class ExportService {
     const departments = await ctx.db.rows<{ id: string; parent_id: string | null; name: string }>(
       `SELECT id::text, parent_id::text, name FROM department WHERE corp_id = $1 ORDER BY depth, id`,
     );
-    const keys = departmentKeys(departments);
+    const keys = exportKeys(departments, ctx.caller.visibleRoots);
     const params = new SqlParams(3);
     const where = ["m.corp_id = $1", `NOT ${outOfReachSql(ctx.caller, params, "m")}`];
     where.push(filter.status ? `m.status = ${params.add(filter.status)}` : `m.status <> '${MemberStatus.RESIGNED}'`);

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { Readable, pipeline } from "node:stream";
-import { parse } from "csv-parse";
+import { CsvError, parse } from "csv-parse";
 import { Client, type DatabaseError } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { AppDeps } from "../context";
@@ -9,12 +9,25 @@ import { CorpDb } from "../db/scoped-db";
 import { lockEventLog } from "../db/transaction";
 import { lockDepartmentTree } from "./department.service";
 import { DomainError } from "../errors/domain-error";
-import { checkMemberRow } from "../schema/member-rules";
+import { checkMemberRow, type MemberRowFields } from "../schema/member-rules";
 import { ImportJobStatus, ImportMode } from "../schema/import.enums";
 import { SqlParams } from "../schema/connection";
 import { DirectoryEventType, MemberStatus } from "../schema/enums";
-import { childKey, CSV_COLUMNS, departmentKeys, parseDepartmentCell, REQUIRED_COLUMNS, ROOT_KEY, type CsvColumn } from "./directory-csv";
-import { outOfReachSql } from "./access";
+import {
+  childKey,
+  CSV_COLUMNS,
+  departmentKeys,
+  escapeName,
+  parseDepartmentCell,
+  readCell,
+  RELATIVE_MARK,
+  REQUIRED_COLUMNS,
+  ROOT_KEY,
+  type CsvColumn,
+  type ParsedDepartments,
+} from "./directory-csv";
+import { MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
+import { outOfReachSql, visibleSql } from "./access";
 import { log } from "../log";
 
 /** Options of one import, as validated by `ImportService`. */
@@ -35,8 +48,31 @@ export interface ImportCounts {
   departmentsCreated: number;
 }
 
-/** A failure that ends the job with `reason` (nothing applied). */
-export class ImportFailure extends Error {}
+/**
+ * A failure that ends the job with `reason` (nothing applied). `row` (1 = the first row after the
+ * header) and `field` are set when the failure lies in one row, e.g. a CSV syntax error; the job's
+ * `errors` then list it too.
+ */
+export class ImportFailure extends Error {
+  constructor(
+    message: string,
+    readonly where: { row?: number; field?: string } = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The upload stopped sending data for longer than `IMPORT_IDLE_TIMEOUT_SECONDS` (finding 15 of issue 11). */
+export class UploadStalled extends ImportFailure {}
+
+/** What is wrong, for each CSV syntax error csv-parse reports (any other: its own message). */
+const CSV_SYNTAX: Partial<Record<string, string>> = {
+  INVALID_OPENING_QUOTE: 'a quote (") inside a value that does not start with one; quote the whole value and double each quote inside it, e.g. "Ad""a"',
+  CSV_INVALID_CLOSING_QUOTE: 'a quoted value goes on after its closing quote; double each quote inside a quoted value, e.g. "Ad""a"',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted value goes on after its closing quote; double each quote inside a quoted value, e.g. "Ad""a"',
+  CSV_QUOTE_NOT_CLOSED: "a quoted value starts here and its closing quote never comes (the file ends inside it)",
+  CSV_MAX_RECORD_SIZE: "the row is longer than 1 MiB (an unclosed quote?)",
+};
 
 /** The lock key a running job holds for its lifetime on its own connection (see `ImportService.recoverInterrupted`). */
 export const JOB_LOCK_SQL = `hashtextextended('import-job:' || $1::text, 0)`;
@@ -54,6 +90,41 @@ function copyValue(value: string | null): string {
 function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 }
+
+/**
+ * Every rule a row breaks, one per field, in `checkMemberRow`'s order. `checkMemberRow` (shared with
+ * `createMember`) answers the first problem only; each field it names is replaced by a value that
+ * passes (a required one by "x", an optional one by "no value") and the row is checked again.
+ */
+export function memberRowProblems(row: MemberRowFields): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  const rest: MemberRowFields = { ...row };
+  for (let i = 0; i < 16; i++) {
+    const problem = checkMemberRow(rest);
+    if (!problem || problems.some((p) => p.field === problem.field)) break;
+    problems.push(problem);
+    const field = problem.field as keyof MemberRowFields;
+    if (field === "employeeId" || field === "name") rest[field] = "x";
+    else rest[field] = null;
+  }
+  return problems;
+}
+
+/** SQL: the staged row `alias` has no error (yet). */
+const VALID_ROW = (alias: string) => `cardinality(${alias}.err_fields) = 0`;
+/** SQL: the staged row `r` has no error for `field` yet. */
+const fieldOk = (field: string) => `NOT ('${field}' = ANY(r.err_fields))`;
+/** SQL SET list appending one error (code and message are SQL expressions) to the staged row `r`. */
+const addError = (field: string, code: string, message: string) =>
+  `err_fields = r.err_fields || '${field}'::text, err_codes = r.err_codes || (${code})::text, err_messages = r.err_messages || (${message})::text`;
+
+/** The answers of `createMember` for values the database keeps unique (see `db/transaction.ts`). */
+const EMPLOYEE_ID_TAKEN = "A member with this employee id already exists in the corp.";
+const MOBILE_TAKEN = "Another member of the corp already has this mobile number.";
+const EMAIL_TAKEN = "Another member of the corp already has this email address.";
+const FORBIDDEN_MEMBER = "The member with this employee id is outside the part of the directory you may manage.";
+/** One answer for a department path that is outside the caller's visibility or would be created there. */
+const outsideDepartment = (key: string) => `Department "${key}" is outside the part of the directory you may manage.`;
 
 interface ExistingDepartment {
   id: string;
@@ -120,7 +191,7 @@ export class ImportRun {
       // The staging table: session-private, so no other corp's or job's rows can be in it.
       await client.query(`CREATE TEMP TABLE import_row (
         row_no integer NOT NULL, employee_id text NOT NULL, name text NOT NULL, title text, extension text, mobile text, email text,
-        dept_keys text[], error_field text, error_code text, error_message text)`);
+        dept_keys text[], err_fields text[] NOT NULL, err_codes text[] NOT NULL, err_messages text[] NOT NULL)`);
       return new ImportRun(row!.id, deps, principal, options, client, onProgress);
     } catch (e) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -146,17 +217,33 @@ export class ImportRun {
     await this.client.end().catch(() => undefined);
   }
 
-  /** Streams CSV text into the staging table. A malformed file fails the job (ImportFailure). */
+  /**
+   * Streams CSV text into the staging table. A malformed file fails the job (ImportFailure): a CSV
+   * syntax error names its row (counted as the README does: 1 = the first record after the header,
+   * blank lines skipped; csv-parse's `records` is the number of whole records before the bad one,
+   * header included), its line in the file and its column.
+   */
   async stageCsv(source: Readable): Promise<void> {
-    const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 1024 * 1024 });
+    const parser = parse({
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      max_record_size: 1024 * 1024,
+      // The header as soon as it is parsed: a syntax error may come before the loop reads it.
+      on_record: (record: string[], context: { records: number }) => {
+        if (context.records === 1) this.header = record.map((c) => (c ?? "").trim());
+        return record;
+      },
+    });
     pipeline(source, parser, (err) => {
       if (err) parser.destroy(err);
     });
     try {
-      await this.stage(parser as AsyncIterable<string[]>);
+      await this.stage(parser as AsyncIterable<string[]>, true);
     } catch (e) {
+      if (e instanceof ImportFailure) throw e;
+      if (e instanceof CsvError) throw this.syntaxFailure(e);
       const code = (e as { code?: string }).code;
-      if (typeof code === "string" && code.startsWith("CSV_")) throw new ImportFailure(`The file is not valid CSV: ${(e as Error).message}`);
       if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE" || (e as Error).message === "aborted") {
         throw new ImportFailure("The upload ended before the whole file was received; nothing was applied.");
       }
@@ -164,12 +251,35 @@ export class ImportRun {
     }
   }
 
-  /** Stages records whose first element is the header. */
-  async stage(records: AsyncIterable<(string | null)[]>): Promise<void> {
+  private syntaxFailure(e: CsvError): ImportFailure {
+    const what = CSV_SYNTAX[e.code] ?? e.message;
+    const records = typeof e.records === "number" ? e.records : 0;
+    // An unclosed quote is found at the end of the file: its line would mislead (the row does not).
+    const line = typeof e.lines === "number" && e.code !== "CSV_QUOTE_NOT_CLOSED" ? ` (line ${e.lines} of the file)` : "";
+    const index = typeof e.column === "number" ? e.column : undefined;
+    if (records === 0 || !this.header) {
+      return new ImportFailure(`The file is not valid CSV: the header${line}: ${what}. Nothing was applied.`);
+    }
+    const spelled = index !== undefined ? this.header[index] : undefined;
+    const field = spelled === undefined ? "row" : (CSV_COLUMNS.find((c) => c.toLowerCase() === spelled.toLowerCase()) ?? "row");
+    const column = index !== undefined ? `, column ${index + 1}${field === "row" ? "" : ` (${field})`}` : "";
+    return new ImportFailure(`The file is not valid CSV: row ${records}${line}${column}: ${what}. Nothing was applied.`, { row: records, field });
+  }
+
+  /** The header's column names as the file spells them (once read). */
+  private header: string[] | null = null;
+  private fromFile = false;
+
+  /**
+   * Stages records whose first element is the header. Records of a file (`fromFile`) have their
+   * cells read with `readCell` (the export's formula neutralisation undone); `rows` input is taken as is.
+   */
+  async stage(records: AsyncIterable<(string | null)[]>, fromFile = false): Promise<void> {
+    this.fromFile = fromFile;
     await this.setStatus(ImportJobStatus.RUNNING);
     const copy = this.client.query(
       copyFrom(
-        `COPY import_row (row_no, employee_id, name, title, extension, mobile, email, dept_keys, error_field, error_code, error_message) FROM STDIN`,
+        `COPY import_row (row_no, employee_id, name, title, extension, mobile, email, dept_keys, err_fields, err_codes, err_messages) FROM STDIN`,
       ),
     );
     const copyDone = new Promise<void>((resolve, reject) => {
@@ -225,17 +335,17 @@ export class ImportRun {
     return columns;
   }
 
-  /** One COPY line for a record: its values, its department paths and its first format error. */
+  /** One COPY line for a record: its values, its department paths and every format error (one per field). */
   private stagedLine(rowNo: number, record: (string | null)[], columns: Map<CsvColumn, number>): string {
-    let error: { field: string; code: string; message: string } | null = null;
+    const errors = new Map<string, { code: string; message: string }>();
     const cell = (c: CsvColumn): string => {
       const i = columns.get(c);
       let value = i === undefined ? "" : (record[i] ?? "");
       if (value.includes("\u0000")) {
-        error ??= { field: c, code: "BAD_USER_INPUT", message: `${c} contains a NUL character` };
+        if (!errors.has(c)) errors.set(c, { code: "BAD_USER_INPUT", message: `${c} contains a NUL character` });
         value = value.replace(/\u0000/g, "");
       }
-      return value;
+      return this.fromFile ? readCell(value) : value;
     };
     const optional = (c: CsvColumn) => {
       const v = cell(c);
@@ -249,17 +359,17 @@ export class ImportRun {
       mobile: optional("mobile"),
       email: optional("email")?.toLowerCase() ?? null,
     };
-    if (!error && record.length !== columns.size) {
-      error = { field: "row", code: "BAD_USER_INPUT", message: `The row has ${record.length} values; the header has ${columns.size} columns.` };
+    if (record.length !== columns.size) {
+      errors.set("row", { code: "BAD_USER_INPUT", message: `The row has ${record.length} values; the header has ${columns.size} columns.` });
     }
-    if (!error) {
-      const problem = checkMemberRow(fields);
-      if (problem) error = { field: problem.field, code: "BAD_USER_INPUT", message: problem.message };
+    for (const problem of memberRowProblems(fields)) {
+      if (!errors.has(problem.field)) errors.set(problem.field, { code: "BAD_USER_INPUT", message: problem.message });
     }
     let keys: string[] | null = null;
     const departments = parseDepartmentCell(cell("department"));
     if ("keys" in departments) keys = departments.keys;
-    else error ??= { field: "department", code: departments.code, message: departments.message };
+    else if (!errors.has("department")) errors.set("department", { code: departments.code, message: departments.message });
+    const list = [...errors.entries()];
     return (
       [
         String(rowNo),
@@ -270,9 +380,9 @@ export class ImportRun {
         copyValue(fields.mobile),
         copyValue(fields.email),
         keys ? copyValue(arrayLiteral(keys)) : "\\N",
-        copyValue(error?.field ?? null),
-        copyValue(error?.code ?? null),
-        copyValue(error?.message ?? null),
+        copyValue(arrayLiteral(list.map(([f]) => f))),
+        copyValue(arrayLiteral(list.map(([, e]) => e.code))),
+        copyValue(arrayLiteral(list.map(([, e]) => e.message))),
       ].join("\t") + "\n"
     );
   }
@@ -313,13 +423,25 @@ export class ImportRun {
       reason = `Internal error; nothing was applied. Quote request id ${requestId} when you report it.`;
     }
     // The job's own connection may be gone (abort): the pool records the outcome.
-    await new CorpDb(this.principal.corpId, this.deps.pool)
+    const pool = new CorpDb(this.principal.corpId, this.deps.pool);
+    const where = e instanceof ImportFailure ? e.where : {};
+    if (where.row !== undefined) this.counts.failed += 1;
+    await pool
       .exec(
         `UPDATE import_job SET status = 'FAILED', reason = $3, total = $4, failed = $5, updated_at = now(), finished_at = now()
           WHERE corp_id = $1 AND id = $2 AND status IN ('QUEUED', 'RUNNING')`,
         [this.jobId, reason, this.counts.total, this.counts.failed],
       )
       .catch((err) => log.error("could not record a failed import", { jobId: this.jobId, error: String(err) }));
+    if (where.row !== undefined) {
+      await pool
+        .exec(
+          `INSERT INTO import_job_error (job_id, row_number, corp_id, field, code, message) VALUES ($2, $3, $1, $4, 'BAD_USER_INPUT', $5)
+           ON CONFLICT DO NOTHING`,
+          [this.jobId, where.row, (where.field ?? "row").slice(0, 32), reason],
+        )
+        .catch((err) => log.error("could not record an import error", { jobId: this.jobId, error: String(err) }));
+    }
     this.onProgress(this);
   }
 
@@ -338,26 +460,39 @@ export class ImportRun {
     return outOfReachSql(this.principal, params, "m");
   }
 
+  /**
+   * Checks across rows and against the directory. Every check runs on every row whose field it
+   * concerns is still without an error, so a row reports all its problems, one per field.
+   *
+   * Visibility (finding 7 of issue 11): what lies outside the caller's visibility answers exactly
+   * as what does not exist would, or, where the database must refuse a value whatever the caller
+   * sees (a unique employee id, mobile or email), exactly as it would for a visible holder, never
+   * naming the holder.
+   */
   private async validate(): Promise<void> {
     const raw = (sql: string, params: unknown[] = []) => this.client.query(sql, params);
     // Duplicates within the file (the staging table is this job's own: no corp data, no $1).
-    await raw(`UPDATE import_row r SET error_field = 'employeeId', error_code = 'CONFLICT',
-                      error_message = 'The employee id is also on row ' || d.first || '.'
+    await raw(`UPDATE import_row r SET ${addError("employeeId", "'CONFLICT'", "'The employee id is also on row ' || d.first || '.'")}
                  FROM (SELECT employee_id, min(row_no) AS first FROM import_row GROUP BY employee_id HAVING count(*) > 1) d
-                WHERE r.employee_id = d.employee_id AND r.row_no > d.first AND r.error_code IS NULL`);
+                WHERE r.employee_id = d.employee_id AND r.row_no > d.first AND ${fieldOk("employeeId")}`);
     for (const [column, what] of [["mobile", "mobile number"], ["email", "email address"]] as const) {
-      await raw(`UPDATE import_row r SET error_field = '${column}', error_code = 'CONFLICT',
-                        error_message = 'The ${what} is also on row ' || d.first || '.'
+      await raw(`UPDATE import_row r SET ${addError(column, "'CONFLICT'", `'The ${what} is also on row ' || d.first || '.'`)}
                    FROM (SELECT ${column} AS v, min(row_no) AS first FROM import_row WHERE ${column} IS NOT NULL GROUP BY ${column} HAVING count(*) > 1) d
-                  WHERE r.${column} = d.v AND r.row_no > d.first AND r.error_code IS NULL`);
+                  WHERE r.${column} = d.v AND r.row_no > d.first AND ${fieldOk(column)}`);
     }
-    // Existing members the caller may not change.
+    // Existing members the caller may not change: a member it cannot see at all holds the employee id
+    // as far as it can tell (createMember's CONFLICT, word for word); one it sees is out of its reach.
     if (this.restricted) {
       const params = new SqlParams();
+      const seen = `EXISTS (SELECT 1 FROM member_department md_v JOIN department d_v ON d_v.id = md_v.department_id
+                             WHERE md_v.corp_id = $1 AND md_v.member_id = m.id AND ${visibleSql(this.principal, params, "d_v.path")})`;
       await this.db.exec(
-        `UPDATE import_row r SET error_field = 'employeeId', error_code = 'FORBIDDEN',
-                error_message = 'The member with this employee id is outside the part of the directory you may manage.'
-           FROM member m WHERE m.corp_id = $1 AND m.employee_id = r.employee_id AND r.error_code IS NULL AND ${this.outOfReachSql(params)}`,
+        `UPDATE import_row r SET ${addError(
+          "employeeId",
+          `CASE WHEN ${seen} THEN 'FORBIDDEN' ELSE 'CONFLICT' END`,
+          `CASE WHEN ${seen} THEN '${FORBIDDEN_MEMBER}' ELSE '${EMPLOYEE_ID_TAKEN}' END`,
+        )}
+           FROM member m WHERE m.corp_id = $1 AND m.employee_id = r.employee_id AND ${fieldOk("employeeId")} AND ${this.outOfReachSql(params)}`,
         params.values,
       );
     }
@@ -365,26 +500,29 @@ export class ImportRun {
     const { problems } = await this.resolveDepartments(false);
     if (problems.size) {
       await raw(
-        `UPDATE import_row r SET error_field = 'department', error_code = b.code, error_message = b.message
-           FROM unnest($1::text[], $2::text[], $3::text[]) AS b(key, code, message)
-          WHERE r.error_code IS NULL AND b.key = ANY(r.dept_keys)`,
+        `UPDATE import_row r SET ${addError("department", "b.code", "b.message")}
+           FROM (SELECT DISTINCT ON (x.row_no) x.row_no, p.code, p.message
+                   FROM import_row x CROSS JOIN LATERAL unnest(x.dept_keys) WITH ORDINALITY AS k(key, ord)
+                   JOIN unnest($1::text[], $2::text[], $3::text[]) AS p(key, code, message) ON p.key = k.key
+                  ORDER BY x.row_no, k.ord) b
+          WHERE r.row_no = b.row_no AND ${fieldOk("department")}`,
         [[...problems.keys()], [...problems.values()].map((p) => p.code), [...problems.values()].map((p) => p.message)],
       );
     }
-    // Mobile and email held by another member who keeps them.
+    // Mobile and email held by another member who keeps them (visible to the caller or not: one answer).
     for (const [column, message] of [
-      ["mobile", "Another member of the corp already has this mobile number."],
-      ["email", "Another member of the corp already has this email address."],
+      ["mobile", MOBILE_TAKEN],
+      ["email", EMAIL_TAKEN],
     ] as const) {
       await this.db.exec(
-        `UPDATE import_row r SET error_field = '${column}', error_code = 'CONFLICT', error_message = '${message}'
-          WHERE r.error_code IS NULL AND r.${column} IS NOT NULL AND EXISTS (
+        `UPDATE import_row r SET ${addError(column, "'CONFLICT'", `'${message}'`)}
+          WHERE ${fieldOk(column)} AND r.${column} IS NOT NULL AND EXISTS (
                 SELECT 1 FROM member m WHERE m.corp_id = $1 AND m.${column} = r.${column} AND m.employee_id <> r.employee_id
-                   AND NOT EXISTS (SELECT 1 FROM import_row o WHERE o.employee_id = m.employee_id AND o.error_code IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM import_row o WHERE o.employee_id = m.employee_id AND ${VALID_ROW("o")}
                                       AND o.${column} IS DISTINCT FROM m.${column}))`,
       );
     }
-    const row = (await raw(`SELECT count(*) FILTER (WHERE error_code IS NOT NULL)::int AS failed FROM import_row`)).rows[0] as { failed: number };
+    const row = (await raw(`SELECT count(*) FILTER (WHERE NOT ${VALID_ROW("import_row")})::int AS failed FROM import_row`)).rows[0] as { failed: number };
     this.counts.failed = row.failed;
   }
 
@@ -392,7 +530,8 @@ export class ImportRun {
     if (!this.counts.failed) return;
     await this.db.exec(
       `INSERT INTO import_job_error (job_id, row_number, corp_id, field, code, message)
-       SELECT $2, row_no, $1, error_field, error_code, error_message FROM import_row WHERE error_code IS NOT NULL`,
+       SELECT $2, r.row_no, $1, e.field, e.code, e.message
+         FROM import_row r CROSS JOIN LATERAL unnest(r.err_fields, r.err_codes, r.err_messages) AS e(field, code, message)`,
       [this.jobId],
     );
   }
@@ -428,7 +567,7 @@ export class ImportRun {
    * which needs the right to change the tree within the caller's visibility.
    */
   private async resolveDepartments(create: boolean): Promise<{ problems: Map<string, { code: string; message: string }>; created: ExistingDepartment[] }> {
-    const keys = (await this.client.query<{ key: string }>(`SELECT DISTINCT k AS key FROM import_row, unnest(dept_keys) AS k WHERE error_code IS NULL`)).rows.map(
+    const keys = (await this.client.query<{ key: string }>(`SELECT DISTINCT k AS key FROM import_row r, unnest(r.dept_keys) AS k WHERE ${create ? VALID_ROW("r") : "TRUE"}`)).rows.map(
       (r) => r.key,
     );
     const problems = new Map<string, { code: string; message: string }>();
@@ -444,18 +583,41 @@ export class ImportRun {
     const byKey = new Map<string, ExistingDepartment>(departments.map((d) => [keyOf.get(d.id)!, d]));
     // Missing departments by level: [parent key, name, own key].
     const missing = new Map<number, Map<string, { parentKey: string; name: string }>>();
+    // Paths relative to the caller's visible departments (`~/Top/…`, as its exports write them).
+    const tops = this.visibleTops(departments);
+    const lookupOf = new Map<string, string>();
     for (const key of keys) {
-      const existing = byKey.get(key);
-      if (existing) {
-        if (!canManageMembersIn(this.principal, existing.path)) {
-          problems.set(key, { code: "FORBIDDEN", message: `You may not place members in "${key}": it is outside the part of the directory you may manage.` });
+      const parsed = parseDepartmentCell(key);
+      let names = "segments" in parsed ? parsed.segments[0] : [];
+      let lookup = key;
+      if (key.startsWith(`${RELATIVE_MARK}/`)) {
+        const matches = tops.filter((d) => d.name === names[0]);
+        if (matches.length !== 1) {
+          problems.set(
+            key,
+            matches.length
+              ? { code: "BAD_USER_INPUT", message: `Department "${key}": several departments at the top of what you see are named "${names[0]}"; write the whole path.` }
+              : { code: "FORBIDDEN", message: outsideDepartment(key) },
+          );
+          continue;
         }
+        const base = keyOf.get(matches[0].id)!;
+        const baseNames = base === ROOT_KEY ? [] : (parseDepartmentCell(base) as ParsedDepartments).segments[0];
+        names = [...baseNames, ...names.slice(1)];
+        if (names.length > MAX_DEPARTMENT_DEPTH) {
+          problems.set(key, { code: "LIMIT_EXCEEDED", message: `department path "${key}": departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.` });
+          continue;
+        }
+        lookup = names.length ? names.map(escapeName).join("/") : ROOT_KEY;
+      }
+      lookupOf.set(key, lookup);
+      const existing = byKey.get(lookup);
+      if (existing) {
+        if (!canManageMembersIn(this.principal, existing.path)) problems.set(key, { code: "FORBIDDEN", message: outsideDepartment(key) });
         continue;
       }
-      const parsed = parseDepartmentCell(key);
-      const names = "segments" in parsed ? parsed.segments[0] : [];
       let depth = names.length;
-      let ancestorKey = key;
+      let ancestorKey = lookup;
       const chain: { key: string; parentKey: string; name: string; depth: number }[] = [];
       while (depth > 0 && !byKey.has(ancestorKey)) {
         const parentKey = depth === 1 ? ROOT_KEY : names.slice(0, depth - 1).map((n) => childKey(ROOT_KEY, n)).join("/");
@@ -464,10 +626,11 @@ export class ImportRun {
         depth--;
       }
       const ancestor = byKey.get(ancestorKey)!;
-      if (!canManageDepartments(this.principal)) {
+      // Under a department the caller cannot see, a missing path answers as an invisible one does.
+      if (!canSee(this.principal, ancestor.path)) {
+        problems.set(key, { code: "FORBIDDEN", message: outsideDepartment(key) });
+      } else if (!canManageDepartments(this.principal)) {
         problems.set(key, { code: "FORBIDDEN", message: `Department "${key}" does not exist, and only corp administrators may create departments.` });
-      } else if (!canSee(this.principal, ancestor.path)) {
-        problems.set(key, { code: "FORBIDDEN", message: `Department "${key}" does not exist and would be created outside your visibility scope.` });
       } else {
         for (const link of chain) {
           if (!missing.has(link.depth)) missing.set(link.depth, new Map());
@@ -494,15 +657,24 @@ export class ImportRun {
           created.push(d);
         }
       }
-      const found = keys.filter((k) => byKey.has(k) && !problems.has(k));
+      const found = keys.filter((k) => !problems.has(k) && byKey.has(lookupOf.get(k)!));
       await this.client.query(`INSERT INTO import_dept SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])`, [
         found,
-        found.map((k) => byKey.get(k)!.id),
-        found.map((k) => byKey.get(k)!.path),
+        found.map((k) => byKey.get(lookupOf.get(k)!)!.id),
+        found.map((k) => byKey.get(lookupOf.get(k)!)!.path),
       ]);
       await this.client.query(`ANALYZE import_dept`);
     }
     return { problems, created };
+  }
+
+  /** The departments at the top of what the caller sees (the root for a whole-corp caller). */
+  private visibleTops(departments: ExistingDepartment[]): ExistingDepartment[] {
+    const roots = this.principal.visibleRoots;
+    if (roots === null) return departments.filter((d) => d.parent_id === null);
+    const ids = new Set(roots.map((path) => path.split("/").filter(Boolean).pop()!));
+    const listed = departments.filter((d) => ids.has(d.id));
+    return listed.filter((d) => !listed.some((o) => o !== d && d.path.startsWith(o.path)));
   }
 
   /** Applies the valid rows in one transaction (rolled back for a dry run) and ends the job. */
@@ -529,12 +701,12 @@ export class ImportRun {
                        array_agg(d.department_id ORDER BY d.department_id) AS sorted
                   FROM import_row r CROSS JOIN LATERAL unnest(r.dept_keys) WITH ORDINALITY AS k(key, ord)
                   JOIN import_dept d ON d.key = k.key
-                 WHERE r.error_code IS NULL
+                 WHERE ${VALID_ROW("r")}
                  GROUP BY r.row_no),
               matched AS (
                 SELECT r.row_no, m.id, m.name, m.title, m.extension, m.mobile, m.email, m.status, m.main_department_id
                   FROM import_row r JOIN member m ON m.corp_id = $1 AND m.employee_id = r.employee_id
-                 WHERE r.error_code IS NULL),
+                 WHERE ${VALID_ROW("r")}),
               od AS (
                 SELECT md.member_id, array_agg(md.department_id ORDER BY md.department_id) AS sorted,
                        array_agg(dd.path ORDER BY md.department_id) AS paths
@@ -555,7 +727,7 @@ export class ImportRun {
            JOIN nd ON nd.row_no = r.row_no
            LEFT JOIN matched m ON m.row_no = r.row_no
            LEFT JOIN od ON od.member_id = m.id
-          WHERE r.error_code IS NULL
+          WHERE ${VALID_ROW("r")}
           -- PostgreSQL evaluates nextval() after this sort: new members get ids in file order.
           ORDER BY r.row_no`,
       );

@@ -1,23 +1,79 @@
 import { EventEmitter } from "node:events";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { Repeater } from "@repeaterjs/repeater";
 import type { Pool } from "pg";
 import type { RequestContext } from "../context";
 import { CorpDb, selectList } from "../db/scoped-db";
 import { ImportJob } from "../entities/import-job.entity";
 import { ImportJobError } from "../entities/import-job-error.entity";
-import { badInput, forbidden, notFound } from "../errors/domain-error";
+import { badInput, DomainError, forbidden, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
 import { ImportJobStatus, ImportMode } from "../schema/import.enums";
 import { DEFAULT_MAX_RESIGN_RATIO, type ImportRowInput } from "../schema/import.types";
 import { CSV_COLUMNS } from "./directory-csv";
-import { ImportFailure, ImportRun, JOB_LOCK_SQL, type ImportOptions } from "./import-run";
+import { ImportFailure, ImportRun, JOB_LOCK_SQL, UploadStalled, type ImportOptions } from "./import-run";
 import { requireProfessional, requireScope } from "./access";
 import { log } from "../log";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RECOVERY_INTERVAL_MS = 60_000;
+/** The fields of a row error, in the order a row's errors are listed (the file's columns). */
+const ERROR_FIELDS = ["row", ...CSV_COLUMNS];
+/** The sort key of a row error: row number (zero-padded to sort as text), field position, field. */
+const ERROR_KEY_SQL = `(lpad(e.row_number::text, 10, '0') || ':' || coalesce(array_position('{${ERROR_FIELDS.join(",")}}'::text[], e.field::text), 9) || ':' || e.field) COLLATE "C"`;
+const errorKey = (e: ImportJobError) => `${String(e.rowNumber).padStart(10, "0")}:${ERROR_FIELDS.indexOf(e.field) + 1 || 9}:${e.field}`;
 const PROGRESS_POLL_MS = 1000;
+
+/**
+ * An import refused for its input after its job was made: the job is FAILED with the same reason.
+ * BAD_USER_INPUT on `field`; `POST /imports` names the job and answers 408 when the upload stalled.
+ */
+export class FailedImport extends DomainError {
+  constructor(
+    readonly jobId: string,
+    message: string,
+    field: string,
+    readonly stalled: boolean,
+  ) {
+    super("BAD_USER_INPUT", message, { field });
+  }
+}
+
+/**
+ * Passes an upload through and fails it with `UploadStalled` when no data arrives for `ms` while
+ * the import waits for some (finding 15 of issue 11: a stalled upload held the corp's import lock
+ * until Node's request timeout). Time the import itself is busy (its buffer still holds data, e.g.
+ * PostgreSQL is slow to take the rows) is not counted. The source is piped, not pipelined: failing
+ * the guard leaves the request open, so the client still gets an answer.
+ */
+function idleGuard(source: Readable, ms: number): Readable {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (guard.readableLength > 0) return arm();
+      source.unpipe(guard);
+      guard.destroy(new UploadStalled(`The upload sent nothing for ${ms / 1000} s and was abandoned; nothing was applied. Send the whole file without pausing.`));
+    }, ms);
+    timer.unref();
+  };
+  const guard = new Transform({
+    transform(chunk, _encoding, done) {
+      arm();
+      done(null, chunk);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      done();
+    },
+  });
+  guard.on("close", () => clearTimeout(timer));
+  source.on("error", (e) => guard.destroy(e));
+  source.on("aborted", () => guard.destroy(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
+  arm();
+  source.pipe(guard);
+  return guard;
+}
 
 /** What a caller asks for; validated into `ImportOptions`. */
 export interface ImportRequest {
@@ -65,25 +121,30 @@ export class ImportService {
   /**
    * `POST /imports`: streams the CSV body into the job's staging table and resolves with the job id
    * once the whole file is read; validation and apply go on in the background. A file that is not
-   * CSV or lacks the header fails the job and is BAD_USER_INPUT.
+   * CSV or lacks the header, or an upload idle for `IMPORT_IDLE_TIMEOUT_SECONDS`, fails the job and
+   * is a `FailedImport`.
    */
   async importStream(ctx: RequestContext, request: ImportRequest, body: Readable): Promise<string> {
     const options = this.options(request, "");
     await this.authorize(ctx);
     const run = await this.open(ctx, options);
     try {
-      await run.stageCsv(body);
+      await run.stageCsv(idleGuard(body, ctx.deps.config.importIdleTimeoutSeconds * 1000));
     } catch (e) {
       await run.fail(e);
       this.finished(run);
-      if (e instanceof ImportFailure) throw badInput("body", e.message);
+      if (e instanceof ImportFailure) throw new FailedImport(run.jobId, e.message, "body", e instanceof UploadStalled);
       throw e;
     }
     this.track(run, run.process());
     return run.jobId;
   }
 
-  /** `importMembers`: starts a job from inline CSV or rows and answers it at once. */
+  /**
+   * `importMembers`: starts a job from inline CSV or rows and answers it at once. Inline CSV is read
+   * first (it is at most a few MB), so a file that is not this CSV format is BAD_USER_INPUT on
+   * `input.csv` naming the row, like `POST /imports`; the job is FAILED with the same reason.
+   */
   async importInline(ctx: RequestContext, request: ImportRequest & { csv?: string | null; rows?: ImportRowInput[] | null }): Promise<ImportJob> {
     const options = this.options(request);
     if ((request.csv == null) === (request.rows == null)) throw badInput("input.csv", "Give exactly one of csv and rows.");
@@ -91,10 +152,21 @@ export class ImportService {
     const run = await this.open(ctx, options);
     const rows = request.rows;
     const csv = request.csv;
+    if (csv != null) {
+      try {
+        await run.stageCsv(Readable.from([csv]));
+      } catch (e) {
+        await run.fail(e);
+        this.finished(run);
+        if (e instanceof ImportFailure) throw new FailedImport(run.jobId, e.message, "input.csv", false);
+        throw e;
+      }
+      this.track(run, run.process());
+      return (await this.find(ctx, run.jobId))!;
+    }
     const work = (async () => {
       try {
-        if (csv != null) await run.stageCsv(Readable.from([csv]));
-        else await run.stage(recordsOf(rows!));
+        await run.stage(recordsOf(rows!));
       } catch (e) {
         await run.fail(e);
         return;
@@ -152,19 +224,20 @@ export class ImportService {
     return job;
   }
 
-  /** The job's row errors, by row number. */
+  /** The job's row errors, by row number, then field (one error per field of a row). */
   async errors(ctx: RequestContext, job: ImportJob, window: PageWindow): Promise<Connection<ImportJobError>> {
     const params = new SqlParams();
     const where = `e.corp_id = $1 AND e.job_id = ${params.add(job.id)}`;
     const countParams = [...params.values];
-    const page = keyset(window, ["e.row_number"], params, ["int"]);
+    // One key column (the resolver pages with one cursor value).
+    const page = keyset(window, [ERROR_KEY_SQL], params, ["text"]);
     const rows = await ctx.db.entities(
       ImportJobError,
       `SELECT ${selectList(ctx.deps.dataSource, ImportJobError, "e")} FROM import_job_error e
         WHERE ${where} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
       params.values,
     );
-    return toConnection(rows, window, (e) => [String(e.rowNumber)], async () => {
+    return toConnection(rows, window, (e) => [errorKey(e)], async () => {
       const row = await ctx.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM import_job_error e WHERE ${where}`, countParams);
       return row?.n ?? 0;
     });
