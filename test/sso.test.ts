@@ -800,6 +800,39 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     });
   });
 
+  describe("security headers (issue 11, finding 12)", () => {
+    it("every response: nosniff and no framing; pages: a CSP with frame-ancestors 'none'", async () => {
+      const responses = {
+        healthz: await fetch(`${gw.url}/healthz`),
+        graphql: await fetch(`${gw.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${corp.token}` }, body: JSON.stringify({ query: "{ viewer { role } }" }) }),
+        graphqlRefused: await fetch(`${gw.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nope" }, body: "{}" }),
+        token: await fetch(`${gw.url}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=password" }),
+        jwks: await fetch(`${gw.url}/.well-known/jwks.json`),
+        missing: await fetch(`${gw.url}/nowhere`),
+        errorPage: await fetch(`${gw.url}/oauth/authorize?client_id=nobody`),
+        signIn: await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`),
+        activation: await fetch(`${gw.url}/activate/not-a-link`),
+        playground: await fetch(`${gw.url}/graphql`, { headers: { accept: "text/html" } }),
+        playgroundScript: await fetch(`${gw.url}/playground/playground.js`),
+      };
+      for (const [name, res] of Object.entries(responses)) {
+        expect([name, res.headers.get("x-content-type-options"), res.headers.get("x-frame-options")]).toEqual([name, "nosniff", "DENY"]);
+        expect([name, res.headers.get("content-security-policy")]).toEqual([name, expect.stringContaining("frame-ancestors 'none'")]);
+      }
+      expect(responses.graphql.status).toBe(200);
+      expect(responses.graphql.headers.get("content-security-policy")).toContain("default-src 'none'");
+      for (const page of [responses.errorPage, responses.signIn, responses.activation]) {
+        expect(page.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      }
+      const csp = responses.playground.headers.get("content-security-policy")!;
+      expect(responses.playground.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self';");
+      expect(csp).not.toContain("unsafe-eval");
+      expect(await responses.playground.text()).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    });
+  });
+
   describe("introspection and revocation", () => {
     it("reports the app's own tokens (RFC 7662) and revokes refresh and access tokens (RFC 7009)", async () => {
       const tokens = await memberTokens("alice");
