@@ -8,7 +8,7 @@ import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHt
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
-import { CloseCode } from "graphql-ws";
+import { CloseCode, MessageType, stringifyMessage } from "graphql-ws";
 import { GraphQLError } from "graphql";
 import type { DataSource } from "typeorm";
 import type { Config } from "./config";
@@ -90,7 +90,13 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   // every operation on the socket is authorised again, like an HTTP request (issue 11): a token that
   // expired, was revoked, or whose app or member was disabled meanwhile gets UNAUTHENTICATED and the
   // socket is closed with 4403. Frames are capped at `wsMaxPayloadBytes` (ws's default is 100 MiB).
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: config.wsMaxPayloadBytes });
+  // `noServer`: the WebSocket server takes upgrades only, so an HTTP server error (a busy port) is
+  // not re-emitted on it (graphql-ws would log it as an internal error with a stack trace).
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes });
+  httpServer.on("upgrade", (req, socket, head) => {
+    if (new URL(req.url ?? "/", "http://gateway").pathname !== "/graphql") return void socket.destroy();
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit("connection", ws, req));
+  });
   type WsExtra = { principal?: Principal; token?: string; ip?: string };
   /** The client address of a WebSocket upgrade, by express's `trust proxy` rules (as `req.ip`). */
   const clientIp = (socketAddress: string | undefined, forwarded: string | string[] | undefined): string | undefined => {
@@ -116,7 +122,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { token, ip } = ctx.extra;
         const requestId = randomUUID();
         if (!token) return [asGraphQLError(new DomainError("UNAUTHENTICATED", "The connection has no access token."))];
@@ -124,8 +130,10 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
           ctx.extra.principal = await tokens.authenticate(token, ip);
         } catch (e) {
           if (!(e instanceof DomainError)) throw e;
-          // The refusal reaches the client before the close frame (both are queued in order).
-          setImmediate(() => ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden"));
+          // The refusal is written first and the socket closed once it is sent (graphql-ws's own
+          // send of the returned errors is then skipped: the socket is no longer open).
+          const refusal = stringifyMessage({ id, type: MessageType.Error, payload: [formatError(e, requestId)] });
+          ctx.extra.socket.send(refusal, () => ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden"));
           return [asGraphQLError(e)];
         }
         try {

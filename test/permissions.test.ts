@@ -243,7 +243,7 @@ describe("permissions", () => {
       const res = await gw.gql(
         f.salesApp.token,
         `query($sales: ID!, $eng: ID!, $root: ID!, $both: ID!, $s2: ID!, $e1: ID!) {
-          departments { totalCount nodes { name depth parent { name } ancestors { name } children { name children { name } } } }
+          departments(first: 5) { totalCount nodes { name depth parent { name } ancestors { name } children { name children { name } } } }
           sales: department(id: $sales) { name leaders { employeeId } members(includeSubdepartments: true) { totalCount nodes { employeeId } } memberCount(includeSubdepartments: true) }
           eng: department(id: $eng) { name }
           root: department(id: $root) { name }

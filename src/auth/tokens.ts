@@ -55,6 +55,8 @@ interface AppGrant {
   scopes: Scope[];
   visibleRoots: string[] | null;
   enabled: boolean;
+  /** Epoch ms of the app's last disable: tokens issued at or before it are refused (0: never disabled). */
+  tokensValidAfter: number;
   allowedIpRanges: string[];
   /** The corp's revoked, unexpired access-token ids (RFC 7009), as of the cache entry. */
   revokedJtis: ReadonlySet<string>;
@@ -383,6 +385,8 @@ export class TokenService {
     if (!corp || corp.type !== "Corp") throw unauthenticated("The access token is invalid.");
     const app = await this.appGrant(corp.pk, claims.azp);
     if (!app || !app.enabled) throw unauthenticated("The app of this token is disabled or no longer exists.");
+    // iat has second precision: a token issued in the same second as the disable is refused too.
+    if (claims.iat * 1000 <= app.tokensValidAfter) throw unauthenticated("The app of this token was disabled after the token was issued: request a new one.");
     if (claims.app !== undefined && claims.app !== toGlobalId("App", app.pk)) {
       throw unauthenticated("The app of this token was uninstalled or no longer exists.");
     }
@@ -434,8 +438,8 @@ export class TokenService {
     const cached = this.appCache.get(`${corpId}:${clientId}`);
     if (cached && cached.until > Date.now()) return cached.grant;
     const db = new CorpDb(corpId, this.pool);
-    const row = await db.one<{ id: string; scopes: string[]; enabled: boolean; roots: string[] | null; ranges: string[]; revoked: string[] }>(
-      `SELECT a.id, a.scopes, a.enabled, a.allowed_ip_ranges::text[] AS ranges,
+    const row = await db.one<{ id: string; scopes: string[]; enabled: boolean; valid_after: Date | null; roots: string[] | null; ranges: string[]; revoked: string[] }>(
+      `SELECT a.id, a.scopes, a.enabled, a.tokens_valid_after AS valid_after, a.allowed_ip_ranges::text[] AS ranges,
               ARRAY(SELECT r.jti::text FROM revoked_token r WHERE r.corp_id = $1 AND r.expires_at > now() - interval '1 minute') AS revoked,
               CASE WHEN a.visible_department_ids IS NULL THEN NULL
                    ELSE COALESCE((SELECT array_agg(d.path) FROM department d
@@ -451,6 +455,7 @@ export class TokenService {
       scopes: row.scopes.filter(isScope),
       visibleRoots: row.roots,
       enabled: row.enabled,
+      tokensValidAfter: row.valid_after?.getTime() ?? 0,
       allowedIpRanges: row.ranges,
       revokedJtis: new Set(row.revoked),
     };

@@ -90,6 +90,10 @@ export class App {
   @Column({ type: "boolean", default: true })
   enabled: boolean;
 
+  /** Set by every disable: tokens issued at or before it stay refused after the app is enabled again. */
+  @Column({ name: "tokens_valid_after", type: "timestamptz", nullable: true })
+  tokensValidAfter: Date | null;
+
   @Field({ description: "When the app was created (or installed)." })
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })
   createdAt: Date;

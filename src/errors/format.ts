@@ -4,7 +4,7 @@ import type { ValidationError } from "class-validator";
 import type { ErrorCode } from "./codes";
 import { DomainError } from "./domain-error";
 import { log } from "../log";
-import { tokenLimitError } from "../limits/document-limits";
+import { documentCapError } from "../limits/document-limits";
 
 /** HTTP status for a code, used by the REST and OAuth endpoints and by the GraphQL HTTP layer. */
 export function httpStatus(code: ErrorCode): number {
@@ -92,9 +92,9 @@ export function formatError(error: unknown, requestId: string): GraphQLFormatted
   }
   if (gqlError) {
     const code = gqlError.extensions?.code as string | undefined;
-    // graphql-js stops parsing at the token cap with a syntax error: it is a document cap.
-    const tokens = code === "GRAPHQL_PARSE_FAILED" || code === undefined ? tokenLimitError(gqlError) : undefined;
-    if (tokens) return { ...base, message: tokens.message, extensions: { code: tokens.code, ...tokens.details } };
+    // graphql-js's own caps (tokens while parsing, introspection depth while validating) are document caps.
+    const cap = code === "GRAPHQL_PARSE_FAILED" || code === "GRAPHQL_VALIDATION_FAILED" || code === undefined ? documentCapError(gqlError) : undefined;
+    if (cap) return { ...base, message: cap.message, extensions: { code: cap.code, ...cap.details } };
     // Apollo wraps graphql-js's parse, validation and coercion errors (setting originalError): their code says so.
     if (code !== undefined ? REQUEST_ERROR_CODES.has(code) : !gqlError.originalError) {
       return { ...base, message: gqlError.message, extensions: { code: "BAD_USER_INPUT" } };

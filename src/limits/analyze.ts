@@ -26,8 +26,8 @@ import { DEFAULT_LIST_SIZE, MUTATION_WEIGHT, fieldCostSpec } from "../schema/cos
  *   a list multiplies its items' cost by `first` / `last`, or by its assumed size.
  * - `depth`: field levels, fragments flattened (graphql's standard introspection query is 15).
  * - `aliases`: aliased fields, fragments expanded as often as they are spread.
- * - `introspection`: whether `__schema` / `__type` is asked; `introspectionNesting` counts lists of
- *   schema elements inside lists of schema elements (`types { fields { args } }` is 3).
+ * - `introspection`: whether `__schema` / `__type` is asked (its own recursion is bounded by
+ *   graphql-js's MaxIntrospectionDepthRule, part of validation).
  *
  * Each (selection set, type, list size) is computed once, so a document whose fragments double at
  * every level (`F(i) { a { ...F(i-1) } b { ...F(i-1) } }`) is analysed in time linear in its text,
@@ -38,7 +38,6 @@ export interface DocumentCost {
   depth: number;
   aliases: number;
   introspection: boolean;
-  introspectionNesting: number;
 }
 
 export const SATURATED = 1e12;
@@ -51,10 +50,9 @@ interface Part {
   depth: number;
   aliases: number;
   introspection: boolean;
-  nesting: number;
 }
 
-const ZERO: Part = { cost: 0, depth: 0, aliases: 0, introspection: false, nesting: 0 };
+const ZERO: Part = { cost: 0, depth: 0, aliases: 0, introspection: false };
 const cap = (n: number) => (n > SATURATED ? SATURATED : n);
 
 /** Sized children: the connection fields (`edges`, `nodes`) whose items the parent field counts. */
@@ -72,7 +70,7 @@ export function analyzeOperation(
   const memo = new WeakMap<SelectionSetNode, Map<string, Part>>();
   const visiting = new Set<SelectionSetNode>();
   const root = schema.getRootType(operation.operation);
-  if (!root) return { cost: 0, depth: 0, aliases: 0, introspection: false, introspectionNesting: 0 };
+  if (!root) return { cost: 0, depth: 0, aliases: 0, introspection: false };
   const isMutation = operation.operation === "mutation";
 
   const included = (node: { directives?: readonly unknown[] }): boolean => {
@@ -117,7 +115,6 @@ export function analyzeOperation(
         depth: 1 + child.depth,
         aliases: cap(aliases + child.aliases),
         introspection: true,
-        nesting: child.nesting,
       };
     }
     if (!isObjectType(parent) && !isInterfaceType(parent)) return { ...ZERO, depth: 1, aliases };
@@ -128,9 +125,9 @@ export function analyzeOperation(
     const spec = fieldCostSpec(field);
 
     if (inIntrospection) {
-      // Introspection reads the in-memory schema: counted by its entry point, bounded by nesting.
+      // Introspection reads the in-memory schema: counted by its entry point.
       const child = node.selectionSet && isCompositeType(named) ? selectionPart(node.selectionSet, named, true, undefined) : ZERO;
-      return { cost: child.cost, depth: 1 + child.depth, aliases: cap(aliases + child.aliases), introspection: true, nesting: child.nesting + (isList ? 1 : 0) };
+      return { cost: child.cost, depth: 1 + child.depth, aliases: cap(aliases + child.aliases), introspection: true };
     }
 
     const weight = spec.weight ?? (top && isMutation ? MUTATION_WEIGHT : isCompositeType(named) ? 1 : 0);
@@ -139,7 +136,7 @@ export function analyzeOperation(
     // A connection's `edges` / `nodes` hold as many items as the connection field's declaration says.
     const items = sizing?.fields.includes(name) ? sizing.size : isList && !sized ? listSize(field, node) : 1;
     const cost = items * (weight + child.cost);
-    return { cost: cap(cost), depth: 1 + child.depth, aliases: cap(aliases + child.aliases), introspection: child.introspection, nesting: child.nesting };
+    return { cost: cap(cost), depth: 1 + child.depth, aliases: cap(aliases + child.aliases), introspection: child.introspection };
   };
 
   /**
@@ -161,7 +158,6 @@ export function analyzeOperation(
       into.depth = Math.max(into.depth, part.depth);
       into.aliases = cap(into.aliases + part.aliases);
       into.introspection ||= part.introspection;
-      into.nesting = Math.max(into.nesting, part.nesting);
     };
     const addConditional = (condition: string | undefined, inner: SelectionSetNode) => {
       const target = condition ? (schema.getType(condition) as GraphQLCompositeType | undefined) : type;
@@ -187,7 +183,6 @@ export function analyzeOperation(
       own.depth = Math.max(own.depth, group.depth);
       own.aliases = cap(own.aliases + group.aliases);
       own.introspection ||= group.introspection;
-      own.nesting = Math.max(own.nesting, group.nesting);
     }
     if (widest) own.cost = cap(own.cost + widest.cost);
 
@@ -198,5 +193,5 @@ export function analyzeOperation(
   };
 
   const result = selectionPart(operation.selectionSet, root, false, undefined, true);
-  return { cost: result.cost, depth: result.depth, aliases: result.aliases, introspection: result.introspection, introspectionNesting: result.nesting };
+  return { cost: result.cost, depth: result.depth, aliases: result.aliases, introspection: result.introspection };
 }

@@ -2,11 +2,12 @@ import { GraphQLError, Kind, getOperationAST, parse, validate, type DocumentNode
 import type { Config } from "../config";
 import { DomainError, unauthenticated } from "../errors/domain-error";
 import { analyzeOperation, SATURATED, type DocumentCost } from "./analyze";
+import { checkNoNul } from "./text-input";
 
 /**
  * Caps on a single operation, checked before any resolver or SQL runs, the same way over HTTP and
- * WebSocket (issue 11): the document's size and tokens while it is read, then its depth, aliases,
- * introspection nesting and cost. A refused document costs a parse and one walk of its text.
+ * WebSocket (issue 11): the document's size and tokens while it is read, then its depth, aliases
+ * and cost. A refused document costs a parse and one walk of its text.
  */
 export interface DocumentLimits {
   maxCost: number;
@@ -15,13 +16,6 @@ export interface DocumentLimits {
   maxTokens: number;
   maxDocumentBytes: number;
 }
-
-/**
- * Lists of schema elements inside lists of schema elements that introspection may ask for:
- * graphql's standard query goes `types { fields { args } }` (3); `fields { type { fields { … } } }`
- * repeated would multiply the schema by itself at every level.
- */
-export const MAX_INTROSPECTION_NESTING = 3;
 
 export function documentLimits(config: Config): DocumentLimits {
   return {
@@ -50,14 +44,24 @@ export function checkDocumentSize(query: unknown, limits: DocumentLimits): void 
   }
 }
 
-const TOKENS_MESSAGE = /Document contains more than (\d+) tokens/;
+// graphql 16 spells it "more that"; 17 "more than".
+const TOKENS_MESSAGE = /Document contains more tha[nt] (\d+) tokens/;
 
-/** graphql-js's "too many tokens" parse error as the LIMIT_EXCEEDED it is (undefined for other errors). */
-export function tokenLimitError(error: GraphQLError): DomainError | undefined {
-  const match = TOKENS_MESSAGE.exec(error.message);
-  if (!match) return undefined;
-  const maximum = Number(match[1]);
-  return limitExceeded("tokens", maximum, undefined, `The document has more than ${fmt(maximum)} tokens; the largest allowed is ${fmt(maximum)}.`);
+/**
+ * The two caps graphql-js enforces itself, as the LIMIT_EXCEEDED they are (undefined for any other
+ * error): the token cap while parsing, and its MaxIntrospectionDepthRule (part of validation since
+ * 16.9: lists of schema elements nested more than 3 deep, e.g. `fields { type { fields { … } } }`).
+ */
+export function documentCapError(error: GraphQLError): DomainError | undefined {
+  const tokens = TOKENS_MESSAGE.exec(error.message);
+  if (tokens) {
+    const maximum = Number(tokens[1]);
+    return limitExceeded("tokens", maximum, undefined, `The document has more than ${fmt(maximum)} tokens; the largest allowed is ${fmt(maximum)}.`);
+  }
+  if (error.message === "Maximum introspection depth exceeded") {
+    return limitExceeded("introspection", 3, undefined, "The introspection nests lists of schema elements more than 3 deep (e.g. fields of the types of fields).");
+  }
+  return undefined;
 }
 
 /** Parses with the token cap (graphql-js stops reading at the cap). */
@@ -66,7 +70,7 @@ export function parseDocument(query: string, limits: DocumentLimits): DocumentNo
   try {
     return parse(query, { maxTokens: limits.maxTokens });
   } catch (e) {
-    if (e instanceof GraphQLError) throw tokenLimitError(e) ?? e;
+    if (e instanceof GraphQLError) throw documentCapError(e) ?? e;
     throw e;
   }
 }
@@ -84,11 +88,12 @@ export function checkOperation(
   limits: DocumentLimits,
 ): DocumentCost {
   const operation = getOperationAST(document, operationName);
-  if (!operation) return { cost: 0, depth: 0, aliases: 0, introspection: false, introspectionNesting: 0 };
+  if (!operation) return { cost: 0, depth: 0, aliases: 0, introspection: false };
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   }
+  checkNoNul(document, variables);
   const result = analyzeOperation(schema, operation, fragments, variables ?? {});
   if (result.introspection && !authenticated) {
     throw unauthenticated("Introspection (`__schema`, `__type`) needs an access token: send `Authorization: Bearer <token>`.");
@@ -98,14 +103,6 @@ export function checkOperation(
   }
   if (result.aliases > limits.maxAliases) {
     throw limitExceeded("aliases", limits.maxAliases, result.aliases, `The document has ${fmt(result.aliases)} aliased fields; at most ${limits.maxAliases} are allowed.`);
-  }
-  if (result.introspectionNesting > MAX_INTROSPECTION_NESTING) {
-    throw limitExceeded(
-      "introspection",
-      MAX_INTROSPECTION_NESTING,
-      result.introspectionNesting,
-      `The introspection nests ${result.introspectionNesting} lists of schema elements; at most ${MAX_INTROSPECTION_NESTING} (types, fields, args) are allowed.`,
-    );
   }
   if (result.cost > limits.maxCost) {
     throw limitExceeded(
@@ -130,6 +127,10 @@ export function prepareOperation(
 ): { document: DocumentNode; cost: DocumentCost } | { errors: readonly GraphQLError[] } {
   const document = parseDocument(payload.query, limits);
   const errors = validate(schema, document);
-  if (errors.length) return { errors };
+  if (errors.length) {
+    const cap = errors.map(documentCapError).find((e) => e !== undefined);
+    if (cap) throw cap;
+    return { errors };
+  }
   return { document, cost: checkOperation(schema, document, payload.operationName, payload.variables, authenticated, limits) };
 }

@@ -3,6 +3,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { App } from "../entities/app.entity";
 import { AUDIT_ACTIONS } from "../auth/audit";
 import { ConnectionType } from "./connection";
+import { PlainText } from "./member-rules";
 
 const TRIMMED = /^\S(?:[\s\S]*\S)?$/;
 
@@ -29,6 +30,7 @@ export class CreateAppInput {
   @Field({ description: "Display name, 1–100 characters." })
   @Length(1, 100)
   @Matches(TRIMMED, { message: "name must not be blank or start or end with spaces" })
+  @PlainText("name")
   name: string;
 
   @Field(() => [String], { description: "Scopes to grant (`resource:action`, see `apps:admin` etc.)." })
@@ -70,6 +72,7 @@ export class UpdateAppInput {
   @IsOptional()
   @Length(1, 100)
   @Matches(TRIMMED, { message: "name must not be blank or start or end with spaces" })
+  @PlainText("name")
   name?: string | null;
 
   @Field(() => [String], { nullable: true, description: "Replace the granted scopes (for an installed vendor app: at most what the vendor asked for)." })

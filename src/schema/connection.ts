@@ -55,6 +55,11 @@ export function pageWindow(args: PageArgs, arity = 1): PageWindow {
   };
 }
 
+/** What a cursor's value may be for each SQL type it is cast to (within the type's range). */
+const CURSOR_VALUE: Record<string, RegExp> = { bigint: /^-?[0-9]{1,18}$/, int: /^-?[0-9]{1,9}$/ };
+/** Any other key is text: anything PostgreSQL can store (no NUL). */
+const CURSOR_TEXT = /^[^\u0000]*$/;
+
 /** Collects positional parameters for raw SQL; `$1` is always the corp (see CorpDb). */
 export class SqlParams {
   readonly values: unknown[] = [];
@@ -72,10 +77,15 @@ export class SqlParams {
  */
 export function keyset(window: PageWindow, columns: readonly string[], params: SqlParams, casts: readonly string[]) {
   const tuple = `(${columns.join(", ")})`;
-  const bound = (key: Key) => `(${key.map((k, i) => `${params.add(k)}::${casts[i]}`).join(", ")})`;
+  const bound = (key: Key, field: string) => {
+    // A cursor is opaque to clients but decoded here: a value its column cannot hold is the
+    // client's mistake (BAD_USER_INPUT), not a failed cast in the database.
+    if (key.some((k, i) => !(CURSOR_VALUE[casts[i]] ?? CURSOR_TEXT).test(k))) throw badInput(field, `${field} is not a cursor of this list.`);
+    return `(${key.map((k, i) => `${params.add(k)}::${casts[i]}`).join(", ")})`;
+  };
   const where: string[] = [];
-  if (window.after) where.push(`${tuple} > ${bound(window.after)}`);
-  if (window.before) where.push(`${tuple} < ${bound(window.before)}`);
+  if (window.after) where.push(`${tuple} > ${bound(window.after, "after")}`);
+  if (window.before) where.push(`${tuple} < ${bound(window.before, "before")}`);
   const dir = window.backward ? "DESC" : "ASC";
   return {
     where: where.length ? where.join(" AND ") : "TRUE",

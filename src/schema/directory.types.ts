@@ -19,6 +19,7 @@ import {
   MOBILE_MESSAGE,
   NAME_MAX,
   TITLE_MAX,
+  PlainText,
   TRIMMED,
   TRIMMED_MESSAGE,
 } from "./member-rules";
@@ -125,6 +126,7 @@ export class CreateDepartmentInput {
   @Field({ description: "Name, 1–64 characters, unique among the parent's sub-departments." })
   @Length(1, DEPARTMENT_NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
+  @PlainText("name")
   name: string;
 
   @Field(() => ID, { nullable: true, description: "The parent department; default: the root." })
@@ -153,6 +155,7 @@ export class UpdateDepartmentInput {
   @IsOptional()
   @Length(1, DEPARTMENT_NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
+  @PlainText("name")
   name?: string | null;
 
   @Field(() => ID, {
@@ -204,6 +207,7 @@ export class CreateMemberInput {
   @Field({ description: "Full name, 1–64 characters." })
   @Length(1, NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
+  @PlainText("name")
   name: string;
 
   @Field(() => [ID], { description: "Departments the member belongs to: 1 to 20." })
@@ -217,6 +221,7 @@ export class CreateMemberInput {
   @Field(() => String, { nullable: true, description: "Job title, at most 128 characters." })
   @IsOptional()
   @MaxLength(TITLE_MAX)
+  @PlainText("title")
   title?: string | null;
 
   @Field(() => String, { nullable: true, description: "Phone extension: 1–32 digits, `+`, `-`, `*` or `#`." })
@@ -264,6 +269,7 @@ export class UpdateMemberInput {
   @IsOptional()
   @Length(1, NAME_MAX)
   @Matches(TRIMMED, { message: `name ${TRIMMED_MESSAGE}` })
+  @PlainText("name")
   name?: string | null;
 
   @Field(() => [ID], { nullable: true, description: "Replace the member's departments (1 to 20)." })
@@ -278,6 +284,7 @@ export class UpdateMemberInput {
   @Field(() => String, { nullable: true, description: "Job title, at most 128 characters." })
   @IsOptional()
   @MaxLength(TITLE_MAX)
+  @PlainText("title")
   title?: string | null;
 
   @Field(() => String, { nullable: true, description: "Phone extension." })

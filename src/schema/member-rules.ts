@@ -1,4 +1,4 @@
-import { isEmail } from "class-validator";
+import { isEmail, ValidateBy } from "class-validator";
 
 /**
  * The formats of member and department fields, in one place: the GraphQL inputs
@@ -9,6 +9,17 @@ import { isEmail } from "class-validator";
 /** No leading or trailing blanks, at least one visible character. */
 export const TRIMMED = /^\S(?:[\s\S]*\S)?$/;
 export const TRIMMED_MESSAGE = "must not be blank or start or end with spaces";
+/**
+ * Names and titles are shown to people: no control characters (C0, DEL, C1: line breaks, bells),
+ * no bidirectional overrides, isolates or marks (`Admin\u202Egnp.exe` shows as `Adminexe.png`), no
+ * zero-width characters or BOM (two names that look the same) (issue 11).
+ */
+export const PLAIN_TEXT = /^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]*$/;
+export const PLAIN_TEXT_MESSAGE = "must not contain control, zero-width or bidirectional-formatting characters";
+
+/** class-validator decorator for `PLAIN_TEXT` on an input field (`what` starts the message). */
+export const PlainText = (what: string) =>
+  ValidateBy({ name: "plainText", validator: { validate: (v: unknown) => typeof v !== "string" || PLAIN_TEXT.test(v), defaultMessage: () => `${what} ${PLAIN_TEXT_MESSAGE}` } });
 export const EMPLOYEE_ID = /^[A-Za-z0-9._@-]{1,64}$/;
 export const EMPLOYEE_ID_MESSAGE = "employeeId must be 1–64 letters, digits, '.', '_', '-' or '@'";
 export const EXTENSION = /^[0-9+*#-]{1,32}$/;
@@ -36,7 +47,9 @@ export function checkMemberRow(row: MemberRowFields): { field: string; message: 
   if (!EMPLOYEE_ID.test(row.employeeId)) return { field: "employeeId", message: EMPLOYEE_ID_MESSAGE };
   if (row.name.length < 1 || row.name.length > NAME_MAX) return { field: "name", message: `name must be 1–${NAME_MAX} characters` };
   if (!TRIMMED.test(row.name)) return { field: "name", message: `name ${TRIMMED_MESSAGE}` };
+  if (!PLAIN_TEXT.test(row.name)) return { field: "name", message: `name ${PLAIN_TEXT_MESSAGE}` };
   if (row.title !== null && row.title.length > TITLE_MAX) return { field: "title", message: `title must be at most ${TITLE_MAX} characters` };
+  if (row.title !== null && !PLAIN_TEXT.test(row.title)) return { field: "title", message: `title ${PLAIN_TEXT_MESSAGE}` };
   if (row.extension !== null && !EXTENSION.test(row.extension)) return { field: "extension", message: EXTENSION_MESSAGE };
   if (row.mobile !== null && !MOBILE.test(row.mobile)) return { field: "mobile", message: MOBILE_MESSAGE };
   if (row.email !== null && (row.email.length > EMAIL_MAX || !isEmail(row.email))) return { field: "email", message: EMAIL_MESSAGE };
@@ -47,5 +60,6 @@ export function checkMemberRow(row: MemberRowFields): { field: string; message: 
 export function checkDepartmentName(name: string): string | null {
   if (name.length < 1 || name.length > DEPARTMENT_NAME_MAX) return `department names must be 1–${DEPARTMENT_NAME_MAX} characters`;
   if (!TRIMMED.test(name)) return `department names ${TRIMMED_MESSAGE}`;
+  if (!PLAIN_TEXT.test(name)) return `department names ${PLAIN_TEXT_MESSAGE}`;
   return null;
 }

@@ -234,6 +234,8 @@ export class AppApiService {
     if (changes.enabled !== undefined) {
       if (changes.enabled === false && ctx.caller.appId === pk) throw badInput("input.enabled", "An app cannot disable itself.");
       set("enabled", changes.enabled);
+      // Tokens issued before a disable stay refused once the app is enabled again (issue 11).
+      if (changes.enabled === false) sets.push("tokens_valid_after = now()");
     }
     if (sets.length) {
       await ctx.db.exec(`UPDATE app SET ${sets.join(", ")}, updated_at = now() WHERE corp_id = $1 AND id = $2`, params);
@@ -274,7 +276,7 @@ export class AppApiService {
   async disable(ctx: RequestContext, pk: string): Promise<App> {
     const app = await this.get(ctx, pk, "input.id");
     if (ctx.caller.appId === pk) throw badInput("input.id", "An app cannot disable itself.");
-    await ctx.db.exec(`UPDATE app SET enabled = false, updated_at = now() WHERE corp_id = $1 AND id = $2`, [pk]);
+    await ctx.db.exec(`UPDATE app SET enabled = false, tokens_valid_after = now(), updated_at = now() WHERE corp_id = $1 AND id = $2`, [pk]);
     ctx.deps.tokens.invalidate(app.clientId, app.corpId);
     await writeAudit(ctx.db, { action: "APP_DISABLED", success: true, appPk: pk, detail: { by: actor(ctx) } });
     return this.get(ctx, pk);
