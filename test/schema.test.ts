@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { isInputObjectType, isInterfaceType, isObjectType, isEnumType, type GraphQLSchema } from "graphql";
+import { getNamedType, getNullableType, isCompositeType, isInputObjectType, isInterfaceType, isListType, isObjectType, isEnumType, type GraphQLSchema } from "graphql";
+import { fieldCostSpec } from "../src/schema/cost";
 import { buildWorkgraphSchema, printWorkgraphSchema } from "../src/schema/build";
 
 /** The schema is the public contract: documented everywhere, and `schema.graphql` is what runs. */
@@ -28,6 +29,22 @@ describe("schema", () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it("declares the cost of every list of objects and every connection (@listSize), and says it in the description", () => {
+    const undeclared: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) || type.name.startsWith("__") || type.name.endsWith("Connection")) continue;
+      for (const field of Object.values(type.getFields())) {
+        const returns = getNullableType(field.type);
+        const isConnection = getNamedType(field.type).name.endsWith("Connection");
+        if (!(isListType(returns) && isCompositeType(getNamedType(field.type))) && !isConnection) continue;
+        const spec = fieldCostSpec(field).listSize;
+        if (!spec || (isConnection && !spec.sizedFields?.length)) undeclared.push(`${type.name}.${field.name}`);
+        else if (!field.description?.includes("Cost:")) undeclared.push(`${type.name}.${field.name} (description)`);
+      }
+    }
+    expect(undeclared).toEqual([]);
   });
 
   it("matches the committed schema.graphql (run `npm run schema:print` after changing it)", () => {
