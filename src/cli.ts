@@ -8,11 +8,13 @@ import { DomainError } from "./errors/domain-error";
 import { Edition } from "./schema/enums";
 import { fromGlobalId } from "./schema/global-id";
 import { loadDemo } from "./demo";
+import { ALL_SCOPES } from "./auth/scopes";
 
 const USAGE = `Workgraph CLI (uses DATABASE_URL, or the embedded PostgreSQL when unset)
 
-  npm run cli -- corp create --name <name> --edition <BASIC|PROFESSIONAL>
-      A corp with its root department and an administrator app holding every scope.
+  npm run cli -- corp create --name <name> --edition <BASIC|PROFESSIONAL> [--allow-duplicate] [--env]
+      A corp with its root department and an administrator app holding every scope (import and
+      export need PROFESSIONAL). A corp of that name already existing is refused unless --allow-duplicate.
   npm run cli -- app create --corp <corpId> --scopes "directory:read directory:write" [--departments <id,id>] [--name <name>]
       A restricted app: only those scopes, only the subtrees of those departments (global ids).
   npm run cli -- vendor-app create --name <name> --scopes "directory:read customers:read" [--redirect-uris <uri,uri>]
@@ -20,12 +22,29 @@ const USAGE = `Workgraph CLI (uses DATABASE_URL, or the embedded PostgreSQL when
       with redirect URIs it may also sign members in (/oauth/authorize with corp_id).
   npm run cli -- keys rotate
       Retires the token signing key and creates a new one; the JWKS keeps the old key until its tokens expired.
-  npm run cli -- demo
-      A demo corp: 52 departments on 4 levels, 500 members.
+  npm run cli -- demo [--env]
+      A demo corp (PROFESSIONAL): 53 departments on 4 levels (the root, 4 regions, 12 functions,
+      36 teams), 500 members.
   npm run cli -- config
       The configuration table (markdown), as in the README.
 
-Each create command prints one JSON line: {"corpId": …, "clientId": …, "clientSecret": …}`;
+Each create command prints one JSON line on stdout: {"corpId": …, "clientId": …, "clientSecret": …}
+(with --env instead: export CORP_ID=… CLIENT_ID=… CLIENT_SECRET=…, for eval "$(…)"), and says on
+stderr what it made and the command to run next.`;
+
+/** What a command made, for people (stderr, so stdout stays one parsable line). */
+function tell(text: string): void {
+  process.stderr.write(text.trimEnd() + "\n");
+}
+
+/** Single-quoted for a POSIX shell. */
+const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** The next command a person runs with fresh app credentials. */
+function tokenHint(config: { publicUrl: string }): string {
+  return `Next, a token (with CLIENT_ID and CLIENT_SECRET set to the values above):
+  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials ${config.publicUrl}/oauth/token`;
+}
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -38,6 +57,8 @@ async function main(argv: string[]): Promise<void> {
       scopes: { type: "string" },
       departments: { type: "string" },
       "redirect-uris": { type: "string" },
+      "allow-duplicate": { type: "boolean" },
+      env: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -51,15 +72,30 @@ async function main(argv: string[]): Promise<void> {
 
   const config = loadConfig();
   setLogLevel(process.env.LOG_LEVEL ? config.logLevel : "warn");
+  if (command === "corp create" && !values.name) throw new UsageError("--name is required.");
   const db = await openDatabase(config);
   try {
     const deps = await createDeps(config, db.dataSource);
     let out: object;
     if (command === "corp create") {
-      if (!values.name) throw new UsageError("--name is required.");
+      const name = values.name!;
       const edition = (values.edition ?? "BASIC").toUpperCase() as Edition;
-      const corp = await deps.services.corps.create({ name: values.name, edition });
+      const existing = await deps.services.corps.findByName(name);
+      if (existing.length && !values["allow-duplicate"]) {
+        const [first] = existing;
+        throw new UsageError(
+          `A corp named "${first.name}" already exists (corpId ${first.corpId}, ${first.edition}); nothing was created.\n` +
+            `  New credentials for it: npm run -s cli -- app create --corp ${first.corpId} --scopes "${ALL_SCOPES.join(" ")}" --name "Second admin app"\n` +
+            `  Or a second corp of the same name: add --allow-duplicate.`,
+          false,
+        );
+      }
+      const corp = await deps.services.corps.create({ name, edition });
       out = { corpId: corp.corpId, clientId: corp.clientId, clientSecret: corp.clientSecret };
+      tell(
+        `Created corp "${name.trim()}" (${edition}, corpId ${corp.corpId}) with its root department "${name.trim()}" and an administrator app holding every scope over the whole corp.\n` +
+          `The client secret is shown only now.\n${tokenHint(config)}`,
+      );
     } else if (command === "app create") {
       if (!values.corp) throw new UsageError("--corp is required.");
       const corpPk = fromGlobalId(values.corp, "Corp", "corp");
@@ -71,6 +107,10 @@ async function main(argv: string[]): Promise<void> {
         departmentPks,
       });
       out = { corpId: app.corpId, clientId: app.clientId, clientSecret: app.clientSecret };
+      tell(
+        `Created app "${values.name ?? "Restricted app"}" in corp ${app.corpId}, scopes ${(values.scopes ?? "directory:read").split(/[,\s]+/).filter(Boolean).join(" ")}, ` +
+          `${departmentPks ? `seeing the subtrees of ${departmentPks.length} department(s)` : "seeing the whole corp"}. The client secret is shown only now.\n${tokenHint(config)}`,
+      );
     } else if (command === "vendor-app create") {
       if (!values.name) throw new UsageError("--name is required.");
       out = await deps.services.apps.createVendorApp({
@@ -78,21 +118,45 @@ async function main(argv: string[]): Promise<void> {
         scopes: (values.scopes ?? "").split(/[,\s]+/).filter(Boolean),
         redirectUris: (values["redirect-uris"] ?? "").split(/[,\s]+/).filter(Boolean),
       });
+      tell(`Created vendor app "${values.name}" (not tied to a corp). A corp administrator installs it with installApp(input: {clientId: "…"}); then ask for a token per corp with corp_id (see the README).`);
     } else if (command === "keys rotate") {
       out = await deps.tokens.rotateKeys();
+      tell("Rotated the token signing key: new tokens are signed with the new key; the JWKS keeps the old one until its tokens expired.");
     } else {
-      out = await loadDemo(deps);
+      const demo = await loadDemo(deps);
+      out = { corpId: demo.corpId, clientId: demo.clientId, clientSecret: demo.clientSecret };
+      tell(
+        `Created demo corp "${demo.name}" (PROFESSIONAL, corpId ${demo.corpId}): ${demo.departments} departments on ${demo.levels} levels ` +
+          `(the root, ${demo.regions} regions, ${demo.functions} functions, ${demo.teams} teams), ${demo.members} members (${demo.leaders} team leaders, ` +
+          `member E0001 a corp administrator), and an administrator app holding every scope. The client secret is shown only now.\n${tokenHint(config)}\n` +
+          `Then, with TOKEN set to its access_token, the tree:\n` +
+          `  curl -s ${config.publicUrl}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\\n` +
+          `    -d '{"query":"{ departments { totalCount nodes { name children { name memberCount(includeSubdepartments: true) } } } }"}'`,
+      );
     }
-    process.stdout.write(JSON.stringify(out) + "\n");
+    const record = out as Record<string, unknown>;
+    if (values.env && typeof record.clientId === "string") {
+      const vars = [["CORP_ID", record.corpId], ["CLIENT_ID", record.clientId], ["CLIENT_SECRET", record.clientSecret]].filter(([, v]) => typeof v === "string");
+      process.stdout.write(`export ${vars.map(([k, v]) => `${k}=${shellQuote(v as string)}`).join(" ")}\n`);
+    } else {
+      process.stdout.write(JSON.stringify(out) + "\n");
+    }
   } finally {
     await db.close();
   }
 }
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly showUsage = true,
+  ) {
+    super(message);
+  }
+}
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  if (e instanceof UsageError) process.stderr.write(`${e.message}\n\n${USAGE}\n`);
+  if (e instanceof UsageError) process.stderr.write(e.showUsage ? `${e.message}\n\n${USAGE}\n` : `${e.message}\n`);
   else if (e instanceof DomainError) process.stderr.write(`${e.code}${e.details.field ? ` (${e.details.field})` : ""}: ${e.message}\n`);
   else process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

@@ -20,12 +20,28 @@ const TITLES: Record<string, string[]> = {
 };
 
 /**
- * `npm run cli -- demo`: a corp with a 4-level tree (root → 4 regions → 3 functions → 3 teams:
- * 52 departments below the root) and 500 members, each team with a leader, some members in two
+ * `npm run cli -- demo`: a corp with a 4-level tree (root → 4 regions → 3 functions each → 3 teams
+ * each: 53 departments with the root, 52 below it) and 500 members, each team with a leader, some members in two
  * departments. Loaded through the same services as the API, in one transaction, with its events.
  */
-export async function loadDemo(deps: AppDeps): Promise<{ corpId: string; clientId: string; clientSecret: string }> {
-  const corp = await deps.services.corps.create({ name: `Acme Demo ${new Date().toISOString().slice(0, 16).replace("T", " ")}`, edition: Edition.PROFESSIONAL });
+export interface DemoCorp {
+  corpId: string;
+  clientId: string;
+  clientSecret: string;
+  name: string;
+  /** Counted in the database after loading: departments including the root, its levels, members, team leaders. */
+  departments: number;
+  levels: number;
+  regions: number;
+  functions: number;
+  teams: number;
+  members: number;
+  leaders: number;
+}
+
+export async function loadDemo(deps: AppDeps): Promise<DemoCorp> {
+  const name = `Acme Demo ${new Date().toISOString().slice(0, 19).replace("T", " ")}`;
+  const corp = await deps.services.corps.create({ name, edition: Edition.PROFESSIONAL });
   const ctx = new RequestContext(
     deps,
     { corpId: corp.corpPk, appId: corp.appPk, clientId: corp.clientId, scopes: new Set(ALL_SCOPES), visibleRoots: null, member: null },
@@ -65,5 +81,14 @@ export async function loadDemo(deps: AppDeps): Promise<{ corpId: string; clientI
     }
     for (const [teamPk, memberPk] of leaders) await departments.update(ctx, teamPk, { leaderPks: [memberPk] });
   });
-  return { corpId: corp.corpId, clientId: corp.clientId, clientSecret: corp.clientSecret };
+  const counts = await ctx.db.one<{ departments: number; levels: number; regions: number; functions: number; teams: number; members: number; leaders: number }>(
+    `SELECT (SELECT count(*)::int FROM department WHERE corp_id = $1) AS departments,
+            (SELECT count(DISTINCT depth)::int FROM department WHERE corp_id = $1) AS levels,
+            (SELECT count(*)::int FROM department WHERE corp_id = $1 AND depth = 1) AS regions,
+            (SELECT count(*)::int FROM department WHERE corp_id = $1 AND depth = 2) AS functions,
+            (SELECT count(*)::int FROM department WHERE corp_id = $1 AND depth = 3) AS teams,
+            (SELECT count(*)::int FROM member WHERE corp_id = $1) AS members,
+            (SELECT count(*)::int FROM department_leader WHERE corp_id = $1) AS leaders`,
+  );
+  return { corpId: corp.corpId, clientId: corp.clientId, clientSecret: corp.clientSecret, name, ...counts! };
 }

@@ -5,6 +5,7 @@ import { selectList } from "../db/scoped-db";
 import { badInput, notFound } from "../errors/domain-error";
 import { Edition } from "../schema/enums";
 import { ALL_SCOPES } from "../auth/scopes";
+import { toGlobalId } from "../schema/global-id";
 import type { DataSource } from "typeorm";
 import type { AppService, AppCredentials } from "./app.service";
 
@@ -27,6 +28,15 @@ export class CorpService {
     const [corp] = await ctx.db.entities(Corp, `SELECT ${selectList(this.dataSource, Corp, "c")} FROM corp c WHERE c.id = $1`);
     if (!corp) throw notFound("Corp");
     return corp;
+  }
+
+  /** Corps whose name is `name` (case and surrounding blanks ignored), oldest first: the CLI's duplicate check. */
+  async findByName(name: string): Promise<{ corpPk: string; corpId: string; name: string; edition: Edition }[]> {
+    const { rows } = await this.pool.query<{ id: string; name: string; edition: Edition }>(
+      `SELECT id::text, name, edition FROM corp WHERE lower(name) = lower($1) ORDER BY id`,
+      [name.trim()],
+    );
+    return rows.map((r) => ({ corpPk: r.id, corpId: toGlobalId("Corp", r.id), name: r.name, edition: r.edition }));
   }
 
   /**
