@@ -822,7 +822,7 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(responses.graphql.status).toBe(200);
       expect(responses.graphql.headers.get("content-security-policy")).toContain("default-src 'none'");
       for (const page of [responses.errorPage, responses.signIn, responses.activation]) {
-        expect(page.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+        expect(page.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
       }
       const csp = responses.playground.headers.get("content-security-policy")!;
       expect(responses.playground.headers.get("content-type")).toMatch(/^text\/html/);

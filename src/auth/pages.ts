@@ -14,7 +14,8 @@ const escapeHtml = (text: string) =>
  */
 export const PAGE_HEADERS: Record<string, string> = {
   "cache-control": "no-store",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  // No `form-action`: Chromium applies it to the redirect after the post too (to the app's callback).
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
