@@ -42,7 +42,7 @@ const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
 /** The next command a person runs with fresh app credentials. */
 function tokenHint(config: { publicUrl: string }): string {
-  return `Next, a token (with CLIENT_ID and CLIENT_SECRET set to the values above):
+  return `Next, a token (CLIENT_ID and CLIENT_SECRET: the values printed, or exported by eval with --env):
   curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials ${config.publicUrl}/oauth/token`;
 }
 
