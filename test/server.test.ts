@@ -61,7 +61,7 @@ describe("server", () => {
       expect(html).toContain("graphiql");
       expect(html).toContain('<input id="token"');
       expect(html).toContain('<label for="token">Bearer token</label>');
-      expect(html).toContain('const endpoint = "/graphql";');
+      expect(html).toContain('data-endpoint="/graphql"');
       // Offline: nothing is loaded from another origin.
       expect(html).not.toMatch(/(src|href)="(https?:)?\/\/(?!graphql\.org)/);
       expect(html).not.toMatch(/from\s+"https?:/);
@@ -73,7 +73,7 @@ describe("server", () => {
       expect(refs.sort()).toEqual([
         "/playground/graphiql.min.css",
         "/playground/graphiql.min.js",
-        "/playground/graphql-ws/client.js",
+        "/playground/playground.js",
         "/playground/react-dom.production.min.js",
         "/playground/react.production.min.js",
       ]);
@@ -98,7 +98,9 @@ describe("server", () => {
       }
       const paths = [...seen.keys()];
       expect(paths.filter((p) => /^\/playground\/graphql-ws\/common-[A-Za-z0-9_-]+\.js$/.test(p))).toHaveLength(1);
-      expect(paths).toHaveLength(6);
+      // The five the page names, and graphql-ws's client with its shared chunk (imported by playground.js).
+      expect(paths).toContain("/playground/graphql-ws/client.js");
+      expect(paths).toHaveLength(7);
       for (const [path, { type }] of seen) {
         // Browsers run module scripts only with a JavaScript MIME type.
         expect({ path, type }).toEqual({ path, type: path.endsWith(".css") ? "text/css; charset=utf-8" : expect.stringMatching(/^(text|application)\/javascript; charset=utf-8$/) });
