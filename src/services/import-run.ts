@@ -110,8 +110,12 @@ export function memberRowProblems(row: MemberRowFields): { field: string; messag
   return problems;
 }
 
-/** SQL: the staged row `alias` has no error (yet). */
-const VALID_ROW = (alias: string) => `cardinality(${alias}.err_fields) = 0`;
+/**
+ * SQL: the staged row `alias` has no error (yet). An equality, not `cardinality(…) = 0`: the planner
+ * estimates it from the staging table's statistics (a function of the column it cannot, and its
+ * 0.5 % guess turned the apply step's joins into nested loops: 10 × slower for 4,500 rows).
+ */
+const VALID_ROW = (alias: string) => `${alias}.err_fields = '{}'::text[]`;
 /** SQL: the staged row `r` has no error for `field` yet. */
 const fieldOk = (field: string) => `NOT ('${field}' = ANY(r.err_fields))`;
 /** SQL SET list appending one error (code and message are SQL expressions) to the staged row `r`. */
