@@ -27,7 +27,7 @@ import { directoryFileRoutes } from "./rest/directory-files";
 import { buildWorkgraphSchema } from "./schema/build";
 import { DomainError } from "./errors/domain-error";
 import { asGraphQLError, formatError } from "./errors/format";
-import { checkDocumentSize, checkOperation, documentLimits, prepareOperation } from "./limits/document-limits";
+import { checkDocumentSize, checkOperation, documentLimits, limitExceeded, prepareOperation } from "./limits/document-limits";
 import { PLAYGROUND_HEADERS, playgroundAssets, playgroundHtml } from "./playground";
 import { log } from "./log";
 
@@ -95,7 +95,14 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes });
   httpServer.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://gateway").pathname !== "/graphql") return void socket.destroy();
-    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit("connection", ws, req));
+    wsServer.handleUpgrade(req, socket, head, (ws) => {
+      // ws closes a socket whose message exceeds maxPayload itself (1009); graphql-ws would log that
+      // client's mistake as an internal error with a stack trace, so any client could fill the log.
+      const emit = ws.emit.bind(ws);
+      ws.emit = (event: string | symbol, ...rest: unknown[]) =>
+        event === "error" && (rest[0] as { code?: string } | undefined)?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? true : emit(event, ...rest);
+      wsServer.emit("connection", ws, req);
+    });
   });
   type WsExtra = { principal?: Principal; token?: string; ip?: string };
   /** The client address of a WebSocket upgrade, by express's `trust proxy` rules (as `req.ip`). */
@@ -257,6 +264,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     app.use("/playground", playgroundAssets());
   }
 
+  const authenticatedBody = express.json({ limit: "6mb" });
+  const anonymousBody = express.json({ limit: "64kb" });
   app.use(
     "/graphql",
     // A browser asking for a page gets the playground; API clients get GraphQL.
@@ -281,8 +290,9 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
         sendHttpError(res, e);
       }
     },
-    // 6 MB: the `csv` of importMembers may be 5 MB (larger files go to POST /imports).
-    express.json({ limit: "6mb" }),
+    // 6 MB for a caller with a token: the `csv` of importMembers may be 5 MB (larger files go to
+    // POST /imports). Without a token there is nothing to send but a small document: 64 KB.
+    (req: Request, res: Response, next: NextFunction) => (res.locals.principal ? authenticatedBody : anonymousBody)(req, res, next),
     // The document's own size is capped far lower than the body (variables carry the data).
     (req: Request, res: Response, next: NextFunction) => {
       try {
@@ -307,7 +317,11 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     sendHttpError(res, new DomainError("NOT_FOUND", "No such endpoint. The API is at POST /graphql."));
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; status?: number };
+    const e = err as { type?: string; status?: number; limit?: number };
+    if (e?.type === "entity.too.large" && !req.path.startsWith("/oauth/")) {
+      const tooLarge = limitExceeded("body", e.limit ?? 0, undefined, `The request body is too large: at most ${e.limit} bytes${res.locals.principal ? "" : " without an access token"}.`);
+      return void res.status(413).json({ errors: [formatError(tooLarge, res.locals.requestId as string)] });
+    }
     const message =
       e?.type === "entity.too.large"
         ? "The request body is too large."

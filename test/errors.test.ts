@@ -132,10 +132,20 @@ describe("errors", () => {
       expect(res.text).not.toMatch(/<html|<pre|<!doctype/i);
     });
 
-    it("a body over the 6 MB limit (5 MB of inline CSV and the query): 400 BAD_USER_INPUT", async () => {
+    it("a body over the 6 MB limit (5 MB of inline CSV and the query): 413 LIMIT_EXCEEDED", async () => {
       const res = await post(JSON.stringify({ query: "{ viewer { role } }", variables: { pad: "x".repeat(6_400_000) } }));
-      expect(res.status).toBe(400);
-      expect(res.json()).toEqual({ errors: [{ message: "The request body is too large.", extensions: { code: "BAD_USER_INPUT" } }] });
+      expect(res.status).toBe(413);
+      expect(res.json()).toEqual({
+        errors: [{ message: "The request body is too large: at most 6291456 bytes.", extensions: { code: "LIMIT_EXCEEDED", limit: "body", maximum: 6291456 } }],
+      });
+    });
+
+    it("without a token a body over 64 KB is refused before it is parsed: 413 LIMIT_EXCEEDED", async () => {
+      const res = await post(JSON.stringify({ query: "{ __typename }", variables: { pad: "x".repeat(70_000) } }), undefined, null);
+      expect(res.status).toBe(413);
+      expect(res.json()).toEqual({
+        errors: [{ message: "The request body is too large: at most 65536 bytes without an access token.", extensions: { code: "LIMIT_EXCEEDED", limit: "body", maximum: 65536 } }],
+      });
     });
 
     it("an unsupported charset or content-encoding: 400 BAD_USER_INPUT, not a 500", async () => {

@@ -175,6 +175,8 @@ export class TestGateway {
       connectionParams: token ? { authorization: `Bearer ${token}` } : {},
       lazy: opts.lazy ?? true,
       retryAttempts: 0,
+      // A non-lazy client reports a close it did not ask for here (the tests assert on it instead).
+      onNonLazyError: () => {},
     });
   }
 
