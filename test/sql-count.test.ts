@@ -13,7 +13,9 @@ const DEPARTMENT_MEMBERS = `query($id: ID!, $n: Int) {
   department(id: $id) { name members(first: $n) { nodes { name departments { name } mainDepartment { name } } } }
 }`;
 const MEMBERS = `query($n: Int) { members(first: $n) { nodes { departments { name } leaderOf { name } } } }`;
-const NESTED = `query($n: Int) { departments { nodes { children { members(first: $n) { nodes { name } } } } } }`;
+// departments(first: 1): the top of the corp is one department; with the default page of 20 the
+// document would cost more than the 1,000-point cap (20 × 10 children × a page of members).
+const NESTED = `query($n: Int) { departments(first: 1) { nodes { children { members(first: $n) { nodes { name } } } } } }`;
 
 let gw: TestGateway;
 let corp: TestCorp;
@@ -114,10 +116,11 @@ describe("SQL statements per query do not grow with the page size", () => {
 
   it("counts, totals and deeper nesting are batched too", async () => {
     const query = `query($n: Int) {
-      departments { nodes { children { memberCount members(first: $n) { totalCount nodes { name mainDepartment { name } } } } } }
+      departments(first: 1) { nodes { children { memberCount members(first: $n) { totalCount nodes { name mainDepartment { name } } } } } }
     }`;
+    // 45, not 50: 1 + 1 + 10 children × (1 + 1 + 45 × 2) = 922 points, within the 1,000-point cap.
     const five = await measure(query, { n: 5 });
-    const fifty = await measure(query, { n: 50 });
+    const fifty = await measure(query, { n: 45 });
     const counts = (d: any) => d.departments.nodes[0].children.map((c: any) => [c.memberCount, c.members.totalCount]);
     expect(counts(fifty.data)).toEqual([
       [60, 60],
