@@ -59,17 +59,49 @@ function build() {
   return true;
 }
 
+/**
+ * Runs `work` holding dist/'s build lock (a directory: mkdir is atomic), so that two commands started
+ * together (two terminals, two test files) never write dist/ at once; a lock older than two
+ * minutes is taken to be left over from a killed build.
+ */
+function locked(work) {
+  const lock = path.join(ROOT, ".build-lock");
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (e) {
+      if (e.code !== "EEXIST") throw e;
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 120000) fs.rmdirSync(lock);
+      } catch {
+        // gone meanwhile
+      }
+      Atomics.wait(wait, 0, 0, 200);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    fs.rmdirSync(lock);
+  }
+}
+
+/** Brings dist/ up to date; true when it is (false: the build failed). */
+const ensureBuilt = () => locked(() => !stale() || build());
+
 const [entry, ...args] = process.argv.slice(2);
-if (entry === "--build") process.exit(build() ? 0 : 1);
+if (entry === "--build") process.exit(locked(build) ? 0 : 1);
 if (entry === "--build-only") {
-  if (stale() && !build()) process.stderr.write("warning: the build failed; `npm run cli` will try again and show why.\n");
+  if (!ensureBuilt()) process.stderr.write("warning: the build failed; `npm run cli` will try again and show why.\n");
   process.exit(0);
 }
 if (!entry || !/^[a-z-]+$/.test(entry)) {
   process.stderr.write("usage: node scripts/run-compiled.js <entry in src/, e.g. cli> [args...]\n");
   process.exit(2);
 }
-if (stale() && !build()) {
+if (stale() && !ensureBuilt()) {
   process.stderr.write("The TypeScript build failed (errors above); fix them or run `npm run build` to see them again.\n");
   process.exit(1);
 }
