@@ -159,6 +159,10 @@ async function main() {
     for (const [name, s] of stats) lines.push(`| ${name} | ${s.count} | ${[...s.outcomes].join(', ')} | ${pct(s.ms, 50).toFixed(1)} | ${pct(s.ms, 99).toFixed(1)} |`);
     lines.push('');
     lines.push(`RSS: resting ${rest.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB (+${(peak - rest).toFixed(0)} MiB), at the end ${after.toFixed(0)} MiB`);
+    // Every 10 s (samples are 250 ms apart): a leak climbs, a heap settling under load plateaus.
+    const timeline = [];
+    for (let i = 0; i < samples.length; i += 40) timeline.push(Math.max(...samples.slice(i, i + 40)).toFixed(0));
+    lines.push(`RSS peak per 10 s: ${timeline.join(', ')} MiB`);
     lines.push(`A well-behaved { __typename } meanwhile: ${probe.length} requests, median ${pct(probe, 50).toFixed(1)} ms, p99 ${pct(probe, 99).toFixed(1)} ms`);
     console.log(lines.join('\n'));
   } finally {
