@@ -33,7 +33,7 @@ export class ImportResolver {
   }
 
   @Paged()
-  @FieldResolver(() => ImportRowErrorConnection, { description: "The invalid rows, by row number, each with its first problem." })
+  @FieldResolver(() => ImportRowErrorConnection, { description: "The invalid rows' problems, by row number: every problem of a row, one per field." })
   errors(
     @Root() job: ImportJob,
     @Ctx() ctx: RequestContext,
