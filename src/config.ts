@@ -25,8 +25,11 @@ export interface Config {
   maxQueryDepth: number;
   maxQueryAliases: number;
   maxQueryTokens: number;
+  maxListItems: number;
   maxDocumentBytes: number;
   wsMaxPayloadBytes: number;
+  wsMaxOperations: number;
+  maxSubscriptionCost: number;
   redisUrl: string | undefined;
   signinIpLimitPerMinute: number;
   tokenIpLimitPerMinute: number;
@@ -247,6 +250,14 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     parse: int("MAX_QUERY_ALIASES", 0, 10000, 30),
   },
   {
+    key: "maxListItems",
+    env: "MAX_LIST_ITEMS",
+    description:
+      "Most items the plain lists of one operation may return together (a department's children, a member's departments, …: the cost analysis counts them at their typical size, real data may be larger); past it those fields answer LIMIT_EXCEEDED.",
+    defaultText: "10000",
+    parse: int("MAX_LIST_ITEMS", 100, 10000000, 10000),
+  },
+  {
     key: "maxQueryTokens",
     env: "MAX_QUERY_TOKENS",
     description: "Most lexical tokens in one document; parsing stops there (names, punctuation, values each count one).",
@@ -259,6 +270,21 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     description: "Largest GraphQL document (the `query` text, not its variables), in bytes.",
     defaultText: "32768",
     parse: int("MAX_DOCUMENT_BYTES", 1024, 10485760, 32768),
+  },
+  {
+    key: "wsMaxOperations",
+    env: "WS_MAX_OPERATIONS",
+    description: "Most operations (subscriptions included) running at once on one WebSocket connection; one more is refused with LIMIT_EXCEEDED.",
+    defaultText: "100",
+    parse: int("WS_MAX_OPERATIONS", 1, 100000, 100),
+  },
+  {
+    key: "maxSubscriptionCost",
+    env: "MAX_SUBSCRIPTION_COST",
+    description:
+      "Largest cost of a subscription's selection, in points: it runs once per event (a resumed stream replays every missed event), so it is held lower than MAX_QUERY_COST.",
+    defaultText: "100",
+    parse: int("MAX_SUBSCRIPTION_COST", 1, 1000000, 100),
   },
   {
     key: "wsMaxPayloadBytes",

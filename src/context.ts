@@ -4,7 +4,8 @@ import type { Config } from "./config";
 import type { Principal } from "./auth/principal";
 import { CorpDb, type DbStats } from "./db/scoped-db";
 import { createLoaders, type Loaders } from "./db/loaders";
-import { unauthenticated } from "./errors/domain-error";
+import { DomainError, unauthenticated } from "./errors/domain-error";
+import type { ListItemBudget } from "./limits/list-items";
 import type { EventBus } from "./events/bus";
 import type { EventRelay } from "./events/relay";
 import type { Services } from "./services";
@@ -39,8 +40,10 @@ export interface TxState {
  * The request context every service method takes first: who calls, the corp-scoped database
  * handle (joined to the open transaction, if any), the per-request DataLoaders.
  */
-export class RequestContext {
+export class RequestContext implements ListItemBudget {
   readonly stats: DbStats = { statements: 0 };
+  /** Items the plain lists of this request returned so far (see `limits/list-items.ts`). */
+  private listItems = 0;
   loaders: Loaders;
   private txDb: CorpDb | null = null;
   tx: TxState | null = null;
@@ -73,6 +76,18 @@ export class RequestContext {
   /** The corp-scoped database: the transaction's connection inside a mutation, the pool otherwise. */
   get db(): CorpDb {
     return this.txDb ?? new CorpDb(this.caller.corpId, this.deps.pool, this.stats);
+  }
+
+  takeListItems(count: number): void {
+    this.listItems += count;
+    const maximum = this.deps.config.maxListItems;
+    if (this.listItems > maximum) {
+      throw new DomainError(
+        "LIMIT_EXCEEDED",
+        `This operation's lists hold more than ${maximum.toLocaleString("en-US")} items (lists counted at their typical size are longer here): select fewer nested lists, or page with connections.`,
+        { limit: "items", maximum },
+      );
+    }
   }
 
   /** Re-validates a long-lived context's token (see `recheck`); a no-op for one-shot requests. */

@@ -130,6 +130,12 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
         }
       },
       onSubscribe: async (ctx, id, payload) => {
+        // Before any await: ctx.subscriptions then holds the operations received so far, this one
+        // included (a burst of subscribe messages is counted in order, not all at once).
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxOperations) {
+          const max = config.wsMaxOperations;
+          return [asGraphQLError(limitExceeded("operations", max, undefined, `At most ${max} operations may run at once on one connection; complete one first.`))];
+        }
         const { token, ip } = ctx.extra;
         const requestId = randomUUID();
         if (!token) return [asGraphQLError(new DomainError("UNAUTHENTICATED", "The connection has no access token."))];
@@ -137,10 +143,11 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
           ctx.extra.principal = await tokens.authenticate(token, ip);
         } catch (e) {
           if (!(e instanceof DomainError)) throw e;
-          // The refusal is written first and the socket closed once it is sent (graphql-ws's own
-          // send of the returned errors is then skipped: the socket is no longer open).
+          // The refusal is queued first, then the close frame (ws writes both in that order); graphql-ws's
+          // own send of the returned errors is then skipped, the socket being no longer open.
           const refusal = stringifyMessage({ id, type: MessageType.Error, payload: [formatError(e, requestId)] });
-          ctx.extra.socket.send(refusal, () => ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden"));
+          ctx.extra.socket.send(refusal);
+          ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden");
           return [asGraphQLError(e)];
         }
         try {
@@ -296,7 +303,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     // The document's own size is capped far lower than the body (variables carry the data).
     (req: Request, res: Response, next: NextFunction) => {
       try {
-        checkDocumentSize(req.method === "GET" ? req.query.query : (req.body as { query?: unknown } | undefined)?.query, limits);
+        checkDocumentSize(req.method === "GET" ? req.query.query : (req.body as { query?: unknown } | undefined)?.query, limits, !res.locals.principal);
         next();
       } catch (e) {
         if (!(e instanceof DomainError)) return next(e);

@@ -174,6 +174,58 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
       expect(vars.body.errors![0].extensions).toEqual({ code: "LIMIT_EXCEEDED", limit: "cost", maximum: 1000, actual: 1 + 100 * (1 + 3 * (1 + 3 * (1 + 3))) });
     });
 
+    it("a variable's default counts like a value the client sent (HTTP and WebSocket)", async () => {
+      const query = `query($n: Int = 100) { members(first: $n) { nodes { departments { leaders { leaderOf { id } } } } } }`;
+      const omitted = await gw.gql(corp.token, query);
+      expect(omitted.body.errors![0].extensions).toEqual({ code: "LIMIT_EXCEEDED", limit: "cost", maximum: 1000, actual: 1 + 100 * (1 + 3 * (1 + 3 * (1 + 3))) });
+      const c = gw.wsClient(corp.token);
+      clients.push(c);
+      const overWs = gw.subscribe(c, query);
+      await overWs.waitFor(1);
+      expect((overWs.error as Array<{ extensions: Record<string, unknown> }>)[0].extensions).toMatchObject({ code: "LIMIT_EXCEEDED", limit: "cost" });
+      // A NUL in a default value is refused like one in a value sent.
+      const nul = await gw.gql(corp.token, `query($s: String! = "a\\u0000b") { memberByEmployeeId(employeeId: $s) { id } }`);
+      expect(nul.body.errors![0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "s" });
+    });
+
+    it("lists longer than their declared size draw on a per-request item budget (MAX_LIST_ITEMS)", async () => {
+      // 120 sub-departments, counted as 10: children { parent { children } } costs 121 points but
+      // would return 14,520 departments; the budget (10,000) stops it.
+      const wide = (await gw.data(corp.token, CREATE_DEPARTMENT, { input: { name: "Wide" } })).createDepartment.department.id;
+      for (let i = 0; i < 120; i += 20) {
+        await Promise.all(Array.from({ length: 20 }, (_, j) => gw.data(corp.token, CREATE_DEPARTMENT, { input: { name: `W${i + j}`, parentId: wide } })));
+      }
+      const query = `query($id: ID!) { department(id: $id) { children { parent { children { id name } } } } }`;
+      const res = await timed("120 × 120 children", () => gw.gql(corp.token, query, { id: wide }, { debugSql: true }));
+      expect(res.status).toBe(200);
+      const errors = res.body.errors!;
+      expect(errors.length).toBeGreaterThan(0);
+      expect(new Set(errors.map((e) => JSON.stringify(e.extensions)))).toEqual(new Set([JSON.stringify({ code: "LIMIT_EXCEEDED", limit: "items", maximum: 10000 })]));
+      // What did come back stayed within the budget.
+      const returned = JSON.stringify(res.body.data ?? {}).match(/"name"/g)?.length ?? 0;
+      expect(returned).toBeLessThanOrEqual(10000);
+      // One level is fine: 120 children.
+      const one = await gw.gql(corp.token, `query($id: ID!) { department(id: $id) { children { id } } }`, { id: wide });
+      expect(one.body.errors).toBeUndefined();
+      expect(one.body.data.department.children).toHaveLength(120);
+    });
+
+    it("without a token a document is held to 2 KB (validating a large one would cost CPU nobody pays for)", async () => {
+      const query = `{ ${"__typename ".repeat(250)} }`;
+      const anonymous = await gw.gql(null, query);
+      expect(anonymous.status).toBe(400);
+      expect(anonymous.body.errors![0].extensions).toEqual({ code: "LIMIT_EXCEEDED", limit: "size", maximum: 2048, actual: Buffer.byteLength(query) });
+      expect((await gw.gql(corp.token, query)).status).toBe(200);
+    });
+
+    it("a subscription's selection runs per event: its own cap of 100 points", async () => {
+      const c = gw.wsClient(corp.token);
+      clients.push(c);
+      const heavy = gw.subscribe(c, `subscription { directoryEvents(after: "0") { cursor member { departments { leaders { leaderOf { children { id } } } } } } }`);
+      await heavy.waitFor(1);
+      expect((heavy.error as Array<{ extensions: unknown }>)[0].extensions).toEqual({ code: "LIMIT_EXCEEDED", limit: "cost", maximum: 100, actual: 1 + 1 + 3 * (1 + 3 * (1 + 3 * (1 + 10))) });
+    });
+
     it("over WebSocket the same caps apply per operation, and the socket stays usable", async () => {
       const c = gw.wsClient(corp.token);
       clients.push(c);
@@ -208,6 +260,43 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
         }),
       );
       expect(code).toBe(1009);
+    });
+
+    it("a refused operation gets one error message, then the socket closes (4403)", async () => {
+      const app = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"]);
+      const messages: Array<{ id?: string; type: string }> = [];
+      const code = await rawSocket((ws) => {
+        ws.on("message", async (data) => {
+          const message = JSON.parse(String(data)) as { id?: string; type: string };
+          messages.push(message);
+          if (message.type === "connection_ack") ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "{ viewer { role } }" } }));
+          if (message.type === "complete" && message.id === "1") {
+            await gw.sql(`UPDATE app SET enabled = false, tokens_valid_after = now() WHERE id = $1`, [app.appPk]);
+            gw.deps.tokens.invalidate();
+            ws.send(JSON.stringify({ id: "2", type: "subscribe", payload: { query: CREATE_DEPARTMENT, variables: { input: { name: "After disable" } } } }));
+          }
+        });
+        ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${app.token}` } }));
+      });
+      expect(code).toBe(4403);
+      expect(messages.filter((m) => m.id === "2")).toEqual([{ id: "2", type: "error", payload: [{ message: expect.any(String), extensions: { code: "UNAUTHENTICATED" } }] }]);
+      expect(await gw.sql(`SELECT 1 FROM department WHERE name = 'After disable'`)).toEqual([]);
+    });
+
+    it("at most 100 operations run at once on one connection", async () => {
+      const c = gw.wsClient(corp.token, { lazy: false });
+      clients.push(c);
+      const subs = Array.from({ length: 100 }, () => gw.subscribe(c, `subscription { directoryEvents { cursor } }`));
+      const extra = gw.subscribe(c, `subscription { directoryEvents { cursor } }`);
+      await extra.waitFor(1);
+      expect((extra.error as Array<{ extensions: unknown }>)[0].extensions).toEqual({ code: "LIMIT_EXCEEDED", limit: "operations", maximum: 100 });
+      expect(subs.every((sub) => !sub.completed)).toBe(true);
+      subs[0].stop();
+      await new Promise((r) => setTimeout(r, 100));
+      const again = gw.subscribe(c, `{ viewer { role } }`);
+      await again.waitFor(1);
+      expect(again.results[0]).toEqual({ data: { viewer: { role: "APP" } } });
+      subs.forEach((sub) => sub.stop());
     });
 
     it("anonymous connection_init is refused at once (4403): 50 sockets, none left open", async () => {
@@ -337,7 +426,7 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
     it("13: names with bidirectional overrides, zero-width or control characters are refused; nothing is written", async () => {
       const before = await countRows();
       const home = rootId;
-      for (const name of ["Admin\u202Egnp.exe", "a\r\nb\u0007c", "Zero\u200Bwidth", "Bom\uFEFF", "Iso\u2066late"]) {
+      for (const name of ["Admin\u202Egnp.exe", "a\r\nb\u0007c", "Zero\u200Bwidth", "Bom\uFEFF", "Iso\u2066late", "a\u061Cb", "a\u2028b", "soft\u00ADhy", "Filler\u3164", "x\u180Ey", "x\uFFF9y"]) {
         const dep = await gw.gql(corp.token, CREATE_DEPARTMENT, { input: { name, parentId: home } });
         expect(dep.body.errors![0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.name" });
         expect(dep.body.errors![0].message).toBe("input.name: name must not contain control, zero-width or bidirectional-formatting characters");

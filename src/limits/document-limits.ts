@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, getOperationAST, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
+import { GraphQLError, Kind, getOperationAST, getVariableValues, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
 import type { Config } from "../config";
 import { DomainError, unauthenticated } from "../errors/domain-error";
 import { analyzeOperation, SATURATED, type DocumentCost } from "./analyze";
@@ -11,6 +11,8 @@ import { checkNoNul } from "./text-input";
  */
 export interface DocumentLimits {
   maxCost: number;
+  /** A subscription's selection runs once per event: its own, lower cap. */
+  maxSubscriptionCost: number;
   maxDepth: number;
   maxAliases: number;
   maxTokens: number;
@@ -20,6 +22,7 @@ export interface DocumentLimits {
 export function documentLimits(config: Config): DocumentLimits {
   return {
     maxCost: config.maxQueryCost,
+    maxSubscriptionCost: config.maxSubscriptionCost,
     maxDepth: config.maxQueryDepth,
     maxAliases: config.maxQueryAliases,
     maxTokens: config.maxQueryTokens,
@@ -33,14 +36,22 @@ export function limitExceeded(limit: string, maximum: number, actual: number | u
   return new DomainError("LIMIT_EXCEEDED", message, { limit, maximum, actual });
 }
 
+/**
+ * Without a token there is nothing to ask but `__typename` (everything else is refused), so an
+ * anonymous document is held to 2 KB: validating a large one costs CPU that nobody is accountable for.
+ */
+export const ANONYMOUS_DOCUMENT_BYTES = 2048;
+
 /** The document text's size; checked before it is parsed. */
-export function checkDocumentSize(query: unknown, limits: DocumentLimits): void {
+export function checkDocumentSize(query: unknown, limits: DocumentLimits, anonymous = false): void {
   if (typeof query !== "string") return;
+  const maximum = anonymous ? Math.min(ANONYMOUS_DOCUMENT_BYTES, limits.maxDocumentBytes) : limits.maxDocumentBytes;
   // Cheap upper bound first: a UTF-8 character is at most 3 bytes per UTF-16 unit.
-  if (query.length * 3 <= limits.maxDocumentBytes) return;
+  if (query.length * 3 <= maximum) return;
   const bytes = Buffer.byteLength(query, "utf8");
-  if (bytes > limits.maxDocumentBytes) {
-    throw limitExceeded("size", limits.maxDocumentBytes, bytes, `The document is ${fmt(bytes)} bytes; the largest allowed is ${fmt(limits.maxDocumentBytes)}.`);
+  if (bytes > maximum) {
+    const who = anonymous ? " without an access token" : "";
+    throw limitExceeded("size", maximum, bytes, `The document is ${fmt(bytes)} bytes; the largest allowed${who} is ${fmt(maximum)}.`);
   }
 }
 
@@ -93,8 +104,12 @@ export function checkOperation(
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   }
-  checkNoNul(document, variables);
-  const result = analyzeOperation(schema, operation, fragments, variables ?? {});
+  // Coerced as execution will see them: a variable's default counts, not only what the client sent.
+  // Variables that fail to coerce are refused by execution itself, before any resolver runs.
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  if (coerced.errors) return { cost: 0, depth: 0, aliases: 0, introspection: false };
+  checkNoNul(document, coerced.coerced);
+  const result = analyzeOperation(schema, operation, fragments, coerced.coerced);
   if (result.introspection && !authenticated) {
     throw unauthenticated("Introspection (`__schema`, `__type`) needs an access token: send `Authorization: Bearer <token>`.");
   }
@@ -103,6 +118,14 @@ export function checkOperation(
   }
   if (result.aliases > limits.maxAliases) {
     throw limitExceeded("aliases", limits.maxAliases, result.aliases, `The document has ${fmt(result.aliases)} aliased fields; at most ${limits.maxAliases} are allowed.`);
+  }
+  if (operation.operation === "subscription" && result.cost > limits.maxSubscriptionCost) {
+    throw limitExceeded(
+      "cost",
+      limits.maxSubscriptionCost,
+      result.cost,
+      `The subscription's selection costs ${fmt(result.cost)} points per event; the largest allowed is ${fmt(limits.maxSubscriptionCost)}. Select fewer fields per event and query details separately.`,
+    );
   }
   if (result.cost > limits.maxCost) {
     throw limitExceeded(

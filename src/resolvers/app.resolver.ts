@@ -26,6 +26,7 @@ import {
   UpdateAppInput,
 } from "../schema/app.types";
 import { ListSize, Paged } from "../schema/cost";
+import { countedList } from "../limits/list-items";
 
 const visibilityPks = (v: AppVisibilityInput | null | undefined, field: string) => ({
   departmentPks: v?.departmentIds == null ? null : v.departmentIds.map((id) => fromGlobalId(id, "Department", `${field}.departmentIds`)),
@@ -40,13 +41,13 @@ export class AppResolver {
   @ListSize(10)
   @FieldResolver(() => [Department], { nullable: true, description: "Departments whose subtrees the app sees; null: the whole corp." })
   visibleDepartments(@Root() app: App, @Ctx() ctx: RequestContext) {
-    return ctx.services.appApi.visibleDepartments(ctx, app);
+    return countedList(ctx, ctx.services.appApi.visibleDepartments(ctx, app));
   }
 
   @ListSize(10)
   @FieldResolver(() => [Member], { description: "Single members who may also sign in to the app." })
   visibleMembers(@Root() app: App, @Ctx() ctx: RequestContext) {
-    return ctx.services.appApi.visibleMembers(ctx, app);
+    return countedList(ctx, ctx.services.appApi.visibleMembers(ctx, app));
   }
 
   @Paged()
@@ -67,7 +68,7 @@ export class AppResolver {
   @ListSize(10)
   @Query(() => [App], { description: `Enabled apps whose visibility includes the member: the apps they may sign in to (per-department app sets). ${ADMIN}` })
   appsForMember(@Arg("memberId", () => ID, { description: "The member." }) memberId: string, @Ctx() ctx: RequestContext) {
-    return ctx.services.appApi.forMember(ctx, fromGlobalId(memberId, "Member", "memberId"));
+    return countedList(ctx, ctx.services.appApi.forMember(ctx, fromGlobalId(memberId, "Member", "memberId")));
   }
 
   @Paged()

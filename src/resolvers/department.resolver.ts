@@ -18,6 +18,7 @@ import { fromGlobalId } from "../schema/global-id";
 import { documentFieldNames, selects, selectsBelow, subField } from "../schema/selection";
 import { leanColumns, type MemberPageKey } from "../db/loaders";
 import { ListSize, Paged } from "../schema/cost";
+import { countedList } from "../limits/list-items";
 
 /** Where a member page's nodes ask for the members' departments. */
 const MEMBER_DEPARTMENT_PATHS = [["nodes", "departments"], ["nodes", "mainDepartment"], ["edges", "node", "departments"], ["edges", "node", "mainDepartment"]];
@@ -55,19 +56,19 @@ export class DepartmentResolver {
   @ListSize(10)
   @FieldResolver(() => [Department], { description: "Direct sub-departments you may see, in sibling order." })
   children(@Root() department: Department, @Ctx() ctx: RequestContext) {
-    return ctx.services.departments.children(ctx, department);
+    return countedList(ctx, ctx.services.departments.children(ctx, department));
   }
 
   @ListSize(5)
   @FieldResolver(() => [Department], { description: "Ancestors you may see, from the root down (excluding this department)." })
   ancestors(@Root() department: Department, @Ctx() ctx: RequestContext) {
-    return ctx.services.departments.ancestors(ctx, department);
+    return countedList(ctx, ctx.services.departments.ancestors(ctx, department));
   }
 
   @ListSize(3)
   @FieldResolver(() => [Member], { description: "The department's leaders (部门负责人)." })
   async leaders(@Root() department: Department, @Ctx() ctx: RequestContext) {
-    return ctx.loaders.leaders.load(department.pk);
+    return countedList(ctx, ctx.loaders.leaders.load(department.pk));
   }
 
   @Paged()

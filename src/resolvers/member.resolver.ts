@@ -15,6 +15,7 @@ import {
 } from "../schema/directory.types";
 import { fromGlobalId } from "../schema/global-id";
 import { ListSize } from "../schema/cost";
+import { countedList } from "../limits/list-items";
 
 const departmentPks = (ids: string[], field: string) => ids.map((id) => fromGlobalId(id, "Department", field));
 
@@ -23,7 +24,7 @@ export class MemberResolver {
   @ListSize(3)
   @FieldResolver(() => [Department], { description: "The member's departments you may see, main department first." })
   departments(@Root() member: Member, @Ctx() ctx: RequestContext) {
-    return ctx.services.members.departments(ctx, member);
+    return countedList(ctx, ctx.services.members.departments(ctx, member));
   }
 
   @FieldResolver(() => Department, { nullable: true, description: "The main department; null when it is out of your visibility." })
@@ -34,7 +35,7 @@ export class MemberResolver {
   @ListSize(3)
   @FieldResolver(() => [Department], { description: "Departments this member leads (that you may see)." })
   leaderOf(@Root() member: Member, @Ctx() ctx: RequestContext) {
-    return ctx.services.members.leaderOf(ctx, member);
+    return countedList(ctx, ctx.services.members.leaderOf(ctx, member));
   }
 
   @Mutation(() => CreateMemberPayload, { description: "Adds a member. Needs `directory:write`; leaders only within the subtrees they lead." })

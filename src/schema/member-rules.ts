@@ -10,11 +10,13 @@ import { isEmail, ValidateBy } from "class-validator";
 export const TRIMMED = /^\S(?:[\s\S]*\S)?$/;
 export const TRIMMED_MESSAGE = "must not be blank or start or end with spaces";
 /**
- * Names and titles are shown to people: no control characters (C0, DEL, C1: line breaks, bells),
- * no bidirectional overrides, isolates or marks (`Admin\u202Egnp.exe` shows as `Adminexe.png`), no
- * zero-width characters or BOM (two names that look the same) (issue 11).
+ * Names and titles are shown to people: no control characters (Cc: line breaks, bells), no format
+ * characters (Cf: bidirectional overrides, isolates and marks, `Admin\u202Egnp.exe` shows as
+ * `Adminexe.png`; zero-width characters, soft hyphens, the BOM), no line or paragraph separators
+ * (Zl, Zp), and no Hangul fillers (blank-looking letters): two names must not look the same while
+ * differing, nor look different from what they are (issue 11).
  */
-export const PLAIN_TEXT = /^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]*$/;
+export const PLAIN_TEXT = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]*$/u;
 export const PLAIN_TEXT_MESSAGE = "must not contain control, zero-width or bidirectional-formatting characters";
 
 /** class-validator decorator for `PLAIN_TEXT` on an input field (`what` starts the message). */
