@@ -192,7 +192,7 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     key: "importIdleTimeoutSeconds",
     env: "IMPORT_IDLE_TIMEOUT_SECONDS",
     description:
-      "How long an upload to POST /imports may send nothing while the gateway waits for it, in seconds; then it is answered 408, the job FAILED (nothing applied) and the corp's import lock released.",
+      "The window in which an upload to POST /imports must send at least 16 KiB (or finish), in seconds: the timer restarts only once 16 KiB arrived since it last did, so neither a pause nor a trickle holds the import; then it is answered 408, the job FAILED (nothing applied) and the corp's import lock released. Time the gateway itself is busy with the rows is not counted.",
     defaultText: "30",
     parse: int("IMPORT_IDLE_TIMEOUT_SECONDS", 1, 3600, 30),
   },

@@ -513,42 +513,120 @@ describe("batch import", () => {
     });
   });
 
-  describe("a stalled upload (issue 11, finding 15)", () => {
-    it("times out after IMPORT_IDLE_TIMEOUT_SECONDS: 408, the job FAILED, the corp's lock released", async () => {
-      const corp = await gw.createCorp();
+  describe("a stalled or trickling upload (issue 11, finding 15; import review, finding 1)", () => {
+    const stalledReason = "The upload sent less than 16 KiB in 1 s and was abandoned; nothing was applied. Send the whole file at once, at least 16 KiB every 1 s.";
+
+    /** Runs `work` with IMPORT_IDLE_TIMEOUT_SECONDS=1. */
+    const withIdleTimeout = async (work: () => Promise<void>) => {
       const config = gw.deps.config as { importIdleTimeoutSeconds: number };
       const saved = config.importIdleTimeoutSeconds;
       config.importIdleTimeoutSeconds = 1;
       try {
-        const { port } = new URL(gw.url);
-        const socket = connect(Number(port), "127.0.0.1");
-        let answer = "";
-        socket.on("data", (d) => (answer += d.toString()));
-        const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
-        const chunk = `${HEADER}\nS1,Stalled,Team,,,,\n`;
-        const started = Date.now();
-        socket.write(
-          `POST /imports?mode=UPSERT HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${corp.token}\r\n` +
-            `Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`,
-        );
-        // While the upload hangs, the corp's import lock is held.
-        await new Promise((r) => setTimeout(r, 300));
-        expect((await postCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).status).toBe(409);
-        await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer: ${answer}`)), 6000))]);
-        const elapsed = Date.now() - started;
-        expect(elapsed).toBeLessThan(5000);
-        expect(answer).toMatch(/^HTTP\/1\.1 408 /);
-        const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
-        const reason = "The upload sent nothing for 1 s and was abandoned; nothing was applied. Send the whole file without pausing.";
-        expect(body).toEqual({ errors: [{ message: reason, extensions: { code: "BAD_USER_INPUT", field: "body" } }], job: { id: expect.any(String) } });
-        expect(await gw.sql(`SELECT status, reason FROM import_job WHERE id = $1`, [body.job.id])).toEqual([{ status: "FAILED", reason }]);
-        expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
-        socket.destroy();
-        // The lock is free: the next import runs.
-        expect(await importCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+        await work();
       } finally {
         config.importIdleTimeoutSeconds = saved;
       }
+    };
+
+    /**
+     * Starts `POST /imports` on a raw socket with a chunked body whose first chunk is `first`;
+     * `send` writes one more chunk. `answer()` waits (at most `ms`) for the server to close the
+     * connection and gives the status, the JSON body and the time since the request started.
+     */
+    const rawUpload = (token: string, first: string) => {
+      const { port } = new URL(gw.url);
+      const socket = connect(Number(port), "127.0.0.1");
+      let answer = "";
+      socket.on("data", (d) => (answer += d.toString()));
+      // Writes after the server closed the connection fail; the answer is what counts.
+      socket.on("error", () => undefined);
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      const started = Date.now();
+      const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+      socket.write(
+        `POST /imports?mode=UPSERT HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk(first)}`,
+      );
+      return {
+        send: (text: string) => socket.writable && socket.write(chunk(text)),
+        destroy: () => socket.destroy(),
+        answer: async (ms: number) => {
+          let timer: NodeJS.Timeout | undefined;
+          try {
+            await Promise.race([closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${answer}`)), ms)))]);
+          } finally {
+            clearTimeout(timer);
+          }
+          const elapsed = Date.now() - started;
+          return { elapsed, status: Number(answer.slice(9, 12)), body: JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) };
+        },
+      };
+    };
+
+    it("times out after IMPORT_IDLE_TIMEOUT_SECONDS: 408, the job FAILED, the corp's lock released", async () => {
+      const corp = await gw.createCorp();
+      await withIdleTimeout(async () => {
+        const upload = rawUpload(corp.token, `${HEADER}\nS1,Stalled,Team,,,,\n`);
+        // While the upload hangs, the corp's import lock is held.
+        await new Promise((r) => setTimeout(r, 300));
+        expect((await postCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).status).toBe(409);
+        const res = await upload.answer(6000);
+        expect(res.elapsed).toBeLessThan(5000);
+        expect(res.status).toBe(408);
+        expect(res.body).toEqual({ errors: [{ message: stalledReason, extensions: { code: "BAD_USER_INPUT", field: "body" } }], job: { id: expect.any(String) } });
+        expect(await gw.sql(`SELECT status, reason FROM import_job WHERE id = $1`, [res.body.job.id])).toEqual([{ status: "FAILED", reason: stalledReason }]);
+        expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+        upload.destroy();
+        // The lock is free: the next import runs.
+        expect(await importCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+      });
+    });
+
+    it("a trickle (one byte every 0.6 s with a 1 s timeout) is abandoned just the same: 408 within a few seconds, the lock released", async () => {
+      const corp = await gw.createCorp();
+      await withIdleTimeout(async () => {
+        const upload = rawUpload(corp.token, `${HEADER}\n`);
+        const row = "S1,Trickle,Team,,,,\n".repeat(10);
+        let sent = 0;
+        const trickle = setInterval(() => upload.send(row[sent++ % row.length]), 600);
+        let res: Awaited<ReturnType<typeof upload.answer>>;
+        try {
+          res = await upload.answer(8000);
+        } finally {
+          clearInterval(trickle);
+          upload.destroy();
+        }
+        expect(sent).toBeGreaterThan(0);
+        expect(res.elapsed).toBeLessThan(4000);
+        expect(res.status).toBe(408);
+        expect(res.body.errors[0]).toEqual({ message: stalledReason, extensions: { code: "BAD_USER_INPUT", field: "body" } });
+        expect(await gw.sql(`SELECT status, reason FROM import_job WHERE id = $1`, [res.body.job.id])).toEqual([{ status: "FAILED", reason: stalledReason }]);
+        expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+        expect(await importCsv(gw, corp.token, `${HEADER}\nS2,Other,Team,,,,`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+      });
+    });
+
+    it("an upload that keeps delivering (20 KiB every 0.3 s for longer than the timeout) and a large file at once are unaffected", async () => {
+      const corp = await gw.createCorp();
+      await withIdleTimeout(async () => {
+        const rows = Array.from({ length: 4000 }, (_, i) => `F${String(i).padStart(5, "0")},Member Number ${i},Team/Sub,,,,\n`).join("");
+        const slices: string[] = [];
+        for (let i = 0; i < rows.length; i += 20 * 1024) slices.push(rows.slice(i, i + 20 * 1024));
+        expect(slices.length).toBeGreaterThanOrEqual(6);
+        const upload = rawUpload(corp.token, `${HEADER}\n`);
+        for (const slice of slices) {
+          await new Promise((r) => setTimeout(r, 300));
+          upload.send(slice);
+        }
+        upload.send("");
+        const res = await upload.answer(10000);
+        upload.destroy();
+        expect(res.elapsed).toBeGreaterThan(1500);
+        expect(res.status).toBe(202);
+        expect(await waitForJob(gw, corp.token, res.body.job.id)).toMatchObject({ status: "SUCCEEDED", created: 4000, failed: 0 });
+        const big = Array.from({ length: 6000 }, (_, i) => `G${i},Member Number ${i},Team/Sub,,,,`).join("\n");
+        expect(await importCsv(gw, corp.token, `${HEADER}\n${big}`)).toMatchObject({ status: "SUCCEEDED", created: 6000, failed: 0 });
+      });
     });
   });
 

@@ -27,7 +27,7 @@ function queryFlag(value: unknown, field: string): boolean | undefined {
  * - `POST /imports?mode=UPSERT|REPLACE[&dryRun=true][&maxResignRatio=0.3]` with a `text/csv` body of
  *   any size: the body streams into the job; answers `202 {"job": {"id": "…"}}` once it is read
  *   (then follow the job with `importJob(id)`), 400 for a body that is not the CSV format (naming
- *   the row; with the failed job's id), 408 for an upload that sends nothing for
+ *   the row; with the failed job's id), 408 for an upload that sends less than 16 KiB in
  *   `IMPORT_IDLE_TIMEOUT_SECONDS` (the job FAILED, the corp's import lock released), 409 while
  *   another import of the corp runs.
  * - `GET /exports/:id`: the CSV of an export made with `exportMembers`.

@@ -62,7 +62,7 @@ export class ImportFailure extends Error {
   }
 }
 
-/** The upload stopped sending data for longer than `IMPORT_IDLE_TIMEOUT_SECONDS` (finding 15 of issue 11). */
+/** The upload sent less than 16 KiB in `IMPORT_IDLE_TIMEOUT_SECONDS` (finding 15 of issue 11; import review, finding 1). */
 export class UploadStalled extends ImportFailure {}
 
 /** What is wrong, for each CSV syntax error csv-parse reports (any other: its own message). */

@@ -40,26 +40,43 @@ export class FailedImport extends DomainError {
 }
 
 /**
- * Passes an upload through and fails it with `UploadStalled` when no data arrives for `ms` while
- * the import waits for some (finding 15 of issue 11: a stalled upload held the corp's import lock
- * until Node's request timeout). Time the import itself is busy (its buffer still holds data, e.g.
- * PostgreSQL is slow to take the rows) is not counted. The source is piped, not pipelined: failing
- * the guard leaves the request open, so the client still gets an answer.
+ * The least an upload to `POST /imports` must deliver per `IMPORT_IDLE_TIMEOUT_SECONDS` (or finish).
+ * Import review, finding 1: a timer restarted by every chunk let one byte per (timeout − 1) s hold
+ * the corp's import lock until Node's request timeout.
  */
-function idleGuard(source: Readable, ms: number): Readable {
+export const UPLOAD_MIN_PROGRESS_BYTES = 16 * 1024;
+
+/**
+ * Passes an upload through and fails it with `UploadStalled` unless it makes progress: the timer
+ * (`ms`) restarts only once `UPLOAD_MIN_PROGRESS_BYTES` arrived since it last did, so an upload
+ * must send 16 KiB per `ms` until it ends (finding 15 of issue 11: a stalled upload held the corp's
+ * import lock until Node's request timeout; import review, finding 1: so did a trickle). Time the
+ * import itself is busy (its buffer still holds data, e.g. PostgreSQL is slow to take the rows) is
+ * not counted: the window starts again. The source is piped, not pipelined: failing the guard
+ * leaves the request open, so the client still gets an answer.
+ */
+function progressGuard(source: Readable, ms: number): Readable {
   let timer: NodeJS.Timeout | undefined;
+  let received = 0;
   const arm = () => {
     clearTimeout(timer);
+    received = 0;
     timer = setTimeout(() => {
       if (guard.readableLength > 0) return arm();
       source.unpipe(guard);
-      guard.destroy(new UploadStalled(`The upload sent nothing for ${ms / 1000} s and was abandoned; nothing was applied. Send the whole file without pausing.`));
+      const s = ms / 1000;
+      guard.destroy(
+        new UploadStalled(
+          `The upload sent less than ${UPLOAD_MIN_PROGRESS_BYTES / 1024} KiB in ${s} s and was abandoned; nothing was applied. Send the whole file at once, at least ${UPLOAD_MIN_PROGRESS_BYTES / 1024} KiB every ${s} s.`,
+        ),
+      );
     }, ms);
     timer.unref();
   };
   const guard = new Transform({
-    transform(chunk, _encoding, done) {
-      arm();
+    transform(chunk: Buffer | string, _encoding, done) {
+      received += chunk.length;
+      if (received >= UPLOAD_MIN_PROGRESS_BYTES) arm();
       done(null, chunk);
     },
     flush(done) {
@@ -121,15 +138,15 @@ export class ImportService {
   /**
    * `POST /imports`: streams the CSV body into the job's staging table and resolves with the job id
    * once the whole file is read; validation and apply go on in the background. A file that is not
-   * CSV or lacks the header, or an upload idle for `IMPORT_IDLE_TIMEOUT_SECONDS`, fails the job and
-   * is a `FailedImport`.
+   * CSV or lacks the header, or an upload that sends less than 16 KiB in `IMPORT_IDLE_TIMEOUT_SECONDS`
+   * (`progressGuard`), fails the job and is a `FailedImport`.
    */
   async importStream(ctx: RequestContext, request: ImportRequest, body: Readable): Promise<string> {
     const options = this.options(request, "");
     await this.authorize(ctx);
     const run = await this.open(ctx, options);
     try {
-      await run.stageCsv(idleGuard(body, ctx.deps.config.importIdleTimeoutSeconds * 1000));
+      await run.stageCsv(progressGuard(body, ctx.deps.config.importIdleTimeoutSeconds * 1000));
     } catch (e) {
       await run.fail(e);
       this.finished(run);
