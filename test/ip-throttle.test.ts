@@ -1,4 +1,6 @@
 import { randomInt } from "node:crypto";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import Redis from "ioredis";
 import { TestGateway, type TestCorp } from "./harness";
 import { parseGlobalId } from "../src/schema/global-id";
 import { clientKey } from "../src/ratelimit/ip-throttle";
@@ -150,6 +152,34 @@ describe("per-IP throttles (in memory)", () => {
     expect((await tokenFrom(f, randomIp())).status).toBe(200);
   });
 
+  it("revoke and introspect share the token endpoints' budget: past it, 429 slow_down before the client is authenticated (no more audit rows); refusals record the address", async () => {
+    const ip = randomIp();
+    const call = (endpoint: string, secret: string) =>
+      fetch(`${f.gw.url}/oauth/${endpoint}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${secret}`).toString("base64"), "x-forwarded-for": ip },
+        body: "token=whatever",
+      });
+    const refusals = async () => (await f.gw.sql(`SELECT ip, detail->>'reason' AS reason FROM audit_log WHERE action = 'TOKEN_REFUSED' AND ip = $1`, [ip])).length;
+    expect((await call("introspect", "wrong-secret")).status).toBe(401);
+    expect((await call("revoke", "wrong-secret")).status).toBe(401);
+    expect((await tokenFrom(f, ip)).status).toBe(200);
+    expect(await f.gw.sql(`SELECT ip, detail->>'reason' AS reason FROM audit_log WHERE action = 'TOKEN_REFUSED' AND ip = $1`, [ip])).toEqual([
+      { ip, reason: "client authentication failed" },
+      { ip, reason: "client authentication failed" },
+    ]);
+    for (const endpoint of ["introspect", "revoke", "token"]) {
+      for (const secret of ["wrong-secret", f.corp.clientSecret]) {
+        const refused = endpoint === "token" ? await tokenFrom(f, ip) : await call(endpoint, secret);
+        expect(refused.status).toBe(429);
+        expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+        expect(refused.headers.get("cache-control")).toBe("no-store");
+        expect(await refused.json()).toEqual({ error: "slow_down", error_description: expect.stringMatching(/^Too many token requests from this address: retry in \d+ s\.$/) });
+      }
+    }
+    expect(await refusals()).toBe(2);
+  });
+
   it("IPv6 addresses count by /64", async () => {
     expect(clientKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
     expect(clientKey("2001:0db8:0001:0002:ffff:0:0:9")).toBe("2001:db8:1:2::/64");
@@ -205,5 +235,81 @@ const redisUrl = process.env.REDIS_URL;
     expect((await tokenFrom(f, ip)).status).toBe(200);
     expect((await tokenFrom(f, ip)).status).toBe(200);
     expect((await tokenFrom(f, ip)).status).toBe(429);
+  });
+});
+
+/**
+ * A TCP proxy in front of the real Redis that can stop forwarding (both ways) while keeping every
+ * connection open: a Redis that accepts connections but no longer answers.
+ */
+async function stallableProxy(target: { host: string; port: number }) {
+  let forwarding = true;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => s.destroy());
+      s.on("close", () => sockets.delete(s));
+    }
+    client.on("data", (chunk) => forwarding && upstream.write(chunk));
+    upstream.on("data", (chunk) => forwarding && client.write(chunk));
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`,
+    stall: () => void (forwarding = false),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+(redisUrl ? describe : describe.skip)("per-IP throttles when Redis accepts connections but stops answering", () => {
+  let f: Fixture;
+  let proxy: Awaited<ReturnType<typeof stallableProxy>>;
+  let redis: Redis;
+  beforeAll(async () => {
+    const target = new URL(redisUrl!);
+    proxy = await stallableProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    redis = new Redis(redisUrl!, { lazyConnect: true });
+    await redis.connect();
+    f = await fixture({ REDIS_URL: proxy.url, TOKEN_IP_LIMIT_PER_MINUTE: "2", SIGNIN_IP_LIMIT_PER_MINUTE: "2" });
+  });
+  afterAll(async () => {
+    await f?.gw.stop();
+    await proxy?.close();
+    redis?.disconnect();
+  });
+
+  it("token requests still answer within well under a second (200, then 429 past the limit), counted in memory", async () => {
+    // Through the proxy, the count is in Redis first.
+    const ip = randomIp();
+    for (let i = 0; i < 50 && !(await redis.exists(`workgraph:ip-throttle:token:${ip}`)); i++) {
+      expect((await tokenFrom(f, ip)).status).not.toBe(500);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await redis.exists(`workgraph:ip-throttle:token:${ip}`)).toBe(1);
+    proxy.stall();
+    const other = randomIp();
+    const timed = async () => {
+      const started = Date.now();
+      const res = await fetch(`${f.gw.url}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${f.corp.clientSecret}`).toString("base64"), "x-forwarded-for": other },
+        body: "grant_type=client_credentials",
+        signal: AbortSignal.timeout(3000),
+      });
+      return { status: res.status, ms: Date.now() - started };
+    };
+    const answers = [await timed(), await timed(), await timed()];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 429]);
+    for (const a of answers) expect(a.ms).toBeLessThan(800);
+    // Nothing reached Redis for that address.
+    expect(await redis.exists(`workgraph:ip-throttle:token:${other}`)).toBe(0);
   });
 });

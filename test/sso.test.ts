@@ -199,7 +199,7 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(page.headers.get("x-frame-options")).toBe("DENY");
-    expect(page.setCookie).toEqual([expect.stringMatching(/^wg_form=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/)]);
+    expect(page.setCookie).toEqual([expect.stringMatching(/^wg_form=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/)]);
     const hashBefore = (await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash;
     const weak = await page.post({ password: "short", password_again: "short" });
     expect(weak.status).toBe(400);
@@ -454,7 +454,7 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
         code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256",
       };
       const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize)}`);
-      expect(page.setCookie).toEqual([expect.stringMatching(/^wg_form=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/)]);
+      expect(page.setCookie).toEqual([expect.stringMatching(/^wg_form=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/)]);
       expect(page.hidden.form_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(page.headers.get("referrer-policy")).toBe("same-origin");
       // A browser that already has the cookie keeps it (several tabs, a re-rendered page).
@@ -473,7 +473,7 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const other = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize)}`);
       for (const password of [PASSWORD, "Wrong-password-1"]) {
         const refusals = [
-          // What another site's auto-submitting form sends: no cookie (SameSite=Strict), no token.
+          // What another site's auto-submitting form sends: no cookie (SameSite=Lax: none on a cross-site post), no token.
           await bare({ origin: "https://evil.example", "sec-fetch-site": "cross-site" }, { login: "alice", password }),
           // Without Origin and Sec-Fetch-Site (an old browser, a script): still no token.
           await bare({}, { login: "alice", password }),
@@ -745,31 +745,45 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(cross.body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
     });
 
-    it("a login that is one member's employee id and another member's email signs neither in (no takeover of an address)", async () => {
+    it("a login that is one member's email selects that member, whatever another member's employee id is: no takeover, no blocking", async () => {
       const params = { client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" };
-      const impostor = (
-        await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
-          input: { employeeId: "alice@acme.test", name: "Mallory", departmentIds: [sales] },
-        })
-      ).createMember.member.id as string;
+      const createMember = async (employeeId: string, name: string) =>
+        (await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
+          input: { employeeId, name, departmentIds: [sales] },
+        })).createMember.member.id as string;
+      // What a restricted app can do: a member whose employee id is Alice's email.
+      const impostor = await createMember("alice@acme.test", "Mallory");
+      // An employee id that looks like an address nobody has.
+      const plain = await createMember("grace@elsewhere.test", "Grace");
       try {
         await setPassword(impostor, "Impostor-pass-1");
+        await setPassword(plain, "Grace-pass-12");
         const before = (await gw.sql(`SELECT coalesce(max(id), 0) AS id FROM audit_log`))[0].id;
-        for (const password of ["Impostor-pass-1", PASSWORD]) {
-          const res = await postSignIn(params, "ALICE@acme.test".toLowerCase(), password);
-          expect(res.status).toBe(401);
-          expect(await res.text()).toContain("Sign-in failed: the account or password is wrong");
+        // The impostor's password on Alice's address: Alice's account, a wrong password.
+        const hijack = await postSignIn(params, "alice@acme.test", "Impostor-pass-1");
+        expect(hijack.status).toBe(401);
+        expect(await hijack.text()).toContain("Sign-in failed: the account or password is wrong");
+        // Alice signs in with her email (any case), as before the impostor existed.
+        for (const login of ["alice@acme.test", "ALICE@Acme.test"]) {
+          const res = await postSignIn(params, login, PASSWORD);
+          expect(res.status).toBe(303);
+          expect(new URL(res.headers.get("location")!).searchParams.get("code")).toBeTruthy();
         }
-        expect(await gw.sql(`SELECT outcome, member_id, detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' ORDER BY id`, [before])).toEqual([
-          { outcome: "FAILURE", member_id: null, reason: "ambiguous login" },
-          { outcome: "FAILURE", member_id: null, reason: "ambiguous login" },
+        // No member has Grace's address: the login is her employee id.
+        expect((await codeFor("grace@elsewhere.test", "Grace-pass-12")).code).toBeTruthy();
+        expect(await gw.sql(`SELECT outcome, member_id::text, detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' ORDER BY id`, [before])).toEqual([
+          { outcome: "FAILURE", member_id: pk(m.alice), reason: "wrong password" },
+          { outcome: "SUCCESS", member_id: pk(m.alice), reason: null },
+          { outcome: "SUCCESS", member_id: pk(m.alice), reason: null },
+          { outcome: "SUCCESS", member_id: pk(plain), reason: null },
         ]);
-        expect(await gw.sql(`SELECT failed_attempts FROM member_credential WHERE member_id = ANY($1::bigint[]) ORDER BY member_id`, [[pk(m.alice), pk(impostor)]])).toEqual([{ failed_attempts: 0 }, { failed_attempts: 0 }]);
         expect(await gw.sql(`SELECT count(*)::int AS n FROM oauth_code WHERE member_id = $1`, [pk(impostor)])).toEqual([{ n: 0 }]);
         // Alice still signs in with her employee id.
         expect((await codeFor("alice")).code).toBeTruthy();
       } finally {
-        await gw.data(corp.token, `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }`, { input: { id: impostor, employeeId: "mallory" } });
+        for (const [id, employeeId] of [[impostor, "mallory"], [plain, "grace"]]) {
+          await gw.data(corp.token, `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }`, { input: { id, employeeId } });
+        }
       }
     });
 

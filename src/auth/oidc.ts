@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Config } from "../config";
 import { DomainError } from "../errors/domain-error";
 import { IpThrottle, throttleRedis } from "../ratelimit/ip-throttle";
+import { hasControlCharacter } from "./form-input";
 import { activationPage, errorPage, FORM_TOKEN_FIELD, PAGE_HEADERS, signInPage, throttledPage } from "./pages";
 import { SCOPES } from "./scopes";
 import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest, type SsoService } from "./sso";
@@ -19,21 +20,37 @@ function fields(source: unknown): Form {
   return out;
 }
 
+/**
+ * The form of an OAuth endpoint that authenticates a client (token, revoke, introspect). A control
+ * character in any parameter is `invalid_request` before anything is looked up (see
+ * `hasControlCharacter`).
+ */
+function oauthForm(source: unknown): Form {
+  const form = fields(source);
+  const malformed = Object.keys(form).find((k) => hasControlCharacter(form[k]));
+  if (malformed !== undefined) throw new OAuthError("invalid_request", `${hasControlCharacter(malformed) ? "A parameter" : malformed} is malformed (it holds a control character).`);
+  return form;
+}
+
 /** Client credentials from HTTP Basic (RFC 6749 §2.3.1, form-urlencoded parts) or the form body. */
 function clientCredentials(req: Request, form: Form): { clientId?: string; clientSecret?: string } {
   const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? "");
   if (!basic) return { clientId: form.client_id, clientSecret: form.client_secret };
   const decoded = Buffer.from(basic[1], "base64").toString("utf8");
   const colon = decoded.indexOf(":");
-  if (colon < 0) throw new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
+  const malformed = new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
+  if (colon < 0) throw malformed;
+  let credentials: { clientId: string; clientSecret: string };
   try {
-    return {
+    credentials = {
       clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")),
       clientSecret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " ")),
     };
   } catch {
-    throw new OAuthError("invalid_client", "Malformed HTTP Basic credentials.");
+    throw malformed;
   }
+  if (hasControlCharacter(credentials.clientId) || hasControlCharacter(credentials.clientSecret)) throw malformed;
+  return credentials;
 }
 
 function sendOAuthError(res: Response, e: unknown): void {
@@ -64,6 +81,17 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     pageHeaders(res);
     res.setHeader("retry-after", String(verdict.retryAfterSeconds));
     res.status(429).type("html").send(throttledPage(verdict.retryAfterSeconds));
+  };
+  /**
+   * The per-IP throttle of every endpoint that authenticates a client (token, revoke, introspect:
+   * one budget), before the body is read or a secret checked: `429` `slow_down` with Retry-After.
+   */
+  const throttleClients = async (req: Request, res: Response, next: NextFunction) => {
+    const verdict = await tokenThrottle.consume(req.ip);
+    if (verdict.allowed) return next();
+    noStore(res);
+    res.setHeader("retry-after", String(verdict.retryAfterSeconds));
+    res.status(429).json({ error: "slow_down", error_description: `Too many token requests from this address: retry in ${verdict.retryAfterSeconds} s.` });
   };
   const form = express.urlencoded({ extended: false, limit: "16kb" });
   const issuer = config.publicUrl;
@@ -124,12 +152,16 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
    * strangers' browsers). Three signals, each enough to refuse:
    *
    * 1. A form token bound to a cookie. Rendering a form sets a random 256-bit cookie (HttpOnly,
-   *    SameSite=Strict, Path=/; `Secure` and the `__Host-` prefix when PUBLIC_URL is https, so
-   *    neither another site nor a sibling subdomain can set it; plain on http://localhost) and puts
-   *    HMAC-SHA256(cookie, purpose) in a hidden field. The POST must bring both, matching. Another
-   *    site can neither read the cookie nor our page (same-origin policy), so it cannot forge the
-   *    field; a SameSite=Strict cookie is not even sent with its cross-site post. Nothing is stored
-   *    on the server, so any instance checks any form.
+   *    SameSite=Lax, Path=/; `Secure` and the `__Host-` prefix when PUBLIC_URL is https, so
+   *    neither another site nor a sibling subdomain can set it; plain on http://localhost) unless
+   *    the browser already sent one, and puts HMAC-SHA256(cookie, purpose) in a hidden field. The
+   *    POST must bring both, matching. Another site can neither read the cookie nor our page
+   *    (same-origin policy), so it cannot forge the field; a SameSite=Lax cookie is not even sent
+   *    with its cross-site post. Lax, not Strict (security review): an app sends the browser to
+   *    /oauth/authorize by a cross-site navigation, which carries no Strict cookie, so the page
+   *    would set a new one and a sign-in tab opened earlier would then post a stale token (403);
+   *    a Lax cookie comes with that top-level GET and is kept. Nothing is stored on the server, so
+   *    any instance checks any form.
    * 2. `Sec-Fetch-Site`, when the browser sends it: only `same-origin` (or `none`) passes;
    *    `cross-site` and `same-site` (another port or subdomain) are refused.
    * 3. `Origin`, when present and not `null`: it must be PUBLIC_URL's origin. Never the request's
@@ -160,7 +192,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     let secret = cookieOf(req);
     if (!secret) {
       secret = randomBytes(32).toString("base64url");
-      res.append("set-cookie", `${COOKIE}=${secret}; Path=/; HttpOnly; SameSite=Strict${secureCookie ? "; Secure" : ""}`);
+      res.append("set-cookie", `${COOKIE}=${secret}; Path=/; HttpOnly; SameSite=Lax${secureCookie ? "; Secure" : ""}`);
     }
     return { [FORM_TOKEN_FIELD]: tokenFor(secret, purpose) };
   };
@@ -207,18 +239,10 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     }
   });
 
-  router.post("/oauth/token", async (req, res, next) => {
-    const verdict = await tokenThrottle.consume(req.ip);
-    if (verdict.allowed) return next();
+  router.post("/oauth/token", throttleClients, form, async (req, res) => {
     noStore(res);
-    res.setHeader("retry-after", String(verdict.retryAfterSeconds));
-    res.status(429).json({ error: "slow_down", error_description: `Too many token requests from this address: retry in ${verdict.retryAfterSeconds} s.` });
-  });
-
-  router.post("/oauth/token", form, async (req, res) => {
-    noStore(res);
-    const body = fields(req.body);
     try {
+      const body = oauthForm(req.body);
       const { clientId, clientSecret } = clientCredentials(req, body);
       const grantType = body.grant_type;
       if (!grantType) throw new OAuthError("invalid_request", "grant_type is required.");
@@ -228,7 +252,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       }
       if (grantType !== "authorization_code" && grantType !== "refresh_token") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
       if (!clientId) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic, client_secret_post, or client_id for a public client).");
-      const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic: true, corpId: body.corp_id ?? (() => sso.corpOfGrant(body)) });
+      const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic: true, corpId: body.corp_id ?? (() => sso.corpOfGrant(body)), ip: req.ip });
       await tokens.checkNetwork(app, req.ip);
       res.json(grantType === "authorization_code" ? await sso.exchangeCode(app, body, req.ip) : await sso.refresh(app, body, req.ip));
     } catch (e) {
@@ -240,15 +264,15 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   async function endpointClient(req: Request, body: Form, allowPublic: boolean): Promise<TokenApp> {
     const { clientId, clientSecret } = clientCredentials(req, body);
     if (!clientId) throw new OAuthError("invalid_client", "Client authentication is required.");
-    const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic, corpId: body.corp_id });
+    const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic, corpId: body.corp_id, ip: req.ip });
     await tokens.checkNetwork(app, req.ip);
     return app;
   }
 
-  router.post("/oauth/revoke", form, async (req, res) => {
+  router.post("/oauth/revoke", throttleClients, form, async (req, res) => {
     noStore(res);
-    const body = fields(req.body);
     try {
+      const body = oauthForm(req.body);
       const app = await endpointClient(req, body, true);
       if (!body.token) throw new OAuthError("invalid_request", "token is required.");
       await sso.revoke(app, body.token, req.ip);
@@ -258,10 +282,10 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     }
   });
 
-  router.post("/oauth/introspect", form, async (req, res) => {
+  router.post("/oauth/introspect", throttleClients, form, async (req, res) => {
     noStore(res);
-    const body = fields(req.body);
     try {
+      const body = oauthForm(req.body);
       const app = await endpointClient(req, body, false);
       if (!body.token) throw new OAuthError("invalid_request", "token is required.");
       res.json(await sso.introspect(app, body.token));

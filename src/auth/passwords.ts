@@ -1,4 +1,5 @@
 import argon2 from "argon2";
+import { hasControlCharacter } from "./form-input";
 
 /** Password rules from the source document (§7) as issue 5 states them. */
 export const PASSWORD_MIN_LENGTH = 10;
@@ -33,10 +34,11 @@ export async function burnVerification(password: string): Promise<void> {
   await verifyPassword(await dummy, password);
 }
 
-/** Why a new password is refused, or undefined when it meets the policy (≥ 10 characters of ≥ 3 classes). */
+/** Why a new password is refused, or undefined when it meets the policy (≥ 10 characters of ≥ 3 classes, no control characters). */
 export function passwordProblem(password: string): string | undefined {
   if (password.length < PASSWORD_MIN_LENGTH) return `The password must have at least ${PASSWORD_MIN_LENGTH} characters.`;
   if (password.length > 256) return "The password must have at most 256 characters.";
+  if (hasControlCharacter(password)) return "The password cannot contain control characters (such as tabs or line breaks).";
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
   if (classes < 3) return "The password must mix at least 3 of: lower-case letters, upper-case letters, digits, other characters.";
   return undefined;

@@ -6,6 +6,7 @@ import { DomainError } from "../errors/domain-error";
 import { parseGlobalId, toGlobalId } from "../schema/global-id";
 import { isScope } from "./scopes";
 import { writeAudit } from "./audit";
+import { hasControlCharacter } from "./form-input";
 import type { EventBus } from "../events/bus";
 import { appSeesMemberSql } from "../services/access";
 import { OAuthError, TOKEN_APP_COLUMNS, type TokenApp, type TokenService } from "./tokens";
@@ -48,6 +49,9 @@ export class AuthorizeError extends Error {
     super(description);
   }
 }
+
+/** The parameters of an authorization request that `authorizeRequest` reads. */
+const AUTHORIZE_REQUEST_PARAMS = ["response_type", "response_mode", "prompt", "client_id", "corp_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] as const;
 
 /** What the sign-in form tells the person: always the same words for every failure (issue 5). */
 export const SIGN_IN_FAILED = "Sign-in failed: the account or password is wrong, or the account is locked for a while after too many attempts.";
@@ -96,6 +100,9 @@ export class SsoService {
   async authorizeRequest(q: Record<string, string | undefined>): Promise<AuthorizeRequest> {
     const clientId = q.client_id;
     if (!clientId) throw new DomainError("BAD_USER_INPUT", "client_id is required.", { field: "client_id" });
+    for (const field of ["client_id", "redirect_uri", "corp_id"] as const) {
+      if (hasControlCharacter(q[field])) throw new DomainError("BAD_USER_INPUT", `${field} is malformed (it holds a control character).`, { field });
+    }
     let app = (await this.pool.query<TokenApp>(`SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId])).rows[0];
     if (!app) {
       // A vendor app signs members of the corp named by corp_id in, if that corp installed it; a
@@ -114,6 +121,8 @@ export class SsoService {
       throw new DomainError("BAD_USER_INPUT", "redirect_uri is not registered for this app (it must match exactly).", { field: "redirect_uri" });
     }
     const request: AuthorizeRequest = { app, redirectUri, scopes: [], state: q.state || undefined, nonce: q.nonce || undefined };
+    const malformed = AUTHORIZE_REQUEST_PARAMS.find((field) => hasControlCharacter(q[field]));
+    if (malformed) throw new AuthorizeError("invalid_request", `${malformed} is malformed (it holds a control character).`);
     if (q.response_type !== "code") throw new AuthorizeError("unsupported_response_type", "Only response_type=code is supported.");
     if (q.response_mode !== undefined && q.response_mode !== "query") throw new AuthorizeError("invalid_request", "Only response_mode=query is supported.");
     // There is no sign-in session to reuse: every authorization shows the sign-in page (OIDC Core §3.1.2.6).
@@ -147,31 +156,35 @@ export class SsoService {
     const db = new CorpDb(request.app.corp_id, this.pool);
     const appPk = request.app.id;
     const login = form.login.trim();
-    // A login names a member by employee id or by email. Employee ids may look like email
-    // addresses, so one login can match two members: one by employee id, another by email (issue
-    // 11, finding 14: whoever could choose an employee id took over another member's address).
-    // Then neither is signed in (the same generic failure; audit reason "ambiguous login"): each
-    // can still sign in with their own employee id, and no choice of id can hijack anyone.
-    const matches = login
-      ? await db.rows<MemberRow & { password_hash: string | null; password_changed_at: Date | null; failed_attempts: number; locked_until: Date | null }>(
+    if (hasControlCharacter(login) || form.password.includes("\0")) {
+      // No login holds a control character (and PostgreSQL refuses NUL): the generic failure, no lookup.
+      await burnVerification(form.password);
+      await this.tokens.audit(request.app.corp_id, { action: "SIGN_IN", success: false, appPk, ip, detail: { reason: "malformed login" } });
+      return { failed: SIGN_IN_FAILED };
+    }
+    // A login names a member by email or by employee id (issue 11, finding 14; security review:
+    // the earlier "matches two members, signs neither in" rule let a restricted app block anyone's
+    // email sign-in by creating a member whose employee id was that email). Emails are unique in a
+    // corp (stored lower case), so a login containing "@" that is some member's email selects that
+    // member, whatever employee ids look like; only when no member has that email is it compared
+    // with employee ids. An employee id can thus neither take over nor block an address.
+    const byEmail = login.includes("@");
+    const member = login
+      ? await db.one<MemberRow & { password_hash: string | null; password_changed_at: Date | null; failed_attempts: number; locked_until: Date | null }>(
           `SELECT m.id, m.name, m.employee_id, m.email, m.status, c.password_hash, c.password_changed_at, c.failed_attempts, c.locked_until,
                   ${VISIBLE_SQL} AS visible
              FROM member m JOIN app a ON a.corp_id = $1 AND a.id = $3
              LEFT JOIN member_credential c ON c.corp_id = $1 AND c.member_id = m.id
-            WHERE m.corp_id = $1 AND (m.employee_id = $2 OR lower(m.email) = lower($2))
-            LIMIT 2`,
-          [login, appPk],
+            WHERE m.corp_id = $1 AND (m.employee_id = $2 OR ($4 AND m.email = lower($2)))
+            ORDER BY ($4 AND m.email IS NOT DISTINCT FROM lower($2)) DESC
+            LIMIT 1`,
+          [login, appPk, byEmail],
         )
-      : [];
-    const member = matches.length === 1 ? matches[0] : undefined;
+      : undefined;
     const fail = async (reason: string) => {
       await this.tokens.audit(request.app.corp_id, { action: "SIGN_IN", success: false, appPk, memberPk: member?.id ?? null, ip, detail: { reason } });
       return { failed: SIGN_IN_FAILED };
     };
-    if (matches.length > 1) {
-      await burnVerification(form.password);
-      return fail("ambiguous login");
-    }
     if (!member || !member.password_hash) {
       await burnVerification(form.password);
       return fail(member ? "no password set" : "unknown account");

@@ -256,12 +256,12 @@ export class TokenService {
    * its client id plus `corpId` (the installation in that corp). The previous secret is accepted
    * until its grace period ends. Public clients have no secret: `secret` must be absent and PKCE
    * does the job. A corp that has not installed a vendor app looks exactly like one that does not
-   * exist.
+   * exist. `ip` (the caller's address) goes into the audit row of a refusal.
    */
   async authenticateClient(
     clientId: string,
     secret: string | undefined,
-    opts: { corpId?: string | (() => Promise<string | undefined>); allowPublic?: boolean } = {},
+    opts: { corpId?: string | (() => Promise<string | undefined>); allowPublic?: boolean; ip?: string } = {},
   ): Promise<TokenApp> {
     const refused = new OAuthError("invalid_client", "Unknown client, wrong secret, or the app is disabled.");
     // Unscoped by design: the client id is what tells us the corp (a vendor's, with corp_id).
@@ -269,7 +269,7 @@ export class TokenService {
     if (own) {
       const secretOk = secret !== undefined ? this.secretMatches(own, secret) : Boolean(opts.allowPublic && own.public_client);
       if (!own.enabled || !secretOk) {
-        await this.audit(own.corp_id, { action: "TOKEN_REFUSED", success: false, appPk: own.id, detail: { reason: "client authentication failed" } });
+        await this.audit(own.corp_id, { action: "TOKEN_REFUSED", success: false, appPk: own.id, ip: opts.ip, detail: { reason: "client authentication failed" } });
         throw refused;
       }
       return own;
@@ -306,7 +306,7 @@ export class TokenService {
 
   /** The client-credentials grant: checks the app's secret and narrows scopes to `requested`. */
   async clientCredentials(clientId: string, secret: string, requested: string | undefined, opts: { corpId?: string; ip?: string } = {}) {
-    const app = await this.authenticateClient(clientId, secret, { corpId: opts.corpId });
+    const app = await this.authenticateClient(clientId, secret, { corpId: opts.corpId, ip: opts.ip });
     await this.checkNetwork(app, opts.ip);
     let scopes: string[] = app.scopes;
     if (requested !== undefined && requested.trim() !== "") {

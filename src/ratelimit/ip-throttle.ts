@@ -58,15 +58,29 @@ export class IpThrottle {
   }
 }
 
+/** How long a throttle waits for Redis to answer one command before counting in memory instead. */
+export const THROTTLE_REDIS_TIMEOUT_MS = 250;
+
 /**
- * A Redis connection for throttles. It fails fast instead of queueing commands while disconnected
- * (the limiters then use their in-memory insurance), and its socket is unreferenced, so it never
- * keeps a process (or jest) alive on its own; `disconnect()` it when the gateway stops.
+ * A Redis connection for throttles. It fails fast instead of waiting on Redis: commands are not
+ * queued while disconnected, and a command unanswered after `THROTTLE_REDIS_TIMEOUT_MS` fails
+ * (a Redis that accepts connections but stops answering, behind a stuck proxy or paused, would
+ * otherwise hold every sign-in and token request forever), so the limiters use their in-memory
+ * insurance within well under a second. Its socket is unreferenced, so it never keeps a process
+ * (or jest) alive on its own; `disconnect()` it when the gateway stops.
  */
 export function throttleRedis(url: string): Redis {
   // disconnectTimeout: ioredis waits this long for a dead socket's close before destroying it, and
   // its timer would hold the process for the default 2 s after `disconnect()` while Redis is down.
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, disconnectTimeout: 300 });
+  // maxRetriesPerRequest 0: a command caught by a reconnection fails at once (insurance) instead of
+  // being resent after the reconnection, which could take up to connectTimeout.
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: THROTTLE_REDIS_TIMEOUT_MS,
+    connectTimeout: 2000,
+    disconnectTimeout: 300,
+  });
   redis.on("connect", () => (redis as unknown as { stream?: { unref?: () => void } }).stream?.unref?.());
   redis.on("error", (e: Error) => log.warn("throttle redis error", { error: e.message }));
   return redis;
