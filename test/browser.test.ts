@@ -229,6 +229,26 @@ if (!HAVE_CHROMIUM && !CI) {
       expect(Number(row.age)).toBeLessThan(60);
     });
 
+    it("a sign-in tab opened earlier still signs in after the app sent the browser to another sign-in page (the form cookie survives the cross-site navigation)", async () => {
+      const gina = await createMember("gina", "Gina Linetti");
+      await activateByHttp(gina);
+      await toSignInPage();
+      const cookieBefore = (await context.cookies()).find((c) => c.name === "wg_form");
+      expect(cookieBefore?.sameSite).toBe("Lax");
+      // Another tab: a link on the app's page (another site) to the gateway's sign-in page, as an
+      // app's "Sign in" link or redirect does. A SameSite=Strict cookie is not sent with it.
+      const other = await context.newPage();
+      await other.goto(`${appUrl}/`);
+      await Promise.all([other.waitForNavigation(), other.evaluate((url) => void (location.href = url), page.url())]);
+      expect(await other.$eval("h1", (el) => (el as HTMLElement).innerText)).toBe("Sign in to Example");
+      expect((await context.cookies()).find((c) => c.name === "wg_form")?.value).toBe(cookieBefore!.value);
+      await other.close();
+      // The first tab's form still carries a token of the browser's cookie.
+      await submitSignIn("gina", PASSWORD);
+      await page.waitForFunction((origin) => location.origin === origin && location.pathname === "/", {}, appUrl);
+      expect(await text("h1")).toBe("Hello, Gina Linetti");
+    });
+
     it("a form auto-submitted by another site (cross-site and same-site origins) is refused with 403 and counts nothing", async () => {
       const attacker = http.createServer((req, res) => {
         res.setHeader("content-type", "text/html");
