@@ -34,6 +34,42 @@ describe("batch import", () => {
       (d) => `${d.depth}:${d.name}`,
     );
 
+  /**
+   * Starts `POST /imports` on a raw socket with a chunked body whose first chunk is `first`;
+   * `send` writes one more chunk. `answer()` waits (at most `ms`) for the server to close the
+   * connection and gives the status, the JSON body and the time since the request started.
+   */
+  const rawUpload = (token: string, first: string | Buffer) => {
+    const { port } = new URL(gw.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    let answer = "";
+    socket.on("data", (d) => (answer += d.toString()));
+    // Writes after the server closed the connection fail; the answer is what counts.
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    const started = Date.now();
+    const chunk = (data: string | Buffer) => Buffer.concat([Buffer.from(`${Buffer.byteLength(data).toString(16)}\r\n`), Buffer.from(data), Buffer.from("\r\n")]);
+    socket.write(
+      `POST /imports?mode=UPSERT HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+    );
+    socket.write(chunk(first));
+    return {
+      send: (data: string | Buffer) => socket.writable && socket.write(chunk(data)),
+      destroy: () => socket.destroy(),
+      answer: async (ms: number) => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${answer}`)), ms)))]);
+        } finally {
+          clearTimeout(timer);
+        }
+        const elapsed = Date.now() - started;
+        return { elapsed, status: Number(answer.slice(9, 12)), body: JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) };
+      },
+    };
+  };
+
   describe("UPSERT", () => {
     it("creates members and missing departments; invalid rows are reported by row and field, valid ones land", async () => {
       const corp = await gw.createCorp("Upsert Corp");
@@ -528,41 +564,6 @@ describe("batch import", () => {
       }
     };
 
-    /**
-     * Starts `POST /imports` on a raw socket with a chunked body whose first chunk is `first`;
-     * `send` writes one more chunk. `answer()` waits (at most `ms`) for the server to close the
-     * connection and gives the status, the JSON body and the time since the request started.
-     */
-    const rawUpload = (token: string, first: string) => {
-      const { port } = new URL(gw.url);
-      const socket = connect(Number(port), "127.0.0.1");
-      let answer = "";
-      socket.on("data", (d) => (answer += d.toString()));
-      // Writes after the server closed the connection fail; the answer is what counts.
-      socket.on("error", () => undefined);
-      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
-      const started = Date.now();
-      const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
-      socket.write(
-        `POST /imports?mode=UPSERT HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
-          `Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk(first)}`,
-      );
-      return {
-        send: (text: string) => socket.writable && socket.write(chunk(text)),
-        destroy: () => socket.destroy(),
-        answer: async (ms: number) => {
-          let timer: NodeJS.Timeout | undefined;
-          try {
-            await Promise.race([closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${answer}`)), ms)))]);
-          } finally {
-            clearTimeout(timer);
-          }
-          const elapsed = Date.now() - started;
-          return { elapsed, status: Number(answer.slice(9, 12)), body: JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) };
-        },
-      };
-    };
-
     it("times out after IMPORT_IDLE_TIMEOUT_SECONDS: 408, the job FAILED, the corp's lock released", async () => {
       const corp = await gw.createCorp();
       await withIdleTimeout(async () => {
@@ -627,6 +628,105 @@ describe("batch import", () => {
         const big = Array.from({ length: 6000 }, (_, i) => `G${i},Member Number ${i},Team/Sub,,,,`).join("\n");
         expect(await importCsv(gw, corp.token, `${HEADER}\n${big}`)).toMatchObject({ status: "SUCCEEDED", created: 6000, failed: 0 });
       });
+    });
+  });
+
+  describe("bytes that are not UTF-8 (import review, finding 2)", () => {
+    const notUtf8 = (where: string) =>
+      `The file is not valid UTF-8: ${where}: bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?); save the file as UTF-8. Nothing was applied.`;
+    const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+    /** Sends `body` in chunks of `size` bytes, a few milliseconds apart (so they arrive as separate chunks). */
+    const uploadInChunks = async (token: string, body: Buffer, size: number) => {
+      const upload = rawUpload(token, body.subarray(0, size));
+      for (let i = size; i < body.length; i += size) {
+        await new Promise((r) => setTimeout(r, 3));
+        upload.send(body.subarray(i, i + size));
+      }
+      upload.send("");
+      try {
+        return await upload.answer(10000);
+      } finally {
+        upload.destroy();
+      }
+    };
+
+    it("a file with the byte 0xFF in a name: 400 naming the row and column, the job FAILED, nothing applied", async () => {
+      const corp = await gw.createCorp();
+      const res = await postCsv(gw, corp.token, new Blob([bytes(`${HEADER}\nE1,Ada,Team,,,,\nE2,Bo`, [0xff], "b,Team,,,,\nE3,Cy,Team,,,,\n")]).stream());
+      const message = notUtf8("row 2, column 2 (name)");
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ errors: [{ message, extensions: { code: "BAD_USER_INPUT", field: "body" } }], job: { id: expect.any(String) } });
+      const job = (await gw.data(corp.token, IMPORT_JOB, { id: res.body.job.id })).importJob;
+      expect(job).toMatchObject({ status: "FAILED", reason: message, failed: 1, created: 0 });
+      expect(job.errors.nodes).toEqual([{ row: 2, field: "name", code: "BAD_USER_INPUT", message }]);
+      expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+      expect(await gw.sql(`SELECT name FROM department WHERE corp_id = $1 AND depth > 0`, [corp.corpPk])).toEqual([]);
+      // A U+FFFD the file really holds (well-formed UTF-8) is a character like any other.
+      expect(await importCsv(gw, corp.token, `${HEADER}\nE1,Bo\uFFFDb,Team,,,,\n`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+      expect((await members(corp)).map((m: any) => m.name)).toEqual(["Bo\uFFFDb"]);
+    });
+
+    it("refuses every kind of ill-formed UTF-8: overlong, encoded surrogates, beyond U+10FFFF, stray continuation bytes, a sequence cut off by the end of the file, in the header", async () => {
+      const corp = await gw.createCorp();
+      const refused = async (body: Buffer) => {
+        const res = await postCsv(gw, corp.token, new Blob([body]).stream());
+        expect(res.status).toBe(400);
+        return res.body.errors[0].message;
+      };
+      for (const bad of [[0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0x80], [0xe4, 0xb8, 0x41]]) {
+        expect(await refused(bytes(`${HEADER}\nE1,Ada,Team,,,,\nE2,Bo`, bad, "b,Team,,,,\n"))).toBe(notUtf8("row 2, column 2 (name)"));
+      }
+      // Cut off by the end of the file (the last row has no line break).
+      expect(await refused(bytes(`${HEADER}\nE1,Ada,Team,,,,\nE2,Bob,Team,Eng`, [0xe4, 0xb8]))).toBe(notUtf8("row 2, column 4 (title)"));
+      // Latin-1 in the header; a UTF-16 file (its BOM is not UTF-8).
+      expect(await refused(bytes("employeeId,name,department,t", [0xee], "tre\nE1,Ada,Team,x\n"))).toBe(
+        "The file is not valid UTF-8: the header: bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?); save the file as UTF-8. Nothing was applied.",
+      );
+      expect(await refused(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${HEADER}\nE1,Ada,Team,,,,\n`, "utf16le")]))).toMatch(/^The file is not valid UTF-8: the header/);
+      expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+    });
+
+    it("a valid multi-byte file split across chunk boundaries imports; an invalid byte after split characters is found on its row", async () => {
+      const corp = await gw.createCorp();
+      const rows = ["E1,张三,研发/测试,工程师,,,", "E2,Zoë Ünal 🎉,Straße,,,,", "E3,Ελένη,研发,,,,", "E4,𝔊𝔯𝔞𝔭𝔥,Straße,🚀,,,"];
+      const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${HEADER}\r\n${rows.join("\r\n")}\r\n`)]);
+      // Chunks of 5 bytes: the BOM and many characters are cut in two.
+      const cut = Array.from({ length: Math.floor(body.length / 5) }, (_, i) => body[(i + 1) * 5]).filter((b) => b !== undefined && (b & 0xc0) === 0x80);
+      expect(cut.length).toBeGreaterThan(5);
+      const res = await uploadInChunks(corp.token, body, 5);
+      expect(res.status).toBe(202);
+      expect(await waitForJob(gw, corp.token, res.body.job.id)).toMatchObject({ status: "SUCCEEDED", created: 4, failed: 0 });
+      expect((await members(corp)).map((m: any) => [m.employee_id, m.name, m.title, m.departments])).toEqual([
+        ["E1", "张三", "工程师", ["测试"]],
+        ["E2", "Zoë Ünal 🎉", null, ["Straße"]],
+        ["E3", "Ελένη", null, ["研发"]],
+        ["E4", "𝔊𝔯𝔞𝔭𝔥", "🚀", ["Straße"]],
+      ]);
+      // The same rows with an invalid byte in row 4, in chunks of 4 and 7 bytes.
+      const bad = Buffer.concat([body.subarray(0, body.length - 8), Buffer.from([0xff]), body.subarray(body.length - 8)]);
+      for (const size of [4, 7]) {
+        const refused = await uploadInChunks(corp.token, bad, size);
+        expect(refused.status).toBe(400);
+        expect(refused.body.errors[0].message).toBe(notUtf8("row 4, column 4 (title)"));
+      }
+    });
+
+    it("importMembers: inline csv holding a lone surrogate is BAD_USER_INPUT on input.csv naming the row; rows holding one are row errors", async () => {
+      const corp = await gw.createCorp();
+      const res = await gw.gql(corp.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: `${HEADER}\nE1,Ada 🎉,Team,,,,\nE2,Bo\udcffb,Team,,,,\n` } });
+      expect(res.body.errors![0]).toMatchObject({ message: notUtf8("row 2, column 2 (name)"), extensions: { code: "BAD_USER_INPUT", field: "input.csv" } });
+      expect(await gw.sql(`SELECT status, failed FROM import_job WHERE corp_id = $1`, [corp.corpPk])).toEqual([{ status: "FAILED", failed: 1 }]);
+      expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
+      // Well-formed text (a surrogate pair is one character) imports.
+      const ok = await gw.data(corp.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: `${HEADER}\nE1,Ada 🎉,Team,,,,\n` } });
+      expect(await waitForJob(gw, corp.token, ok.importMembers.job.id)).toMatchObject({ status: "SUCCEEDED", created: 1 });
+      const rows = await gw.data(corp.token, IMPORT_MEMBERS, {
+        input: { mode: "UPSERT", rows: [{ employeeId: "E2", name: "Bo\ud800b", department: "Team" }, { employeeId: "E3", name: "Cy 🚀", department: "Team" }] },
+      });
+      const job = await waitForJob(gw, corp.token, rows.importMembers.job.id);
+      expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, failed: 1 });
+      expect(job.errors.nodes).toEqual([{ row: 1, field: "name", code: "BAD_USER_INPUT", message: "name is not valid Unicode: it holds a lone surrogate" }]);
+      expect((await members(corp)).map((m: any) => m.name)).toEqual(["Ada 🎉", "Cy 🚀"]);
     });
   });
 

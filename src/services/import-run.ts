@@ -28,6 +28,7 @@ import {
 } from "./directory-csv";
 import { MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
 import { outOfReachSql, visibleSql } from "./access";
+import { LONE_SURROGATE, Utf8Check } from "./utf8-check";
 import { log } from "../log";
 
 /** Options of one import, as validated by `ImportService`. */
@@ -222,28 +223,34 @@ export class ImportRun {
   }
 
   /**
-   * Streams CSV text into the staging table. A malformed file fails the job (ImportFailure): a CSV
-   * syntax error names its row (counted as the README does: 1 = the first record after the header,
-   * blank lines skipped; csv-parse's `records` is the number of whole records before the bad one,
-   * header included), its line in the file and its column.
+   * Streams the bytes of a CSV file into the staging table. A malformed file fails the job
+   * (ImportFailure): a CSV syntax error names its row (counted as the README does: 1 = the first
+   * record after the header, blank lines skipped; csv-parse's `records` is the number of whole
+   * records before the bad one, header included), its line in the file and its column; so do bytes
+   * that are not UTF-8 (import review, finding 2), found by `Utf8Check` on the way in: the first
+   * record csv-parse ends after them (its `bytes`: the offset of the record's end) holds them.
    */
   async stageCsv(source: Readable): Promise<void> {
+    const utf8 = new Utf8Check();
     const parser = parse({
       bom: true,
       relax_column_count: true,
       skip_empty_lines: true,
       max_record_size: 1024 * 1024,
       // The header as soon as it is parsed: a syntax error may come before the loop reads it.
-      on_record: (record: string[], context: { records: number }) => {
+      on_record: (record: string[], context: { records: number; bytes: number }) => {
+        if (utf8.invalidAt !== null && context.bytes > utf8.invalidAt) throw this.encodingFailure(record, context.records - 1);
         if (context.records === 1) this.header = record.map((c) => (c ?? "").trim());
         return record;
       },
     });
-    pipeline(source, parser, (err) => {
+    pipeline(source, utf8, parser, (err) => {
       if (err) parser.destroy(err);
     });
     try {
       await this.stage(parser as AsyncIterable<string[]>, true);
+      // Every byte lies in some record, so this is a safety net.
+      if (utf8.invalidAt !== null) throw this.encodingFailure(null, 0);
     } catch (e) {
       if (e instanceof ImportFailure) throw e;
       if (e instanceof CsvError) throw this.syntaxFailure(e);
@@ -253,6 +260,20 @@ export class ImportRun {
       }
       throw e;
     }
+  }
+
+  /**
+   * Bytes that are not UTF-8 in `row` (0: the header): its first cell with a U+FFFD (what csv-parse
+   * made of them) names the column.
+   */
+  private encodingFailure(record: string[] | null, row: number): ImportFailure {
+    const what = "bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?); save the file as UTF-8. Nothing was applied.";
+    if (!record || row === 0) return new ImportFailure(`The file is not valid UTF-8: ${record ? "the header: " : ""}${what}`);
+    const index = record.findIndex((c) => c?.includes("\uFFFD"));
+    const spelled = index >= 0 ? this.header?.[index] : undefined;
+    const field = spelled === undefined ? "row" : (CSV_COLUMNS.find((c) => c.toLowerCase() === spelled.toLowerCase()) ?? "row");
+    const column = index >= 0 ? `, column ${index + 1}${field === "row" ? "" : ` (${field})`}` : "";
+    return new ImportFailure(`The file is not valid UTF-8: row ${row}${column}: ${what}`, { row, field });
   }
 
   private syntaxFailure(e: CsvError): ImportFailure {
@@ -348,6 +369,10 @@ export class ImportRun {
       if (value.includes("\u0000")) {
         if (!errors.has(c)) errors.set(c, { code: "BAD_USER_INPUT", message: `${c} contains a NUL character` });
         value = value.replace(/\u0000/g, "");
+      }
+      // Rows given as input (a file's cells are decoded from checked UTF-8 and cannot hold one).
+      if (!this.fromFile && LONE_SURROGATE.test(value) && !errors.has(c)) {
+        errors.set(c, { code: "BAD_USER_INPUT", message: `${c} is not valid Unicode: it holds a lone surrogate` });
       }
       return this.fromFile ? readCell(value) : value;
     };

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_RESIGN_RATIO, type ImportRowInput } from "../schema/import.
 import { CSV_COLUMNS } from "./directory-csv";
 import { ImportFailure, ImportRun, JOB_LOCK_SQL, UploadStalled, type ImportOptions } from "./import-run";
 import { requireProfessional, requireScope } from "./access";
+import { utf8Bytes } from "./utf8-check";
 import { log } from "../log";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -160,7 +161,9 @@ export class ImportService {
   /**
    * `importMembers`: starts a job from inline CSV or rows and answers it at once. Inline CSV is read
    * first (it is at most a few MB), so a file that is not this CSV format is BAD_USER_INPUT on
-   * `input.csv` naming the row, like `POST /imports`; the job is FAILED with the same reason.
+   * `input.csv` naming the row, like `POST /imports`; the job is FAILED with the same reason. A lone
+   * surrogate (the only text a JSON string holds that has no UTF-8 form) counts as bytes that are
+   * not UTF-8 (`utf8Bytes`).
    */
   async importInline(ctx: RequestContext, request: ImportRequest & { csv?: string | null; rows?: ImportRowInput[] | null }): Promise<ImportJob> {
     const options = this.options(request);
@@ -171,7 +174,7 @@ export class ImportService {
     const csv = request.csv;
     if (csv != null) {
       try {
-        await run.stageCsv(Readable.from([csv]));
+        await run.stageCsv(Readable.from([utf8Bytes(csv)]));
       } catch (e) {
         await run.fail(e);
         this.finished(run);
