@@ -298,7 +298,7 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     key: "redisUrl",
     env: "REDIS_URL",
     description:
-      "Redis shared by several gateway instances (redis:// or rediss://). Unset: one instance, everything in memory. Today it carries the per-IP throttles of sign-in and the token endpoint; when Redis is unreachable each instance falls back to counting in memory.",
+      "Redis shared by several gateway instances (redis:// or rediss://). Unset: one instance, everything in memory. Today it carries the per-IP throttles of sign-in and the OAuth client endpoints; when Redis is unreachable, or leaves a command unanswered for 250 ms, each instance falls back to counting in memory.",
     secret: true,
     defaultText: "unset",
     parse: (raw) => {
@@ -318,7 +318,8 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
   {
     key: "tokenIpLimitPerMinute",
     env: "TOKEN_IP_LIMIT_PER_MINUTE",
-    description: "Requests to POST /oauth/token accepted per client IP (IPv6: per /64) per minute; more get 429 `slow_down` with Retry-After.",
+    description:
+      "Requests to the endpoints that authenticate a client (POST /oauth/token, /oauth/revoke, /oauth/introspect: one budget) accepted per client IP (IPv6: per /64) per minute; more get 429 `slow_down` with Retry-After before the client secret is checked.",
     defaultText: "300",
     parse: int("TOKEN_IP_LIMIT_PER_MINUTE", 1, 1000000, 300),
   },
