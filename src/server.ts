@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -271,8 +272,13 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     app.use("/playground", playgroundAssets());
   }
 
-  const authenticatedBody = express.json({ limit: "6mb" });
-  const anonymousBody = express.json({ limit: "64kb" });
+  // A body that is not valid UTF-8 is refused (express.json would turn the bad bytes into U+FFFD
+  // and store them in names and imports); answered as an unsupported charset below.
+  const verify = (_req: Request, _res: Response, body: Buffer) => {
+    if (!isUtf8(body)) throw Object.assign(new Error("invalid utf-8"), { type: "charset.unsupported" });
+  };
+  const authenticatedBody = express.json({ limit: "6mb", verify });
+  const anonymousBody = express.json({ limit: "64kb", verify });
   app.use(
     "/graphql",
     // A browser asking for a page gets the playground; API clients get GraphQL.

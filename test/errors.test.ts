@@ -148,6 +148,17 @@ describe("errors", () => {
       });
     });
 
+    it("a JSON body that is not valid UTF-8: 400 BAD_USER_INPUT, nothing stored (no U+FFFD in a name)", async () => {
+      const before = await gw.sql(`SELECT count(*)::int AS n FROM department`);
+      const json = Buffer.from(JSON.stringify({ query: "mutation($n: String!) { createDepartment(input: { name: $n }) { department { id } } }", variables: { n: "Bad_NAME" } }));
+      const at = json.indexOf("_");
+      json[at] = 0xff;
+      const res = await request("/graphql", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${corp.token}` }, body: json });
+      expect(res.status).toBe(400);
+      expect(res.json()).toEqual({ errors: [{ message: "The request body must be utf-8, optionally gzip, deflate or br encoded.", extensions: { code: "BAD_USER_INPUT" } }] });
+      expect(await gw.sql(`SELECT count(*)::int AS n FROM department`)).toEqual(before);
+    });
+
     it("an unsupported charset or content-encoding: 400 BAD_USER_INPUT, not a 500", async () => {
       const expected = { errors: [{ message: "The request body must be utf-8, optionally gzip, deflate or br encoded.", extensions: { code: "BAD_USER_INPUT" } }] };
       const body = JSON.stringify({ query: "{ __typename }" });
