@@ -74,14 +74,25 @@ export function throttleRedis(url: string): Redis {
   // its timer would hold the process for the default 2 s after `disconnect()` while Redis is down.
   // maxRetriesPerRequest 0: a command caught by a reconnection fails at once (insurance) instead of
   // being resent after the reconnection, which could take up to connectTimeout.
+  // socketTimeout: a connection that has answered nothing for a second is dropped and made again,
+  // so a stalled Redis does not collect unanswered commands, and while the new connection is not
+  // ready the limiters go to memory at once instead of after each command's timeout.
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: THROTTLE_REDIS_TIMEOUT_MS,
+    socketTimeout: 1000,
     connectTimeout: 2000,
     disconnectTimeout: 300,
   });
   redis.on("connect", () => (redis as unknown as { stream?: { unref?: () => void } }).stream?.unref?.());
+  // ioredis leaves a closed connection's socketTimeout timer running (up to a second): it would hold
+  // a stopping process, and keep the next connection from arming its own until it fired.
+  redis.on("close", () => {
+    const internals = redis as unknown as { socketTimeoutTimer?: ReturnType<typeof setTimeout> };
+    clearTimeout(internals.socketTimeoutTimer);
+    internals.socketTimeoutTimer = undefined;
+  });
   redis.on("error", (e: Error) => log.warn("throttle redis error", { error: e.message }));
   return redis;
 }
