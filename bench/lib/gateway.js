@@ -74,9 +74,8 @@ function serverEnv(url, port) {
 /** Starts the built gateway as its own process group; resolves when /healthz answers. */
 async function startGateway(url, port, logFile) {
   const log = fs.openSync(logFile, 'a');
-  // The gateway runs as `npm run start:prod` runs it (a 512 MB old-space cap, see README "Security");
-  // BENCH_NODE_ARGS replaces those node flags (e.g. "--trace-gc --max-old-space-size=512").
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-old-space-size=512').split(' ').filter(Boolean);
+  // BENCH_NODE_ARGS: node flags for the gateway only (e.g. "--trace-gc", "--max-old-space-size=512").
+  const nodeArgs = (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
     cwd: PROJECT, env: { ...process.env, ...serverEnv(url, port) }, stdio: ['ignore', log, log], detached: true,
   });
