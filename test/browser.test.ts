@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
-import { TestGateway, type TestCorp } from "./harness";
+import { freePort, TestGateway, type TestCorp } from "./harness";
 import { parseGlobalId } from "../src/schema/global-id";
 import { SIGN_IN_FAILED } from "../src/auth/sso";
 
@@ -30,17 +30,6 @@ const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const CI = process.env.CI === "true";
 const PASSWORD = "Correct-horse-9";
 const pk = (id: string) => parseGlobalId(id)!.pk;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 if (!HAVE_CHROMIUM && !CI) {
   const reason = `no Chromium at ${CHROMIUM} (install it: apt-get install chromium, or set CHROMIUM_PATH); with CI=true these tests fail instead`;

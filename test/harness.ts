@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { Client, type QueryResultRow } from "pg";
 import WebSocket from "ws";
 import { createClient, type Client as WsClient } from "graphql-ws";
@@ -45,6 +46,18 @@ export interface TestApp {
   clientId: string;
   clientSecret: string;
   token: string;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server a test starts itself, e.g. an example app). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
 }
 
 function adminUrl(): string {

@@ -1,9 +1,8 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
-import { createServer } from "node:net";
 import path from "node:path";
 import jwt, { type JwtPayload } from "jsonwebtoken";
-import { TestGateway, type TestCorp } from "./harness";
+import { freePort, TestGateway, type TestCorp } from "./harness";
 import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
 
 /**
@@ -14,17 +13,6 @@ import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
 const REDIRECT = "http://localhost:3000/callback";
 const PASSWORD = "Correct-horse-9";
 const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 const unescapeHtml = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 
