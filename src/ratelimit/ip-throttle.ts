@@ -93,6 +93,16 @@ export function throttleRedis(url: string): Redis {
     clearTimeout(internals.socketTimeoutTimer);
     internals.socketTimeoutTimer = undefined;
   });
-  redis.on("error", (e: Error) => log.warn("throttle redis error", { error: e.message }));
+  // Said once per outage, not at every reconnection attempt (about once a second while Redis is down).
+  let down = false;
+  redis.on("error", (e: Error) => {
+    if (down) return;
+    down = true;
+    log.warn("throttle redis unavailable: counting in memory until it is back", { error: e.message });
+  });
+  redis.on("ready", () => {
+    if (down) log.info("throttle redis is back");
+    down = false;
+  });
   return redis;
 }
