@@ -4,6 +4,7 @@ import { VendorSso1795800000001 } from "./1795800000001-VendorSso";
 import { Import1795700000000 } from "./1795700000000-Import";
 import { ImportErrorPerField1795900000100 } from "./1795900000100-ImportErrorPerField";
 import { AppTokensValidAfter1795900000200 } from "./1795900000200-AppTokensValidAfter";
+import { EventStreams1796000000000 } from "./1796000000000-EventStreams";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
-export const MIGRATIONS: Function[] = [Init1795603406553, Import1795700000000, Apps1795800000000, VendorSso1795800000001, ImportErrorPerField1795900000100, AppTokensValidAfter1795900000200];
+export const MIGRATIONS: Function[] = [Init1795603406553, Import1795700000000, Apps1795800000000, VendorSso1795800000001, ImportErrorPerField1795900000100, AppTokensValidAfter1795900000200, EventStreams1796000000000];

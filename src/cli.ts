@@ -5,10 +5,10 @@ import { setLogLevel } from "./log";
 import { openDatabase } from "./db/open";
 import { createDeps } from "./server";
 import { DomainError } from "./errors/domain-error";
-import { Edition } from "./schema/enums";
+import { Edition } from "./domain/enums";
 import { fromGlobalId } from "./schema/global-id";
 import { loadDemo } from "./demo";
-import { ALL_SCOPES } from "./auth/scopes";
+import { ALL_SCOPES } from "./policy/scopes";
 
 const USAGE = `Workgraph CLI (uses DATABASE_URL, or the embedded PostgreSQL when unset)
 

@@ -1,8 +1,11 @@
 import type { Pool } from "pg";
 import type { DataSource } from "typeorm";
 import type { Config } from "./config";
-import type { Principal } from "./auth/principal";
+import type { Principal } from "./policy/principal";
 import { CorpDb, type DbStats } from "./db/scoped-db";
+import type { CrossCorpDb } from "./db/cross-corp";
+import { transaction, type Tx } from "./db/transaction";
+import type { EventLog, PendingEvent, StreamName } from "./events/log";
 import { createLoaders, type Loaders } from "./db/loaders";
 import { DomainError, unauthenticated } from "./errors/domain-error";
 import type { ListItemBudget } from "./limits/list-items";
@@ -16,24 +19,13 @@ export interface AppDeps {
   config: Config;
   dataSource: DataSource;
   pool: Pool;
+  /** The labelled handle for the few statements that must cross corps (see `db/cross-corp.ts`). */
+  crossCorp: CrossCorpDb;
   bus: EventBus;
+  events: EventLog;
   relay: EventRelay;
   tokens: TokenService;
   services: Services;
-}
-
-/** An event a service records; written to the log when the transaction commits. */
-export interface PendingEvent {
-  type: string;
-  memberId?: string | null;
-  departmentId?: string | null;
-  /** Department paths the subject sits in (before and after the change): the visibility filter. */
-  scopePaths: string[];
-  data?: Record<string, unknown>;
-}
-
-export interface TxState {
-  events: PendingEvent[];
 }
 
 /**
@@ -45,8 +37,8 @@ export class RequestContext implements ListItemBudget {
   /** Items the plain lists of this request returned so far (see `limits/list-items.ts`). */
   private listItems = 0;
   loaders: Loaders;
-  private txDb: CorpDb | null = null;
-  tx: TxState | null = null;
+  /** The open transaction of this request, if any (see `transaction`). */
+  tx: Tx | null = null;
 
   constructor(
     readonly deps: AppDeps,
@@ -75,7 +67,7 @@ export class RequestContext implements ListItemBudget {
 
   /** The corp-scoped database: the transaction's connection inside a mutation, the pool otherwise. */
   get db(): CorpDb {
-    return this.txDb ?? new CorpDb(this.caller.corpId, this.deps.pool, this.stats);
+    return this.tx?.db ?? new CorpDb(this.caller.corpId, this.deps.pool, this.stats);
   }
 
   takeListItems(count: number): void {
@@ -95,22 +87,33 @@ export class RequestContext implements ListItemBudget {
     if (this.recheck) this.principal = await this.recheck();
   }
 
-  /** Used by `runInTransaction` only. */
-  enterTransaction(db: CorpDb, tx: TxState): void {
-    this.txDb = db;
-    this.tx = tx;
-    this.loaders = createLoaders(this);
+  /**
+   * Runs `work` as one transaction of the caller's corp (`db/transaction.ts`, the one path); services
+   * join it through `ctx.db`, and nested calls join the outer one. Loaders are fresh inside (they
+   * read through the transaction) and after (they may hold what it changed).
+   */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.tx) return work();
+    return transaction(
+      this.deps.pool,
+      this.caller.corpId,
+      async (tx) => {
+        this.tx = tx;
+        this.loaders = createLoaders(this);
+        try {
+          return await work();
+        } finally {
+          this.tx = null;
+          this.loaders = createLoaders(this);
+        }
+      },
+      { stats: this.stats },
+    );
   }
 
-  leaveTransaction(): void {
-    this.txDb = null;
-    this.tx = null;
-    this.loaders = createLoaders(this);
-  }
-
-  /** Records an event in the current transaction; outside one it is a programming error. */
-  emit(event: PendingEvent): void {
+  /** Records an event on `stream` in the current transaction (`events/log.ts`); outside one it is a programming error. */
+  emit(stream: StreamName, event: PendingEvent): void {
     if (!this.tx) throw new Error("emit() outside a transaction");
-    this.tx.events.push(event);
+    this.deps.events.append(this.tx, stream, event);
   }
 }

@@ -1,8 +1,8 @@
 import type { AppDeps } from "./context";
 import { RequestContext } from "./context";
-import { ALL_SCOPES } from "./auth/scopes";
-import { runInTransaction } from "./db/transaction";
-import { Edition, MemberStatus } from "./schema/enums";
+import { ALL_SCOPES } from "./policy/scopes";
+
+import { Edition, MemberStatus } from "./domain/enums";
 
 const REGIONS = ["Shanghai HQ", "Beijing", "Shenzhen", "Chengdu"];
 const FUNCTIONS = ["Sales", "Engineering", "Operations"];
@@ -48,7 +48,7 @@ export async function loadDemo(deps: AppDeps): Promise<DemoCorp> {
     "demo",
   );
   const { departments, members } = deps.services;
-  await runInTransaction(ctx, async () => {
+  await ctx.transaction(async () => {
     const teams: { pk: string; fn: string }[] = [];
     for (const [r, region] of REGIONS.entries()) {
       const regionDept = await departments.create(ctx, { name: region, order: r });

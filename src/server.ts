@@ -16,13 +16,15 @@ import type { Config } from "./config";
 import { RequestContext, type AppDeps } from "./context";
 import { poolOf } from "./db/data-source";
 import { createEventBus } from "./events/bus";
+import { EventLog } from "./events/log";
+import { CrossCorpDb } from "./db/cross-corp";
 import { EventRelay } from "./events/relay";
 import { bearerToken, TokenService } from "./auth/tokens";
 import { sendHttpError } from "./errors/http";
 import { oauthRouter } from "./auth/oidc";
 import { securityHeaders } from "./auth/pages";
 import { SsoService } from "./auth/sso";
-import type { Principal } from "./auth/principal";
+import type { Principal } from "./policy/principal";
 import { createServices } from "./services";
 import { directoryFileRoutes } from "./rest/directory-files";
 import { buildWorkgraphSchema } from "./schema/build";
@@ -67,7 +69,17 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
   const relay = new EventRelay(pool, dataSource, bus);
   const tokens = new TokenService(pool, config);
   await tokens.init();
-  return { config, dataSource, pool, bus, relay, tokens, services: createServices(pool, dataSource) };
+  return {
+    config,
+    dataSource,
+    pool,
+    crossCorp: new CrossCorpDb(pool),
+    bus,
+    events: new EventLog(bus),
+    relay,
+    tokens,
+    services: createServices(pool, dataSource),
+  };
 }
 
 export async function createGateway(config: Config, dataSource: DataSource): Promise<Gateway> {
@@ -265,7 +277,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
 
   // OAuth 2.0 and OpenID Connect (issue 5): discovery, authorize + sign-in page, token (client
   // credentials, authorization code, refresh token), userinfo, revoke, introspect, activation.
-  const oauth = oauthRouter(config, tokens, new SsoService(pool, config, tokens, bus));
+  const oauth = oauthRouter(config, tokens, new SsoService(pool, config, tokens, deps.events));
   app.use(oauth);
 
   if (config.playground) {

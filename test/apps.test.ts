@@ -1,6 +1,6 @@
 import { TestGateway, type TestCorp } from "./harness";
 import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
-import { ALL_SCOPES } from "../src/auth/scopes";
+import { ALL_SCOPES } from "../src/policy/scopes";
 
 /**
  * The apps API (issue 5): self-built apps, secret rotation, visibility and per-member app sets,

@@ -1,7 +1,7 @@
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import jwt, { type JwtPayload } from "jsonwebtoken";
 import { TestGateway, type TestCorp } from "./harness";
-import { ALL_SCOPES } from "../src/auth/scopes";
+import { ALL_SCOPES } from "../src/policy/scopes";
 import { TokenService } from "../src/auth/tokens";
 import { toGlobalId } from "../src/schema/global-id";
 

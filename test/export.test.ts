@@ -1,5 +1,5 @@
 import { TestGateway, type TestCorp } from "./harness";
-import { Edition } from "../src/schema/enums";
+import { Edition } from "../src/domain/enums";
 import { toGlobalId } from "../src/schema/global-id";
 import { directorySnapshot, eventCount, HEADER, importCsv } from "./directory-files";
 

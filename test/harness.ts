@@ -8,10 +8,10 @@ import { setLogLevel } from "../src/log";
 import { createDataSource, poolOf } from "../src/db/data-source";
 import { migrate } from "../src/db/migrate";
 import { createGateway, DIAGNOSTICS_HEADER, type Gateway } from "../src/server";
-import { Edition } from "../src/schema/enums";
+import { Edition } from "../src/domain/enums";
 import { toGlobalId } from "../src/schema/global-id";
-import type { Scope } from "../src/auth/scopes";
-import { ALL_SCOPES } from "../src/auth/scopes";
+import type { Scope } from "../src/policy/scopes";
+import { ALL_SCOPES } from "../src/policy/scopes";
 
 /**
  * End-to-end test harness: each test file gets its own database (created from the server in

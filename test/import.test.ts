@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { TestGateway, type TestCorp } from "./harness";
-import { Edition } from "../src/schema/enums";
+import { Edition } from "../src/domain/enums";
 import { toGlobalId } from "../src/schema/global-id";
 import { directorySnapshot, eventCount, HEADER, IMPORT_JOB, IMPORT_MEMBERS, importCsv, postCsv, waitForJob } from "./directory-files";
 

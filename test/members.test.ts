@@ -85,7 +85,7 @@ async function eventMark(): Promise<string> {
 }
 
 async function eventsSince(mark: string) {
-  return gw.sql(`SELECT corp_id, type, member_id, department_id, scope_paths, data FROM event WHERE id > $1 ORDER BY id`, [mark]);
+  return gw.sql(`SELECT corp_id, type, CASE WHEN subject_type = 'Member' THEN subject_id END AS member_id, CASE WHEN subject_type = 'Department' THEN subject_id END AS department_id, audience AS scope_paths, data FROM event WHERE id > $1 ORDER BY id`, [mark]);
 }
 
 /** Every row of the directory tables, with counts, in a stable order. */

@@ -2,7 +2,7 @@ import { TestGateway } from "./harness";
 import { migrate } from "../src/db/migrate";
 import { MIGRATIONS } from "../migrations";
 import { TokenService } from "../src/auth/tokens";
-import { Edition } from "../src/schema/enums";
+import { Edition } from "../src/domain/enums";
 
 /**
  * The schema is what `migrations/` creates, and the entities declare exactly that: TypeORM's

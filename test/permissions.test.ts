@@ -1,6 +1,6 @@
 import { TestGateway, type TestApp, type TestCorp } from "./harness";
 import { parseGlobalId } from "../src/schema/global-id";
-import { ALL_SCOPES } from "../src/auth/scopes";
+import { ALL_SCOPES } from "../src/policy/scopes";
 
 /**
  * The permission matrix: apps (scopes, visibility), members acting through an app (corp admin,

@@ -5,7 +5,7 @@ import { DomainError } from "../errors/domain-error";
 import { IpThrottle, throttleRedis } from "../ratelimit/ip-throttle";
 import { hasControlCharacter } from "./form-input";
 import { activationPage, errorPage, FORM_TOKEN_FIELD, PAGE_HEADERS, signInPage, throttledPage } from "./pages";
-import { SCOPES } from "./scopes";
+import { SCOPES } from "../policy/scopes";
 import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest, type SsoService } from "./sso";
 import { bearerToken, OAuthError, type TokenApp, type TokenService } from "./tokens";
 

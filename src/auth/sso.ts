@@ -4,10 +4,12 @@ import type { Config } from "../config";
 import { CorpDb } from "../db/scoped-db";
 import { DomainError } from "../errors/domain-error";
 import { parseGlobalId, toGlobalId } from "../schema/global-id";
-import { isScope } from "./scopes";
+import { isScope } from "../policy/scopes";
 import { writeAudit } from "./audit";
 import { hasControlCharacter } from "./form-input";
-import type { EventBus } from "../events/bus";
+import { STREAMS, type EventLog } from "../events/log";
+import { transaction } from "../db/transaction";
+import { DirectoryEventType } from "../domain/enums";
 import { appSeesMemberSql } from "../services/access";
 import { OAuthError, TOKEN_APP_COLUMNS, type TokenApp, type TokenService } from "./tokens";
 import { burnVerification, hashPassword, LOCK_MINUTES, MAX_FAILED_SIGN_INS, PASSWORD_MAX_AGE_DAYS, passwordProblem, verifyPassword } from "./passwords";
@@ -77,7 +79,7 @@ export class SsoService {
     private readonly pool: Pool,
     private readonly config: Config,
     private readonly tokens: TokenService,
-    private readonly bus: EventBus,
+    private readonly events: EventLog,
   ) {}
 
   private lastSweep = 0;
@@ -493,43 +495,33 @@ export class SsoService {
     const target = await this.activationTarget(token);
     if (!target) return { error: "This link is invalid, expired or already used." };
     const hash = await hashPassword(password);
-    const client = await this.pool.connect();
-    let eventId: string | undefined;
-    try {
-      await client.query("BEGIN");
-      const db = new CorpDb(target.corpPk, client);
-      const used = await db.exec(`UPDATE activation_link SET used_at = now() WHERE corp_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > now()`, [sha256(token)]);
-      if (!used) {
-        await client.query("ROLLBACK");
-        return { error: "This link is invalid, expired or already used." };
-      }
+    const used = await transaction(this.pool, target.corpPk, async (tx) => {
+      const db = tx.db;
+      const spent = await db.exec(`UPDATE activation_link SET used_at = now() WHERE corp_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > now()`, [sha256(token)]);
+      if (!spent) return false;
       await db.exec(
         `INSERT INTO member_credential (member_id, corp_id, password_hash, password_changed_at) VALUES ($2, $1, $3, now())
          ON CONFLICT (member_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, password_changed_at = now(), failed_attempts = 0, locked_until = NULL`,
         [target.memberPk, hash],
       );
-      const activated = await db.one<{ path: string }>(
-        `UPDATE member m SET status = 'ACTIVE', updated_at = now() FROM department d
-          WHERE m.corp_id = $1 AND m.id = $2 AND m.status = 'UNACTIVATED' AND d.id = m.main_department_id RETURNING d.path`,
+      const activated = await db.one<{ paths: string[] }>(
+        `WITH up AS (UPDATE member m SET status = 'ACTIVE', updated_at = now() WHERE m.corp_id = $1 AND m.id = $2 AND m.status = 'UNACTIVATED' RETURNING m.id)
+         SELECT ARRAY(SELECT d.path FROM member_department md JOIN department d ON d.id = md.department_id WHERE md.corp_id = $1 AND md.member_id = up.id) AS paths FROM up`,
         [target.memberPk],
       );
       if (activated) {
-        await db.exec(`SELECT pg_advisory_xact_lock(hashtextextended('event-log:' || $1::text, 0))`);
-        eventId = (await db.one<{ id: string }>(
-          `INSERT INTO event (corp_id, type, member_id, department_id, scope_paths, data, occurred_at)
-           VALUES ($1, 'MEMBER_UPDATED', $2, NULL, ARRAY(SELECT d.path FROM member_department md JOIN department d ON d.id = md.department_id WHERE md.corp_id = $1 AND md.member_id = $2), $3::jsonb, clock_timestamp()) RETURNING id`,
-          [target.memberPk, JSON.stringify({ changedFields: ["status"] })],
-        ))?.id;
+        this.events.append(tx, STREAMS.directory, {
+          type: DirectoryEventType.MEMBER_UPDATED,
+          subjectType: "Member",
+          subjectId: target.memberPk,
+          audience: activated.paths,
+          data: { changedFields: ["status"] },
+        });
       }
       await writeAudit(db, { action: "PASSWORD_SET", success: true, memberPk: target.memberPk, ip, detail: { via: "activation link" } });
-      await client.query("COMMIT");
-      if (eventId) this.bus.publish("corp-events", target.corpPk, eventId);
-    } catch (e) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+      return true;
+    });
+    if (!used) return { error: "This link is invalid, expired or already used." };
     return { corpName: target.corpName, employeeId: target.employeeId };
   }
 }

@@ -1,91 +1,111 @@
-import { UseMiddleware } from "type-graphql";
-import type { DatabaseError } from "pg";
-import type { RequestContext, TxState } from "../context";
-import { CorpDb } from "./scoped-db";
+import type { ClientBase, DatabaseError, Pool } from "pg";
+import { CONSTRAINT_CONFLICTS } from "../domain/constraints";
 import { conflict } from "../errors/domain-error";
-
-/** Unique constraints whose violation is the client's conflict, with the input field they concern. */
-const CONSTRAINT_CONFLICTS: Record<string, { field: string; message: string }> = {
-  member_corp_employee_id_key: { field: "input.employeeId", message: "A member with this employee id already exists in the corp." },
-  member_corp_mobile_key: { field: "input.mobile", message: "Another member of the corp already has this mobile number." },
-  member_corp_email_key: { field: "input.email", message: "Another member of the corp already has this email address." },
-  department_parent_name_key: { field: "input.name", message: "The parent department already has a sub-department with this name." },
-};
+import { CrossCorpDb } from "./cross-corp";
+import { CorpDb, type DbStats } from "./scoped-db";
 
 function mapDatabaseError(e: unknown): unknown {
   const pgError = e as Partial<DatabaseError>;
-  if (pgError && pgError.code === "23505" && pgError.constraint && CONSTRAINT_CONFLICTS[pgError.constraint]) {
-    const c = CONSTRAINT_CONFLICTS[pgError.constraint];
-    return conflict(c.message, c.field);
+  const known = pgError?.code === "23505" && pgError.constraint ? CONSTRAINT_CONFLICTS[pgError.constraint] : undefined;
+  return known ? conflict(known.message, known.field) : e;
+}
+
+/**
+ * One open transaction: its connection as a corp-scoped handle (`db`) and, for the few writers that
+ * must cross corps (creating a corp), as a labelled one (`crossCorp`); hooks that run just before
+ * COMMIT (the event log's append, which holds its lock only from there to COMMIT) and after it
+ * (telling subscribers, so none ever sees a change that was rolled back).
+ */
+export class Tx {
+  private readonly before: Array<() => Promise<void>> = [];
+  private readonly after: Array<() => void> = [];
+  private readonly corpDb: CorpDb | null;
+  private discard = false;
+  readonly crossCorp: CrossCorpDb;
+
+  constructor(
+    private readonly conn: ClientBase,
+    corpId: string | null,
+    readonly stats: DbStats,
+  ) {
+    this.corpDb = corpId ? new CorpDb(corpId, conn, stats) : null;
+    this.crossCorp = new CrossCorpDb(conn, stats);
   }
-  return e;
+
+  /** The corp-scoped handle on this transaction's connection. */
+  get db(): CorpDb {
+    if (!this.corpDb) throw new Error("this transaction was opened without a corp: use forCorp()");
+    return this.corpDb;
+  }
+
+  /** A corp-scoped handle on this connection for a corp created inside the transaction. */
+  forCorp(corpId: string): CorpDb {
+    return new CorpDb(corpId, this.conn, this.stats);
+  }
+
+  /** Runs `hook` after the work, right before COMMIT (in registration order). */
+  beforeCommit(hook: () => Promise<void>): void {
+    this.before.push(hook);
+  }
+
+  /** Runs `hook` once COMMIT succeeded; never after a rollback. */
+  afterCommit(hook: () => void): void {
+    this.after.push(hook);
+  }
+
+  /** Ends the transaction with ROLLBACK instead of COMMIT, hooks skipped (a dry run). */
+  rollbackOnly(): void {
+    this.discard = true;
+  }
+
+  /** @internal the commit sequence of `transaction()`. */
+  async finish(): Promise<void> {
+    if (this.discard) {
+      await this.conn.query("ROLLBACK");
+      return;
+    }
+    for (let i = 0; i < this.before.length; i++) await this.before[i]();
+    await this.conn.query("COMMIT");
+  }
+
+  /** @internal */
+  committed(): void {
+    if (!this.discard) for (const hook of this.after) hook();
+  }
+}
+
+export interface TransactionOptions {
+  /** Counts statements (a request's `DbStats`). */
+  stats?: DbStats;
+  /**
+   * Runs on this connection instead of a pooled one (the import job holds its own connection for its
+   * session-private staging tables); the caller keeps and closes it.
+   */
+  connection?: ClientBase;
 }
 
 /**
- * Takes the corp's event-log lock until the transaction ends. Every writer of `event` rows takes it
- * right before its INSERT and holds it to COMMIT, so event ids within a corp follow commit order and
- * a reader resuming after id N never skips one (set-based writers such as the import use it too).
+ * The one transaction path. Runs `work` in one transaction on one connection; a thrown error rolls
+ * everything back (a unique-constraint race becomes the client's CONFLICT, see
+ * `domain/constraints.ts`). With `corpId` the work gets a corp-scoped `tx.db`; with `null` only the
+ * labelled cross-corp handle (creating a corp). Used by requests (`runInTransaction` in
+ * `context.ts`), by token issuance and sign-in, by the CLI's corp creation and by the import job.
  */
-export async function lockEventLog(db: CorpDb): Promise<void> {
-  await db.exec("SELECT pg_advisory_xact_lock(hashtextextended('event-log:' || $1::text, 0))");
-}
-
-/**
- * Runs `work` in one transaction on one connection; services join it through `ctx.db`. Events
- * recorded with `ctx.emit` are appended to the log just before COMMIT, under a per-corp advisory
- * lock so that event ids within a corp follow commit order; after COMMIT the bus is told, so no
- * subscriber ever sees a change that was rolled back. Nested calls join the outer transaction.
- */
-export async function runInTransaction<T>(ctx: RequestContext, work: () => Promise<T>): Promise<T> {
-  if (ctx.tx) return work();
-  const corpId = ctx.caller.corpId;
-  const client = await ctx.deps.pool.connect();
-  const db = new CorpDb(corpId, client, ctx.stats);
-  const tx: TxState = { events: [] };
-  let lastEventId: string | undefined;
+export async function transaction<T>(pool: Pool, corpId: string | null, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const own = options.connection;
+  const conn = own ?? (await pool.connect());
+  const tx = new Tx(conn, corpId, options.stats ?? { statements: 0 });
   let result: T;
   try {
-    await client.query("BEGIN");
-    ctx.enterTransaction(db, tx);
-    try {
-      result = await work();
-    } finally {
-      ctx.leaveTransaction();
-    }
-    if (tx.events.length) {
-      await lockEventLog(db);
-      const rows = await db.rows<{ id: string }>(
-        `INSERT INTO event (corp_id, type, member_id, department_id, scope_paths, data, occurred_at)
-         SELECT $1, e.type, e.member_id, e.department_id, e.scope_paths, e.data, clock_timestamp()
-           FROM jsonb_to_recordset($2::jsonb) AS e(type text, member_id bigint, department_id bigint, scope_paths text[], data jsonb)
-         RETURNING id`,
-        [
-          JSON.stringify(
-            tx.events.map((e) => ({
-              type: e.type,
-              member_id: e.memberId ?? null,
-              department_id: e.departmentId ?? null,
-              scope_paths: e.scopePaths,
-              data: e.data ?? {},
-            })),
-          ),
-        ],
-      );
-      lastEventId = rows[rows.length - 1].id;
-    }
-    await client.query("COMMIT");
+    await conn.query("BEGIN");
+    result = await work(tx);
+    await tx.finish();
   } catch (e) {
-    await client.query("ROLLBACK").catch(() => undefined);
+    await conn.query("ROLLBACK").catch(() => undefined);
     throw mapDatabaseError(e);
   } finally {
-    client.release();
+    if (!own) (conn as { release?: () => void }).release?.();
   }
-  if (lastEventId) ctx.deps.bus.publish("corp-events", corpId, lastEventId);
+  tx.committed();
   return result;
 }
-
-/** Marks a mutation as one transaction: everything its service does commits or rolls back together. */
-export function Transactional(): MethodDecorator {
-  return UseMiddleware(({ context }, next) => runInTransaction(context as RequestContext, () => next()));
-}
-

@@ -2,7 +2,7 @@ import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, 
 import { Field, ID, ObjectType } from "type-graphql";
 import { Corp } from "./corp.entity";
 import { VendorApp } from "./vendor-app.entity";
-import { AppKind } from "../schema/app-kind";
+import { AppKind } from "../domain/enums";
 import { Node } from "../schema/node";
 import { toGlobalId } from "../schema/global-id";
 

@@ -1,6 +1,6 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from "typeorm";
 import { Field, ID, ObjectType } from "type-graphql";
-import { Edition } from "../schema/enums";
+import { Edition } from "../domain/enums";
 import { Node } from "../schema/node";
 import { toGlobalId } from "../schema/global-id";
 

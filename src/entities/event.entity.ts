@@ -2,13 +2,13 @@ import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, Primary
 import { Corp } from "./corp.entity";
 
 /**
- * The corp's append-only event log. Rows are written in the transaction of the change they
- * record, under a per-corp advisory lock, so within a corp `id` order is commit order and a reader
- * resuming "after id N" never skips a row. `scopePaths` are the department paths the subject sat in
- * when it happened: the visibility filter for subscribers.
+ * A row of the corp's append-only event log (the design is explained in `events/log.ts`). Rows are
+ * written in the transaction of the change they record; within one (corp, stream) `id` order is
+ * commit order. `audience` says who may see the event (the directory: the department paths its
+ * subject sat in, before and after the change).
  */
 @Entity({ name: "event" })
-@Index("event_corp_id_idx", ["corpId", "id"])
+@Index("event_stream_idx", ["corpId", "stream", "id"])
 export class EventRecord {
   @PrimaryGeneratedColumn("identity", { type: "bigint", primaryKeyConstraintName: "event_pkey" })
   id: string;
@@ -20,17 +20,21 @@ export class EventRecord {
   @JoinColumn({ name: "corp_id", foreignKeyConstraintName: "event_corp_id_fkey" })
   corp?: Corp;
 
+  @Column({ type: "varchar", length: 64 })
+  stream: string;
+
   @Column({ type: "varchar", length: 48 })
   type: string;
 
-  @Column({ name: "member_id", type: "bigint", nullable: true })
-  memberId: string | null;
+  /** What the event is about (`Member`, `Department`, …), with `subjectId`; null for none. */
+  @Column({ name: "subject_type", type: "varchar", length: 32, nullable: true })
+  subjectType: string | null;
 
-  @Column({ name: "department_id", type: "bigint", nullable: true })
-  departmentId: string | null;
+  @Column({ name: "subject_id", type: "bigint", nullable: true })
+  subjectId: string | null;
 
-  @Column({ name: "scope_paths", type: "text", array: true })
-  scopePaths: string[];
+  @Column({ type: "text", array: true })
+  audience: string[];
 
   @Column({ type: "jsonb" })
   data: Record<string, unknown>;

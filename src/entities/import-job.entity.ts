@@ -1,7 +1,7 @@
 import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from "typeorm";
 import { Field, Float, ID, Int, ObjectType } from "type-graphql";
 import { Corp } from "./corp.entity";
-import { ImportJobStatus, ImportMode } from "../schema/import.enums";
+import { ImportJobStatus, ImportMode } from "../domain/enums";
 
 /**
  * One batch import of members (issue 4): a row per job, so that its state survives the process

@@ -2,7 +2,7 @@ import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, 
 import { Field, ID, ObjectType } from "type-graphql";
 import { Corp } from "./corp.entity";
 import { Department } from "./department.entity";
-import { MemberStatus } from "../schema/enums";
+import { MemberStatus } from "../domain/enums";
 import { Node } from "../schema/node";
 import { toGlobalId } from "../schema/global-id";
 

@@ -4,14 +4,15 @@ import type { DataSource } from "typeorm";
 import { EventRecord } from "../entities/event.entity";
 import { CorpDb, selectList } from "../db/scoped-db";
 import type { EventBus } from "./bus";
+import { feedKey } from "./log";
 import { log } from "../log";
 
 const RING_CAPACITY = 2000;
 const PAGE = 500;
 
 /**
- * One corp's live feed in this process: the newest events, fetched once per notification however
- * many subscribers the corp has, and the waiters to wake.
+ * One (corp, stream)'s live feed in this process: the newest events, fetched once per notification
+ * however many subscribers it has, and the waiters to wake.
  */
 class CorpFeed {
   /** Events with id in (floor, latest], ascending. */
@@ -26,6 +27,7 @@ class CorpFeed {
 
   constructor(
     readonly db: CorpDb,
+    readonly stream: string,
     private readonly columns: string,
     start: bigint,
   ) {
@@ -59,8 +61,8 @@ class CorpFeed {
           do {
             rows = await this.db.entities(
               EventRecord,
-              `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.id > $2 ORDER BY e.id LIMIT ${PAGE}`,
-              [this.latest.toString()],
+              `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.stream = $2 AND e.id > $3 ORDER BY e.id LIMIT ${PAGE}`,
+              [this.stream, this.latest.toString()],
             );
             if (rows.length) {
               this.ring.push(...rows);
@@ -74,7 +76,7 @@ class CorpFeed {
           }
         } while (this.again);
       } catch (e) {
-        log.warn("event relay refresh failed", { corpId: this.db.corpId, error: String(e) });
+        log.warn("event relay refresh failed", { corpId: this.db.corpId, stream: this.stream, error: String(e) });
       } finally {
         this.fetching = null;
         const waiters = this.waiters;
@@ -87,8 +89,8 @@ class CorpFeed {
 }
 
 /**
- * Streams a corp's event log to subscribers: from a cursor (replaying the log in pages, then live)
- * or live only. Per corp and process, one reader follows the log when the bus signals a commit
+ * Streams one stream of a corp's event log to subscribers: from a cursor (replaying the log in
+ * pages, then live) or live only. Per (corp, stream) and process, one reader follows the log when the bus signals a commit
  * (and every `pollMs`, for writers in processes the bus does not reach), and serves all
  * subscribers from memory. Ordering and completeness come from the log, not from the bus.
  */
@@ -106,12 +108,13 @@ export class EventRelay {
   }
 
   /**
-   * Events of `corpId` after `after` (an event id; `null` = from now on), in id order, each once,
-   * filtered by `accept`. Ending the returned iterator releases everything at once.
+   * Events of `stream` of `corpId` after `after` (an event id; `null` = from now on), in id order,
+   * each once, filtered by `accept`. Ending the returned iterator releases everything at once.
    */
-  stream(corpId: string, after: bigint | null, accept: (e: EventRecord) => boolean): AsyncIterableIterator<EventRecord> {
+  stream(corpId: string, stream: string, after: bigint | null, accept: (e: EventRecord) => boolean): AsyncIterableIterator<EventRecord> {
+    const key = feedKey(corpId, stream);
     return new Repeater<EventRecord>(async (push, stop) => {
-      const feed = await this.acquire(corpId);
+      const feed = await this.acquire(corpId, stream);
       let stopped = false;
       void stop.then(() => (stopped = true));
       try {
@@ -121,8 +124,8 @@ export class EventRelay {
           if (batch === undefined) {
             batch = await feed.db.entities(
               EventRecord,
-              `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.id > $2 ORDER BY e.id LIMIT ${PAGE}`,
-              [pos.toString()],
+              `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.stream = $2 AND e.id > $3 ORDER BY e.id LIMIT ${PAGE}`,
+              [stream, pos.toString()],
             );
             if (!batch.length) batch = feed.after(feed.floor) ?? [];
           }
@@ -137,19 +140,20 @@ export class EventRelay {
           }
         }
       } finally {
-        this.release(corpId, feed);
+        this.release(key, feed);
       }
     });
   }
 
-  private acquire(corpId: string): Promise<CorpFeed> {
-    let entry = this.feeds.get(corpId);
+  private acquire(corpId: string, stream: string): Promise<CorpFeed> {
+    const key = feedKey(corpId, stream);
+    let entry = this.feeds.get(key);
     if (!entry) {
       const feed = (async () => {
         const db = new CorpDb(corpId, this.pool);
-        const row = await db.one<{ max: string | null }>("SELECT max(id)::text AS max FROM event WHERE corp_id = $1");
-        const created = new CorpFeed(db, this.columns, BigInt(row?.max ?? "0"));
-        const notifications = this.bus.subscribe("corp-events", corpId);
+        const row = await db.one<{ max: string | null }>("SELECT max(id)::text AS max FROM event WHERE corp_id = $1 AND stream = $2", [stream]);
+        const created = new CorpFeed(db, stream, this.columns, BigInt(row?.max ?? "0"));
+        const notifications = this.bus.subscribe("events", key);
         void (async () => {
           for await (const _ of notifications) void created.refresh();
         })();
@@ -159,25 +163,25 @@ export class EventRelay {
         return created;
       })();
       entry = { refs: 0, feed };
-      this.feeds.set(corpId, entry);
+      this.feeds.set(key, entry);
       const failed = entry;
       feed.catch(() => {
-        if (this.feeds.get(corpId) === failed) this.feeds.delete(corpId);
+        if (this.feeds.get(key) === failed) this.feeds.delete(key);
       });
     }
     entry.refs++;
     return entry.feed;
   }
 
-  private release(corpId: string, feed: CorpFeed): void {
-    const entry = this.feeds.get(corpId);
+  private release(key: string, feed: CorpFeed): void {
+    const entry = this.feeds.get(key);
     if (!entry || --entry.refs > 0) return;
-    this.feeds.delete(corpId);
+    this.feeds.delete(key);
     feed.stopBus();
     clearInterval(feed.timer);
   }
 
-  /** Number of corps with live subscribers in this process (for /metrics and tests). */
+  /** Number of (corp, stream) feeds with live subscribers in this process (for /metrics and tests). */
   get activeCorps(): number {
     return this.feeds.size;
   }

@@ -1,7 +1,7 @@
 import { getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, Info, Int, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
-import { Transactional } from "../db/transaction";
+import { Transactional } from "./transactional";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { pageWindow } from "../schema/connection";

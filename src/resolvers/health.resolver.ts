@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, Int, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../context";
 import { pageWindow } from "../schema/connection";
 import { DepartmentConnection, MemberConnection } from "../schema/directory.types";
-import { MemberStatus } from "../schema/enums";
+import { MemberStatus } from "../domain/enums";
 import { DirectoryHealth } from "../schema/health.types";
 import { DEFAULT_UNACTIVATED_DAYS } from "../services/health.service";
 import { Paged } from "../schema/cost";

@@ -3,7 +3,7 @@ import { RequestContext, type AppDeps } from "../context";
 import { DomainError, badInput } from "../errors/domain-error";
 import { sendHttpError } from "../errors/http";
 import { bearerToken } from "../auth/tokens";
-import { ImportMode } from "../schema/import.enums";
+import { ImportMode } from "../domain/enums";
 import { FailedImport } from "../services/import.service";
 
 /** The request context of a bearer token (required: these endpoints have no anonymous use). */

@@ -3,7 +3,7 @@ import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-gr
 import { App } from "../entities/app.entity";
 import { AUDIT_ACTIONS } from "../auth/audit";
 import { ConnectionType } from "./connection";
-import { PlainText } from "./member-rules";
+import { PlainText } from "../domain/member-rules";
 
 const TRIMMED = /^\S(?:[\s\S]*\S)?$/;
 

@@ -6,6 +6,8 @@ import { RESOLVERS } from "../resolvers";
 import type { EventBus } from "../events/bus";
 import { createEventBus } from "../events/bus";
 import { COST_DIRECTIVES, costSentence, fieldCostSpec } from "./cost";
+// Registers the domain enums' GraphQL names and descriptions before the schema is built.
+import "./enums";
 
 /**
  * Builds the executable schema from the resolver classes. Inputs are validated with

@@ -5,7 +5,7 @@ import { Member } from "../entities/member.entity";
 import { Corp } from "../entities/corp.entity";
 import { App } from "../entities/app.entity";
 import { ConnectionType } from "./connection";
-import { DirectoryEventType, MemberStatus } from "./enums";
+import { DirectoryEventType, MemberStatus } from "../domain/enums";
 
 import {
   DEPARTMENT_NAME_MAX,
@@ -22,7 +22,7 @@ import {
   PlainText,
   TRIMMED,
   TRIMMED_MESSAGE,
-} from "./member-rules";
+} from "../domain/member-rules";
 import { ListSize } from "./cost";
 
 const INT32 = 2147483647;

@@ -1,10 +1,8 @@
 import { registerEnumType } from "type-graphql";
+import { Edition, MemberStatus, DirectoryEventType, ImportMode, ImportJobStatus, AppKind } from "../domain/enums";
 
-/** The corp's subscription tier; limits and API access depend on it (PRODUCT.md, "Editions"). */
-export enum Edition {
-  BASIC = "BASIC",
-  PROFESSIONAL = "PROFESSIONAL",
-}
+/** The GraphQL side of `domain/enums.ts`: names and descriptions shown in the schema. */
+
 registerEnumType(Edition, {
   name: "Edition",
   description: "The corp's subscription tier. Limits (customers per employee, broadcasts, rate-limit bucket) depend on it.",
@@ -14,13 +12,6 @@ registerEnumType(Edition, {
   },
 });
 
-/** Account state of a member (source §1). */
-export enum MemberStatus {
-  ACTIVE = "ACTIVE",
-  DISABLED = "DISABLED",
-  UNACTIVATED = "UNACTIVATED",
-  RESIGNED = "RESIGNED",
-}
 registerEnumType(MemberStatus, {
   name: "MemberStatus",
   description: "Account state of a member.",
@@ -32,16 +23,6 @@ registerEnumType(MemberStatus, {
   },
 });
 
-/** What changed, in a directory event. */
-export enum DirectoryEventType {
-  DEPARTMENT_CREATED = "DEPARTMENT_CREATED",
-  DEPARTMENT_UPDATED = "DEPARTMENT_UPDATED",
-  DEPARTMENT_DELETED = "DEPARTMENT_DELETED",
-  MEMBER_CREATED = "MEMBER_CREATED",
-  MEMBER_UPDATED = "MEMBER_UPDATED",
-  MEMBER_STATUS_CHANGED = "MEMBER_STATUS_CHANGED",
-  MEMBER_DELETED = "MEMBER_DELETED",
-}
 registerEnumType(DirectoryEventType, {
   name: "DirectoryEventType",
   description: "The kind of change a directory event records.",
@@ -53,5 +34,37 @@ registerEnumType(DirectoryEventType, {
     MEMBER_UPDATED: { description: "A member's profile or departments changed; `changedFields` says which." },
     MEMBER_STATUS_CHANGED: { description: "A member's status changed (e.g. to RESIGNED)." },
     MEMBER_DELETED: { description: "A member was deleted; `member` is null, `memberId` stays." },
+  },
+});
+
+registerEnumType(ImportMode, {
+  name: "ImportMode",
+  description: "How an import treats members the file does not list.",
+  valuesConfig: {
+    UPSERT: { description: "Create or update the members of the file (matched by employee id); valid rows land, invalid ones are reported; others are left alone." },
+    REPLACE: {
+      description:
+        "Make the directory equal to the file: members not in it become RESIGNED (never deleted). Any invalid row, or resigning more than `maxResignRatio` of the active members, changes nothing.",
+    },
+  },
+});
+
+registerEnumType(ImportJobStatus, {
+  name: "ImportJobStatus",
+  description: "The state of an import job.",
+  valuesConfig: {
+    QUEUED: { description: "Accepted, not started yet." },
+    RUNNING: { description: "Reading, validating or applying the rows." },
+    SUCCEEDED: { description: "Done: valid rows applied (or, for a dry run, evaluated); see the counts and `errors`." },
+    FAILED: { description: "Nothing was applied; `reason` says why (and `errors` lists invalid rows)." },
+  },
+});
+
+registerEnumType(AppKind, {
+  name: "AppKind",
+  description: "Who made an app.",
+  valuesConfig: {
+    SELF_BUILT: { description: "Built by the corp itself (createApp)." },
+    VENDOR: { description: "A SaaS vendor's app, registered once and installed into many corps (installApp)." },
   },
 });

@@ -3,7 +3,7 @@ import { Field, Float, InputType, ObjectType } from "type-graphql";
 import { ImportJob } from "../entities/import-job.entity";
 import { ImportJobError } from "../entities/import-job-error.entity";
 import { ConnectionType } from "./connection";
-import { ImportMode } from "./import.enums";
+import { ImportMode } from "../domain/enums";
 
 /** Largest `csv` accepted inline by `importMembers`; larger files go to `POST /imports`. */
 export const MAX_INLINE_CSV_BYTES = 5 * 1024 * 1024;

@@ -1,9 +1,9 @@
 import type { RequestContext } from "../context";
-import type { Principal } from "../auth/principal";
-import type { Scope } from "../auth/scopes";
+import type { Principal } from "../policy/principal";
+import type { Scope } from "../policy/scopes";
 import { editionRequired, forbidden } from "../errors/domain-error";
 import type { SqlParams } from "../schema/connection";
-import { Edition } from "../schema/enums";
+import { Edition } from "../domain/enums";
 
 /** Refuses a caller whose token lacks `scope` (FORBIDDEN names the scope to request). */
 export function requireScope(principal: Principal, scope: Scope): void {

@@ -1,10 +1,10 @@
-import type { Pool, PoolClient } from "pg";
+import type { Pool } from "pg";
+import { CorpDb, selectList } from "../db/scoped-db";
 import type { RequestContext } from "../context";
-import { isScope, type Scope } from "../auth/scopes";
+import { isScope, type Scope } from "../policy/scopes";
 import { hashSecret, newClientId, newSecret } from "../auth/secrets";
 import { writeAudit } from "../auth/audit";
 import { parseCidr } from "../auth/network";
-import { selectList } from "../db/scoped-db";
 import { App } from "../entities/app.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
@@ -40,12 +40,7 @@ export class AppService {
       ]);
       if (found.rows[0].n !== new Set(input.departmentPks).size) throw notFound("A department of the corp", "departments");
     }
-    const client = await this.pool.connect();
-    try {
-      return await this.insert(client, { ...input, scopes: input.scopes as Scope[] });
-    } finally {
-      client.release();
-    }
+    return this.insert(new CorpDb(input.corpPk, this.pool), { ...input, scopes: input.scopes as Scope[] });
   }
 
   /**
@@ -71,14 +66,14 @@ export class AppService {
   }
 
   /** Inserts the app row on `client` (joins the caller's transaction). */
-  async insert(client: PoolClient, input: { corpPk: string; name: string; scopes: readonly Scope[]; departmentPks: string[] | null }): Promise<AppCredentials> {
+  async insert(db: CorpDb, input: { name: string; scopes: readonly Scope[]; departmentPks: string[] | null }): Promise<AppCredentials> {
     const clientId = newClientId();
     const clientSecret = newSecret();
-    const row = await client.query<{ id: string }>(
+    const row = await db.one<{ id: string }>(
       `INSERT INTO app (corp_id, name, client_id, secret_hash, scopes, visible_department_ids) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-      [input.corpPk, input.name, clientId, hashSecret(clientSecret), input.scopes, input.departmentPks],
+      [input.name, clientId, hashSecret(clientSecret), input.scopes, input.departmentPks],
     );
-    return { appPk: row.rows[0].id, corpId: toGlobalId("Corp", input.corpPk), clientId, clientSecret };
+    return { appPk: row!.id, corpId: toGlobalId("Corp", db.corpId), clientId, clientSecret };
   }
 }
 

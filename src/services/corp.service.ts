@@ -1,10 +1,11 @@
 import type { Pool } from "pg";
 import type { RequestContext } from "../context";
+import { transaction } from "../db/transaction";
 import { Corp } from "../entities/corp.entity";
 import { selectList } from "../db/scoped-db";
 import { badInput, notFound } from "../errors/domain-error";
-import { Edition } from "../schema/enums";
-import { ALL_SCOPES } from "../auth/scopes";
+import { Edition } from "../domain/enums";
+import { ALL_SCOPES } from "../policy/scopes";
 import { toGlobalId } from "../schema/global-id";
 import type { DataSource } from "typeorm";
 import type { AppService, AppCredentials } from "./app.service";
@@ -49,26 +50,17 @@ export class CorpService {
     if (!Object.values(Edition).includes(input.edition)) {
       throw badInput("edition", `The edition must be one of ${Object.values(Edition).join(", ")}.`);
     }
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const corp = (await client.query<{ id: string }>(`INSERT INTO corp (name, edition) VALUES ($1, $2) RETURNING id`, [name, input.edition])).rows[0];
-      const root = (
-        await client.query<{ id: string }>(
-          `WITH next AS (SELECT nextval(pg_get_serial_sequence('department', 'id')) AS id)
-           INSERT INTO department (id, corp_id, parent_id, name, "order", depth, path)
-           SELECT next.id, $1, NULL, $2, 0, 0, '/' || next.id || '/' FROM next RETURNING id`,
-          [corp.id, name],
-        )
-      ).rows[0];
-      const credentials = await this.apps.insert(client, { corpPk: corp.id, name: `${name} administrator`, scopes: ALL_SCOPES, departmentPks: null });
-      await client.query("COMMIT");
+    return transaction(this.pool, null, async (tx) => {
+      const corp = (await tx.crossCorp.one<{ id: string }>(`INSERT INTO corp (name, edition) VALUES ($1, $2) RETURNING id`, [name, input.edition]))!;
+      const db = tx.forCorp(corp.id);
+      const root = (await db.one<{ id: string }>(
+        `WITH next AS (SELECT nextval(pg_get_serial_sequence('department', 'id')) AS id)
+         INSERT INTO department (id, corp_id, parent_id, name, "order", depth, path)
+         SELECT next.id, $1, NULL, $2, 0, 0, '/' || next.id || '/' FROM next RETURNING id`,
+        [name],
+      ))!;
+      const credentials = await this.apps.insert(db, { name: `${name} administrator`, scopes: ALL_SCOPES, departmentPks: null });
       return { ...credentials, corpPk: corp.id, rootDepartmentPk: root.id };
-    } catch (e) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

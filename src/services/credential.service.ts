@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { RequestContext } from "../context";
-import { canManageMembersIn, canSee } from "../auth/principal";
+import { canManageMembersIn, canSee } from "../policy/principal";
 import { writeAudit } from "../auth/audit";
 import { ACTIVATION_TTL_HOURS, sha256 } from "../auth/sso";
 import { forbidden, notFound } from "../errors/domain-error";

@@ -1,11 +1,12 @@
 import type { RequestContext } from "../context";
-import { canManageDepartments, canSee } from "../auth/principal";
+import { STREAMS } from "../events/log";
+import { canManageDepartments, canSee } from "../policy/principal";
 import { Department, MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
 import { selectList, type CorpDb } from "../db/scoped-db";
 import type { MemberPageKey } from "../db/loaders";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
-import { DirectoryEventType } from "../schema/enums";
+import { DirectoryEventType } from "../domain/enums";
 import { requireScope, visibleSql } from "./access";
 
 /** Serialises changes to a corp's department tree (held until the transaction ends); the batch import takes it too. */
@@ -130,7 +131,7 @@ export class DepartmentService {
        RETURNING ${selectList(ctx.deps.dataSource, Department, "d")}`,
       [parent.pk, data.name, data.order ?? 0, parent.depth + 1, parent.path],
     );
-    ctx.emit({ type: DirectoryEventType.DEPARTMENT_CREATED, departmentId: created.pk, scopePaths: [created.path] });
+    ctx.emit(STREAMS.directory, { type: DirectoryEventType.DEPARTMENT_CREATED, subjectType: "Department", subjectId: created.pk, audience: [created.path] });
     return created;
   }
 
@@ -202,7 +203,7 @@ export class DepartmentService {
     }
     if (changed.length) {
       const scopePaths = [...new Set([department.path, current.path])];
-      ctx.emit({ type: DirectoryEventType.DEPARTMENT_UPDATED, departmentId: department.pk, scopePaths, data: { changedFields: changed } });
+      ctx.emit(STREAMS.directory, { type: DirectoryEventType.DEPARTMENT_UPDATED, subjectType: "Department", subjectId: department.pk, audience: scopePaths, data: { changedFields: changed } });
     }
     return current;
   }
@@ -220,7 +221,7 @@ export class DepartmentService {
     if (usage?.children) throw conflict("The department has sub-departments: move or delete them first.", "input.id");
     if (usage?.members) throw conflict("The department has members: move or remove them first.", "input.id");
     await ctx.db.exec(`DELETE FROM department WHERE corp_id = $1 AND id = $2`, [department.pk]);
-    ctx.emit({ type: DirectoryEventType.DEPARTMENT_DELETED, departmentId: department.pk, scopePaths: [department.path], data: { name: department.name } });
+    ctx.emit(STREAMS.directory, { type: DirectoryEventType.DEPARTMENT_DELETED, subjectType: "Department", subjectId: department.pk, audience: [department.path], data: { name: department.name } });
     return department;
   }
 

@@ -1,5 +1,5 @@
 import { MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
-import { checkDepartmentName } from "../schema/member-rules";
+import { checkDepartmentName } from "../domain/member-rules";
 import { MAX_MEMBER_DEPARTMENTS } from "./member.service";
 
 /**

@@ -1,11 +1,12 @@
 import { Repeater } from "@repeaterjs/repeater";
 import type { RequestContext } from "../context";
-import { canSee } from "../auth/principal";
+import { canSee } from "../policy/principal";
 import { createLoaders } from "../db/loaders";
 import type { EventRecord } from "../entities/event.entity";
 import { badInput } from "../errors/domain-error";
+import { STREAMS } from "../events/log";
 import { DirectoryEvent } from "../schema/directory.types";
-import type { DirectoryEventType } from "../schema/enums";
+import type { DirectoryEventType } from "../domain/enums";
 import { toGlobalId } from "../schema/global-id";
 import { requireScope } from "./access";
 
@@ -30,7 +31,7 @@ export class DirectoryEventService {
       if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw badInput("after", "after must be a cursor received from directoryEvents.");
       from = BigInt(after);
     }
-    const source = ctx.deps.relay.stream(ctx.caller.corpId, from, () => true);
+    const source = ctx.deps.relay.stream(ctx.caller.corpId, STREAMS.directory, from, () => true);
     const recheckMs = ctx.deps.config.subscriptionRecheckSeconds * 1000;
     let checked = Date.now();
     return new Repeater<EventRecord>(async (push, stop) => {
@@ -43,7 +44,7 @@ export class DirectoryEventService {
             checked = Date.now();
           }
           const principal = ctx.caller;
-          if (principal.visibleRoots === null || event.scopePaths.some((path) => canSee(principal, path))) await push(event);
+          if (principal.visibleRoots === null || event.audience.some((path) => canSee(principal, path))) await push(event);
         }
       } finally {
         await source.return?.();
@@ -56,14 +57,16 @@ export class DirectoryEventService {
   toEvent(ctx: RequestContext, record: EventRecord): DirectoryEventSource {
     ctx.loaders = createLoaders(ctx);
     const changed = record.data?.changedFields;
+    const memberPk = record.subjectType === "Member" ? record.subjectId : null;
+    const departmentPk = record.subjectType === "Department" ? record.subjectId : null;
     return {
       cursor: record.id,
       type: record.type as DirectoryEventType,
       occurredAt: record.occurredAt,
-      memberPk: record.memberId,
-      departmentPk: record.departmentId,
-      memberId: record.memberId ? toGlobalId("Member", record.memberId) : null,
-      departmentId: record.departmentId ? toGlobalId("Department", record.departmentId) : null,
+      memberPk,
+      departmentPk,
+      memberId: memberPk ? toGlobalId("Member", memberPk) : null,
+      departmentId: departmentPk ? toGlobalId("Department", departmentPk) : null,
       member: null,
       department: null,
       changedFields: Array.isArray(changed) ? (changed as string[]) : null,

@@ -1,10 +1,10 @@
 import type { Writable } from "node:stream";
 import { once } from "node:events";
 import type { RequestContext } from "../context";
-import { canManageMembersIn } from "../auth/principal";
+import { canManageMembersIn } from "../policy/principal";
 import { forbidden, notFound } from "../errors/domain-error";
 import { SqlParams } from "../schema/connection";
-import { MemberStatus } from "../schema/enums";
+import { MemberStatus } from "../domain/enums";
 import { MEMBER_SEARCH_SQL, type MemberFilter } from "./member.service";
 import { CSV_COLUMNS, csvLine, departmentKeys, escapeName, RELATIVE_MARK, ROOT_KEY } from "./directory-csv";
 import { likeEscape, outOfReachSql, requireProfessional, requireScope } from "./access";

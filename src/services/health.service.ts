@@ -4,7 +4,7 @@ import { Member } from "../entities/member.entity";
 import { selectList } from "../db/scoped-db";
 import { badInput, forbidden } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
-import { MemberStatus } from "../schema/enums";
+import { MemberStatus } from "../domain/enums";
 import { requireScope, visibleSql } from "./access";
 
 /** Members UNACTIVATED for longer than this are listed by default (source §1: never activated). */

@@ -4,15 +4,16 @@ import { CsvError, parse } from "csv-parse";
 import { Client, type DatabaseError } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { AppDeps } from "../context";
-import { canManageDepartments, canManageMembersIn, canSee, type Principal } from "../auth/principal";
+import { canManageDepartments, canManageMembersIn, canSee, type Principal } from "../policy/principal";
 import { CorpDb } from "../db/scoped-db";
-import { lockEventLog } from "../db/transaction";
+import { transaction } from "../db/transaction";
+import { STREAMS } from "../events/log";
 import { lockDepartmentTree } from "./department.service";
 import { DomainError } from "../errors/domain-error";
-import { checkMemberRow, type MemberRowFields } from "../schema/member-rules";
-import { ImportJobStatus, ImportMode } from "../schema/import.enums";
+import { checkMemberRow, type MemberRowFields } from "../domain/member-rules";
+import { ImportJobStatus, ImportMode } from "../domain/enums";
 import { SqlParams } from "../schema/connection";
-import { DirectoryEventType, MemberStatus } from "../schema/enums";
+import { DirectoryEventType, MemberStatus } from "../domain/enums";
 import {
   childKey,
   CSV_COLUMNS,
@@ -175,31 +176,35 @@ export class ImportRun {
     const client = new Client(deps.pool.options);
     await client.connect();
     try {
-      const db = new CorpDb(principal.corpId, client);
-      await client.query("BEGIN");
-      let row: { id: string } | undefined;
-      try {
-        row = await db.one<{ id: string }>(
-          `INSERT INTO import_job (corp_id, app_id, member_id, status, mode, dry_run, max_resign_ratio)
-           VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6) RETURNING id`,
-          [principal.appId, principal.member?.id ?? null, options.mode, options.dryRun, options.maxResignRatio],
-        );
-      } catch (e) {
-        if ((e as DatabaseError).code === "23505") {
-          throw new DomainError("CONFLICT", "Another import of this corp is queued or running; wait for it to finish (importJob) and try again.");
-        }
-        throw e;
-      }
-      // Taken before the row is visible to anyone: a job nobody holds the lock of is an interrupted one.
-      await client.query(`SELECT pg_advisory_lock(${JOB_LOCK_SQL})`, [row!.id]);
-      await client.query("COMMIT");
+      const id = await transaction(
+        deps.pool,
+        principal.corpId,
+        async (tx) => {
+          let row: { id: string } | undefined;
+          try {
+            row = await tx.db.one<{ id: string }>(
+              `INSERT INTO import_job (corp_id, app_id, member_id, status, mode, dry_run, max_resign_ratio)
+               VALUES ($1, $2, $3, 'QUEUED', $4, $5, $6) RETURNING id`,
+              [principal.appId, principal.member?.id ?? null, options.mode, options.dryRun, options.maxResignRatio],
+            );
+          } catch (e) {
+            if ((e as DatabaseError).code === "23505") {
+              throw new DomainError("CONFLICT", "Another import of this corp is queued or running; wait for it to finish (importJob) and try again.");
+            }
+            throw e;
+          }
+          // Taken before the row is visible to anyone: a job nobody holds the lock of is an interrupted one.
+          await client.query(`SELECT pg_advisory_lock(${JOB_LOCK_SQL})`, [row!.id]);
+          return row!.id;
+        },
+        { connection: client },
+      );
       // The staging table: session-private, so no other corp's or job's rows can be in it.
       await client.query(`CREATE TEMP TABLE import_row (
         row_no integer NOT NULL, employee_id text NOT NULL, name text NOT NULL, title text, extension text, mobile text, email text,
         dept_keys text[], err_fields text[] NOT NULL, err_codes text[] NOT NULL, err_messages text[] NOT NULL)`);
-      return new ImportRun(row!.id, deps, principal, options, client, onProgress);
+      return new ImportRun(id, deps, principal, options, client, onProgress);
     } catch (e) {
-      await client.query("ROLLBACK").catch(() => undefined);
       await client.end().catch(() => undefined);
       throw e;
     }
@@ -710,9 +715,10 @@ export class ImportRun {
   private async apply(): Promise<void> {
     const db = this.db;
     const raw = (sql: string, params: unknown[] = []) => this.client.query(sql, params);
-    let lastEventId: string | null = null;
-    await raw("BEGIN");
-    try {
+    await transaction(
+      this.deps.pool,
+      this.principal.corpId,
+      async (tx) => {
       await lockDepartmentTree(db);
       const { problems, created: newDepartments } = await this.resolveDepartments(true);
       if (problems.size) throw new ImportFailure("The department tree changed while the file was being checked; nothing was applied. Import again.");
@@ -817,51 +823,41 @@ export class ImportRun {
         );
       }
 
-      // The directory events, set-based, under the same per-corp lock as every other writer.
-      await lockEventLog(db);
-      const events = await db.one<{ last: string | null }>(
-        `WITH ins AS (
-           INSERT INTO event (corp_id, type, member_id, department_id, scope_paths, data, occurred_at)
-           SELECT $1, e.type, e.member_id, e.department_id, e.scope_paths, e.data, clock_timestamp() FROM (
-             SELECT 0 AS kind, d.id AS sort, '${DirectoryEventType.DEPARTMENT_CREATED}' AS type, NULL::bigint AS member_id, d.id AS department_id,
-                    ARRAY[d.path] AS scope_paths, '{}'::jsonb AS data
+      // The directory events, set-based, appended last (the stream's lock is held from here to COMMIT).
+      await this.deps.events.appendSelect(
+        tx,
+        STREAMS.directory,
+        `SELECT e.type, e.subject_type, e.subject_id, e.audience, e.data FROM (
+             SELECT 0 AS kind, d.id AS sort, '${DirectoryEventType.DEPARTMENT_CREATED}' AS type, 'Department' AS subject_type, d.id AS subject_id,
+                    ARRAY[d.path] AS audience, '{}'::jsonb AS data
                FROM unnest($2::bigint[], $3::text[]) AS d(id, path)
              UNION ALL
-             SELECT 1, p.row_no, '${DirectoryEventType.MEMBER_CREATED}', p.member_id, NULL, p.new_paths, '{}'::jsonb FROM import_plan p WHERE p.is_new
+             SELECT 1, p.row_no, '${DirectoryEventType.MEMBER_CREATED}', 'Member', p.member_id, p.new_paths, '{}'::jsonb FROM import_plan p WHERE p.is_new
              UNION ALL
-             SELECT 2, p.row_no, '${DirectoryEventType.MEMBER_UPDATED}', p.member_id, NULL,
+             SELECT 2, p.row_no, '${DirectoryEventType.MEMBER_UPDATED}', 'Member', p.member_id,
                     ARRAY(SELECT DISTINCT unnest(coalesce(p.old_paths, '{}') || p.new_paths)),
                     jsonb_build_object('changedFields', to_jsonb(array_remove(p.changed, 'status')))
                FROM import_plan p WHERE cardinality(array_remove(p.changed, 'status')) > 0
              UNION ALL
-             SELECT 3, p.row_no, '${DirectoryEventType.MEMBER_STATUS_CHANGED}', p.member_id, NULL,
+             SELECT 3, p.row_no, '${DirectoryEventType.MEMBER_STATUS_CHANGED}', 'Member', p.member_id,
                     ARRAY(SELECT DISTINCT unnest(coalesce(p.old_paths, '{}') || p.new_paths)),
                     jsonb_build_object('from', '${MemberStatus.RESIGNED}', 'to', '${MemberStatus.UNACTIVATED}')
                FROM import_plan p WHERE 'status' = ANY(p.changed)
              UNION ALL
-             SELECT 4, x.member_id, '${DirectoryEventType.MEMBER_STATUS_CHANGED}', x.member_id, NULL, x.paths,
+             SELECT 4, x.member_id, '${DirectoryEventType.MEMBER_STATUS_CHANGED}', 'Member', x.member_id, x.paths,
                     jsonb_build_object('from', x.old_status, 'to', '${MemberStatus.RESIGNED}')
                FROM import_resign x
-           ) e ORDER BY e.kind, e.sort
-           RETURNING id)
-         SELECT max(id)::text AS last FROM ins`,
+           ) e ORDER BY e.kind, e.sort`,
         [newDepartments.map((d) => d.id), newDepartments.map((d) => d.path)],
       );
-      lastEventId = events?.last ?? null;
       this.counts.processed = this.counts.total;
-      if (this.options.dryRun) {
-        await raw("ROLLBACK");
-        lastEventId = null;
-        await this.finish(db);
-      } else {
-        await this.finish(db);
-        await raw("COMMIT");
-      }
-    } catch (e) {
-      await raw("ROLLBACK").catch(() => undefined);
-      throw e;
-    }
-    if (lastEventId) this.deps.bus.publish("corp-events", this.principal.corpId, lastEventId);
+      // A dry run evaluates everything and keeps nothing (no event is published either).
+      if (this.options.dryRun) tx.rollbackOnly();
+      else await this.finish(db);
+      },
+      { connection: this.client },
+    );
+    if (this.options.dryRun) await this.finish(db);
     this.onProgress(this);
   }
 

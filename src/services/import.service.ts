@@ -8,7 +8,7 @@ import { ImportJob } from "../entities/import-job.entity";
 import { ImportJobError } from "../entities/import-job-error.entity";
 import { badInput, DomainError, forbidden, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
-import { ImportJobStatus, ImportMode } from "../schema/import.enums";
+import { ImportJobStatus, ImportMode } from "../domain/enums";
 import { DEFAULT_MAX_RESIGN_RATIO, type ImportRowInput } from "../schema/import.types";
 import { CSV_COLUMNS } from "./directory-csv";
 import { ImportFailure, ImportRun, JOB_LOCK_SQL, UploadStalled, type ImportOptions } from "./import-run";

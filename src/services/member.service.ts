@@ -1,12 +1,13 @@
 import type { RequestContext } from "../context";
-import { canManageMembersIn, canSee } from "../auth/principal";
+import { STREAMS } from "../events/log";
+import { canManageMembersIn, canSee } from "../policy/principal";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { selectList } from "../db/scoped-db";
 import type { MemberPageKey } from "../db/loaders";
 import { badInput, forbidden, notFound } from "../errors/domain-error";
 import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
-import { DirectoryEventType, MemberStatus } from "../schema/enums";
+import { DirectoryEventType, MemberStatus } from "../domain/enums";
 import { likeEscape, requireScope, visibleSql } from "./access";
 
 /** The searchable text of a member; the trigram index `member_search_trgm_idx` is on this expression. */
@@ -188,7 +189,7 @@ export class MemberService {
       ],
     );
     await this.setDepartments(ctx, member.pk, data.departmentPks);
-    ctx.emit({ type: DirectoryEventType.MEMBER_CREATED, memberId: member.pk, scopePaths: departments.map((d) => d.path) });
+    ctx.emit(STREAMS.directory, { type: DirectoryEventType.MEMBER_CREATED, subjectType: "Member", subjectId: member.pk, audience: departments.map((d) => d.path) });
     return member;
   }
 
@@ -233,7 +234,7 @@ export class MemberService {
     );
     if (changed.includes("departments")) await this.setDepartments(ctx, pk, departmentPks);
     const scopePaths = [...new Set([...before, ...after].map((d) => d.path))];
-    ctx.emit({ type: DirectoryEventType.MEMBER_UPDATED, memberId: pk, scopePaths, data: { changedFields: changed } });
+    ctx.emit(STREAMS.directory, { type: DirectoryEventType.MEMBER_UPDATED, subjectType: "Member", subjectId: pk, audience: scopePaths, data: { changedFields: changed } });
     return updated;
   }
 
@@ -247,10 +248,10 @@ export class MemberService {
        RETURNING ${selectList(ctx.deps.dataSource, Member, "m")}`,
       [pk, status],
     );
-    ctx.emit({
+    ctx.emit(STREAMS.directory, {
       type: DirectoryEventType.MEMBER_STATUS_CHANGED,
-      memberId: pk,
-      scopePaths: departments.map((d) => d.path),
+      subjectType: "Member", subjectId: pk,
+      audience: departments.map((d) => d.path),
       data: { from: member.status, to: status },
     });
     return updated;
@@ -260,10 +261,10 @@ export class MemberService {
     requireScope(ctx.caller, "directory:write");
     const { member, departments } = await this.writableMember(ctx, pk);
     await ctx.db.exec(`DELETE FROM member WHERE corp_id = $1 AND id = $2`, [pk]);
-    ctx.emit({
+    ctx.emit(STREAMS.directory, {
       type: DirectoryEventType.MEMBER_DELETED,
-      memberId: pk,
-      scopePaths: departments.map((d) => d.path),
+      subjectType: "Member", subjectId: pk,
+      audience: departments.map((d) => d.path),
       data: { employeeId: member.employeeId, name: member.name },
     });
     return member;

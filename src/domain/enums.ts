@@ -1,0 +1,49 @@
+/**
+ * The domain's enumerations (plain TypeScript: entities, services and the database use them); their
+ * GraphQL names and descriptions are registered in `schema/enums.ts`.
+ */
+
+/** The corp's subscription tier; limits and API access depend on it (PRODUCT.md, "Editions"). */
+export enum Edition {
+  BASIC = "BASIC",
+  PROFESSIONAL = "PROFESSIONAL",
+}
+
+/** Account state of a member (source §1). */
+export enum MemberStatus {
+  ACTIVE = "ACTIVE",
+  DISABLED = "DISABLED",
+  UNACTIVATED = "UNACTIVATED",
+  RESIGNED = "RESIGNED",
+}
+
+/** What changed, in a directory event. */
+export enum DirectoryEventType {
+  DEPARTMENT_CREATED = "DEPARTMENT_CREATED",
+  DEPARTMENT_UPDATED = "DEPARTMENT_UPDATED",
+  DEPARTMENT_DELETED = "DEPARTMENT_DELETED",
+  MEMBER_CREATED = "MEMBER_CREATED",
+  MEMBER_UPDATED = "MEMBER_UPDATED",
+  MEMBER_STATUS_CHANGED = "MEMBER_STATUS_CHANGED",
+  MEMBER_DELETED = "MEMBER_DELETED",
+}
+
+/** How an import treats the directory (issue 4). */
+export enum ImportMode {
+  UPSERT = "UPSERT",
+  REPLACE = "REPLACE",
+}
+
+/** Where an import job is. */
+export enum ImportJobStatus {
+  QUEUED = "QUEUED",
+  RUNNING = "RUNNING",
+  SUCCEEDED = "SUCCEEDED",
+  FAILED = "FAILED",
+}
+
+/** Who made an app (issue 5). */
+export enum AppKind {
+  SELF_BUILT = "SELF_BUILT",
+  VENDOR = "VENDOR",
+}
