@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import type http from "node:http";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
+import { CloseCode, MessageType, stringifyMessage } from "graphql-ws";
+import { GraphQLError, type GraphQLSchema } from "graphql";
+import { RequestContext, type AppDeps } from "../context";
+import { bearerToken } from "../auth/tokens";
+import type { Principal } from "../policy/principal";
+import { DomainError } from "../errors/domain-error";
+import { asGraphQLError, formatError } from "../errors/format";
+import { limitExceeded, prepareOperation, type DocumentLimits } from "../limits/document-limits";
+
+type WsExtra = { principal?: Principal; token?: string; ip?: string };
+
+export interface WebSocketOptions {
+  schema: GraphQLSchema;
+  deps: AppDeps;
+  limits: DocumentLimits;
+  /** The client address of an upgrade request (see `client-ip.ts`). */
+  clientIp: (socketAddress: string | undefined, forwarded: string | string[] | undefined) => string | undefined;
+}
+
+/**
+ * GraphQL over WebSocket (graphql-ws) on `/graphql` of `httpServer`. `connection_init` must carry a
+ * valid token (else 4403 at once), and every operation on the socket is authorised again, like an
+ * HTTP request (issue 11): a token that expired, was revoked, or whose app or member was disabled
+ * meanwhile gets UNAUTHENTICATED and the socket is closed with 4403. Frames are capped at
+ * `wsMaxPayloadBytes` (ws's default is 100 MiB), operations per connection at `wsMaxOperations`.
+ * Returns what drains the sockets on shutdown.
+ */
+export function attachWebSocket(httpServer: http.Server, { schema, deps, limits, clientIp }: WebSocketOptions): { dispose: () => Promise<void> } {
+  const { config, tokens } = deps;
+  // `noServer`: the WebSocket server takes upgrades only, so an HTTP server error (a busy port) is
+  // not re-emitted on it (graphql-ws would log it as an internal error with a stack trace).
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes });
+  httpServer.on("upgrade", (req, socket, head) => {
+    if (new URL(req.url ?? "/", "http://gateway").pathname !== "/graphql") return void socket.destroy();
+    wsServer.handleUpgrade(req, socket, head, (ws) => {
+      // ws closes a socket whose message exceeds maxPayload itself (1009); graphql-ws would log that
+      // client's mistake as an internal error with a stack trace, so any client could fill the log.
+      const emit = ws.emit.bind(ws);
+      ws.emit = (event: string | symbol, ...rest: unknown[]) =>
+        event === "error" && (rest[0] as { code?: string } | undefined)?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? true : emit(event, ...rest);
+      wsServer.emit("connection", ws, req);
+    });
+  });
+
+  const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const token = bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        if (!token) return false;
+        ctx.extra.ip = clientIp(ctx.extra.request.socket.remoteAddress, ctx.extra.request.headers["x-forwarded-for"]);
+        try {
+          ctx.extra.principal = await tokens.authenticate(token, ctx.extra.ip);
+          ctx.extra.token = token;
+          return true;
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        // Before any await: ctx.subscriptions then holds the operations received so far, this one
+        // included (a burst of subscribe messages is counted in order, not all at once).
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxOperations) {
+          const max = config.wsMaxOperations;
+          return [asGraphQLError(limitExceeded("operations", max, undefined, `At most ${max} operations may run at once on one connection; complete one first.`))];
+        }
+        const { token, ip } = ctx.extra;
+        const requestId = randomUUID();
+        if (!token) return [asGraphQLError(new DomainError("UNAUTHENTICATED", "The connection has no access token."))];
+        try {
+          ctx.extra.principal = await tokens.authenticate(token, ip);
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          // The refusal is queued first, then the close frame (ws writes both in that order); graphql-ws's
+          // own send of the returned errors is then skipped, the socket being no longer open.
+          const refusal = stringifyMessage({ id, type: MessageType.Error, payload: [formatError(e, requestId)] });
+          ctx.extra.socket.send(refusal);
+          ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden");
+          return [asGraphQLError(e)];
+        }
+        try {
+          const prepared = prepareOperation(schema, payload, true, limits);
+          if ("errors" in prepared) return prepared.errors;
+          const recheck = () => tokens.authenticate(token, ip);
+          return {
+            schema,
+            document: prepared.document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck),
+          };
+        } catch (e) {
+          if (e instanceof DomainError) return [asGraphQLError(e)];
+          if (e instanceof GraphQLError) return [e];
+          throw e;
+        }
+      },
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return result;
+        const requestId = (args.contextValue as RequestContext).requestId;
+        return { ...result, errors: result.errors.map((e) => formatError(e, requestId)) };
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e, randomUUID())),
+    },
+    wsServer,
+  );
+  return { dispose: async () => void (await cleanup.dispose()) };
+}
