@@ -22,7 +22,7 @@ import { createDataSource } from "../src/db/data-source";
 import { migrate } from "../src/db/migrate";
 import { startEmbeddedPostgres } from "../src/db/embedded";
 import { createGateway } from "../src/server";
-import { Edition } from "../src/schema/enums";
+import { Edition } from "../src/domain/enums";
 import { CSV_COLUMNS, escapeName } from "../src/services/directory-csv";
 
 const UPLOADER = process.argv[2] === "--upload";
