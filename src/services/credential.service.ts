@@ -4,7 +4,8 @@ import { canManageMembersIn, canSee } from "../policy/principal";
 import { writeAudit } from "../auth/audit";
 import { ACTIVATION_TTL_HOURS, sha256 } from "../auth/sso";
 import { forbidden, notFound } from "../errors/domain-error";
-import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { paginate, type Connection, type PageWindow } from "../db/paging";
+import { SqlParams } from "../db/sql-params";
 import { toGlobalId } from "../schema/global-id";
 import { AuditAction, AuditEntry } from "../schema/app.types";
 import { requireScope } from "./access";
@@ -76,27 +77,26 @@ export class CredentialService {
     if (filter.appPk) where.push(`l.app_id = ${params.add(filter.appPk)}`);
     if (filter.memberPk) where.push(`l.member_id = ${params.add(filter.memberPk)}`);
     if (filter.since) where.push(`l.occurred_at >= ${params.add(filter.since)}`);
-    const countParams = [...params.values];
-    // Newest first: the keyset runs on -id so the shared ascending helper applies.
-    const page = keyset(window, ["(-l.id)"], params, ["bigint"]);
-    const rows = await ctx.db.rows<{ id: string; occurred_at: Date; action: AuditAction; outcome: string; app_id: string | null; member_id: string | null; ip: string | null; detail: object }>(
-      `SELECT l.id, l.occurred_at, l.action, l.outcome, l.app_id, l.member_id, l.ip, l.detail FROM audit_log l
-        WHERE ${where.join(" AND ")} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      params.values,
-    );
-    const entries: AuditEntry[] = rows.map((r) => ({
-      pk: r.id,
-      id: r.id,
-      occurredAt: r.occurred_at,
-      action: r.action,
-      success: r.outcome === "SUCCESS",
-      appId: r.app_id ? toGlobalId("App", r.app_id) : null,
-      memberId: r.member_id ? toGlobalId("Member", r.member_id) : null,
-      ip: r.ip,
-      detail: JSON.stringify(r.detail),
-    }));
-    return toConnection(entries, window, (e) => [String(-Number(e.pk))], async () =>
-      Number((await ctx.db.one<{ n: string }>(`SELECT count(*) AS n FROM audit_log l WHERE ${where.join(" AND ")}`, countParams))?.n ?? 0),
-    );
+    type Row = { id: string; occurred_at: Date; action: AuditAction; outcome: string; app_id: string | null; member_id: string | null; ip: string | null; detail: object };
+    return paginate(ctx.db, window, {
+      select: "l.id, l.occurred_at, l.action, l.outcome, l.app_id, l.member_id, l.ip, l.detail",
+      from: "audit_log l",
+      where: where.join(" AND "),
+      params,
+      // Newest first: the keyset runs on -id so the shared ascending helper applies.
+      key: [{ sql: "(-l.id)", cast: "bigint" }],
+      keyOf: (e) => [String(-Number(e.pk))],
+      map: (r: Row): AuditEntry => ({
+        pk: r.id,
+        id: r.id,
+        occurredAt: r.occurred_at,
+        action: r.action,
+        success: r.outcome === "SUCCESS",
+        appId: r.app_id ? toGlobalId("App", r.app_id) : null,
+        memberId: r.member_id ? toGlobalId("Member", r.member_id) : null,
+        ip: r.ip,
+        detail: JSON.stringify(r.detail),
+      }),
+    });
   }
 }

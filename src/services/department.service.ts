@@ -2,10 +2,11 @@ import type { RequestContext } from "../context";
 import { STREAMS } from "../events/log";
 import { canManageDepartments, canSee } from "../policy/principal";
 import { Department, MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
-import { selectList, type CorpDb } from "../db/scoped-db";
+import { hydrate, selectList, type CorpDb } from "../db/scoped-db";
 import type { MemberPageKey } from "../db/loaders";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
-import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { paginate, type Connection, type PageWindow } from "../db/paging";
+import { SqlParams } from "../db/sql-params";
 import { DirectoryEventType } from "../domain/enums";
 import { requireScope, visibleSql } from "./access";
 
@@ -84,17 +85,17 @@ export class DepartmentService {
       where = `d.path = ANY(${params.add(roots)}::text[])`;
     }
     const filter = `d.corp_id = $1 AND ${where} AND ${visibleSql(ctx.caller, params, "d.path")}`;
-    const countParams = [...params.values];
-    const page = keyset(window, [`d."order"`, "d.id"], params, ["int", "bigint"]);
-    const rows = await ctx.db.entities(
-      Department,
-      `SELECT ${selectList(ctx.deps.dataSource, Department, "d")} FROM department d
-        WHERE ${filter} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      params.values,
-    );
-    return toConnection(rows, window, (d) => [String(d.order), d.pk], async () => {
-      const row = await ctx.db.one<{ n: string }>(`SELECT count(*) AS n FROM department d WHERE ${filter}`, countParams);
-      return Number(row?.n ?? 0);
+    return paginate(ctx.db, window, {
+      select: selectList(ctx.deps.dataSource, Department, "d"),
+      from: "department d",
+      where: filter,
+      params,
+      key: [
+        { sql: `d."order"`, cast: "int" },
+        { sql: "d.id", cast: "bigint" },
+      ],
+      keyOf: (d) => [String(d.order), d.pk],
+      map: (row) => hydrate(Department, row),
     });
   }
 

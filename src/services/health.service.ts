@@ -1,9 +1,10 @@
 import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
-import { selectList } from "../db/scoped-db";
+import { hydrate, selectList } from "../db/scoped-db";
 import { badInput, forbidden } from "../errors/domain-error";
-import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { paginate, type Connection, type PageWindow } from "../db/paging";
+import { SqlParams } from "../db/sql-params";
 import { MemberStatus } from "../domain/enums";
 import { requireScope, visibleSql } from "./access";
 
@@ -30,17 +31,14 @@ export class HealthService {
     const where = `d.corp_id = $1 AND d.parent_id IS NOT NULL AND ${visibleSql(ctx.caller, params, "d.path")}
       AND NOT EXISTS (SELECT 1 FROM department c WHERE c.corp_id = $1 AND c.parent_id = d.id)
       AND NOT EXISTS (SELECT 1 FROM member_department md WHERE md.department_id = d.id)`;
-    const countParams = [...params.values];
-    const page = keyset(window, ["d.id"], params, ["bigint"]);
-    const rows = await ctx.db.entities(
-      Department,
-      `SELECT ${selectList(ctx.deps.dataSource, Department, "d")} FROM department d
-        WHERE ${where} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      params.values,
-    );
-    return toConnection(rows, window, (d) => [d.pk], async () => {
-      const row = await ctx.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM department d WHERE ${where}`, countParams);
-      return row?.n ?? 0;
+    return paginate(ctx.db, window, {
+      select: selectList(ctx.deps.dataSource, Department, "d"),
+      from: "department d",
+      where,
+      params,
+      key: [{ sql: "d.id", cast: "bigint" }],
+      keyOf: (d) => [d.pk],
+      map: (row) => hydrate(Department, row),
     });
   }
 
@@ -60,17 +58,14 @@ export class HealthService {
                                WHERE md.corp_id = $1 AND md.member_id = m.id AND ${visibleSql(ctx.caller, params, "d.path")})`);
     }
     const where = conditions.join(" AND ");
-    const countParams = [...params.values];
-    const page = keyset(window, ["m.id"], params, ["bigint"]);
-    const rows = await ctx.db.entities(
-      Member,
-      `SELECT ${selectList(ctx.deps.dataSource, Member, "m")} FROM member m
-        WHERE ${where} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      params.values,
-    );
-    return toConnection(rows, window, (m) => [m.pk], async () => {
-      const row = await ctx.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM member m WHERE ${where}`, countParams);
-      return row?.n ?? 0;
+    return paginate(ctx.db, window, {
+      select: selectList(ctx.deps.dataSource, Member, "m"),
+      from: "member m",
+      where,
+      params,
+      key: [{ sql: "m.id", cast: "bigint" }],
+      keyOf: (m) => [m.pk],
+      map: (row) => hydrate(Member, row),
     });
   }
 }

@@ -3,11 +3,12 @@ import { Readable, Transform } from "node:stream";
 import { Repeater } from "@repeaterjs/repeater";
 import type { Pool } from "pg";
 import type { RequestContext } from "../context";
-import { CorpDb, selectList } from "../db/scoped-db";
+import { hydrate, CorpDb, selectList } from "../db/scoped-db";
 import { ImportJob } from "../entities/import-job.entity";
 import { ImportJobError } from "../entities/import-job-error.entity";
 import { badInput, DomainError, forbidden, notFound } from "../errors/domain-error";
-import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { paginate, type Connection, type PageWindow } from "../db/paging";
+import { SqlParams } from "../db/sql-params";
 import { ImportJobStatus, ImportMode } from "../domain/enums";
 import { DEFAULT_MAX_RESIGN_RATIO, type ImportRowInput } from "../schema/import.types";
 import { CSV_COLUMNS } from "./directory-csv";
@@ -248,18 +249,15 @@ export class ImportService {
   async errors(ctx: RequestContext, job: ImportJob, window: PageWindow): Promise<Connection<ImportJobError>> {
     const params = new SqlParams();
     const where = `e.corp_id = $1 AND e.job_id = ${params.add(job.id)}`;
-    const countParams = [...params.values];
-    // One key column (the resolver pages with one cursor value).
-    const page = keyset(window, [ERROR_KEY_SQL], params, ["text"]);
-    const rows = await ctx.db.entities(
-      ImportJobError,
-      `SELECT ${selectList(ctx.deps.dataSource, ImportJobError, "e")} FROM import_job_error e
-        WHERE ${where} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      params.values,
-    );
-    return toConnection(rows, window, (e) => [errorKey(e)], async () => {
-      const row = await ctx.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM import_job_error e WHERE ${where}`, countParams);
-      return row?.n ?? 0;
+    return paginate(ctx.db, window, {
+      select: selectList(ctx.deps.dataSource, ImportJobError, "e"),
+      from: "import_job_error e",
+      where,
+      params,
+      // One key column (the resolver pages with one cursor value).
+      key: [{ sql: ERROR_KEY_SQL, cast: "text" }],
+      keyOf: (e) => [errorKey(e)],
+      map: (row) => hydrate(ImportJobError, row),
     });
   }
 

@@ -3,10 +3,11 @@ import { STREAMS } from "../events/log";
 import { canManageMembersIn, canSee } from "../policy/principal";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
-import { selectList } from "../db/scoped-db";
+import { hydrate, selectList } from "../db/scoped-db";
 import type { MemberPageKey } from "../db/loaders";
 import { badInput, forbidden, notFound } from "../errors/domain-error";
-import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
+import { SqlParams } from "../db/sql-params";
 import { DirectoryEventType, MemberStatus } from "../domain/enums";
 import { likeEscape, requireScope, visibleSql } from "./access";
 
@@ -111,17 +112,14 @@ export class MemberService {
       where.push(`EXISTS (SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
                           WHERE md.corp_id = $1 AND md.member_id = m.id AND ${inDepartment.join(" AND ")})`);
     }
-    const countParams = [...params.values];
-    const page = keyset(window, ["m.id"], params, ["bigint"]);
-    const rows = await ctx.db.entities(
-      Member,
-      `SELECT ${selectList(ctx.deps.dataSource, Member, "m")} FROM member m
-        WHERE ${where.join(" AND ")} AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`,
-      params.values,
-    );
-    return toConnection(rows, window, (m) => [m.pk], async () => {
-      const row = await ctx.db.one<{ n: string }>(`SELECT count(*) AS n FROM member m WHERE ${where.join(" AND ")}`, countParams);
-      return Number(row?.n ?? 0);
+    return paginate(ctx.db, window, {
+      select: selectList(ctx.deps.dataSource, Member, "m"),
+      from: "member m",
+      where: where.join(" AND "),
+      params,
+      key: [{ sql: "m.id", cast: "bigint" }],
+      keyOf: (m) => [m.pk],
+      map: (row) => hydrate(Member, row),
     });
   }
 
