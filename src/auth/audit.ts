@@ -1,4 +1,5 @@
-import type { CorpDb } from "../db/scoped-db";
+import type { Pool } from "pg";
+import { CorpDb } from "../db/scoped-db";
 
 /** Audit actions (issue 5): what `auditLog` can show and filter on. */
 export const AUDIT_ACTIONS = [
@@ -38,4 +39,12 @@ export async function writeAudit(db: CorpDb, entry: AuditEntry): Promise<void> {
      VALUES ($1, clock_timestamp(), $2, $3, $4, $5, $6, $7::jsonb)`,
     [entry.action, entry.success ? "SUCCESS" : "FAILURE", entry.appPk ?? null, entry.memberPk ?? null, entry.ip?.slice(0, 64) ?? null, JSON.stringify(entry.detail ?? {})],
   );
+}
+
+/**
+ * Appends one audit row of corp `corpPk` in a statement of its own, outside any transaction: the
+ * OAuth endpoints' refusals must stay recorded although the request that caused them fails.
+ */
+export async function writeAuditNow(pool: Pool, corpPk: string, entry: AuditEntry): Promise<void> {
+  await writeAudit(new CorpDb(corpPk, pool), entry);
 }

@@ -6,8 +6,10 @@ import { IpThrottle, throttleRedis } from "../ratelimit/ip-throttle";
 import { hasControlCharacter } from "./form-input";
 import { activationPage, errorPage, FORM_TOKEN_FIELD, PAGE_HEADERS, signInPage, throttledPage } from "./pages";
 import { SCOPES } from "../policy/scopes";
-import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest, type SsoService } from "./sso";
-import { bearerToken, OAuthError, type TokenApp, type TokenService } from "./tokens";
+import { bearerToken, OAuthError, type TokenApp } from "./oauth-types";
+import type { SsoService } from "./sso";
+import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types";
+import type { TokenService } from "./tokens";
 
 /** The authorization request parameters the sign-in form carries through its POST. */
 const AUTHORIZE_PARAMS = ["response_type", "client_id", "corp_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] as const;
@@ -131,13 +133,13 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   async function authorizeRequest(params: Form, res: Response): Promise<AuthorizeRequest | undefined> {
     let request: AuthorizeRequest | undefined;
     try {
-      return await sso.authorizeRequest(params);
+      return await sso.authorization.parse(params);
     } catch (e) {
       pageHeaders(res);
       if (e instanceof DomainError) return void res.status(400).type("html").send(errorPage(e.message));
       if (e instanceof AuthorizeError && params.redirect_uri) {
         request = { redirectUri: params.redirect_uri, state: params.state } as AuthorizeRequest;
-        return void res.redirect(303, sso.redirectTo(request, { error: e.error, error_description: e.description }));
+        return void res.redirect(303, sso.authorization.redirectTo(request, { error: e.error, error_description: e.description }));
       }
       throw e;
     }
@@ -211,7 +213,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   };
 
   const signIn = async (req: Request, res: Response, status: number, request: AuthorizeRequest, params: Form, extra: { login?: string; error?: string; passwordExpired?: string } = {}) => {
-    const names = await sso.pageNames(request);
+    const names = await sso.authorization.pageNames(request);
     res.status(status).type("html").send(signInPage({ ...names, hidden: { ...hiddenFields(params), ...formToken(req, res, "sign-in") }, ...extra }));
   };
 
@@ -229,13 +231,13 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     if (!request) return;
     pageHeaders(res);
     try {
-      const result = await sso.signIn(request, { login: params.login ?? "", password: params.password ?? "", newPassword: params.new_password || undefined }, req.ip);
+      const result = await sso.signIn.attempt(request, { login: params.login ?? "", password: params.password ?? "", newPassword: params.new_password || undefined }, req.ip);
       if ("redirect" in result) return void res.redirect(303, result.redirect);
       if ("failed" in result) return void (await signIn(req, res, 401, request, params, { login: params.login, error: result.failed }));
       await signIn(req, res, 200, request, params, { login: params.login, passwordExpired: result.passwordExpired });
     } catch (e) {
       if (!(e instanceof AuthorizeError)) throw e;
-      res.redirect(303, sso.redirectTo(request, { error: e.error, error_description: e.description }));
+      res.redirect(303, sso.authorization.redirectTo(request, { error: e.error, error_description: e.description }));
     }
   });
 
@@ -248,13 +250,14 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       if (!grantType) throw new OAuthError("invalid_request", "grant_type is required.");
       if (grantType === "client_credentials") {
         if (!clientId || !clientSecret) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic or client_id and client_secret).");
-        return void res.json(await tokens.clientCredentials(clientId, clientSecret, body.scope, { corpId: body.corp_id, ip: req.ip }));
+        return void res.json(await tokens.clientCredentials.grant(clientId, clientSecret, body.scope, { corpId: body.corp_id, ip: req.ip }));
       }
       if (grantType !== "authorization_code" && grantType !== "refresh_token") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
       if (!clientId) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic, client_secret_post, or client_id for a public client).");
-      const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic: true, corpId: body.corp_id ?? (() => sso.corpOfGrant(body)), ip: req.ip });
-      await tokens.checkNetwork(app, req.ip);
-      res.json(grantType === "authorization_code" ? await sso.exchangeCode(app, body, req.ip) : await sso.refresh(app, body, req.ip));
+      const corpId = body.corp_id ?? (() => sso.grants.corpOfGrant(body));
+      const app = await tokens.clients.authenticate(clientId, clientSecret, { allowPublic: true, corpId, ip: req.ip });
+      await tokens.clients.checkNetwork(app, req.ip);
+      res.json(grantType === "authorization_code" ? await sso.grants.exchangeCode(app, body, req.ip) : await sso.grants.refresh(app, body, req.ip));
     } catch (e) {
       sendOAuthError(res, e);
     }
@@ -264,8 +267,8 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   async function endpointClient(req: Request, body: Form, allowPublic: boolean): Promise<TokenApp> {
     const { clientId, clientSecret } = clientCredentials(req, body);
     if (!clientId) throw new OAuthError("invalid_client", "Client authentication is required.");
-    const app = await tokens.authenticateClient(clientId, clientSecret, { allowPublic, corpId: body.corp_id, ip: req.ip });
-    await tokens.checkNetwork(app, req.ip);
+    const app = await tokens.clients.authenticate(clientId, clientSecret, { allowPublic, corpId: body.corp_id, ip: req.ip });
+    await tokens.clients.checkNetwork(app, req.ip);
     return app;
   }
 
@@ -275,7 +278,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       const body = oauthForm(req.body);
       const app = await endpointClient(req, body, true);
       if (!body.token) throw new OAuthError("invalid_request", "token is required.");
-      await sso.revoke(app, body.token, req.ip);
+      await sso.revocation.revoke(app, body.token, req.ip);
       res.status(200).end();
     } catch (e) {
       sendOAuthError(res, e);
@@ -288,7 +291,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       const body = oauthForm(req.body);
       const app = await endpointClient(req, body, false);
       if (!body.token) throw new OAuthError("invalid_request", "token is required.");
-      res.json(await sso.introspect(app, body.token));
+      res.json(await sso.revocation.introspect(app, body.token));
     } catch (e) {
       sendOAuthError(res, e);
     }
@@ -308,7 +311,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       const scopes = claims.scope.split(" ");
       if (!principal.member) return refuse(403, "insufficient_scope", "userinfo needs a member's token (from sign-in), not an app token.");
       if (!scopes.includes("openid")) return refuse(403, "insufficient_scope", "The token lacks the openid scope.");
-      const info = await sso.userinfo(principal.corpId, principal.member.id, scopes);
+      const info = await sso.grants.userinfo(principal.corpId, principal.member.id, scopes);
       if (!info) return refuse(401, "invalid_token", "The member no longer exists.");
       res.json(info);
     } catch (e) {
@@ -321,7 +324,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
   router.post("/oauth/userinfo", form, userinfo);
 
   const activation = async (req: Request, res: Response, status: number, token: string, error?: string) => {
-    const target = await sso.activationTarget(token);
+    const target = await sso.activation.target(token);
     res.status(target ? status : 404).type("html").send(activationPage(target ? { name: target.name, corpName: target.corpName, hidden: formToken(req, res, "activate"), error } : { error }));
   };
 
@@ -337,7 +340,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     const password = body.password ?? "";
     // Typed twice: a mismatch stores nothing and spends nothing of the link.
     if (body.password_again !== password) return void (await activation(req, res, 400, token, "The two passwords differ: type the same new password in both fields."));
-    const result = await sso.activate(token, password, req.ip);
+    const result = await sso.activation.activate(token, password, req.ip);
     if (!result.error) return void res.type("html").send(activationPage({ done: true, corpName: result.corpName, employeeId: result.employeeId }));
     await activation(req, res, 400, token, result.error);
   });
