@@ -1,4 +1,4 @@
-'use strict';
+"use strict";
 // `npm run bench:anchors -- [harness dir] [harness options]`: the gateway next to PostGraphile (A)
 // and the hand-written SQL server (B) in the shared harness (default ../shared/bench), on q1.
 //
@@ -17,61 +17,68 @@
 // Environment: BENCH_DATABASE_URL (default: the harness's own default), BENCH_GATEWAY_DB
 // (wg_bench_gateway), BENCH_PORT (4100).
 
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { execFileSync, spawnSync } = require('node:child_process');
-const gw = require('./lib/gateway');
-const { exportToImportCsv, gatewayDepartmentsByPath } = require('./lib/harness-export');
-const { loadImportCsv } = require('./lib/loader');
-const { hasImporter, importCsv } = require('./lib/importer');
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { execFileSync, spawnSync } = require("node:child_process");
+const gw = require("./lib/gateway");
+const { exportToImportCsv, gatewayDepartmentsByPath } = require("./lib/harness-export");
+const { loadImportCsv } = require("./lib/loader");
+const { hasImporter, importCsv } = require("./lib/importer");
 
-const WORK = path.join(__dirname, '.work');
+const WORK = path.join(__dirname, ".work");
 
 function writableHarness(dir) {
-  const writable = (d) => { try { fs.accessSync(d, fs.constants.W_OK); return true; } catch { return false; } };
-  if (writable(dir) && (!fs.existsSync(path.join(dir, 'results')) || writable(path.join(dir, 'results')))) return dir;
-  const copy = path.join(os.tmpdir(), 'workgraph-bench-harness');
+  const writable = (d) => {
+    try {
+      fs.accessSync(d, fs.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (writable(dir) && (!fs.existsSync(path.join(dir, "results")) || writable(path.join(dir, "results")))) return dir;
+  const copy = path.join(os.tmpdir(), "workgraph-bench-harness");
   console.log(`${dir} is read-only: working in a copy, ${copy}`);
   fs.mkdirSync(copy, { recursive: true });
   for (const entry of fs.readdirSync(dir)) {
-    if (entry === 'node_modules' || entry === 'results' || entry === 'data') continue;
+    if (entry === "node_modules" || entry === "results" || entry === "data") continue;
     fs.cpSync(path.join(dir, entry), path.join(copy, entry), { recursive: true, force: true });
   }
-  execFileSync('chmod', ['-R', 'u+w', copy]);
+  execFileSync("chmod", ["-R", "u+w", copy]);
   return copy;
 }
 
 async function main() {
   const args = process.argv.slice(2);
-  const useLoader = args.includes('--loader');
-  const rest = args.filter((a) => a !== '--loader');
-  const harnessArg = rest[0] && !rest[0].startsWith('--') ? rest.shift() : path.join(gw.PROJECT, '..', 'shared', 'bench');
+  const useLoader = args.includes("--loader");
+  const rest = args.filter((a) => a !== "--loader");
+  const harnessArg = rest[0] && !rest[0].startsWith("--") ? rest.shift() : path.join(gw.PROJECT, "..", "shared", "bench");
   const harness = writableHarness(path.resolve(harnessArg));
   const env = { ...process.env };
-  const harnessEnv = require(path.join(harness, 'harness', 'env.js'));
+  const harnessEnv = require(path.join(harness, "harness", "env.js"));
   env.BENCH_DATABASE_URL = harnessEnv.DATABASE_URL;
   const port = Number(process.env.BENCH_PORT || 4100);
   fs.mkdirSync(WORK, { recursive: true });
 
-  if (!fs.existsSync(path.join(harness, 'node_modules'))) {
-    console.log('npm ci in the harness ...');
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: harness, stdio: 'inherit' });
+  if (!fs.existsSync(path.join(harness, "node_modules"))) {
+    console.log("npm ci in the harness ...");
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: harness, stdio: "inherit" });
   }
   console.log(`harness data in ${env.BENCH_DATABASE_URL} (setup-db.js --seed 1 --export) ...`);
   await gw.ensureDatabase(env.BENCH_DATABASE_URL);
-  const exportDir = path.join(harness, 'data', 'export');
-  execFileSync(process.execPath, ['scripts/setup-db.js', '--seed', '1', '--export', exportDir], { cwd: harness, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exportDir = path.join(harness, "data", "export");
+  execFileSync(process.execPath, ["scripts/setup-db.js", "--seed", "1", "--export", exportDir], { cwd: harness, env, stdio: ["ignore", "ignore", "inherit"] });
 
-  const csv = path.join(WORK, 'anchors-members.csv');
+  const csv = path.join(WORK, "anchors-members.csv");
   const exported = await exportToImportCsv(exportDir, csv);
   console.log(`export -> ${csv}: ${exported.members} members`);
 
   gw.build();
-  const url = await gw.freshDatabase(env.BENCH_DATABASE_URL, process.env.BENCH_GATEWAY_DB || 'wg_bench_gateway');
+  const url = await gw.freshDatabase(env.BENCH_DATABASE_URL, process.env.BENCH_GATEWAY_DB || "wg_bench_gateway");
   // The root department is named after the corp: name it as the harness's root.
   const corp = gw.createCorp(url, exported.rootName);
-  const logFile = path.join(WORK, 'anchors-gateway.log');
+  const logFile = path.join(WORK, "anchors-gateway.log");
   const proc = await gw.startGateway(url, port, logFile);
   let token;
   let label;
@@ -83,15 +90,15 @@ async function main() {
       console.log(`import (POST /imports?mode=REPLACE): ${JSON.stringify(r.job)} in ${r.seconds.toFixed(1)} s`);
     } else {
       const r = await loadImportCsv(url, corp.corpPk, csv);
-      label = 'loaded by the benchmark loader (not the importer)';
+      label = "loaded by the benchmark loader (not the importer)";
       console.log(`benchmark loader: ${JSON.stringify(r)}`);
     }
   } finally {
     await gw.stopProcess(proc);
   }
-  const analyze = new (require('pg').Client)({ connectionString: url });
+  const analyze = new (require("pg").Client)({ connectionString: url });
   await analyze.connect();
-  await analyze.query('ANALYZE');
+  await analyze.query("ANALYZE");
   await analyze.end();
 
   const byPath = await gatewayDepartmentsByPath(url, corp.corpPk);
@@ -101,14 +108,19 @@ async function main() {
     if (!ours) throw new Error(`harness department ${id} (${p}) is not in the gateway's database`);
     departments[id] = ours;
   }
-  fs.writeFileSync(path.join(WORK, 'anchors-state.json'), JSON.stringify({ label, port, token, env: gw.serverEnv(url, port), departments }, null, 1));
+  fs.writeFileSync(path.join(WORK, "anchors-state.json"), JSON.stringify({ label, port, token, env: gw.serverEnv(url, port), departments }, null, 1));
 
-  const name = rest.includes('--name') ? [] : ['--name', `${new Date().toISOString().slice(0, 10)}-gateway`];
-  console.log(`harness: run.js --targets C,A,B --queries q1 ${[...name, ...rest].join(' ')}`);
-  const r = spawnSync(process.execPath, ['harness/run.js', '--targets', 'C,A,B', '--queries', 'q1', ...name, ...rest], {
-    cwd: harness, env: { ...env, WORKGRAPH_DIR: gw.PROJECT }, stdio: 'inherit',
+  const name = rest.includes("--name") ? [] : ["--name", `${new Date().toISOString().slice(0, 10)}-gateway`];
+  console.log(`harness: run.js --targets C,A,B --queries q1 ${[...name, ...rest].join(" ")}`);
+  const r = spawnSync(process.execPath, ["harness/run.js", "--targets", "C,A,B", "--queries", "q1", ...name, ...rest], {
+    cwd: harness,
+    env: { ...env, WORKGRAPH_DIR: gw.PROJECT },
+    stdio: "inherit",
   });
   process.exit(r.status ?? 1);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,3 +1,4 @@
+import type { MigrationInterface } from "typeorm";
 import { Init1795603406553 } from "./1795603406553-Init";
 import { Apps1795800000000 } from "./1795800000000-Apps";
 import { VendorSso1795800000001 } from "./1795800000001-VendorSso";
@@ -7,4 +8,12 @@ import { AppTokensValidAfter1795900000200 } from "./1795900000200-AppTokensValid
 import { EventStreams1796000000000 } from "./1796000000000-EventStreams";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
-export const MIGRATIONS: Function[] = [Init1795603406553, Import1795700000000, Apps1795800000000, VendorSso1795800000001, ImportErrorPerField1795900000100, AppTokensValidAfter1795900000200, EventStreams1796000000000];
+export const MIGRATIONS: Array<new () => MigrationInterface> = [
+  Init1795603406553,
+  Import1795700000000,
+  Apps1795800000000,
+  VendorSso1795800000001,
+  ImportErrorPerField1795900000100,
+  AppTokensValidAfter1795900000200,
+  EventStreams1796000000000,
+];

@@ -81,7 +81,10 @@ async function upload(base: string, token: string, mode: string): Promise<void> 
 
 function uploadInChild(base: string, token: string, mode: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ["--upload", base, token, mode, String(ROWS)], { stdio: ["ignore", "pipe", "inherit", "ipc"], execArgv: ["-r", "ts-node/register/transpile-only"] });
+    const child = fork(__filename, ["--upload", base, token, mode, String(ROWS)], {
+      stdio: ["ignore", "pipe", "inherit", "ipc"],
+      execArgv: ["-r", "ts-node/register/transpile-only"],
+    });
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
     child.on("error", reject);

@@ -36,7 +36,12 @@ const posted = await fetch(action, {
 });
 const callback = new URL(posted.headers.get("location"));
 
-const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
+const tokens = await client.authorizationCodeGrant(config, callback, {
+  pkceCodeVerifier: verifier,
+  expectedState: state,
+  expectedNonce: nonce,
+  idTokenExpected: true,
+});
 const idClaims = tokens.claims();
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
 const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);

@@ -1,11 +1,11 @@
-'use strict';
+"use strict";
 // Turns the shared harness's table export (`setup-db.js --export DIR`: department.csv, member.csv,
 // member_department.csv) into one import-format CSV, and maps the harness's department ids to
 // the gateway's after the load (by the path of names, which is what the importer keys on).
 
-const fs = require('node:fs');
-const { Client } = require('pg');
-const { IMPORT_HEADER, ROOT, escapeName, line, eachRow } = require('./csv');
+const fs = require("node:fs");
+const { Client } = require("pg");
+const { IMPORT_HEADER, ROOT, escapeName, line, eachRow } = require("./csv");
 
 /** Writes `outFile`; returns { rootName, pathOf: Map<benchDepartmentId, "A/B" (root: "/")>, members }. */
 async function exportToImportCsv(exportDir, outFile) {
@@ -30,19 +30,20 @@ async function exportToImportCsv(exportDir, outFile) {
   await eachRow(`${exportDir}/member_department.csv`, ([memberId, departmentId, isMain]) => {
     let list = memberships.get(memberId);
     if (!list) memberships.set(memberId, (list = []));
-    if (isMain === 'true' || isMain === 't') list.unshift(departmentId); else list.push(departmentId);
+    if (isMain === "true" || isMain === "t") list.unshift(departmentId);
+    else list.push(departmentId);
   });
 
   const out = fs.createWriteStream(outFile);
-  const write = (s) => (out.write(s) ? undefined : new Promise((r) => out.once('drain', r)));
+  const write = (s) => (out.write(s) ? undefined : new Promise((r) => out.once("drain", r)));
   await write(line(IMPORT_HEADER));
   let members = 0;
   const rows = [];
   await eachRow(`${exportDir}/member.csv`, (f) => rows.push(f));
   rows.sort((a, b) => Number(a[0]) - Number(b[0]));
   for (const [id, , employeeId, name, title, extension, email] of rows) {
-    const departments = (memberships.get(id) || []).map(pathFor).join(';');
-    const w = write(line([employeeId, name, departments, title, extension, '', email]));
+    const departments = (memberships.get(id) || []).map(pathFor).join(";");
+    const w = write(line([employeeId, name, departments, title, extension, "", email]));
     if (w) await w;
     members++;
   }
@@ -63,7 +64,7 @@ async function gatewayDepartmentsByPath(url, corpPk) {
        SELECT id::text, names FROM t`,
       [corpPk],
     );
-    return new Map(rows.map((r) => [r.names.length ? r.names.map(escapeName).join('/') : ROOT, r.id]));
+    return new Map(rows.map((r) => [r.names.length ? r.names.map(escapeName).join("/") : ROOT, r.id]));
   } finally {
     await client.end();
   }

@@ -1,4 +1,4 @@
-'use strict';
+"use strict";
 // The benchmark's own set-based loader: a stand-in for the member importer (issue 4 part 1), used
 // to fill a fresh gateway database with an import-format CSV when the importer is not there.
 // It streams the file into a temporary staging table with COPY, then creates the departments of
@@ -9,10 +9,10 @@
 // Paths are read as the importer reads them (`A/B`: names below the root, the root itself `/`);
 // names with escapes (`\\`) are refused: the benchmark's data has none.
 
-const fs = require('node:fs');
-const { pipeline } = require('node:stream/promises');
-const { Client } = require('pg');
-const { from: copyFrom } = require('pg-copy-streams');
+const fs = require("node:fs");
+const { pipeline } = require("node:stream/promises");
+const { Client } = require("pg");
+const { from: copyFrom } = require("pg-copy-streams");
 
 /**
  * Loads `file` into the corp `corpPk` of the database at `url` (which must have no members yet);
@@ -27,11 +27,13 @@ async function loadImportCsv(url, corpPk, file, { departmentsOnly = false } = {}
   await client.connect();
   const t0 = process.hrtime.bigint();
   try {
-    await client.query('BEGIN');
+    await client.query("BEGIN");
     await client.query(`CREATE TEMP TABLE staging (ord bigserial, employee_id text, name text, department text, title text,
                           extension text, mobile text, email text) ON COMMIT DROP`);
-    await pipeline(fs.createReadStream(file),
-      client.query(copyFrom('COPY staging (employee_id, name, department, title, extension, mobile, email) FROM STDIN (FORMAT csv, HEADER)')));
+    await pipeline(
+      fs.createReadStream(file),
+      client.query(copyFrom("COPY staging (employee_id, name, department, title, extension, mobile, email) FROM STDIN (FORMAT csv, HEADER)")),
+    );
 
     const escaped = (await client.query(`SELECT count(*)::int AS n FROM staging WHERE strpos(department, '\\') > 0`)).rows[0].n;
     if (escaped) throw new Error(`${escaped} row(s) have escaped department names: the benchmark loader does not read escapes`);
@@ -64,34 +66,38 @@ async function loadImportCsv(url, corpPk, file, { departmentsOnly = false } = {}
       departments += r.rowCount;
     }
     if (departmentsOnly) {
-      await client.query('COMMIT');
-      await client.query('ANALYZE department');
+      await client.query("COMMIT");
+      await client.query("ANALYZE department");
       return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, members: 0, memberships: 0, departments };
     }
-    const members = (await client.query(
-      `INSERT INTO member (corp_id, employee_id, name, title, extension, mobile, email, status, main_department_id)
+    const members = (
+      await client.query(
+        `INSERT INTO member (corp_id, employee_id, name, title, extension, mobile, email, status, main_department_id)
        SELECT $1, s.employee_id, s.name, NULLIF(s.title, ''), NULLIF(s.extension, ''), NULLIF(s.mobile, ''),
               lower(NULLIF(s.email, '')), 'UNACTIVATED', d.id
-         FROM staging s JOIN dept_map d ON d.names = ${NAMES('split_part(s.department, \';\', 1)')}
+         FROM staging s JOIN dept_map d ON d.names = ${NAMES("split_part(s.department, ';', 1)")}
         ORDER BY s.ord`,
-      [corpPk],
-    )).rowCount;
-    const memberships = (await client.query(
-      `INSERT INTO member_department (member_id, department_id, corp_id)
+        [corpPk],
+      )
+    ).rowCount;
+    const memberships = (
+      await client.query(
+        `INSERT INTO member_department (member_id, department_id, corp_id)
        SELECT m.id, d.id, $1
          FROM staging s
          JOIN member m ON m.corp_id = $1 AND m.employee_id = s.employee_id
          CROSS JOIN LATERAL unnest(string_to_array(s.department, ';')) AS x(path)
-         JOIN dept_map d ON d.names = ${NAMES('x.path')}
+         JOIN dept_map d ON d.names = ${NAMES("x.path")}
        ON CONFLICT DO NOTHING`,
-      [corpPk],
-    )).rowCount;
-    await client.query('COMMIT');
+        [corpPk],
+      )
+    ).rowCount;
+    await client.query("COMMIT");
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    await client.query('ANALYZE department; ANALYZE member; ANALYZE member_department');
+    await client.query("ANALYZE department; ANALYZE member; ANALYZE member_department");
     return { seconds, members, memberships, departments };
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query("ROLLBACK").catch(() => undefined);
     throw e;
   } finally {
     await client.end();
