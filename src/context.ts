@@ -6,7 +6,7 @@ import { CorpDb, type DbStats } from "./db/scoped-db";
 import type { CrossCorpDb } from "./db/cross-corp";
 import { transaction, type Tx } from "./db/transaction";
 import type { EventLog, PendingEvent, StreamName } from "./events/log";
-import { createLoaders, type Loaders } from "./db/loaders";
+import { createLoaders, type Loaders } from "./services/loaders";
 import { DomainError, unauthenticated } from "./errors/domain-error";
 import type { ListItemBudget } from "./limits/list-items";
 import type { EventBus } from "./events/bus";

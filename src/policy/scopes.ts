@@ -19,3 +19,16 @@ export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
 export function isScope(value: string): value is Scope {
   return Object.prototype.hasOwnProperty.call(SCOPES, value);
 }
+
+/** The first of `scopes` the token lacks, or undefined when it carries them all. */
+export function missingScope(granted: ReadonlySet<Scope>, scopes: readonly Scope[]): Scope | undefined {
+  return scopes.find((scope) => !granted.has(scope));
+}
+
+/**
+ * The FORBIDDEN answer to a token that lacks `scope`: names the scope to request and what the token
+ * carries. Clients and tests rely on this wording.
+ */
+export function missingScopeMessage(scope: Scope, granted: ReadonlySet<Scope>): string {
+  return `This operation needs the scope \`${scope}\`; the token carries: ${[...granted].join(" ") || "none"}.`;
+}

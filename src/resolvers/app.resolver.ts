@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Transactional } from "./transactional";
 import { App } from "../entities/app.entity";
@@ -33,7 +33,7 @@ const visibilityPks = (v: AppVisibilityInput | null | undefined, field: string) 
   memberPks: (v?.memberIds ?? []).map((id) => fromGlobalId(id, "Member", `${field}.memberIds`)),
 });
 
-const ADMIN = "Needs `apps:admin`, an app that sees the whole corp, and (through SSO) a corp administrator.";
+const ADMIN = "Callers: an app that sees the whole corp, or a corp administrator signed in through one (else FORBIDDEN).";
 
 /** The apps API (issue 5): thin, every rule is in AppApiService and CredentialService. */
 @Resolver(() => App)
@@ -50,6 +50,7 @@ export class AppResolver {
     return countedList(ctx, ctx.services.appApi.visibleMembers(ctx, app));
   }
 
+  @Authorized("apps:admin")
   @Paged()
   @Query(() => AppConnection, { description: `The corp's apps, oldest first. ${ADMIN}` })
   apps(
@@ -60,17 +61,20 @@ export class AppResolver {
     return ctx.services.appApi.list(ctx, pageWindow({ first, after }));
   }
 
+  @Authorized("apps:admin")
   @Query(() => App, { nullable: true, description: `An app by id; null when not found. ${ADMIN}` })
   async app(@Arg("id", () => ID, { description: "The app's id." }) id: string, @Ctx() ctx: RequestContext) {
     return (await ctx.services.appApi.find(ctx, fromGlobalId(id, "App", "id"))) ?? null;
   }
 
+  @Authorized("apps:admin")
   @ListSize(10)
   @Query(() => [App], { description: `Enabled apps whose visibility includes the member: the apps they may sign in to (per-department app sets). ${ADMIN}` })
   appsForMember(@Arg("memberId", () => ID, { description: "The member." }) memberId: string, @Ctx() ctx: RequestContext) {
     return countedList(ctx, ctx.services.appApi.forMember(ctx, fromGlobalId(memberId, "Member", "memberId")));
   }
 
+  @Authorized("apps:admin")
   @Paged()
   @Query(() => AuditEntryConnection, { description: `The corp's audit log, newest first: tokens issued, sign-ins, app changes. ${ADMIN}` })
   auditLog(
@@ -92,6 +96,7 @@ export class AppResolver {
     );
   }
 
+  @Authorized("apps:admin")
   @Mutation(() => CreateAppPayload, { description: `Creates a self-built app; the secret is returned once. ${ADMIN}` })
   @Transactional()
   createApp(@Arg("input", { description: "The new app." }) input: CreateAppInput, @Ctx() ctx: RequestContext) {
@@ -105,6 +110,7 @@ export class AppResolver {
     });
   }
 
+  @Authorized("apps:admin")
   @Mutation(() => AppPayload, { description: `Changes an app (name, scopes, redirect URIs, IP ranges, enabled). ${ADMIN}` })
   @Transactional()
   async updateApp(@Arg("input", { description: "The changes." }) input: UpdateAppInput, @Ctx() ctx: RequestContext) {
@@ -118,6 +124,7 @@ export class AppResolver {
     return { app };
   }
 
+  @Authorized("apps:admin")
   @Mutation(() => RotateAppSecretPayload, {
     description: `Issues a new client secret (shown once). The previous secret keeps working for the grace period (APP_SECRET_GRACE_SECONDS, default 24 h). ${ADMIN}`,
   })
@@ -126,6 +133,7 @@ export class AppResolver {
     return ctx.services.appApi.rotateSecret(ctx, fromGlobalId(input.id, "App", "input.id"));
   }
 
+  @Authorized("apps:admin")
   @Mutation(() => AppPayload, { description: `Replaces who the app serves and sees. ${ADMIN}` })
   @Transactional()
   async setAppVisibility(@Arg("input", { description: "The app and its visibility." }) input: SetAppVisibilityInput, @Ctx() ctx: RequestContext) {
@@ -133,12 +141,14 @@ export class AppResolver {
     return { app };
   }
 
+  @Authorized("apps:admin")
   @Mutation(() => AppPayload, { description: `Disables an app: its tokens are refused from the next call on. ${ADMIN}` })
   @Transactional()
   async disableApp(@Arg("input", { description: "The app." }) input: AppIdInput, @Ctx() ctx: RequestContext) {
     return { app: await ctx.services.appApi.disable(ctx, fromGlobalId(input.id, "App", "input.id")) };
   }
 
+  @Authorized("apps:admin")
   @Mutation(() => InstallAppPayload, { description: `Installs a vendor app, granting some or all of the scopes it asks for. ${ADMIN}` })
   @Transactional()
   async installApp(@Arg("input", { description: "The vendor app and what to grant." }) input: InstallAppInput, @Ctx() ctx: RequestContext) {
@@ -150,22 +160,25 @@ export class AppResolver {
     return { installation };
   }
 
+  @Authorized("apps:admin")
   @Mutation(() => UninstallAppPayload, { description: `Uninstalls a vendor app: every token issued to it is refused at once. ${ADMIN}` })
   @Transactional()
   async uninstallApp(@Arg("input", { description: "The installation (an app of kind VENDOR)." }) input: AppIdInput, @Ctx() ctx: RequestContext) {
     return { uninstalledAppId: await ctx.services.appApi.uninstall(ctx, fromGlobalId(input.id, "App", "input.id")) };
   }
 
+  @Authorized("directory:write")
   @Mutation(() => ActivationLinkPayload, {
-    description: "A single-use link (72 h) to a page where the member sets a password (argon2id; ≥ 10 characters of 3 classes). Needs `directory:write`; leaders for their subtrees.",
+    description: "A single-use link (72 h) to a page where the member sets a password (argon2id; ≥ 10 characters of 3 classes). Leaders for their subtrees.",
   })
   @Transactional()
   createActivationLink(@Arg("input", { description: "The member." }) input: MemberIdInput, @Ctx() ctx: RequestContext) {
     return ctx.services.credentials.createActivationLink(ctx, fromGlobalId(input.memberId, "Member", "input.memberId"));
   }
 
+  @Authorized("directory:write")
   @Mutation(() => RevokeMemberSessionsPayload, {
-    description: "Remote sign-out: the member's refresh tokens are revoked and every access token issued to them so far is refused from its next call. Needs `directory:write`.",
+    description: "Remote sign-out: the member's refresh tokens are revoked and every access token issued to them so far is refused from its next call.",
   })
   @Transactional()
   async revokeMemberSessions(@Arg("input", { description: "The member." }) input: MemberIdInput, @Ctx() ctx: RequestContext) {

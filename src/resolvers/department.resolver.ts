@@ -1,5 +1,5 @@
 import { getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } from "graphql";
-import { Arg, Ctx, FieldResolver, Info, Int, Mutation, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Transactional } from "./transactional";
 import { Department } from "../entities/department.entity";
@@ -16,7 +16,7 @@ import {
 } from "../schema/directory.types";
 import { fromGlobalId } from "../schema/global-id";
 import { documentFieldNames, selects, selectsBelow, subField } from "../schema/selection";
-import { leanColumns, type MemberPageKey } from "../db/loaders";
+import { leanColumns, type MemberPageKey } from "../services/loaders";
 import { ListSize, Paged } from "../schema/cost";
 import { countedList } from "../limits/list-items";
 
@@ -48,6 +48,7 @@ export function selectedMemberPage(info: GraphQLResolveInfo): Omit<MemberPageKey
 
 @Resolver(() => Department)
 export class DepartmentResolver {
+  @Authorized("directory:read")
   @FieldResolver(() => Department, { nullable: true, description: "The parent department; null for the root or when out of your visibility." })
   async parent(@Root() department: Department, @Ctx() ctx: RequestContext) {
     return (await ctx.services.departments.parent(ctx, department)) ?? null;
@@ -59,6 +60,7 @@ export class DepartmentResolver {
     return countedList(ctx, ctx.services.departments.children(ctx, department));
   }
 
+  @Authorized("directory:read")
   @ListSize(5)
   @FieldResolver(() => [Department], { description: "Ancestors you may see, from the root down (excluding this department)." })
   ancestors(@Root() department: Department, @Ctx() ctx: RequestContext) {
@@ -68,9 +70,10 @@ export class DepartmentResolver {
   @ListSize(3)
   @FieldResolver(() => [Member], { description: "The department's leaders (部门负责人)." })
   async leaders(@Root() department: Department, @Ctx() ctx: RequestContext) {
-    return countedList(ctx, ctx.loaders.leaders.load(department.pk));
+    return countedList(ctx, ctx.services.departments.leaders(ctx, department));
   }
 
+  @Authorized("directory:read")
   @Paged()
   @FieldResolver(() => MemberConnection, { description: "Members of the department, oldest first." })
   members(
@@ -100,7 +103,8 @@ export class DepartmentResolver {
     return ctx.services.members.countIn(ctx, department, includeSubdepartments ?? false);
   }
 
-  @Mutation(() => CreateDepartmentPayload, { description: "Creates a department (under the root when `parentId` is omitted). Needs `directory:write`; administrators only." })
+  @Authorized("directory:write", "directory:read")
+  @Mutation(() => CreateDepartmentPayload, { description: "Creates a department (under the root when `parentId` is omitted); administrators only." })
   @Transactional()
   async createDepartment(@Arg("input", { description: "The new department." }) input: CreateDepartmentInput, @Ctx() ctx: RequestContext) {
     const parentPk = input.parentId != null ? fromGlobalId(input.parentId, "Department", "input.parentId") : null;
@@ -108,6 +112,7 @@ export class DepartmentResolver {
     return { department };
   }
 
+  @Authorized("directory:write", "directory:read")
   @Mutation(() => UpdateDepartmentPayload, { description: "Renames, reorders or moves a department, or replaces its leaders." })
   @Transactional()
   async updateDepartment(@Arg("input", { description: "The changes." }) input: UpdateDepartmentInput, @Ctx() ctx: RequestContext) {
@@ -120,6 +125,7 @@ export class DepartmentResolver {
     return { department };
   }
 
+  @Authorized("directory:write", "directory:read")
   @Mutation(() => DeleteDepartmentPayload, { description: "Deletes an empty department (no members, no sub-departments); else CONFLICT." })
   @Transactional()
   async deleteDepartment(@Arg("input", { description: "The department." }) input: DeleteDepartmentInput, @Ctx() ctx: RequestContext) {

@@ -1,16 +1,17 @@
-import { Arg, Ctx, FieldResolver, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import type { EventRecord } from "../entities/event.entity";
 import { Member } from "../entities/member.entity";
 import { DirectoryEvent } from "../schema/directory.types";
-import type { DirectoryEventSource } from "../services/directory-event.service";
+import { DIRECTORY_EVENTS_SCOPES, type DirectoryEventSource } from "../services/directory-event.service";
 
 @Resolver(() => DirectoryEvent)
 export class DirectoryEventResolver {
+  @Authorized(DIRECTORY_EVENTS_SCOPES)
   @Subscription(() => DirectoryEvent, {
     description:
-      "Directory changes as they are committed (graphql-ws; token in `connectionParams.authorization`). With `after`, first every event after that cursor in order, then live: reconnect with the last cursor you saw and nothing is missed or repeated. Without it, live only. Needs `directory:read`; filtered by your visibility.",
+      "Directory changes as they are committed (graphql-ws; token in `connectionParams.authorization`). With `after`, first every event after that cursor in order, then live: reconnect with the last cursor you saw and nothing is missed or repeated. Without it, live only. Filtered by your visibility.",
     subscribe: ({ args, context }) => (context as RequestContext).services.directoryEvents.stream(context as RequestContext, args.after as string | null),
   })
   directoryEvents(

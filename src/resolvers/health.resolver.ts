@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Query, Resolver } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../context";
 import { pageWindow } from "../schema/connection";
 import { DepartmentConnection, MemberConnection } from "../schema/directory.types";
@@ -12,8 +12,9 @@ const AFTER = "Cursor to page forwards from.";
 
 @Resolver(() => DirectoryHealth)
 export class HealthResolver {
+  @Authorized("directory:read")
   @Query(() => DirectoryHealth, {
-    description: "Clean-up candidates: zombie departments and redundant accounts, within your visibility. Needs `directory:read`; members acting through an app must be corp administrators or leaders (else FORBIDDEN).",
+    description: "Clean-up candidates: zombie departments and redundant accounts, within your visibility. Members acting through an app must be corp administrators or leaders (else FORBIDDEN).",
   })
   directoryHealth(@Ctx() ctx: RequestContext): DirectoryHealth {
     ctx.services.health.authorize(ctx);

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestContext } from "../context";
 import { ImportJob } from "../entities/import-job.entity";
 import { pageWindow } from "../schema/connection";
@@ -7,15 +7,17 @@ import { Paged } from "../schema/cost";
 
 @Resolver(() => ImportJob)
 export class ImportResolver {
+  @Authorized("directory:write", "directory:read")
   @Mutation(() => ImportMembersPayload, {
     description:
-      "Starts a batch import of members and answers the job at once (it runs in the background). Needs `directory:write` and the PROFESSIONAL edition (else EDITION_REQUIRED); leaders only within the subtrees they lead. CONFLICT while another import of the corp is queued or running. Files over 5 MB: `POST /imports`.",
+      "Starts a batch import of members and answers the job at once (it runs in the background). Needs the PROFESSIONAL edition (else EDITION_REQUIRED); leaders only within the subtrees they lead. CONFLICT while another import of the corp is queued or running. Files over 5 MB: `POST /imports`.",
   })
   async importMembers(@Arg("input", { description: "The file or rows, and how to apply them." }) input: ImportMembersInput, @Ctx() ctx: RequestContext) {
     const job = await ctx.services.imports.importInline(ctx, input);
     return { job };
   }
 
+  @Authorized("directory:read")
   @Query(() => ImportJob, {
     nullable: true,
     description: "An import job by id; null when it does not exist or is not yours (jobs are seen by the app and member that started them, and by whole-corp administrators).",
@@ -24,6 +26,7 @@ export class ImportResolver {
     return (await ctx.services.imports.find(ctx, id)) ?? null;
   }
 
+  @Authorized("directory:read")
   @Subscription(() => ImportJob, {
     description: "The job's progress over graphql-ws: its state now, then each change, until it SUCCEEDED or FAILED (then the stream completes). NOT_FOUND for a job you may not see.",
     subscribe: ({ args, context }) => (context as RequestContext).services.imports.events(context as RequestContext, args.id as string),

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Transactional } from "./transactional";
 import { Department } from "../entities/department.entity";
@@ -38,7 +38,8 @@ export class MemberResolver {
     return countedList(ctx, ctx.services.members.leaderOf(ctx, member));
   }
 
-  @Mutation(() => CreateMemberPayload, { description: "Adds a member. Needs `directory:write`; leaders only within the subtrees they lead." })
+  @Authorized("directory:write", "directory:read")
+  @Mutation(() => CreateMemberPayload, { description: "Adds a member; leaders only within the subtrees they lead." })
   @Transactional()
   async createMember(@Arg("input", { description: "The new member." }) input: CreateMemberInput, @Ctx() ctx: RequestContext) {
     const member = await ctx.services.members.create(ctx, {
@@ -49,6 +50,7 @@ export class MemberResolver {
     return { member };
   }
 
+  @Authorized("directory:write", "directory:read")
   @Mutation(() => UpdateMemberPayload, { description: "Changes a member's profile or departments." })
   @Transactional()
   async updateMember(@Arg("input", { description: "The changes." }) input: UpdateMemberInput, @Ctx() ctx: RequestContext) {
@@ -66,6 +68,7 @@ export class MemberResolver {
     return { member };
   }
 
+  @Authorized("directory:write", "directory:read")
   @Mutation(() => SetMemberStatusPayload, { description: "Activates, disables or resigns a member." })
   @Transactional()
   async setMemberStatus(@Arg("input", { description: "The member and the new state." }) input: SetMemberStatusInput, @Ctx() ctx: RequestContext) {
@@ -73,6 +76,7 @@ export class MemberResolver {
     return { member };
   }
 
+  @Authorized("directory:write", "directory:read")
   @Mutation(() => DeleteMemberPayload, { description: "Deletes a member for good (prefer RESIGNED, which keeps history)." })
   @Transactional()
   async deleteMember(@Arg("input", { description: "The member." }) input: DeleteMemberInput, @Ctx() ctx: RequestContext) {

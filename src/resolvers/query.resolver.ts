@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo } from "graphql";
-import { Arg, Ctx, ID, Info, Int, Query, Resolver } from "type-graphql";
+import { Arg, Authorized, Ctx, ID, Info, Int, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Corp } from "../entities/corp.entity";
 import { Department } from "../entities/department.entity";
@@ -10,6 +10,15 @@ import { fromGlobalId, parseGlobalId } from "../schema/global-id";
 import { Node } from "../schema/node";
 import { selectedMemberPage } from "./department.resolver";
 import { Paged } from "../schema/cost";
+import { requireScopes } from "../policy/require";
+import type { Scope } from "../policy/scopes";
+
+/** The scope `node(id:)` needs for each type of object it returns (other types need none). */
+const NODE_SCOPES: Partial<Record<string, Scope>> = { Department: "directory:read", Member: "directory:read", App: "apps:admin" };
+
+const NODE_SCOPE_SENTENCE = `Needs the scope of the object's type (else FORBIDDEN): ${Object.entries(NODE_SCOPES)
+  .map(([type, scope]) => `\`${scope}\` for ${type}`)
+  .join(", ")}.`;
 
 /** The query root: the caller, the corp and the directory. Thin: every rule lives in a service. */
 @Resolver()
@@ -24,9 +33,11 @@ export class QueryResolver {
     return ctx.services.corps.current(ctx);
   }
 
-  @Query(() => Node, { nullable: true, description: "Any object by its global id; null when it does not exist or is out of your visibility." })
+  @Query(() => Node, { nullable: true, description: `Any object by its global id; null when it does not exist or is out of your visibility. ${NODE_SCOPE_SENTENCE}` })
   async node(@Arg("id", () => ID, { description: "A global id." }) id: string, @Ctx() ctx: RequestContext): Promise<Node | null> {
     const parsed = parseGlobalId(id);
+    const scope = parsed && NODE_SCOPES[parsed.type];
+    if (scope) requireScopes(ctx.caller, [scope]);
     switch (parsed?.type) {
       case "Department":
         return ((await ctx.services.departments.find(ctx, parsed.pk)) ?? null) as Node | null;
@@ -43,12 +54,14 @@ export class QueryResolver {
     }
   }
 
+  @Authorized("directory:read")
   @Query(() => Department, { nullable: true, description: "A department by id; null when it does not exist or is out of your visibility." })
   async department(@Arg("id", () => ID, { description: "The department's id." }) id: string, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo) {
     // With its `members` selected, the department and that page come in one statement.
     return (await ctx.services.departments.find(ctx, fromGlobalId(id, "Department", "id"), selectedMemberPage(info))) ?? null;
   }
 
+  @Authorized("directory:read")
   @Paged()
   @Query(() => DepartmentConnection, {
     description: "Sub-departments of `parentId`, in sibling order. Without `parentId`: the top of what you may see (the root, or your visibility scope's departments).",
@@ -63,16 +76,19 @@ export class QueryResolver {
     return ctx.services.departments.list(ctx, parentPk, pageWindow({ first, after }, 2));
   }
 
+  @Authorized("directory:read")
   @Query(() => Member, { nullable: true, description: "A member by id; null when they do not exist or are out of your visibility." })
   async member(@Arg("id", () => ID, { description: "The member's id." }) id: string, @Ctx() ctx: RequestContext) {
     return (await ctx.services.members.find(ctx, fromGlobalId(id, "Member", "id"))) ?? null;
   }
 
+  @Authorized("directory:read")
   @Query(() => Member, { nullable: true, description: "A member by employee id (工号); null when not found or out of your visibility." })
   async memberByEmployeeId(@Arg("employeeId", { description: "The employee id." }) employeeId: string, @Ctx() ctx: RequestContext) {
     return (await ctx.services.members.findByEmployeeId(ctx, employeeId)) ?? null;
   }
 
+  @Authorized("directory:read")
   @Paged()
   @Query(() => MemberConnection, { description: "Members within your visibility, oldest first, optionally filtered." })
   members(

@@ -5,13 +5,29 @@ import { sendHttpError } from "../errors/http";
 import { bearerToken } from "../auth/tokens";
 import { ImportMode } from "../domain/enums";
 import { FailedImport } from "../services/import.service";
+import { requireScopes } from "../policy/require";
+import type { Scope } from "../policy/scopes";
 
-/** The request context of a bearer token (required: these endpoints have no anonymous use). */
-async function authenticate(deps: AppDeps, req: Request, res: Response): Promise<RequestContext> {
+/**
+ * The scopes of each route, as `@Authorized(...)` declares them on GraphQL fields: the import writes
+ * the directory, the export reads it.
+ */
+const ROUTE_SCOPES = {
+  "POST /imports": ["directory:write"],
+  "GET /exports/:id": ["directory:read"],
+} as const satisfies Record<string, readonly Scope[]>;
+
+/**
+ * The request context of a bearer token whose principal carries the route's scopes (required:
+ * these endpoints have no anonymous use): UNAUTHENTICATED without a valid token, FORBIDDEN naming
+ * the missing scope (the policy's `requireScopes`, the check behind `@Authorized`).
+ */
+async function authorize(deps: AppDeps, req: Request, res: Response, route: keyof typeof ROUTE_SCOPES): Promise<RequestContext> {
   const token = bearerToken(req.headers.authorization);
   if (!token) throw new DomainError("UNAUTHENTICATED", "Send `Authorization: Bearer <token>`.");
   // With the client's address: the app's allowed IP ranges apply here as on /graphql.
   const principal = await deps.tokens.authenticate(token, req.ip);
+  requireScopes(principal, ROUTE_SCOPES[route]);
   return new RequestContext(deps, principal, String(res.locals.requestId));
 }
 
@@ -37,7 +53,7 @@ export function directoryFileRoutes(deps: AppDeps): Router {
 
   router.post("/imports", async (req, res) => {
     try {
-      const ctx = await authenticate(deps, req, res);
+      const ctx = await authorize(deps, req, res, "POST /imports");
       const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
       if (type !== "text/csv") throw badInput("content-type", "Send the file as the body with `Content-Type: text/csv`.");
       const mode = String(req.query.mode ?? "").toUpperCase() as ImportMode;
@@ -63,7 +79,7 @@ export function directoryFileRoutes(deps: AppDeps): Router {
 
   router.get("/exports/:id", async (req, res) => {
     try {
-      const ctx = await authenticate(deps, req, res);
+      const ctx = await authorize(deps, req, res, "GET /exports/:id");
       await ctx.services.exports.write(ctx, String(req.params.id), res, () => {
         res.status(200);
         res.setHeader("content-type", "text/csv; charset=utf-8");

@@ -1,4 +1,4 @@
-import { buildSchema } from "type-graphql";
+import { buildSchema, getMetadataStorage } from "type-graphql";
 import { GraphQLDateTime } from "graphql-scalars";
 import { isObjectType, specifiedDirectives, type GraphQLSchema } from "graphql";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
@@ -6,6 +6,8 @@ import { RESOLVERS } from "../resolvers";
 import type { EventBus } from "../events/bus";
 import { createEventBus } from "../events/bus";
 import { COST_DIRECTIVES, costSentence, fieldCostSpec } from "./cost";
+import { scopeAuthChecker } from "../resolvers/authorized";
+import { isScope, type Scope } from "../policy/scopes";
 // Registers the domain enums' GraphQL names and descriptions before the schema is built.
 import "./enums";
 
@@ -20,14 +22,16 @@ export async function buildWorkgraphSchema(bus: EventBus = createEventBus()): Pr
     validate: { forbidUnknownValues: false },
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     directives: [...specifiedDirectives, ...COST_DIRECTIVES],
+    authChecker: scopeAuthChecker,
   });
-  // Each field's cost declaration, in words, ends its description (the playground's docs show it).
+  // Each field's scope and cost declarations, in words, end its description (the playground's docs show them).
+  const scopes = declaredScopes(schema);
   const mutation = schema.getMutationType();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith("__")) continue;
     for (const field of Object.values(type.getFields())) {
-      const sentence = costSentence(fieldCostSpec(field), type === mutation);
-      if (sentence) field.description = field.description ? `${field.description} ${sentence}` : sentence;
+      const sentences = [scopeSentence(scopes.get(`${type.name}.${field.name}`)), costSentence(fieldCostSpec(field), type === mutation)].filter(Boolean);
+      if (sentences.length) field.description = [field.description, ...sentences].filter(Boolean).join(" ");
     }
   }
   // type-graphql has no decorator for the root types' descriptions.
@@ -35,6 +39,36 @@ export async function buildWorkgraphSchema(bus: EventBus = createEventBus()): Pr
   schema.getMutationType()!.description = "Changes. Each takes one `input`, runs in one transaction and returns a payload.";
   schema.getSubscriptionType()!.description = "Live streams over graphql-ws at `ws://<host>/graphql`, resumable with `after`.";
   return schema;
+}
+
+/**
+ * The scopes each field declares with `@Authorized(...)`, by `Type.field`, read from type-graphql's
+ * metadata (the declaration the authChecker enforces). A role that is not a scope of
+ * `policy/scopes.ts` fails the build: a typo must not become a field nobody may call.
+ */
+function declaredScopes(schema: GraphQLSchema): Map<string, readonly Scope[]> {
+  const storage = getMetadataStorage();
+  const declared = new Map<string, readonly Scope[]>();
+  const add = (type: string | undefined, field: string, roles: unknown[] | undefined) => {
+    if (!type || !roles?.length) return;
+    const unknown = roles.filter((role) => typeof role !== "string" || !isScope(role));
+    if (unknown.length) throw new Error(`@Authorized on ${type}.${field} names ${unknown.join(", ")}, not a scope of policy/scopes.ts.`);
+    declared.set(`${type}.${field}`, roles as Scope[]);
+  };
+  for (const q of storage.queries) add(schema.getQueryType()?.name, q.schemaName, q.roles);
+  for (const m of storage.mutations) add(schema.getMutationType()?.name, m.schemaName, m.roles);
+  for (const s of storage.subscriptions) add(schema.getSubscriptionType()?.name, s.schemaName, s.roles);
+  for (const type of storage.objectTypes) for (const field of type.fields ?? []) add(type.name, field.schemaName, field.roles);
+  return declared;
+}
+
+/** A field's scopes in words: "Needs the scope `directory:read`." */
+function scopeSentence(scopes: readonly Scope[] | undefined): string {
+  if (!scopes?.length) return "";
+  const names = scopes.map((s) => `\`${s}\``);
+  return scopes.length === 1
+    ? `Needs the scope ${names[0]} (else FORBIDDEN).`
+    : `Needs the scopes ${names.slice(0, -1).join(", ")} and ${names[names.length - 1]} (else FORBIDDEN).`;
 }
 
 /**

@@ -1,39 +1,24 @@
 import { randomBytes } from "node:crypto";
 import type { RequestContext } from "../context";
-import { canManageMembersIn, canSee } from "../policy/principal";
+import { requireAppAdministrator } from "../policy";
 import { writeAudit } from "../auth/audit";
 import { ACTIVATION_TTL_HOURS, sha256 } from "../auth/sso";
-import { forbidden, notFound } from "../errors/domain-error";
+import { forbidden } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql-params";
 import { toGlobalId } from "../schema/global-id";
 import { AuditAction, AuditEntry } from "../schema/app.types";
-import { requireScope } from "./access";
-import { AppAdmin } from "./app.service";
 
 /**
  * Members' credentials and sessions (issue 5): activation links, remote sign-out, and the audit
- * log. Activation and sign-out are member management: `directory:write`, and a member acting
- * through an app must administer the corp or lead the member's main department.
+ * log. Activation and sign-out are member management (the resolvers declare `directory:write`):
+ * a member acting through an app must administer the corp or lead a department enclosing every
+ * department of the member, the rule of every member write (`MemberService.writable`).
  */
 export class CredentialService {
-  /**
-   * The member, if the caller may manage them: the same rule as `MemberService.writableMember`
-   * (every one of their departments manageable, and a corp administrator only by another), since a
-   * link resets the password and sign-out ends the sessions.
-   */
+  /** The member, if the caller may change them (a link resets the password, sign-out ends the sessions). */
   private async manageable(ctx: RequestContext, memberPk: string): Promise<{ status: string }> {
-    requireScope(ctx.caller, "directory:write");
-    const row = await ctx.db.one<{ status: string; is_corp_admin: boolean; paths: string[] }>(
-      `SELECT m.status, m.is_corp_admin,
-              ARRAY(SELECT d.path FROM member_department md JOIN department d ON d.id = md.department_id WHERE md.corp_id = $1 AND md.member_id = m.id) AS paths
-         FROM member m WHERE m.corp_id = $1 AND m.id = $2`,
-      [memberPk],
-    );
-    if (!row || !row.paths.some((path) => canSee(ctx.caller, path))) throw notFound("Member", "input.memberId");
-    if (!row.paths.every((path) => canManageMembersIn(ctx.caller, path))) throw forbidden("Only corp administrators and leaders of the member's departments may do this.");
-    if (row.is_corp_admin && ctx.caller.member && !ctx.caller.member.isCorpAdmin) throw forbidden("Only corp administrators may do this to a corp administrator.");
-    return row;
+    return (await ctx.services.members.writable(ctx, memberPk, "input.memberId")).member;
   }
 
   /** A single-use link (72 h) to a page where the member sets a password. Earlier unused links stop working. */
@@ -69,7 +54,7 @@ export class CredentialService {
     filter: { actions?: AuditAction[] | null; success?: boolean | null; appPk?: string | null; memberPk?: string | null; since?: Date | null },
     window: PageWindow,
   ): Promise<Connection<AuditEntry>> {
-    AppAdmin.require(ctx);
+    requireAppAdministrator(ctx.caller);
     const params = new SqlParams();
     const where = ["l.corp_id = $1"];
     if (filter.actions?.length) where.push(`l.action = ANY(${params.add(filter.actions)}::text[])`);

@@ -1,14 +1,14 @@
 import type { RequestContext } from "../context";
 import { STREAMS } from "../events/log";
-import { canManageDepartments, canSee } from "../policy/principal";
+import { canSee, requireTreeWrite, seesWholeCorp, visibleSql } from "../policy";
 import { Department, MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
 import { hydrate, selectList, type CorpDb } from "../db/scoped-db";
-import type { MemberPageKey } from "../db/loaders";
+import type { MemberPageKey } from "./loaders";
+import type { Member } from "../entities/member.entity";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql-params";
 import { DirectoryEventType } from "../domain/enums";
-import { requireScope, visibleSql } from "./access";
 
 /** Serialises changes to a corp's department tree (held until the transaction ends); the batch import takes it too. */
 export async function lockDepartmentTree(db: CorpDb): Promise<void> {
@@ -38,10 +38,8 @@ export class DepartmentService {
    * A department the caller may see, or undefined. `withMembers`: the query will read this page of
    * its members, fetched in the same statement.
    */
-  async find(ctx: RequestContext, pk: string, withMembers?: Omit<MemberPageKey, "departmentPk">): Promise<Department | undefined> {
-    requireScope(ctx.caller, "directory:read");
-    const department = withMembers ? await ctx.loaders.departmentWithMembers(pk, withMembers) : await ctx.loaders.department.load(pk);
-    return department && canSee(ctx.caller, department.path) ? department : undefined;
+  find(ctx: RequestContext, pk: string, withMembers?: Omit<MemberPageKey, "departmentPk">): Promise<Department | undefined> {
+    return withMembers ? ctx.loaders.departmentWithMembers(pk, withMembers) : ctx.loaders.department.load(pk);
   }
 
   /** A department the caller may see, or NOT_FOUND naming `field`. */
@@ -53,9 +51,8 @@ export class DepartmentService {
 
   /** Several departments by id, in order; invisible or missing ones are dropped. */
   async findMany(ctx: RequestContext, pks: readonly string[]): Promise<Department[]> {
-    requireScope(ctx.caller, "directory:read");
     const found = await ctx.loaders.department.loadMany(pks);
-    return found.filter((d): d is Department => d instanceof Department && canSee(ctx.caller, d.path));
+    return found.filter((d): d is Department => d instanceof Department);
   }
 
   /** The corp's root department (visible or not: used to place new departments). */
@@ -72,16 +69,16 @@ export class DepartmentService {
    * for a whole-corp caller, else the departments of its visibility scope). Ordered by `order`.
    */
   async list(ctx: RequestContext, parentPk: string | null, window: PageWindow): Promise<Connection<Department>> {
-    requireScope(ctx.caller, "directory:read");
     const params = new SqlParams();
     let where: string;
     if (parentPk !== null) {
       await this.get(ctx, parentPk, "parentId");
       where = `d.parent_id = ${params.add(parentPk)}`;
-    } else if (ctx.caller.visibleRoots === null) {
+    } else if (seesWholeCorp(ctx.caller)) {
       where = "d.parent_id IS NULL";
     } else {
-      const roots = ctx.caller.visibleRoots.filter((r) => !ctx.caller.visibleRoots!.some((o) => o !== r && r.startsWith(o)));
+      const visibleRoots = ctx.caller.visibleRoots!;
+      const roots = visibleRoots.filter((r) => !visibleRoots.some((o) => o !== r && r.startsWith(o)));
       where = `d.path = ANY(${params.add(roots)}::text[])`;
     }
     const filter = `d.corp_id = $1 AND ${where} AND ${visibleSql(ctx.caller, params, "d.path")}`;
@@ -100,9 +97,13 @@ export class DepartmentService {
   }
 
   /** Sub-departments the caller may see. */
-  async children(ctx: RequestContext, department: Department): Promise<Department[]> {
-    const children = await ctx.loaders.children.load(department.pk);
-    return children.filter((d) => canSee(ctx.caller, d.path));
+  children(ctx: RequestContext, department: Department): Promise<Department[]> {
+    return ctx.loaders.children.load(department.pk);
+  }
+
+  /** The department's leaders the caller may see (部门负责人). */
+  leaders(ctx: RequestContext, department: Department): Promise<Member[]> {
+    return ctx.loaders.leaders.load(department.pk);
   }
 
   /** Ancestors from the root down, limited to what the caller may see. */
@@ -115,7 +116,7 @@ export class DepartmentService {
   }
 
   async create(ctx: RequestContext, data: CreateDepartmentData): Promise<Department> {
-    this.requireTreeWrite(ctx);
+    requireTreeWrite(ctx.caller);
     await this.lockTree(ctx);
     const parent = data.parentPk ? await this.get(ctx, data.parentPk, "input.parentId") : await this.root(ctx);
     if (!canSee(ctx.caller, parent.path)) {
@@ -137,7 +138,7 @@ export class DepartmentService {
   }
 
   async update(ctx: RequestContext, pk: string, data: UpdateDepartmentData): Promise<Department> {
-    this.requireTreeWrite(ctx);
+    requireTreeWrite(ctx.caller);
     await this.lockTree(ctx);
     const department = await this.get(ctx, pk, "input.id");
     const changed: string[] = [];
@@ -210,7 +211,7 @@ export class DepartmentService {
   }
 
   async delete(ctx: RequestContext, pk: string): Promise<Department> {
-    this.requireTreeWrite(ctx);
+    requireTreeWrite(ctx.caller);
     await this.lockTree(ctx);
     const department = await this.get(ctx, pk, "input.id");
     if (department.parentId === null) throw badInput("input.id", "The root department cannot be deleted.");
@@ -224,13 +225,6 @@ export class DepartmentService {
     await ctx.db.exec(`DELETE FROM department WHERE corp_id = $1 AND id = $2`, [department.pk]);
     ctx.emit(STREAMS.directory, { type: DirectoryEventType.DEPARTMENT_DELETED, subjectType: "Department", subjectId: department.pk, audience: [department.path], data: { name: department.name } });
     return department;
-  }
-
-  private requireTreeWrite(ctx: RequestContext): void {
-    requireScope(ctx.caller, "directory:write");
-    if (!canManageDepartments(ctx.caller)) {
-      throw forbidden("Only corp administrators may change the department tree.");
-    }
   }
 
   /** Serialises tree changes within a corp (held until the transaction ends). */

@@ -1,14 +1,20 @@
 import { Repeater } from "@repeaterjs/repeater";
 import type { RequestContext } from "../context";
-import { canSee } from "../policy/principal";
-import { createLoaders } from "../db/loaders";
+import { canSee, requireScopes, seesWholeCorp } from "../policy";
+import { createLoaders } from "./loaders";
 import type { EventRecord } from "../entities/event.entity";
 import { badInput } from "../errors/domain-error";
 import { STREAMS } from "../events/log";
 import { DirectoryEvent } from "../schema/directory.types";
 import type { DirectoryEventType } from "../domain/enums";
 import { toGlobalId } from "../schema/global-id";
-import { requireScope } from "./access";
+import type { Scope } from "../policy/scopes";
+
+/**
+ * The scopes a directory event stream needs: declared on `directoryEvents` (`@Authorized`, checked when
+ * it subscribes) and checked again, by the same policy function, at each re-check of the token.
+ */
+export const DIRECTORY_EVENTS_SCOPES: readonly Scope[] = ["directory:read"];
 
 /** Pk of the subject behind a DirectoryEvent, for its field resolvers. */
 export interface DirectoryEventSource extends DirectoryEvent {
@@ -25,7 +31,6 @@ export interface DirectoryEventSource extends DirectoryEvent {
  */
 export class DirectoryEventService {
   stream(ctx: RequestContext, after: string | null | undefined): AsyncIterableIterator<EventRecord> {
-    requireScope(ctx.caller, "directory:read");
     let from: bigint | null = null;
     if (after != null) {
       if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw badInput("after", "after must be a cursor received from directoryEvents.");
@@ -40,11 +45,11 @@ export class DirectoryEventService {
         for await (const event of source) {
           if (Date.now() - checked >= recheckMs) {
             await ctx.reauthenticate();
-            requireScope(ctx.caller, "directory:read");
+            requireScopes(ctx.caller, DIRECTORY_EVENTS_SCOPES);
             checked = Date.now();
           }
           const principal = ctx.caller;
-          if (principal.visibleRoots === null || event.audience.some((path) => canSee(principal, path))) await push(event);
+          if (seesWholeCorp(principal) || event.audience.some((path) => canSee(principal, path))) await push(event);
         }
       } finally {
         await source.return?.();

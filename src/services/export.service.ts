@@ -1,13 +1,13 @@
 import type { Writable } from "node:stream";
 import { once } from "node:events";
 import type { RequestContext } from "../context";
-import { canManageMembersIn } from "../policy/principal";
+import { canManageMembersIn, outOfReachSql, requireAdministratorOrLeader, requireProfessional } from "../policy";
+import { likeEscape } from "../db/sql";
 import { forbidden, notFound } from "../errors/domain-error";
 import { SqlParams } from "../schema/connection";
 import { MemberStatus } from "../domain/enums";
 import { MEMBER_SEARCH_SQL, type MemberFilter } from "./member.service";
 import { CSV_COLUMNS, csvLine, departmentKeys, escapeName, RELATIVE_MARK, ROOT_KEY } from "./directory-csv";
-import { likeEscape, outOfReachSql, requireProfessional, requireScope } from "./access";
 
 const EXPORT_TTL_SECONDS = 3600;
 const BATCH = 2000;
@@ -62,10 +62,8 @@ export function exportKeys(departments: { id: string; parent_id: string | null; 
 export class ExportService {
   /** Refuses callers who may not export; checks the filter's department is theirs to export. */
   private async authorize(ctx: RequestContext, filter: StoredFilter, field: string): Promise<void> {
-    requireScope(ctx.caller, "directory:read");
-    const m = ctx.caller.member;
-    if (m && !m.isCorpAdmin && !m.ledRoots.length) throw forbidden("Only corp administrators and department leaders may export members.");
-    await requireProfessional(ctx, "Exports");
+    requireAdministratorOrLeader(ctx.caller, "export members");
+    await requireProfessional(ctx.db, "Exports");
     if (filter.departmentPk) {
       const department = await ctx.services.departments.get(ctx, filter.departmentPk, field);
       if (!canManageMembersIn(ctx.caller, department.path)) {

@@ -2,11 +2,11 @@ import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { hydrate, selectList } from "../db/scoped-db";
-import { badInput, forbidden } from "../errors/domain-error";
+import { badInput } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql-params";
 import { MemberStatus } from "../domain/enums";
-import { requireScope, visibleSql } from "./access";
+import { memberVisibleSql, requireAdministratorOrLeader, seesWholeCorp, visibleSql } from "../policy";
 
 /** Members UNACTIVATED for longer than this are listed by default (source §1: never activated). */
 export const DEFAULT_UNACTIVATED_DAYS = 30;
@@ -14,15 +14,13 @@ export const DEFAULT_UNACTIVATED_DAYS = 30;
 /**
  * Directory health (issue 4, source §1): departments with no members and no sub-departments
  * (zombies; never the root), and accounts that may be redundant (UNACTIVATED for more than 30
- * days, DISABLED, RESIGNED). Needs `directory:read`; a member acting through an app must be a corp
- * admin or a leader; every list is limited to the caller's visibility. The scans use the existing
+ * days, DISABLED, RESIGNED). The resolver declares `directory:read`; a member acting through an app
+ * must be a corp admin or a leader; every list is limited to the caller's visibility. The scans use the existing
  * indexes: members by (corp, status, id), children by (corp, parent), memberships by department.
  */
 export class HealthService {
   authorize(ctx: RequestContext): void {
-    requireScope(ctx.caller, "directory:read");
-    const m = ctx.caller.member;
-    if (m && !m.isCorpAdmin && !m.ledRoots.length) throw forbidden("Only corp administrators and department leaders may read the directory's health.");
+    requireAdministratorOrLeader(ctx.caller, "read the directory's health");
   }
 
   async zombieDepartments(ctx: RequestContext, window: PageWindow): Promise<Connection<Department>> {
@@ -53,10 +51,7 @@ export class HealthService {
       }
       conditions.push(`m.created_at < now() - make_interval(days => ${params.add(olderThanDays)})`);
     }
-    if (ctx.caller.visibleRoots !== null) {
-      conditions.push(`EXISTS (SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
-                               WHERE md.corp_id = $1 AND md.member_id = m.id AND ${visibleSql(ctx.caller, params, "d.path")})`);
-    }
+    if (!seesWholeCorp(ctx.caller)) conditions.push(memberVisibleSql(ctx.caller, params, "m"));
     const where = conditions.join(" AND ");
     return paginate(ctx.db, window, {
       select: selectList(ctx.deps.dataSource, Member, "m"),

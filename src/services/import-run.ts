@@ -4,7 +4,7 @@ import { CsvError, parse } from "csv-parse";
 import { Client, type DatabaseError } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { AppDeps } from "../context";
-import { canManageDepartments, canManageMembersIn, canSee, type Principal } from "../policy/principal";
+import { canManageDepartments, canManageMembersIn, canSee, outOfReachSql, reachesWholeCorp, visibleSql, type Principal } from "../policy";
 import { CorpDb } from "../db/scoped-db";
 import { transaction } from "../db/transaction";
 import { STREAMS } from "../events/log";
@@ -28,7 +28,6 @@ import {
   type ParsedDepartments,
 } from "./directory-csv";
 import { MAX_DEPARTMENT_DEPTH } from "../entities/department.entity";
-import { outOfReachSql, visibleSql } from "./access";
 import { LONE_SURROGATE, Utf8Check } from "./utf8-check";
 import { log } from "../log";
 
@@ -486,8 +485,7 @@ export class ImportRun {
 
   /** Is the caller limited to part of the directory (an app's visibility, a leader's subtrees)? */
   private get restricted(): boolean {
-    const p = this.principal;
-    return p.visibleRoots !== null || (p.member !== null && !p.member.isCorpAdmin);
+    return !reachesWholeCorp(this.principal);
   }
 
   private outOfReachSql(params: SqlParams): string {

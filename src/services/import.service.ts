@@ -6,14 +6,14 @@ import type { RequestContext } from "../context";
 import { hydrate, CorpDb, selectList } from "../db/scoped-db";
 import { ImportJob } from "../entities/import-job.entity";
 import { ImportJobError } from "../entities/import-job-error.entity";
-import { badInput, DomainError, forbidden, notFound } from "../errors/domain-error";
+import { badInput, DomainError, notFound } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql-params";
 import { ImportJobStatus, ImportMode } from "../domain/enums";
 import { DEFAULT_MAX_RESIGN_RATIO, type ImportRowInput } from "../schema/import.types";
 import { CSV_COLUMNS } from "./directory-csv";
 import { ImportFailure, ImportRun, JOB_LOCK_SQL, UploadStalled, type ImportOptions } from "./import-run";
-import { requireProfessional, requireScope } from "./access";
+import { reachesWholeCorp, requireAdministratorOrLeader, requireProfessional } from "../policy";
 import { utf8Bytes } from "./utf8-check";
 import { log } from "../log";
 
@@ -102,8 +102,8 @@ export interface ImportRequest {
 }
 
 /**
- * Batch imports of members (issue 4). Needs `directory:write`, the PROFESSIONAL edition, and, for a
- * member acting through an app, to be a corp admin or a department leader (who may touch only the
+ * Batch imports of members (issue 4). Needs `directory:write` (declared on the resolver and the
+ * REST route), the PROFESSIONAL edition, and, for a member acting through an app, to be a corp admin or a department leader (who may touch only the
  * members and departments of the subtrees they lead). One job at a time per corp (CONFLICT). Jobs
  * are rows; a job whose gateway died is found by `recoverInterrupted` (its connection's advisory
  * lock is gone) and marked FAILED with a reason: nothing of it was applied, since the apply step is
@@ -129,12 +129,10 @@ export class ImportService {
     return { mode: request.mode, dryRun: request.dryRun ?? false, maxResignRatio: ratio };
   }
 
-  /** Refuses callers who may not import. */
+  /** Refuses callers who may not import (the scope is checked where the request arrives). */
   async authorize(ctx: RequestContext): Promise<void> {
-    requireScope(ctx.caller, "directory:write");
-    const m = ctx.caller.member;
-    if (m && !m.isCorpAdmin && !m.ledRoots.length) throw forbidden("Only corp administrators and department leaders may import members.");
-    await requireProfessional(ctx, "Bulk import");
+    requireAdministratorOrLeader(ctx.caller, "import members");
+    await requireProfessional(ctx.db, "Bulk import");
   }
 
   /**
@@ -232,10 +230,9 @@ export class ImportService {
    * itself), or any job of the corp for callers that see the whole corp as an app or a corp admin.
    */
   async find(ctx: RequestContext, id: string): Promise<ImportJob | undefined> {
-    requireScope(ctx.caller, "directory:read");
     if (!UUID.test(id)) return undefined;
     const p = ctx.caller;
-    const wholeCorp = p.visibleRoots === null && (p.member === null || p.member.isCorpAdmin);
+    const wholeCorp = reachesWholeCorp(p);
     const [job] = await ctx.db.entities(
       ImportJob,
       `SELECT ${selectList(ctx.deps.dataSource, ImportJob, "j")} FROM import_job j

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { Pool } from "pg";
-import { AppApiService, AppService } from "./app.service";
+import { AppService } from "./app.service";
+import { AppApiService } from "./app-api.service";
 import { CredentialService } from "./credential.service";
 import { CorpService } from "./corp.service";
 import { DepartmentService } from "./department.service";

@@ -1,15 +1,15 @@
 import type { RequestContext } from "../context";
 import { STREAMS } from "../events/log";
-import { canManageMembersIn, canSee } from "../policy/principal";
+import { canManageMembersIn, requireAdministratorGrant, requireMemberWritable, seesWholeCorp, visibleSql } from "../policy";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { hydrate, selectList } from "../db/scoped-db";
-import type { MemberPageKey } from "../db/loaders";
+import { MEMBER_DEPARTMENT_ORDER, type MemberPageKey } from "./loaders";
 import { badInput, forbidden, notFound } from "../errors/domain-error";
 import { paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql-params";
 import { DirectoryEventType, MemberStatus } from "../domain/enums";
-import { likeEscape, requireScope, visibleSql } from "./access";
+import { likeEscape } from "../db/sql";
 
 /** The searchable text of a member; the trigram index `member_search_trgm_idx` is on this expression. */
 export const MEMBER_SEARCH_SQL = `lower(m."name"::text || ' ' || m."employee_id"::text || ' ' || coalesce(m."email", '') || ' ' || coalesce(m."mobile", ''))`;
@@ -67,18 +67,14 @@ const COLUMN: Record<(typeof PROFILE_FIELDS)[number], string> = {
 
 /**
  * Members (source §1): each in 1–20 departments with one main department, employee id unique in
- * the corp. Writes need `directory:write`, and a member acting through an app must be a corp admin
- * or lead a department enclosing every department the member is in, before and after the change.
+ * the corp. Scopes are declared on the resolvers; a member acting through an app must be a corp
+ * admin or lead a department enclosing every department the member is in, before and after the
+ * change (`policy`: `memberWriteRefusal`). Reads apply visibility through the loaders.
  */
 export class MemberService {
   /** A member the caller may see (in at least one visible department), or undefined. */
-  async find(ctx: RequestContext, pk: string): Promise<Member | undefined> {
-    requireScope(ctx.caller, "directory:read");
-    const member = await ctx.loaders.member.load(pk);
-    if (!member) return undefined;
-    if (ctx.caller.visibleRoots === null) return member;
-    const departments = await ctx.loaders.memberDepartments.load(pk);
-    return departments.some((d) => canSee(ctx.caller, d.path)) ? member : undefined;
+  find(ctx: RequestContext, pk: string): Promise<Member | undefined> {
+    return ctx.loaders.member.load(pk);
   }
 
   async get(ctx: RequestContext, pk: string, field = "id"): Promise<Member> {
@@ -88,14 +84,12 @@ export class MemberService {
   }
 
   async findByEmployeeId(ctx: RequestContext, employeeId: string): Promise<Member | undefined> {
-    requireScope(ctx.caller, "directory:read");
     const row = await ctx.db.one<{ id: string }>(`SELECT id FROM member WHERE corp_id = $1 AND employee_id = $2`, [employeeId]);
     return row ? this.find(ctx, row.id) : undefined;
   }
 
   /** Members matching `filter` within the caller's visibility, by creation (id) order. */
   async list(ctx: RequestContext, filter: MemberFilter, window: PageWindow): Promise<Connection<Member>> {
-    requireScope(ctx.caller, "directory:read");
     const params = new SqlParams();
     const where = ["m.corp_id = $1"];
     if (filter.status) where.push(`m.status = ${params.add(filter.status)}`);
@@ -107,7 +101,7 @@ export class MemberService {
       const department = await ctx.services.departments.get(ctx, filter.departmentPk, "filter.departmentId");
       inDepartment.push(filter.includeSubdepartments ? `d.path LIKE ${params.add(department.path + "%")}` : `d.id = ${params.add(department.pk)}`);
     }
-    if (ctx.caller.visibleRoots !== null) inDepartment.push(visibleSql(ctx.caller, params, "d.path"));
+    if (!seesWholeCorp(ctx.caller)) inDepartment.push(visibleSql(ctx.caller, params, "d.path"));
     if (inDepartment.length) {
       where.push(`EXISTS (SELECT 1 FROM member_department md JOIN department d ON d.id = md.department_id
                           WHERE md.corp_id = $1 AND md.member_id = m.id AND ${inDepartment.join(" AND ")})`);
@@ -135,7 +129,6 @@ export class MemberService {
     window: PageWindow,
     prefetch: Pick<MemberPageKey, "withDepartments" | "columns"> = {},
   ): Promise<Connection<Member>> {
-    requireScope(ctx.caller, "directory:read");
     const rows = await ctx.loaders.departmentMembers.load({ departmentPk: department.pk, includeSubdepartments, window, ...prefetch });
     return toConnection([...rows], window, (m) => [m.pk], () => this.countIn(ctx, department, includeSubdepartments));
   }
@@ -149,27 +142,24 @@ export class MemberService {
    * request already read them (a members page fetched with them): no promise per member.
    */
   departments(ctx: RequestContext, member: Member): Department[] | Promise<Department[]> {
-    const visible = (departments: Department[]) => departments.filter((d) => canSee(ctx.caller, d.path));
-    const loaded = ctx.loaders.memberDepartmentsIfLoaded(member.pk);
-    return loaded ? visible(loaded) : ctx.loaders.memberDepartments.load(member.pk).then(visible);
+    return ctx.loaders.memberDepartmentsIfLoaded(member.pk) ?? ctx.loaders.memberDepartments.load(member.pk);
   }
 
+  /** The main department, when the caller may see it. */
   async mainDepartment(ctx: RequestContext, member: Member): Promise<Department | undefined> {
     const departments = await ctx.loaders.memberDepartments.load(member.pk);
-    const main = departments.find((d) => d.pk === member.mainDepartmentId);
-    return main && canSee(ctx.caller, main.path) ? main : undefined;
+    return departments.find((d) => d.pk === member.mainDepartmentId);
   }
 
-  async leaderOf(ctx: RequestContext, member: Member): Promise<Department[]> {
-    const departments = await ctx.loaders.leaderOf.load(member.pk);
-    return departments.filter((d) => canSee(ctx.caller, d.path));
+  /** Departments the member leads that the caller may see. */
+  leaderOf(ctx: RequestContext, member: Member): Promise<Department[]> {
+    return ctx.loaders.leaderOf.load(member.pk);
   }
 
   async create(ctx: RequestContext, data: CreateMemberData): Promise<Member> {
-    requireScope(ctx.caller, "directory:write");
     const departments = await this.writableDepartments(ctx, data.departmentPks);
     const mainPk = this.mainOf(data.departmentPks, data.mainDepartmentPk);
-    if (data.isCorpAdmin) this.requireAdminGrant(ctx);
+    if (data.isCorpAdmin) requireAdministratorGrant(ctx.caller);
     const [member] = await ctx.db.entities(
       Member,
       `INSERT INTO member AS m (corp_id, employee_id, name, title, extension, mobile, email, status, is_corp_admin, main_department_id)
@@ -192,15 +182,14 @@ export class MemberService {
   }
 
   async update(ctx: RequestContext, pk: string, data: UpdateMemberData): Promise<Member> {
-    requireScope(ctx.caller, "directory:write");
-    const { member, departments: before } = await this.writableMember(ctx, pk);
+    const { member, departments: before } = await this.writable(ctx, pk, "input.id");
     const changed: string[] = [];
     const sets: string[] = [];
     const params: unknown[] = [pk];
     for (const field of PROFILE_FIELDS) {
       const value = field === "email" ? data.email?.toLowerCase() ?? data.email : data[field];
       if (value === undefined || value === member[field]) continue;
-      if (field === "isCorpAdmin") this.requireAdminGrant(ctx);
+      if (field === "isCorpAdmin") requireAdministratorGrant(ctx.caller);
       params.push(value);
       sets.push(`${COLUMN[field]} = $${params.length + 1}`);
       changed.push(field);
@@ -237,8 +226,7 @@ export class MemberService {
   }
 
   async setStatus(ctx: RequestContext, pk: string, status: MemberStatus): Promise<Member> {
-    requireScope(ctx.caller, "directory:write");
-    const { member, departments } = await this.writableMember(ctx, pk);
+    const { member, departments } = await this.writable(ctx, pk, "input.id");
     if (member.status === status) return member;
     const [updated] = await ctx.db.entities(
       Member,
@@ -256,8 +244,7 @@ export class MemberService {
   }
 
   async delete(ctx: RequestContext, pk: string): Promise<Member> {
-    requireScope(ctx.caller, "directory:write");
-    const { member, departments } = await this.writableMember(ctx, pk);
+    const { member, departments } = await this.writable(ctx, pk, "input.id");
     await ctx.db.exec(`DELETE FROM member WHERE corp_id = $1 AND id = $2`, [pk]);
     ctx.emit(STREAMS.directory, {
       type: DirectoryEventType.MEMBER_DELETED,
@@ -268,16 +255,22 @@ export class MemberService {
     return member;
   }
 
-  /** The member and all their departments, if the caller may change them; else NOT_FOUND / FORBIDDEN. */
-  private async writableMember(ctx: RequestContext, pk: string): Promise<{ member: Member; departments: Department[] }> {
-    const member = await this.get(ctx, pk, "input.id");
-    const departments = await ctx.loaders.memberDepartments.load(pk);
-    if (!departments.every((d) => canManageMembersIn(ctx.caller, d.path))) {
-      throw forbidden("The member belongs to departments outside the subtrees you may manage.");
-    }
-    if (member.isCorpAdmin && ctx.caller.member && !ctx.caller.member.isCorpAdmin) {
-      throw forbidden("Only corp administrators may change a corp administrator.");
-    }
+  /**
+   * The member and every one of their departments (those the caller cannot see too: the rule needs
+   * them all), if the caller may change the member (`requireMemberWritable`); else NOT_FOUND on
+   * `field` or FORBIDDEN. Member writes, activation links and remote sign-out share it.
+   */
+  async writable(ctx: RequestContext, pk: string, field: string): Promise<{ member: Member; departments: Department[] }> {
+    const ds = ctx.deps.dataSource;
+    const [member] = await ctx.db.entities(Member, `SELECT ${selectList(ds, Member, "m")} FROM member m WHERE m.corp_id = $1 AND m.id = $2`, [pk]);
+    if (!member) throw notFound("Member", field);
+    const departments = await ctx.db.entities(
+      Department,
+      `SELECT ${selectList(ds, Department, "d")} FROM member_department md JOIN department d ON d.id = md.department_id JOIN member m ON m.id = md.member_id
+        WHERE md.corp_id = $1 AND md.member_id = $2 ORDER BY ${MEMBER_DEPARTMENT_ORDER}`,
+      [pk],
+    );
+    requireMemberWritable(ctx.caller, { isCorpAdmin: member.isCorpAdmin, departmentPaths: departments.map((d) => d.path) }, field);
     return { member, departments };
   }
 
@@ -302,15 +295,6 @@ export class MemberService {
       throw badInput("input.mainDepartmentId", "The main department must be one of the member's departments.");
     }
     return mainPk;
-  }
-
-  /** Administrator rights are corp-wide: only corp admins, or apps that see the whole corp, grant them. */
-  private requireAdminGrant(ctx: RequestContext): void {
-    const m = ctx.caller.member;
-    if (m && !m.isCorpAdmin) throw forbidden("Only corp administrators may grant or revoke administrator rights.");
-    if (ctx.caller.visibleRoots !== null) {
-      throw forbidden("Only apps whose visibility is the whole corp may grant or revoke administrator rights.");
-    }
   }
 
   private async setDepartments(ctx: RequestContext, memberPk: string, departmentPks: string[]): Promise<void> {

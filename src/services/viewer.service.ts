@@ -3,22 +3,21 @@ import { Department } from "../entities/department.entity";
 import { selectList } from "../db/scoped-db";
 import { ViewerRole, type Viewer } from "../schema/directory.types";
 import { App } from "../entities/app.entity";
+import { Member } from "../entities/member.entity";
+import { isLeader, seesWholeCorp } from "../policy";
 
 /** Describes the caller: the answer of `viewer`. */
 export class ViewerService {
   async describe(ctx: RequestContext): Promise<Viewer> {
     const p = ctx.caller;
     const [app] = await ctx.db.entities(App, `SELECT ${selectList(ctx.deps.dataSource, App, "a")} FROM app a WHERE a.corp_id = $1 AND a.id = $2`, [p.appId]);
-    const member = p.member ? ((await ctx.loaders.member.load(p.member.id)) ?? null) : null;
-    const role = !p.member
-      ? ViewerRole.APP
-      : p.member.isCorpAdmin
-        ? ViewerRole.ADMIN
-        : p.member.ledRoots.length
-          ? ViewerRole.LEADER
-          : ViewerRole.MEMBER;
+    // The caller themselves, visible or not (an app may let a member sign in without seeing their department).
+    const member = p.member
+      ? ((await ctx.db.entities(Member, `SELECT ${selectList(ctx.deps.dataSource, Member, "m")} FROM member m WHERE m.corp_id = $1 AND m.id = $2`, [p.member.id]))[0] ?? null)
+      : null;
+    const role = !p.member ? ViewerRole.APP : p.member.isCorpAdmin ? ViewerRole.ADMIN : isLeader(p) ? ViewerRole.LEADER : ViewerRole.MEMBER;
     const visibleDepartments =
-      p.visibleRoots === null
+      seesWholeCorp(p)
         ? null
         : await ctx.db.entities(
             Department,
