@@ -1,12 +1,11 @@
 import type { Pool } from "pg";
 import type { Config } from "../config";
-import type { CrossCorpDb } from "../db/cross-corp";
 import { CorpDb } from "../db/scoped-db";
 import { DomainError } from "../errors/domain-error";
 import { isScope } from "../policy/scopes";
 import { parseGlobalId } from "../schema/global-id";
+import type { ClientLookup } from "./client-lookup";
 import { hasControlCharacter } from "./form-input";
-import { TOKEN_APP_COLUMNS, type TokenApp } from "./oauth-types";
 import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types";
 
 /** The parameters of an authorization request that `parse` reads. */
@@ -21,7 +20,7 @@ const AUTHORIZE_REQUEST_PARAMS = [
 export class Authorization {
   constructor(
     private readonly pool: Pool,
-    private readonly crossCorp: CrossCorpDb,
+    private readonly clients: ClientLookup,
     private readonly config: Config,
   ) {}
 
@@ -32,23 +31,17 @@ export class Authorization {
     for (const field of ["client_id", "redirect_uri", "corp_id"] as const) {
       if (hasControlCharacter(q[field])) throw new DomainError("BAD_USER_INPUT", `${field} is malformed (it holds a control character).`, { field });
     }
-    // Across corps by design: the client id is what tells us the corp (a vendor's, with corp_id).
-    let app = await this.crossCorp.one<TokenApp>(`SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId]);
+    let app = await this.clients.ownApp(clientId);
     if (!app) {
       // A vendor app signs members of the corp named by corp_id in, if that corp installed it; a
       // corp that did not looks exactly like an unknown client.
-      const vendor = await this.crossCorp.one<{ id: string; redirect_uris: string[] }>(`SELECT id, redirect_uris FROM vendor_app WHERE client_id = $1`, [
-        clientId,
-      ]);
+      const vendor = await this.clients.vendorApp(clientId);
       if (vendor && !q.corp_id) {
         throw new DomainError("BAD_USER_INPUT", "A vendor app must name the corp: add corp_id (the corp's global id).", { field: "corp_id" });
       }
       const corp = q.corp_id ? parseGlobalId(q.corp_id) : undefined;
       if (vendor && corp?.type === "Corp") {
-        const installed = await new CorpDb(corp.pk, this.pool).one<TokenApp>(
-          `SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.corp_id = $1 AND a.vendor_app_id = $2`,
-          [vendor.id],
-        );
+        const installed = await this.clients.installation(corp.pk, vendor.id);
         if (installed) app = { ...installed, redirect_uris: vendor.redirect_uris };
       }
     }

@@ -1,10 +1,9 @@
 import type { Pool } from "pg";
-import type { CrossCorpDb } from "../db/cross-corp";
-import { CorpDb } from "../db/scoped-db";
 import { parseGlobalId } from "../schema/global-id";
 import { writeAuditNow } from "./audit";
+import type { ClientLookup } from "./client-lookup";
 import { ipAllowed } from "./network";
-import { OAuthError, TOKEN_APP_COLUMNS, type TokenApp } from "./oauth-types";
+import { OAuthError, type TokenApp } from "./oauth-types";
 import { verifySecret } from "./secrets";
 
 /**
@@ -14,7 +13,7 @@ import { verifySecret } from "./secrets";
 export class ClientAuthenticator {
   constructor(
     private readonly pool: Pool,
-    private readonly crossCorp: CrossCorpDb,
+    private readonly lookup: ClientLookup,
   ) {}
 
   /**
@@ -30,8 +29,7 @@ export class ClientAuthenticator {
     opts: { corpId?: string | (() => Promise<string | undefined>); allowPublic?: boolean; ip?: string } = {},
   ): Promise<TokenApp> {
     const refused = new OAuthError("invalid_client", "Unknown client, wrong secret, or the app is disabled.");
-    // Across corps by design: the client id is what tells us the corp (a vendor's, with corp_id).
-    const own = await this.crossCorp.one<TokenApp>(`SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.client_id = $1 AND a.vendor_app_id IS NULL`, [clientId]);
+    const own = await this.lookup.ownApp(clientId);
     if (own) {
       const secretOk = secret !== undefined ? this.secretMatches(own, secret) : Boolean(opts.allowPublic && own.public_client);
       if (!own.enabled || !secretOk) {
@@ -41,7 +39,7 @@ export class ClientAuthenticator {
       }
       return own;
     }
-    const vendor = await this.crossCorp.one<{ id: string; secret_hash: string }>(`SELECT id, secret_hash FROM vendor_app WHERE client_id = $1`, [clientId]);
+    const vendor = await this.lookup.vendorApp(clientId);
     if (!vendor || secret === undefined || !verifySecret(secret, vendor.secret_hash)) throw refused;
     // Only a vendor's client needs the corp: worked out (e.g. from the grant) only now.
     const corpId = typeof opts.corpId === "function" ? await opts.corpId() : opts.corpId;
@@ -49,10 +47,7 @@ export class ClientAuthenticator {
     const notInstalled = new OAuthError("invalid_grant", "The app is not installed in this corp.");
     const corp = parseGlobalId(corpId);
     if (!corp || corp.type !== "Corp") throw notInstalled;
-    const installed = await new CorpDb(corp.pk, this.pool).one<TokenApp>(
-      `SELECT ${TOKEN_APP_COLUMNS} FROM app a WHERE a.corp_id = $1 AND a.vendor_app_id = $2`,
-      [vendor.id],
-    );
+    const installed = await this.lookup.installation(corp.pk, vendor.id);
     if (!installed || !installed.enabled) throw notInstalled;
     return installed;
   }

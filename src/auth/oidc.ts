@@ -212,7 +212,8 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     res.status(403).type("html").send(errorPage("This form can only be sent from its own page. Open the sign-in link again (your browser must accept this site's cookies)."));
   };
 
-  const signIn = async (req: Request, res: Response, status: number, request: AuthorizeRequest, params: Form, extra: { login?: string; error?: string; passwordExpired?: string } = {}) => {
+  type SignInExtra = { login?: string; error?: string; passwordExpired?: string };
+  const signIn = async (req: Request, res: Response, status: number, request: AuthorizeRequest, params: Form, extra: SignInExtra = {}) => {
     const names = await sso.authorization.pageNames(request);
     res.status(status).type("html").send(signInPage({ ...names, hidden: { ...hiddenFields(params), ...formToken(req, res, "sign-in") }, ...extra }));
   };

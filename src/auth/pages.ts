@@ -50,7 +50,14 @@ const hiddenInputs = (fields: Record<string, string>) =>
     .join("");
 
 /** The sign-in form; `hidden` carries the authorization request (and the form token) through the POST. */
-export function signInPage(opts: { appName: string; corpName: string; hidden: Record<string, string>; login?: string; error?: string; passwordExpired?: string }): string {
+export function signInPage(opts: {
+  appName: string;
+  corpName: string;
+  hidden: Record<string, string>;
+  login?: string;
+  error?: string;
+  passwordExpired?: string;
+}): string {
   const expired = opts.passwordExpired
     ? `<p class="error" role="alert">${escapeHtml(opts.passwordExpired)}</p>
        <label for="new_password">New password</label><input type="password" id="new_password" name="new_password" autocomplete="new-password" required>
@@ -82,7 +89,14 @@ export function throttledPage(retryAfterSeconds: number): string {
 }
 
 /** The activation page: set a password, typed twice. */
-export function activationPage(opts: { name?: string; corpName?: string; employeeId?: string; hidden?: Record<string, string>; error?: string; done?: boolean }): string {
+export function activationPage(opts: {
+  name?: string;
+  corpName?: string;
+  employeeId?: string;
+  hidden?: Record<string, string>;
+  error?: string;
+  done?: boolean;
+}): string {
   if (opts.done) {
     return page(
       "Password set",

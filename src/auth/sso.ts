@@ -5,6 +5,7 @@ import type { EventLog } from "../events/log";
 import { MemberCredentialService } from "../services/member-credential.service";
 import { Activation } from "./activation";
 import { Authorization } from "./authorization";
+import { ClientLookup } from "./client-lookup";
 import { MemberGrants } from "./member-grants";
 import { SignIn } from "./sign-in";
 import { TokenRevocation } from "./token-revocation";
@@ -30,7 +31,7 @@ export class SsoService {
   constructor(pool: Pool, config: Config, tokens: TokenService, events: EventLog) {
     const crossCorp = new CrossCorpDb(pool);
     const credentials = new MemberCredentialService(events);
-    this.authorization = new Authorization(pool, crossCorp, config);
+    this.authorization = new Authorization(pool, new ClientLookup(pool, crossCorp), config);
     this.signIn = new SignIn(pool, crossCorp, this.authorization, credentials);
     this.revocation = new TokenRevocation(pool, config, tokens.keys, tokens.principals);
     this.grants = new MemberGrants(pool, crossCorp, config, tokens.keys, this.revocation);

@@ -98,7 +98,8 @@ export class TokenPrincipals {
     const cached = this.appCache.get(`${corpId}:${clientId}`);
     if (cached && cached.until > Date.now()) return cached.grant;
     const db = new CorpDb(corpId, this.pool);
-    const row = await db.one<{ id: string; scopes: string[]; enabled: boolean; valid_after: Date | null; roots: string[] | null; ranges: string[]; revoked: string[] }>(
+    type AppRow = { id: string; scopes: string[]; enabled: boolean; valid_after: Date | null; roots: string[] | null; ranges: string[]; revoked: string[] };
+    const row = await db.one<AppRow>(
       `SELECT a.id, a.scopes, a.enabled, a.tokens_valid_after AS valid_after, a.allowed_ip_ranges::text[] AS ranges,
               ARRAY(SELECT r.jti::text FROM revoked_token r WHERE r.corp_id = $1 AND r.expires_at > now() - interval '1 minute') AS revoked,
               CASE WHEN a.visible_department_ids IS NULL THEN NULL

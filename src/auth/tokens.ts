@@ -4,6 +4,7 @@ import { CrossCorpDb } from "../db/cross-corp";
 import type { Principal } from "../policy/principal";
 import { ClientAuthenticator } from "./client-auth";
 import { ClientCredentialsGrant } from "./client-credentials";
+import { ClientLookup } from "./client-lookup";
 import type { AccessClaims } from "./oauth-types";
 import { SigningKeys, type AccessGrant } from "./signing-keys";
 import { TokenPrincipals } from "./token-principal";
@@ -25,7 +26,7 @@ export class TokenService {
   constructor(pool: Pool, config: Config) {
     const crossCorp = new CrossCorpDb(pool);
     this.keys = new SigningKeys(pool, crossCorp, config);
-    this.clients = new ClientAuthenticator(pool, crossCorp);
+    this.clients = new ClientAuthenticator(pool, new ClientLookup(pool, crossCorp));
     this.clientCredentials = new ClientCredentialsGrant(pool, this.clients, this.keys);
     this.principals = new TokenPrincipals(pool, this.keys);
   }
