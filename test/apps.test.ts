@@ -1,5 +1,5 @@
-import { TestGateway, type TestCorp } from "./harness";
-import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
+import { TestGateway, expectOneError, expectUnchanged, pk, type TestCorp } from "./harness";
+import { toGlobalId } from "../src/schema/global-id";
 import { ALL_SCOPES } from "../src/policy/scopes";
 
 /**
@@ -27,23 +27,15 @@ describe("apps", () => {
   let eng: string;
   let m: { admin: string; leader: string; plain: string; salesRep: string };
   let t: { admin: string; leader: string; plain: string };
-  const pk = (id: string) => parseGlobalId(id)!.pk;
 
-  async function createMember(employeeId: string, departmentId: string, extra: Record<string, unknown> = {}) {
-    const res = await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
-      input: { employeeId, name: employeeId, departmentIds: [departmentId], status: "ACTIVE", ...extra },
-    });
-    return res.createMember.member.id as string;
-  }
+  const createMember = (employeeId: string, departmentId: string, extra: Record<string, unknown> = {}) =>
+    gw.createMember(corp.token, { employeeId, name: employeeId, departmentIds: [departmentId], status: "ACTIVE", ...extra });
 
   /** The call fails with exactly one error of `code` (and `field`), leaving `app` and `audit_log` as they were. */
   async function expectRefused(token: string, query: string, variables: Record<string, unknown>, code: string, field?: string) {
-    const before = { app: await gw.sql(`SELECT * FROM app ORDER BY id`), audit: await gw.sql(`SELECT count(*)::int AS n FROM audit_log`) };
-    const res = await gw.gql(token, query, variables);
-    expect(res.body.errors).toHaveLength(1);
-    expect(res.body.errors![0].extensions).toEqual(field ? { code, field } : { code });
-    expect(JSON.stringify(res.body)).not.toMatch(/stack|\bat .*\.ts:\d+|secret_hash|sha256\$/i);
-    expect({ app: await gw.sql(`SELECT * FROM app ORDER BY id`), audit: await gw.sql(`SELECT count(*)::int AS n FROM audit_log`) }).toEqual(before);
+    const rows = async () => ({ app: await gw.sql(`SELECT * FROM app ORDER BY id`), audit: await gw.sql(`SELECT count(*)::int AS n FROM audit_log`) });
+    const res = await expectUnchanged(rows, () => gw.gql(token, query, variables));
+    expectOneError(res, code, field, /stack|\bat .*\.ts:\d+|secret_hash|sha256\$/i);
     return res;
   }
 
@@ -51,8 +43,7 @@ describe("apps", () => {
     gw = await TestGateway.start({ TRUST_PROXY: "loopback", APP_SECRET_GRACE_SECONDS: "3600" });
     corp = await gw.createCorp("Acme");
     beta = await gw.createCorp("Beta");
-    const dept = async (name: string) =>
-      (await gw.data(corp.token, `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`, { input: { name } })).createDepartment.department.id as string;
+    const dept = (name: string) => gw.createDepartment(corp.token, { name });
     sales = await dept("Sales");
     eng = await dept("Engineering");
     m = {
@@ -197,7 +188,8 @@ describe("apps", () => {
       const forRep = async (member: string) => (await gw.data(corp.token, `query($m: ID!) { appsForMember(memberId: $m) { name } }`, { m: member })).appsForMember.map((a: { name: string }) => a.name);
       expect(await forRep(m.salesRep)).toContain("Sales tool");
       expect(await forRep(m.plain)).not.toContain("Sales tool");
-      const updated = (await gw.data(corp.token, VISIBILITY, { input: { id: app.app.id, visibility: { departmentIds: [], memberIds: [m.plain] } } })).setAppVisibility.app;
+      const updated = (await gw.data(corp.token, VISIBILITY, { input: { id: app.app.id, visibility: { departmentIds: [], memberIds: [m.plain] } } }))
+        .setAppVisibility.app;
       expect(updated.visibleDepartments).toEqual([]);
       expect(updated.visibleMembers).toEqual([{ employeeId: "plain" }]);
       expect(await forRep(m.salesRep)).not.toContain("Sales tool");

@@ -1,6 +1,6 @@
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import jwt, { type JwtPayload } from "jsonwebtoken";
-import { TestGateway, type TestCorp } from "./harness";
+import { TestGateway, type TestCorp, type Untyped } from "./harness";
 import { ALL_SCOPES } from "../src/policy/scopes";
 import { TokenService } from "../src/auth/tokens";
 import { toGlobalId } from "../src/schema/global-id";
@@ -64,7 +64,7 @@ describe("auth", () => {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json" };
     if (authorization !== null) headers.authorization = authorization;
     const res = await fetch(`${gw.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query: "{ viewer { role scopes app { clientId } } }" }) });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Untyped };
   }
 
   describe("POST /oauth/token", () => {
@@ -197,7 +197,7 @@ describe("auth", () => {
       // Only the public half is published.
       expect(Object.keys(jwk).sort()).toEqual(["alg", "e", "kid", "kty", "n", "use"]);
 
-      const key = createPublicKey({ key: jwk as any, format: "jwk" });
+      const key = createPublicKey({ key: jwk as Untyped, format: "jwk" });
       expect(key.export({ type: "spki", format: "pem" })).toBe(publicPem);
       const [h, p, s] = token.split(".");
       expect(cryptoVerify("sha256", Buffer.from(`${h}.${p}`), key, Buffer.from(s, "base64url"))).toBe(true);

@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
-import { freePort, TestGateway, type TestCorp } from "./harness";
-import { parseGlobalId } from "../src/schema/global-id";
+import { freePort, pk, TestGateway, type TestCorp } from "./harness";
 import { SIGN_IN_FAILED } from "../src/auth/sso";
 
 /**
@@ -29,7 +27,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const CI = process.env.CI === "true";
 const PASSWORD = "Correct-horse-9";
-const pk = (id: string) => parseGlobalId(id)!.pk;
 
 if (!HAVE_CHROMIUM && !CI) {
   const reason = `no Chromium at ${CHROMIUM} (install it: apt-get install chromium, or set CHROMIUM_PATH); with CI=true these tests fail instead`;

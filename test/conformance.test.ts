@@ -1,5 +1,5 @@
 import { serverAudits, type AuditFail, type AuditResult } from "graphql-http";
-import { TestGateway } from "./harness";
+import { TestGateway, type Untyped } from "./harness";
 
 /**
  * GraphQL over HTTP conformance: the `graphql-http` server audits against POST/GET /graphql.
@@ -54,6 +54,7 @@ describe("GraphQL over HTTP conformance (graphql-http 1.23.1 server audits)", ()
 
   it("fails exactly the pinned SHOULD/MAY audits", () => {
     const notOk = results.filter(failing).filter((r) => level(r.name) !== "MUST");
+    // eslint-disable-next-line no-console -- lists the audits that do not pass, the suite's report
     console.log(
       `SHOULD/MAY audits not passing (${notOk.length}):\n` +
         notOk.map((r) => `  ${r.status} ${r.id} ${r.name}: ${r.reason}`).join("\n"),
@@ -66,7 +67,7 @@ describe("GraphQL over HTTP conformance (graphql-http 1.23.1 server audits)", ()
     const url = `${gw.url}/graphql?query=${encodeURIComponent("query Q($n: String!) { __type(name: $n) { name } }")}&variables=${encodeURIComponent(JSON.stringify({ n: "Query" }))}`;
     const blocked = await fetch(url, { headers: { accept: "application/json", authorization } });
     expect(blocked.status).toBe(400);
-    const body = (await blocked.json()) as any;
+    const body = (await blocked.json()) as Untyped;
     expect(body.errors[0].extensions).toEqual({ code: "BAD_USER_INPUT" });
     expect(body.errors[0].message).toMatch(/^This operation has been blocked as a potential Cross-Site Request Forgery \(CSRF\)\./);
 

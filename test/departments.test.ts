@@ -1,19 +1,17 @@
-import { TestGateway, type GqlResponse, type TestCorp } from "./harness";
-import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
+import { TestGateway, failure, pk, refused, type TestCorp, type Untyped } from "./harness";
+import { toGlobalId } from "../src/schema/global-id";
 
 /**
  * Department mutations and queries end to end: each rule's result, error code and field, and the
  * rows (department, department_leader, event) left in the database.
  */
 
-const pk = (id: string) => parseGlobalId(id)!.pk;
 const deptId = (p: string) => toGlobalId("Department", p);
 
 const DEPT = `id name order depth parent { id } ancestors { id } children { id }`;
 const CREATE = `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { ${DEPT} } } }`;
 const UPDATE = `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { ${DEPT} } } }`;
 const DELETE = `mutation($input: DeleteDepartmentInput!) { deleteDepartment(input: $input) { deletedDepartmentId } }`;
-const CREATE_MEMBER = `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`;
 
 let gw: TestGateway;
 let corp: TestCorp;
@@ -30,22 +28,9 @@ afterAll(() => gw.stop());
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** The single error of a response, with the data next to it. */
-function failure(res: GqlResponse) {
-  expect(res.body.errors).toHaveLength(1);
-  const [e] = res.body.errors!;
-  return { data: res.body.data, message: e.message, path: e.path, extensions: e.extensions };
-}
-
-async function mkDept(token: string, name: string, parentId?: string, order?: number): Promise<string> {
-  const d = await gw.data(token, CREATE, { input: { name, parentId, order } });
-  return d.createDepartment.department.id;
-}
-
-async function mkMember(token: string, employeeId: string, departmentIds: string[]): Promise<string> {
-  const d = await gw.data(token, CREATE_MEMBER, { input: { employeeId, name: `Member ${employeeId}`, departmentIds } });
-  return d.createMember.member.id;
-}
+const mkDept = (token: string, name: string, parentId?: string, order?: number) => gw.createDepartment(token, { name, parentId, order });
+const mkMember = (token: string, employeeId: string, departmentIds: string[]) =>
+  gw.createMember(token, { employeeId, name: `Member ${employeeId}`, departmentIds });
 
 async function row(id: string) {
   const rows = await gw.sql(`SELECT id, corp_id, parent_id, name, "order", depth, path FROM department WHERE id = $1`, [pk(id)]);
@@ -56,42 +41,6 @@ async function pathOf(id: string): Promise<string> {
   return (await row(id)).path;
 }
 
-async function eventMark(): Promise<string> {
-  return (await gw.sql(`SELECT coalesce(max(id), 0)::text AS id FROM event`))[0].id;
-}
-
-async function eventsSince(mark: string) {
-  return gw.sql(`SELECT corp_id, type, CASE WHEN subject_type = 'Department' THEN subject_id END AS department_id, CASE WHEN subject_type = 'Member' THEN subject_id END AS member_id, audience AS scope_paths, data FROM event WHERE id > $1 ORDER BY id`, [mark]);
-}
-
-/** Every row of the tables a department mutation may touch, in a stable order. */
-async function snapshot() {
-  const [department, leader, memberDepartment, member, event] = await Promise.all([
-    gw.sql(`SELECT * FROM department ORDER BY id`),
-    gw.sql(`SELECT * FROM department_leader ORDER BY department_id, member_id`),
-    gw.sql(`SELECT * FROM member_department ORDER BY member_id, department_id`),
-    gw.sql(`SELECT * FROM member ORDER BY id`),
-    gw.sql(`SELECT * FROM event ORDER BY id`),
-  ]);
-  return { department, leader, memberDepartment, member, event };
-}
-
-/** Runs `send`, expects exactly `expected` as the failure, and that no table changed. */
-async function expectRefused(send: () => Promise<GqlResponse>, expected: ReturnType<typeof failure>) {
-  const before = await snapshot();
-  const res = await send();
-  expect(failure(res)).toEqual(expected);
-  expect(await snapshot()).toEqual(before);
-  return res;
-}
-
-const refused = (path: string, code: string, field: string | undefined, message: string) => ({
-  data: null,
-  message,
-  path: [path],
-  extensions: field === undefined ? { code } : { code, field },
-});
-
 // Departments of the main corp, filled in as the tests go.
 let eng: string;
 let backend: string;
@@ -101,7 +50,7 @@ let data: string;
 
 describe("createDepartment", () => {
   it("without parentId goes under the root", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.gql(corp.token, CREATE, { input: { name: "Engineering" } });
     const [created] = await gw.sql(`SELECT id FROM department WHERE corp_id = $1 AND name = 'Engineering'`, [corp.corpPk]);
     eng = deptId(created.id);
@@ -115,7 +64,7 @@ describe("createDepartment", () => {
     });
     const path = `/${corp.rootPk}/${pk(eng)}/`;
     expect(await row(eng)).toEqual({ id: pk(eng), corp_id: corp.corpPk, parent_id: corp.rootPk, name: "Engineering", order: 0, depth: 1, path });
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       { corp_id: corp.corpPk, type: "DEPARTMENT_CREATED", department_id: pk(eng), member_id: null, scope_paths: [path], data: {} },
     ]);
     const root = await gw.data(corp.token, `query($id: ID!) { department(id: $id) { name depth parent { id } ancestors { id } children { id name } } }`, {
@@ -125,7 +74,7 @@ describe("createDepartment", () => {
   });
 
   it("with parentId and order goes under that parent", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.gql(corp.token, CREATE, { input: { name: "Backend", parentId: eng, order: 5 } });
     backend = res.body.data.createDepartment.department.id;
     expect(res.body).toEqual({
@@ -137,7 +86,7 @@ describe("createDepartment", () => {
     });
     const path = `/${corp.rootPk}/${pk(eng)}/${pk(backend)}/`;
     expect(await row(backend)).toEqual({ id: pk(backend), corp_id: corp.corpPk, parent_id: pk(eng), name: "Backend", order: 5, depth: 2, path });
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       { corp_id: corp.corpPk, type: "DEPARTMENT_CREATED", department_id: pk(backend), member_id: null, scope_paths: [path], data: {} },
     ]);
   });
@@ -179,7 +128,7 @@ describe("createDepartment", () => {
   it("allows a name used under another parent, refuses a duplicate sibling name with CONFLICT", async () => {
     const dataUnderBackend = await mkDept(corp.token, "Data", backend);
     expect(await row(dataUnderBackend)).toMatchObject({ parent_id: pk(backend), name: "Data", depth: 3 });
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { name: "Data", parentId: eng } }),
       refused("createDepartment", "CONFLICT", "input.name", "The parent department already has a sub-department with this name."),
     );
@@ -211,7 +160,7 @@ describe("the 15-level limit", () => {
   });
 
   it("refuses the 16th level with LIMIT_EXCEEDED on input.parentId and inserts nothing", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(deep.token, CREATE, { input: { name: "L16", parentId: chain[14] } }),
       refused("createDepartment", "LIMIT_EXCEEDED", "input.parentId", "Departments nest at most 15 levels below the root."),
     );
@@ -222,7 +171,7 @@ describe("the 15-level limit", () => {
     const x = await mkDept(deep.token, "X");
     const y = await mkDept(deep.token, "Y", x);
     // Under L14, X would be at 15 and Y at 16.
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(deep.token, UPDATE, { input: { id: x, parentId: chain[13] } }),
       refused("updateDepartment", "LIMIT_EXCEEDED", "input.parentId", "The move would nest departments more than 15 levels below the root."),
     );
@@ -238,7 +187,7 @@ describe("the 15-level limit", () => {
     expect(await row(x)).toMatchObject({ parent_id: pk(chain[12]), depth: 14, path: xPath });
     expect(await row(y)).toMatchObject({ parent_id: pk(x), depth: 15, path: `${xPath}${pk(y)}/` });
     // Y cannot take a child any more.
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(deep.token, CREATE, { input: { name: "Z", parentId: y } }),
       refused("createDepartment", "LIMIT_EXCEEDED", "input.parentId", "Departments nest at most 15 levels below the root."),
     );
@@ -247,7 +196,7 @@ describe("the 15-level limit", () => {
 
 describe("updateDepartment", () => {
   it("renames: result, row and a DEPARTMENT_UPDATED event with changedFields", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.gql(corp.token, UPDATE, { input: { id: backend, name: "Platform" } });
     expect(res.body).toEqual({
       data: {
@@ -258,13 +207,13 @@ describe("updateDepartment", () => {
     });
     const path = `/${corp.rootPk}/${pk(eng)}/${pk(backend)}/`;
     expect(await row(backend)).toEqual({ id: pk(backend), corp_id: corp.corpPk, parent_id: pk(eng), name: "Platform", order: 5, depth: 2, path });
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       { corp_id: corp.corpPk, type: "DEPARTMENT_UPDATED", department_id: pk(backend), member_id: null, scope_paths: [path], data: { changedFields: ["name"] } },
     ]);
   });
 
   it("reorders among siblings", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { name order parent { children { name } } } } }`, {
       input: { id: backend, order: 0 },
     });
@@ -273,21 +222,21 @@ describe("updateDepartment", () => {
       updateDepartment: { department: { name: "Platform", order: 0, parent: { children: [{ name: "Platform" }, { name: "Data" }, { name: "Frontend" }, { name: "Mobile" }] } } },
     });
     expect(await row(backend)).toMatchObject({ name: "Platform", order: 0 });
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       { corp_id: corp.corpPk, type: "DEPARTMENT_UPDATED", department_id: pk(backend), member_id: null, scope_paths: [await pathOf(backend)], data: { changedFields: ["order"] } },
     ]);
   });
 
   it("records both fields when renaming and reordering at once, and nothing for a no-op", async () => {
-    let mark = await eventMark();
+    let mark = await gw.eventMark();
     await gw.data(corp.token, UPDATE, { input: { id: mobile, name: "Apps", order: 9 } });
     expect(await row(mobile)).toMatchObject({ name: "Apps", order: 9 });
-    expect((await eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["name", "order"] }]);
+    expect((await gw.eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["name", "order"] }]);
 
-    mark = await eventMark();
+    mark = await gw.eventMark();
     const res = await gw.data(corp.token, UPDATE, { input: { id: mobile, name: "Apps", order: 9 } });
     expect(res.updateDepartment.department).toMatchObject({ id: mobile, name: "Apps", order: 9 });
-    expect(await eventsSince(mark)).toEqual([]);
+    expect(await gw.eventsSince(mark)).toEqual([]);
   });
 
   describe("moves", () => {
@@ -303,7 +252,7 @@ describe("updateDepartment", () => {
 
     it("moves a subtree: depth, path and ancestors of every department below follow", async () => {
       const oldPath = await pathOf(sre);
-      const mark = await eventMark();
+      const mark = await gw.eventMark();
       const res = await gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: backend } });
       expect(res.body).toEqual({
         data: {
@@ -315,7 +264,7 @@ describe("updateDepartment", () => {
       const newPath = `/${corp.rootPk}/${pk(eng)}/${pk(backend)}/${pk(sre)}/`;
       expect(await row(sre)).toEqual({ id: pk(sre), corp_id: corp.corpPk, parent_id: pk(backend), name: "SRE", order: 0, depth: 3, path: newPath });
       expect(await row(onCall)).toEqual({ id: pk(onCall), corp_id: corp.corpPk, parent_id: pk(sre), name: "On-call", order: 0, depth: 4, path: `${newPath}${pk(onCall)}/` });
-      expect(await eventsSince(mark)).toEqual([
+      expect(await gw.eventsSince(mark)).toEqual([
         { corp_id: corp.corpPk, type: "DEPARTMENT_UPDATED", department_id: pk(sre), member_id: null, scope_paths: [oldPath, newPath], data: { changedFields: ["parent"] } },
       ]);
       const read = await gw.data(
@@ -343,21 +292,21 @@ describe("updateDepartment", () => {
 
     it("refuses a move under itself or under a descendant (BAD_USER_INPUT on input.parentId)", async () => {
       const message = "A department cannot move under itself or one of its sub-departments.";
-      await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: sre } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
-      await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: onCall } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
-      await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: eng, parentId: onCall } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
+      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: sre } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
+      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: onCall } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
+      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: eng, parentId: onCall } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
     });
 
     it("refuses to move, rename or delete the root", async () => {
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, UPDATE, { input: { id: corp.rootId, parentId: eng } }),
         refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", "The root department cannot be moved."),
       );
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, UPDATE, { input: { id: corp.rootId, name: "Acme Renamed" } }),
         refused("updateDepartment", "BAD_USER_INPUT", "input.name", "The root department is named after the corp and cannot be renamed here."),
       );
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, DELETE, { input: { id: corp.rootId } }),
         refused("deleteDepartment", "BAD_USER_INPUT", "input.id", "The root department cannot be deleted."),
       );
@@ -365,11 +314,11 @@ describe("updateDepartment", () => {
 
     it("refuses a duplicate sibling name on rename and on move with CONFLICT on input.name", async () => {
       const message = "The parent department already has a sub-department with this name.";
-      await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: frontend, name: "Data" } }), refused("updateDepartment", "CONFLICT", "input.name", message));
+      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: frontend, name: "Data" } }), refused("updateDepartment", "CONFLICT", "input.name", message));
       // The move writes paths first and then hits the unique index: everything rolls back.
       await mkDept(corp.token, "Tools");
       const opsTools = await mkDept(corp.token, "Tools", ops);
-      await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: opsTools, parentId: corp.rootId } }), refused("updateDepartment", "CONFLICT", "input.name", message));
+      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: opsTools, parentId: corp.rootId } }), refused("updateDepartment", "CONFLICT", "input.name", message));
       // A move and a rename together resolve the clash.
       const res = await gw.data(corp.token, UPDATE, { input: { id: opsTools, parentId: corp.rootId, name: "Ops tools" } });
       expect(res.updateDepartment.department).toEqual({ id: opsTools, name: "Ops tools", order: 0, depth: 1, parent: { id: corp.rootId }, ancestors: [{ id: corp.rootId }], children: [] });
@@ -393,7 +342,7 @@ describe("updateDepartment", () => {
     const leaderRows = () => gw.sql(`SELECT department_id, member_id, corp_id FROM department_leader ORDER BY department_id, member_id`);
 
     it("sets leaders, shown in `leaders` and `Member.leaderOf`", async () => {
-      const mark = await eventMark();
+      const mark = await gw.eventMark();
       const res = await gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [bob, ada] } });
       expect(res.body).toEqual({
         data: {
@@ -412,7 +361,7 @@ describe("updateDepartment", () => {
         { department_id: pk(eng), member_id: pk(ada), corp_id: corp.corpPk },
         { department_id: pk(eng), member_id: pk(bob), corp_id: corp.corpPk },
       ]);
-      expect(await eventsSince(mark)).toEqual([
+      expect(await gw.eventsSince(mark)).toEqual([
         { corp_id: corp.corpPk, type: "DEPARTMENT_UPDATED", department_id: pk(eng), member_id: null, scope_paths: [await pathOf(eng)], data: { changedFields: ["leaders"] } },
       ]);
       // Bob also leads Frontend: leaderOf lists both, shallowest first.
@@ -423,21 +372,21 @@ describe("updateDepartment", () => {
 
     it("refuses a leader who is not a member of the department (BAD_USER_INPUT on input.leaderIds)", async () => {
       const message = "Every leader must be a member of the department.";
-      await expectRefused(() => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [ada, cy] } }), refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message));
+      await gw.expectRefused(() => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [ada, cy] } }), refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message));
       const foreign = await mkMember(other.token, "alien", [otherDept]);
-      await expectRefused(() => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [foreign] } }), refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message));
-      await expectRefused(
+      await gw.expectRefused(() => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [foreign] } }), refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message));
+      await gw.expectRefused(
         () => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: ["not an id"] } }),
         refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", "input.leaderIds is not a valid Member id."),
       );
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [eng] } }),
         refused("updateDepartment", "NOT_FOUND", "input.leaderIds", "Member was not found or is outside your visibility scope."),
       );
     });
 
     it("rolls back a move when the leaders of the same update are refused", async () => {
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, UPDATE, { input: { id: frontend, parentId: corp.rootId, name: "Web", leaderIds: [ada] } }),
         refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", "Every leader must be a member of the department."),
       );
@@ -456,23 +405,23 @@ describe("updateDepartment", () => {
 describe("deleteDepartment", () => {
   it("deletes an empty department: row gone, DEPARTMENT_DELETED event", async () => {
     const path = await pathOf(mobile);
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.gql(corp.token, DELETE, { input: { id: mobile } });
     expect(res.body).toEqual({ data: { deleteDepartment: { deletedDepartmentId: mobile } } });
     expect(await gw.sql(`SELECT id FROM department WHERE id = $1`, [pk(mobile)])).toEqual([]);
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       { corp_id: corp.corpPk, type: "DEPARTMENT_DELETED", department_id: pk(mobile), member_id: null, scope_paths: [path], data: { name: "Apps" } },
     ]);
     const read = await gw.data(corp.token, `query($id: ID!) { department(id: $id) { id } node(id: $id) { id } }`, { id: mobile });
     expect(read).toEqual({ department: null, node: null });
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, DELETE, { input: { id: mobile } }),
       refused("deleteDepartment", "NOT_FOUND", "input.id", "Department was not found or is outside your visibility scope."),
     );
   });
 
   it("refuses a department with a sub-department (CONFLICT), the row stays", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, DELETE, { input: { id: backend } }),
       refused("deleteDepartment", "CONFLICT", "input.id", "The department has sub-departments: move or delete them first."),
     );
@@ -482,7 +431,7 @@ describe("deleteDepartment", () => {
   it("refuses a department with a member (CONFLICT), the row stays", async () => {
     const sales = await mkDept(corp.token, "Sales");
     await mkMember(corp.token, "seller", [sales]);
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, DELETE, { input: { id: sales } }),
       refused("deleteDepartment", "CONFLICT", "input.id", "The department has members: move or remove them first."),
     );
@@ -498,8 +447,8 @@ describe("validation and ids", () => {
     ["a trailing space", "Sales ", "input.name: name must not be blank or start or end with spaces"],
     ["only blanks", "   ", "input.name: name must not be blank or start or end with spaces"],
   ])("refuses a name that is %s (BAD_USER_INPUT on input.name)", async (_what, name, message) => {
-    await expectRefused(() => gw.gql(corp.token, CREATE, { input: { name, parentId: eng } }), refused("createDepartment", "BAD_USER_INPUT", "input.name", message));
-    await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: data, name } }), refused("updateDepartment", "BAD_USER_INPUT", "input.name", message));
+    await gw.expectRefused(() => gw.gql(corp.token, CREATE, { input: { name, parentId: eng } }), refused("createDepartment", "BAD_USER_INPUT", "input.name", message));
+    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: data, name } }), refused("updateDepartment", "BAD_USER_INPUT", "input.name", message));
   });
 
   it("accepts a name of exactly 64 characters", async () => {
@@ -510,26 +459,26 @@ describe("validation and ids", () => {
   });
 
   it("refuses a negative order (BAD_USER_INPUT on input.order)", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { name: "Neg", order: -1 } }),
       refused("createDepartment", "BAD_USER_INPUT", "input.order", "input.order: order must not be less than 0"),
     );
   });
 
   it("refuses malformed ids with BAD_USER_INPUT naming the field", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { name: "Orphan", parentId: "not-an-id!" } }),
       refused("createDepartment", "BAD_USER_INPUT", "input.parentId", "input.parentId is not a valid Department id."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: "xyz", name: "Whatever" } }),
       refused("updateDepartment", "BAD_USER_INPUT", "input.id", "input.id is not a valid Department id."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: data, parentId: "@@" } }),
       refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", "input.parentId is not a valid Department id."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, DELETE, { input: { id: "" } }),
       refused("deleteDepartment", "BAD_USER_INPUT", "input.id", "input.id is not a valid Department id."),
     );
@@ -546,11 +495,11 @@ describe("validation and ids", () => {
 
   it("treats a member's id as a department id that does not exist (NOT_FOUND)", async () => {
     const member = toGlobalId("Member", "1");
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { name: "Orphan", parentId: member } }),
       refused("createDepartment", "NOT_FOUND", "input.parentId", "Department was not found or is outside your visibility scope."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { name: "Orphan", parentId: deptId("999999999") } }),
       refused("createDepartment", "NOT_FOUND", "input.parentId", "Department was not found or is outside your visibility scope."),
     );
@@ -560,13 +509,13 @@ describe("validation and ids", () => {
     const notFound = "Department was not found or is outside your visibility scope.";
     const read = await gw.gql(corp.token, `query($id: ID!) { department(id: $id) { name } node(id: $id) { id } }`, { id: otherDept });
     expect(read.body).toEqual({ data: { department: null, node: null } });
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { name: "Implant", parentId: otherDept } }),
       refused("createDepartment", "NOT_FOUND", "input.parentId", notFound),
     );
-    await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: otherDept, name: "Hacked" } }), refused("updateDepartment", "NOT_FOUND", "input.id", notFound));
-    await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: data, parentId: otherDept } }), refused("updateDepartment", "NOT_FOUND", "input.parentId", notFound));
-    await expectRefused(() => gw.gql(corp.token, DELETE, { input: { id: otherDept } }), refused("deleteDepartment", "NOT_FOUND", "input.id", notFound));
+    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: otherDept, name: "Hacked" } }), refused("updateDepartment", "NOT_FOUND", "input.id", notFound));
+    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: data, parentId: otherDept } }), refused("updateDepartment", "NOT_FOUND", "input.parentId", notFound));
+    await gw.expectRefused(() => gw.gql(corp.token, DELETE, { input: { id: otherDept } }), refused("deleteDepartment", "NOT_FOUND", "input.id", notFound));
     const list = await gw.gql(corp.token, `query($id: ID!) { departments(parentId: $id) { nodes { name } } }`, { id: otherDept });
     expect(failure(list)).toEqual(refused("departments", "NOT_FOUND", "parentId", notFound));
     expect(JSON.stringify(list.body)).not.toContain("Globex");
@@ -590,8 +539,8 @@ describe("departments(first, after)", () => {
   });
 
   it("pages forwards in sibling order with cursors", async () => {
-    const names = (res: any) => res.departments.edges.map((e: any) => e.node.name);
-    const cursors = (res: any) => {
+    const names = (res: Untyped) => res.departments.edges.map((e: Untyped) => e.node.name);
+    const cursors = (res: Untyped) => {
       const edges = res.departments.edges;
       return { startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null };
     };

@@ -1,4 +1,4 @@
-import type { TestGateway } from "./harness";
+import type { TestGateway, Untyped } from "./harness";
 
 /** Helpers the import, export and health suites share (HTTP file endpoints and job polling). */
 
@@ -16,7 +16,7 @@ export async function postCsv(
   body: string | ReadableStream<Uint8Array>,
   query: Record<string, string> = { mode: "UPSERT" },
   contentType = "text/csv",
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: Untyped }> {
   const headers: Record<string, string> = { "content-type": contentType };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(`${gw.url}/imports?${new URLSearchParams(query)}`, {
@@ -29,7 +29,7 @@ export async function postCsv(
 }
 
 /** Polls importJob until it SUCCEEDED or FAILED. */
-export async function waitForJob(gw: TestGateway, token: string, id: string, ms = 20000): Promise<any> {
+export async function waitForJob(gw: TestGateway, token: string, id: string, ms = 20000): Promise<Untyped> {
   const deadline = Date.now() + ms;
   for (;;) {
     const job = (await gw.data(token, IMPORT_JOB, { id })).importJob;
@@ -40,7 +40,7 @@ export async function waitForJob(gw: TestGateway, token: string, id: string, ms 
 }
 
 /** Imports `csv` through POST /imports and waits for the job. */
-export async function importCsv(gw: TestGateway, token: string, csv: string, query: Record<string, string> = { mode: "UPSERT" }): Promise<any> {
+export async function importCsv(gw: TestGateway, token: string, csv: string, query: Record<string, string> = { mode: "UPSERT" }): Promise<Untyped> {
   const res = await postCsv(gw, token, csv, query);
   if (res.status !== 202) throw new Error(`POST /imports: ${res.status} ${JSON.stringify(res.body)}`);
   return waitForJob(gw, token, res.body.job.id);

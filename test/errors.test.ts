@@ -1,4 +1,4 @@
-import { TestGateway, type TestCorp } from "./harness";
+import { TestGateway, type TestCorp, type Untyped } from "./harness";
 import { setLogLevel } from "../src/log";
 
 /**
@@ -53,7 +53,7 @@ describe("errors", () => {
   describe("an unexpected error", () => {
     it("becomes INTERNAL_SERVER_ERROR with the request id, its detail only in the log", async () => {
       const logged: string[] = [];
-      const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk: any) => {
+      const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk: Untyped) => {
         logged.push(String(chunk));
         return true;
       });

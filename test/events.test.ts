@@ -17,10 +17,8 @@ const EVENTS = `subscription($after: String) {
 }`;
 const CURSORS = `subscription($after: String) { directoryEvents(after: $after) { cursor type memberId departmentId } }`;
 
-const CREATE_DEPARTMENT = `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`;
 const UPDATE_DEPARTMENT = `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`;
 const DELETE_DEPARTMENT = `mutation($input: DeleteDepartmentInput!) { deleteDepartment(input: $input) { deletedDepartmentId } }`;
-const CREATE_MEMBER = `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`;
 const UPDATE_MEMBER = `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }`;
 const SET_STATUS = `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { id } } }`;
 const DELETE_MEMBER = `mutation($input: DeleteMemberInput!) { deleteMember(input: $input) { deletedMemberId } }`;
@@ -54,19 +52,24 @@ describe("directoryEvents", () => {
     return c;
   };
 
-  const createDepartment = async (token: string, input: Record<string, unknown>): Promise<string> =>
-    (await gw.data(token, CREATE_DEPARTMENT, { input })).createDepartment.department.id;
-  const createMember = async (token: string, input: Record<string, unknown>): Promise<string> =>
-    (await gw.data(token, CREATE_MEMBER, { input })).createMember.member.id;
-
   /** The corp's newest event id ("0" when none): subscribing after it is live-only, deterministically. */
-  const maxCursor = async (corpPk: string): Promise<string> =>
-    (await gw.sql<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM event WHERE corp_id = $1`, [corpPk]))[0].id;
+  const maxCursor = (corpPk: string) => gw.eventMark(corpPk);
   /** The corp's event log as cursors, in order. */
   const logIds = async (corpPk: string, after = "0"): Promise<string[]> =>
     (await gw.sql<{ id: string }>(`SELECT e.id::text AS id FROM event e WHERE e.corp_id = $1 AND e.id > $2 ORDER BY e.id`, [corpPk, after])).map((r) => r.id);
   const occurredAt = async (cursor: string): Promise<string> =>
     (await gw.sql<{ at: Date }>(`SELECT occurred_at AS at FROM event WHERE id = $1`, [cursor]))[0].at.toISOString();
+
+  /** An event at `cursor` as `events` gives it, with no subject: tests spread it and add what the event carries. */
+  const bareEvent = (cursor: string, occurredAt: string) => ({
+    cursor,
+    occurredAt,
+    memberId: null,
+    departmentId: null,
+    changedFields: null,
+    member: null,
+    department: null,
+  });
 
   /** The events a subscription received (failing on any error result). */
   const events = (sub: Subscription): Event[] =>
@@ -94,9 +97,9 @@ describe("directoryEvents", () => {
       const t = corp.token;
       const sub = gw.subscribe(client(t), EVENTS, { after: await maxCursor(corp.corpPk) });
 
-      const sales = await createDepartment(t, { name: "Sales" });
+      const sales = await gw.createDepartment(t, { name: "Sales" });
       await sub.waitFor(1);
-      const member = await createMember(t, { employeeId: "L-1", name: "Lou Live", departmentIds: [sales] });
+      const member = await gw.createMember(t, { employeeId: "L-1", name: "Lou Live", departmentIds: [sales] });
       await sub.waitFor(2);
       await gw.data(t, UPDATE_MEMBER, { input: { id: member, name: "Lou Lively", title: "Rep" } });
       await sub.waitFor(3);
@@ -114,7 +117,7 @@ describe("directoryEvents", () => {
       expect(cursorsOf(sub)).toEqual(log);
       expectStrictlyIncreasing(log);
       const at = await Promise.all(log.map(occurredAt));
-      const base = (i: number) => ({ cursor: log[i], occurredAt: at[i], memberId: null, departmentId: null, changedFields: null, member: null, department: null });
+      const base = (i: number) => bareEvent(log[i], at[i]);
       expect(events(sub)).toEqual([
         { ...base(0), type: "DEPARTMENT_CREATED", departmentId: sales, department: { id: sales, name: "Sales", parent: { name: "Live Corp" } } },
         { ...base(1), type: "MEMBER_CREATED", memberId: member, member: { id: member, name: "Lou Live", title: null, status: "UNACTIVATED", departments: [{ name: "Sales" }] } },
@@ -135,13 +138,13 @@ describe("directoryEvents", () => {
 
     it("without `after` starts at the end of the log", async () => {
       const corp = await gw.createCorp("Live Only Corp");
-      const before = await createDepartment(corp.token, { name: "Before" });
+      const before = await gw.createDepartment(corp.token, { name: "Before" });
       const sub = gw.subscribe(client(corp.token), CURSORS, {});
       // Live-only starts wherever the log ends when the server registers it: give it a moment.
       await new Promise((r) => setTimeout(r, 300));
-      const first = await createDepartment(corp.token, { name: "First" });
+      const first = await gw.createDepartment(corp.token, { name: "First" });
       await sub.waitFor(1);
-      const second = await createDepartment(corp.token, { name: "Second" });
+      const second = await gw.createDepartment(corp.token, { name: "Second" });
       await sub.waitFor(2);
       const log = await logIds(corp.corpPk);
       expect(log).toHaveLength(3);
@@ -166,7 +169,7 @@ describe("directoryEvents", () => {
       const first = client(t);
       const sub1 = gw.subscribe(first, CURSORS, { after: "0" });
       const initial: string[] = [];
-      for (let i = 1; i <= 5; i++) initial.push(await createDepartment(t, { name: `D${i}`, parentId: root }));
+      for (let i = 1; i <= 5; i++) initial.push(await gw.createDepartment(t, { name: `D${i}`, parentId: root }));
       await sub1.waitFor(5);
       expect(events(sub1).map((e) => e.departmentId)).toEqual(initial);
       const last = events(sub1)[4].cursor;
@@ -178,7 +181,7 @@ describe("directoryEvents", () => {
       const missed: Array<[string, string]> = [];
       const members: string[] = [];
       for (let i = 0; i < 10; i++) {
-        const id = await createMember(t, { employeeId: `R-${i}`, name: `Resumed ${i}`, departmentIds: [initial[i % 5]] });
+        const id = await gw.createMember(t, { employeeId: `R-${i}`, name: `Resumed ${i}`, departmentIds: [initial[i % 5]] });
         members.push(id);
         missed.push(["MEMBER_CREATED", id]);
       }
@@ -195,7 +198,7 @@ describe("directoryEvents", () => {
       await sub2.waitFor(30);
       expect(events(sub2).map((e) => [e.type, e.memberId])).toEqual(missed);
       // Then live.
-      const live = [await createDepartment(t, { name: "Live 1" }), await createDepartment(t, { name: "Live 2" })];
+      const live = [await gw.createDepartment(t, { name: "Live 1" }), await gw.createDepartment(t, { name: "Live 2" })];
       await sub2.waitFor(32);
       expect(events(sub2).slice(30).map((e) => [e.type, e.departmentId])).toEqual(live.map((id) => ["DEPARTMENT_CREATED", id]));
 
@@ -212,11 +215,11 @@ describe("directoryEvents", () => {
     it('`after: "0"` replays the whole log, each subject as it is now, then continues live', async () => {
       const corp = await gw.createCorp("Replay Corp");
       const t = corp.token;
-      const ops = await createDepartment(t, { name: "Ops" });
-      const kept = await createMember(t, { employeeId: "K-1", name: "Old Name", departmentIds: [ops] });
+      const ops = await gw.createDepartment(t, { name: "Ops" });
+      const kept = await gw.createMember(t, { employeeId: "K-1", name: "Old Name", departmentIds: [ops] });
       await gw.data(t, UPDATE_MEMBER, { input: { id: kept, name: "Mid Name" } });
       await gw.data(t, UPDATE_MEMBER, { input: { id: kept, name: "New Name", title: "Boss" } });
-      const gone = await createMember(t, { employeeId: "G-1", name: "Gone", departmentIds: [ops] });
+      const gone = await gw.createMember(t, { employeeId: "G-1", name: "Gone", departmentIds: [ops] });
       await gw.data(t, DELETE_MEMBER, { input: { id: gone } });
       await gw.data(t, UPDATE_DEPARTMENT, { input: { id: ops, name: "Operations" } });
 
@@ -226,7 +229,7 @@ describe("directoryEvents", () => {
       const opsNow = { id: ops, name: "Operations", parent: { name: "Replay Corp" } };
       let log = await logIds(corp.corpPk);
       let at = await Promise.all(log.map(occurredAt));
-      const base = (i: number) => ({ cursor: log[i], occurredAt: at[i], memberId: null, departmentId: null, changedFields: null, member: null, department: null });
+      const base = (i: number) => bareEvent(log[i], at[i]);
       expect(events(sub)).toEqual([
         { ...base(0), type: "DEPARTMENT_CREATED", departmentId: ops, department: opsNow },
         { ...base(1), type: "MEMBER_CREATED", memberId: kept, member: keptNow },
@@ -251,9 +254,9 @@ describe("directoryEvents", () => {
     it("an app restricted to a subtree receives only events whose subject is in it", async () => {
       const corp = await gw.createCorp("Visible Corp");
       const t = corp.token;
-      const inside = await createDepartment(t, { name: "In" });
-      const outside = await createDepartment(t, { name: "Out" });
-      const insideChild = await createDepartment(t, { name: "In Child", parentId: inside });
+      const inside = await gw.createDepartment(t, { name: "In" });
+      const outside = await gw.createDepartment(t, { name: "Out" });
+      const insideChild = await gw.createDepartment(t, { name: "In Child", parentId: inside });
       const app = await gw.createApp(corp.corpPk, ["directory:read"], [parseGlobalId(inside)!.pk]);
       const start = await maxCursor(corp.corpPk);
       const restricted = gw.subscribe(client(app.token), EVENTS, { after: start });
@@ -275,25 +278,32 @@ describe("directoryEvents", () => {
       let b = "";
       let moved = "";
       let c = "";
-      await step(async () => (a = await createMember(t, { employeeId: "A", name: "Ann Out", departmentIds: [outside] })), false);
-      await step(async () => (b = await createMember(t, { employeeId: "B", name: "Ben In", departmentIds: [insideChild] })), true);
+      await step(async () => (a = await gw.createMember(t, { employeeId: "A", name: "Ann Out", departmentIds: [outside] })), false);
+      await step(async () => (b = await gw.createMember(t, { employeeId: "B", name: "Ben In", departmentIds: [insideChild] })), true);
       await step(() => gw.data(t, UPDATE_MEMBER, { input: { id: a, departmentIds: [inside] } }), true); // moved in
       await step(() => gw.data(t, UPDATE_MEMBER, { input: { id: a, title: "Inside" } }), true);
       await step(() => gw.data(t, UPDATE_MEMBER, { input: { id: a, departmentIds: [outside] } }), true); // moved out: seen leaving
       await step(() => gw.data(t, UPDATE_MEMBER, { input: { id: a, title: "Outside" } }), false);
-      await step(async () => (moved = await createDepartment(t, { name: "Out Child", parentId: outside })), false);
+      await step(async () => (moved = await gw.createDepartment(t, { name: "Out Child", parentId: outside })), false);
       await step(() => gw.data(t, UPDATE_DEPARTMENT, { input: { id: moved, parentId: inside } }), true); // department moved in
       await step(() => gw.data(t, UPDATE_DEPARTMENT, { input: { id: outside, name: "Outside" } }), false);
       await step(() => gw.data(t, SET_STATUS, { input: { id: a, status: "DISABLED" } }), false);
       await step(() => gw.data(t, DELETE_MEMBER, { input: { id: a } }), false);
-      await step(() => createDepartment(t, { name: "Elsewhere", parentId: outside }), false);
-      await step(async () => (c = await createMember(t, { employeeId: "C", name: "Cy In", departmentIds: [inside] })), true);
+      await step(() => gw.createDepartment(t, { name: "Elsewhere", parentId: outside }), false);
+      await step(async () => (c = await gw.createMember(t, { employeeId: "C", name: "Cy In", departmentIds: [inside] })), true);
 
       const log = await logIds(corp.corpPk, start);
       expect(log).toHaveLength(13);
       expect(cursorsOf(all)).toEqual(log);
       expect(cursorsOf(restricted)).toEqual(visible.map((i) => log[i]));
-      const got = events(restricted).map(({ type, memberId, departmentId, changedFields, member, department }) => ({ type, memberId, departmentId, changedFields, member, department }));
+      const got = events(restricted).map(({ type, memberId, departmentId, changedFields, member, department }) => ({
+        type,
+        memberId,
+        departmentId,
+        changedFields,
+        member,
+        department,
+      }));
       expect(got).toEqual([
         { type: "MEMBER_CREATED", memberId: b, departmentId: null, changedFields: null, department: null, member: { id: b, name: "Ben In", title: null, status: "UNACTIVATED", departments: [{ name: "In Child" }] } },
         { type: "MEMBER_UPDATED", memberId: a, departmentId: null, changedFields: ["departments", "mainDepartment"], department: null, member: { id: a, name: "Ann Out", title: null, status: "UNACTIVATED", departments: [{ name: "In" }] } },
@@ -314,21 +324,31 @@ describe("directoryEvents", () => {
     it("keeps following the subtree after its department moved, live and on replay", async () => {
       const corp = await gw.createCorp("Moving Corp");
       const t = corp.token;
-      const sales = await createDepartment(t, { name: "Sales" });
-      const eng = await createDepartment(t, { name: "Engineering" });
+      const sales = await gw.createDepartment(t, { name: "Sales" });
+      const eng = await gw.createDepartment(t, { name: "Engineering" });
       const app = await gw.createApp(corp.corpPk, ["directory:read"], [parseGlobalId(sales)!.pk]);
       const live = gw.subscribe(client(app.token), EVENTS, { after: await maxCursor(corp.corpPk) });
-      const before = await createMember(t, { employeeId: "M-1", name: "Before Move", departmentIds: [sales] });
+      const before = await gw.createMember(t, { employeeId: "M-1", name: "Before Move", departmentIds: [sales] });
       await live.waitFor(1);
       await gw.data(t, UPDATE_DEPARTMENT, { input: { id: sales, parentId: eng } }); // Sales now sits under Engineering
       await live.waitFor(2);
-      await createMember(t, { employeeId: "E-1", name: "Engineer", departmentIds: [eng] }); // not in Sales
-      const after = await createMember(t, { employeeId: "M-2", name: "After Move", departmentIds: [sales] });
+      await gw.createMember(t, { employeeId: "E-1", name: "Engineer", departmentIds: [eng] }); // not in Sales
+      const after = await gw.createMember(t, { employeeId: "M-2", name: "After Move", departmentIds: [sales] });
       await live.waitFor(3);
       const log = await logIds(corp.corpPk);
       expect(log).toHaveLength(6);
       // Subjects resolve with the connection's visibility, which must survive the move too.
-      expect(events(live).map(({ cursor, type, memberId, departmentId, changedFields, member, department }) => ({ cursor, type, memberId, departmentId, changedFields, member, department }))).toEqual([
+      expect(
+        events(live).map(({ cursor, type, memberId, departmentId, changedFields, member, department }) => ({
+          cursor,
+          type,
+          memberId,
+          departmentId,
+          changedFields,
+          member,
+          department,
+        })),
+      ).toEqual([
         {
           cursor: log[2],
           type: "MEMBER_CREATED",
@@ -360,11 +380,11 @@ describe("directoryEvents", () => {
       const beta = await gw.createCorp("Beta");
       const betaLive = gw.subscribe(client(beta.token), CURSORS, { after: await maxCursor(beta.corpPk) });
       const alphaLive = gw.subscribe(client(alpha.token), CURSORS, { after: await maxCursor(alpha.corpPk) });
-      const dep = await createDepartment(alpha.token, { name: "Alpha Dept" });
-      await createMember(alpha.token, { employeeId: "A-1", name: "Al", departmentIds: [dep] });
+      const dep = await gw.createDepartment(alpha.token, { name: "Alpha Dept" });
+      await gw.createMember(alpha.token, { employeeId: "A-1", name: "Al", departmentIds: [dep] });
       await gw.data(alpha.token, UPDATE_DEPARTMENT, { input: { id: dep, name: "Alpha Department" } });
       await alphaLive.waitFor(3);
-      const marker = await createDepartment(beta.token, { name: "Beta Dept" });
+      const marker = await gw.createDepartment(beta.token, { name: "Beta Dept" });
       await betaLive.waitFor(1);
       const betaLog = await logIds(beta.corpPk);
       expect(betaLog).toHaveLength(1);
@@ -375,7 +395,7 @@ describe("directoryEvents", () => {
       for (const after of ["0", alphaLog[0]]) {
         const replay = gw.subscribe(client(beta.token), CURSORS, { after });
         await replay.waitFor(1);
-        await createDepartment(beta.token, { name: `Beta marker ${after}` });
+        await gw.createDepartment(beta.token, { name: `Beta marker ${after}` });
         const own = await logIds(beta.corpPk);
         await replay.waitFor(own.length);
         expect(cursorsOf(replay)).toEqual(own);
@@ -415,8 +435,8 @@ describe("directoryEvents", () => {
       return `${header}.${payload}.`;
     }
     async function disabledMemberToken(): Promise<string> {
-      const dep = await createDepartment(errCorp.token, { name: `D ${Date.now()}` });
-      const id = await createMember(errCorp.token, { employeeId: `X-${Date.now()}`, name: "Dis Abled", departmentIds: [dep], status: "DISABLED", isCorpAdmin: true });
+      const dep = await gw.createDepartment(errCorp.token, { name: `D ${Date.now()}` });
+      const id = await gw.createMember(errCorp.token, { employeeId: `X-${Date.now()}`, name: "Dis Abled", departmentIds: [dep], status: "DISABLED", isCorpAdmin: true });
       return gw.memberToken(errCorp.corpPk, { clientId: errCorp.clientId }, parseGlobalId(id)!.pk);
     }
 
@@ -455,17 +475,17 @@ describe("directoryEvents", () => {
     it("20 mutations in parallel arrive once each, in strictly increasing cursor order", async () => {
       const corp = await gw.createCorp("Busy Corp");
       const t = corp.token;
-      const home = await createDepartment(t, { name: "Home" });
+      const home = await gw.createDepartment(t, { name: "Home" });
       const start = await maxCursor(corp.corpPk);
       const sub = gw.subscribe(client(t), CURSORS, { after: start });
       const replay = gw.subscribe(client(t), CURSORS, { after: "0" });
       const ids = await Promise.all([
-        ...Array.from({ length: 10 }, (_, i) => createMember(t, { employeeId: `P-${i}`, name: `Parallel ${i}`, departmentIds: [home] })),
-        ...Array.from({ length: 10 }, (_, i) => createDepartment(t, { name: `Parallel ${i}`, parentId: home })),
+        ...Array.from({ length: 10 }, (_, i) => gw.createMember(t, { employeeId: `P-${i}`, name: `Parallel ${i}`, departmentIds: [home] })),
+        ...Array.from({ length: 10 }, (_, i) => gw.createDepartment(t, { name: `Parallel ${i}`, parentId: home })),
       ]);
       await sub.waitFor(20);
       // A marker after the burst: nothing else may arrive in between.
-      const marker = await createDepartment(t, { name: "Marker" });
+      const marker = await gw.createDepartment(t, { name: "Marker" });
       await sub.waitFor(21);
       await replay.waitFor(22);
       const got = events(sub);

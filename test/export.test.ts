@@ -1,4 +1,4 @@
-import { TestGateway, type TestCorp } from "./harness";
+import { TestGateway, type TestCorp, type Untyped } from "./harness";
 import { Edition } from "../src/domain/enums";
 import { toGlobalId } from "../src/schema/global-id";
 import { directorySnapshot, eventCount, HEADER, importCsv } from "./directory-files";
@@ -114,7 +114,7 @@ describe("member export", () => {
     const other = await gw.createCorp();
     const foreign = await download(url, other.token);
     expect(foreign.status).toBe(404);
-    expect(((await foreign.json()) as any).errors[0].extensions.code).toBe("NOT_FOUND");
+    expect(((await foreign.json()) as Untyped).errors[0].extensions.code).toBe("NOT_FOUND");
     const secondApp = await gw.createApp(corp.corpPk, ["directory:read"]);
     expect((await download(url, secondApp.token)).status).toBe(404);
     expect((await download(url, null)).status).toBe(401);
@@ -184,7 +184,7 @@ describe("member export", () => {
     expect(await directorySnapshot(gw, corp.corpPk)).toEqual(before);
     expect(await eventCount(gw, corp.corpPk)).toBe(events);
     const stored = await gw.sql(`SELECT employee_id, name, title FROM member WHERE corp_id = $1 AND employee_id LIKE 'F%' ORDER BY employee_id`, [corp.corpPk]);
-    expect(stored.map((r: any) => [r.employee_id, r.name, r.title])).toEqual(names);
+    expect(stored.map((r: Untyped) => [r.employee_id, r.name, r.title])).toEqual(names);
   });
 
   it("a restricted app's export never names a department it cannot see, and re-imports as a no-op (issue 11, finding 7)", async () => {

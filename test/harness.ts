@@ -9,7 +9,7 @@ import { createDataSource, poolOf } from "../src/db/data-source";
 import { migrate } from "../src/db/migrate";
 import { createGateway, DIAGNOSTICS_HEADER, type Gateway } from "../src/server";
 import { Edition } from "../src/domain/enums";
-import { toGlobalId } from "../src/schema/global-id";
+import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
 import type { Scope } from "../src/policy/scopes";
 import { ALL_SCOPES } from "../src/policy/scopes";
 
@@ -19,13 +19,20 @@ import { ALL_SCOPES } from "../src/policy/scopes";
  * talk to it over real HTTP and WebSocket.
  */
 
-export interface GqlResponse<D = any> {
+/**
+ * A value a test reads field by field without declaring its shape (a GraphQL result, an SQL row, a
+ * JSON body): the assertions on it are the check. The one place the suites spell `any`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment above
+export type Untyped = any;
+
+export interface GqlResponse<D = Untyped> {
   status: number;
   headers: Headers;
   body: {
     data?: D | null;
-    errors?: Array<{ message: string; path?: (string | number)[]; extensions?: Record<string, any> }>;
-    extensions?: Record<string, any>;
+    errors?: Array<{ message: string; path?: (string | number)[]; extensions?: Record<string, Untyped> }>;
+    extensions?: Record<string, Untyped>;
   };
 }
 
@@ -58,6 +65,56 @@ export function freePort(): Promise<number> {
     });
     server.on("error", reject);
   });
+}
+
+/** The primary key inside a global id (the test fails with a TypeError on an id that is not one). */
+export const pk = (id: string): string => parseGlobalId(id)!.pk;
+
+/** The tables `snapshot` can read, each with the order it reads them in. */
+const SNAPSHOT_ORDER = {
+  corp: "id",
+  department: "id",
+  department_leader: "department_id, member_id",
+  member: "id",
+  member_department: "member_id, department_id",
+  event: "id",
+} as const;
+export type SnapshotTable = keyof typeof SNAPSHOT_ORDER;
+/** The tables a directory write may touch: departments, leaders, members, memberships and the event log. */
+export const DIRECTORY_TABLES: readonly SnapshotTable[] = ["department", "department_leader", "member", "member_department", "event"];
+
+/** The single error of a response, with the data next to it (compare it with `refused`). */
+export function failure(res: GqlResponse) {
+  expect(res.body.errors).toHaveLength(1);
+  const [e] = res.body.errors!;
+  return { data: res.body.data, message: e.message, path: e.path, extensions: e.extensions };
+}
+export type Failure = ReturnType<typeof failure>;
+
+/** What `failure` gives for a refused root field `path`: no data, the message, `code` and (when defined) the offending `field`. */
+export const refused = (path: string, code: string, field: string | undefined, message: string): Failure => ({
+  data: null,
+  message,
+  path: [path],
+  extensions: field === undefined ? { code } : { code, field },
+});
+
+/** Text that must never reach a client: a stack trace or a source position. */
+export const STACK_TRACE = /stack|\bat .*\.ts:\d+/i;
+
+/** `res` holds exactly one error whose extensions are `{ code }` (or `{ code, field }`), and no part of the body matches `leak`. */
+export function expectOneError(res: GqlResponse, code: string, field?: string, leak: RegExp = STACK_TRACE): void {
+  expect(res.body.errors).toHaveLength(1);
+  expect(res.body.errors![0].extensions).toEqual(field ? { code, field } : { code });
+  expect(JSON.stringify(res.body)).not.toMatch(leak);
+}
+
+/** Runs `work` and expects `read()` to give the same before and after it (a refused write leaves every row alone). */
+export async function expectUnchanged<T>(read: () => Promise<unknown>, work: () => Promise<T>): Promise<T> {
+  const before = await read();
+  const result = await work();
+  expect(await read()).toEqual(before);
+  return result;
 }
 
 function adminUrl(): string {
@@ -116,12 +173,70 @@ export class TestGateway {
   }
 
   /** Runs SQL on the test database directly (to arrange or assert rows). */
-  async sql<R extends QueryResultRow = any>(text: string, params: unknown[] = []): Promise<R[]> {
+  async sql<R extends QueryResultRow = Untyped>(text: string, params: unknown[] = []): Promise<R[]> {
     return (await poolOf(this.deps.dataSource).query<R>(text, params)).rows;
   }
 
+  /** Every row of `tables`, each in a stable order, by table name: what a refused write must leave as it was. */
+  async snapshot(tables: readonly SnapshotTable[] = DIRECTORY_TABLES): Promise<Record<string, unknown[]>> {
+    const rows = await Promise.all(tables.map((t) => this.sql(`SELECT * FROM ${t} ORDER BY ${SNAPSHOT_ORDER[t]}`)));
+    return Object.fromEntries(tables.map((t, i) => [t, rows[i]]));
+  }
+
+  /** Sends a write that must be refused: its one error is exactly `expected` (see `failure`) and no row of `tables` changed. */
+  async expectRefused(send: () => Promise<GqlResponse>, expected: Failure, tables: readonly SnapshotTable[] = DIRECTORY_TABLES): Promise<GqlResponse> {
+    return expectUnchanged(
+      () => this.snapshot(tables),
+      async () => {
+        const res = await send();
+        expect(failure(res)).toEqual(expected);
+        return res;
+      },
+    );
+  }
+
+  /** The newest event id ("0" when there is none), of one corp or of all: the events after it are the ones a test caused. */
+  async eventMark(corpPk?: string): Promise<string> {
+    const rows = await (corpPk === undefined
+      ? this.sql<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM event`)
+      : this.sql<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM event WHERE corp_id = $1`, [corpPk]));
+    return rows[0].id;
+  }
+
+  /**
+   * The events after `mark`, oldest first, with the directory columns they had before the log had streams
+   * (migration EventStreams): `member_id` and `department_id` from the subject, `scope_paths` from the audience.
+   */
+  async eventsSince(mark: string) {
+    return this.sql(
+      `SELECT corp_id, type,
+              CASE WHEN subject_type = 'Member' THEN subject_id END AS member_id,
+              CASE WHEN subject_type = 'Department' THEN subject_id END AS department_id,
+              audience AS scope_paths, data
+         FROM event WHERE id > $1 ORDER BY id`,
+      [mark],
+    );
+  }
+
+  /** createDepartment through GraphQL (failing the test on any error); returns the new department's id. */
+  async createDepartment(token: string, input: Record<string, unknown>): Promise<string> {
+    const data = await this.data(token, `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`, { input });
+    return data.createDepartment.department.id;
+  }
+
+  /** createMember through GraphQL (failing the test on any error); returns the new member's id. */
+  async createMember(token: string, input: Record<string, unknown>): Promise<string> {
+    const data = await this.data(token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, { input });
+    return data.createMember.member.id;
+  }
+
   /** POST /graphql with a bearer token (or none). `debugSql` adds extensions.diagnostics.sqlStatements. */
-  async gql<D = any>(token: string | null, query: string, variables?: Record<string, unknown>, opts: { debugSql?: boolean; headers?: Record<string, string> } = {}): Promise<GqlResponse<D>> {
+  async gql<D = Untyped>(
+    token: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+    opts: { debugSql?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<GqlResponse<D>> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json", ...opts.headers };
     if (token) headers.authorization = `Bearer ${token}`;
     if (opts.debugSql) headers[DIAGNOSTICS_HEADER] = "sql";
@@ -130,14 +245,14 @@ export class TestGateway {
   }
 
   /** Like `gql`, but fails the test on any error and returns `data`. */
-  async data<D = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<D> {
+  async data<D = Untyped>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<D> {
     const res = await this.gql<D>(token, query, variables);
     if (res.body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.body.errors)}`);
     return res.body.data as D;
   }
 
   /** The client-credentials grant over HTTP; returns the response JSON and status. */
-  async tokenRequest(form: Record<string, string>, basic?: { id: string; secret: string }): Promise<{ status: number; body: any; headers: Headers }> {
+  async tokenRequest(form: Record<string, string>, basic?: { id: string; secret: string }): Promise<{ status: number; body: Untyped; headers: Headers }> {
     const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
     if (basic) headers.authorization = "Basic " + Buffer.from(`${encodeURIComponent(basic.id)}:${encodeURIComponent(basic.secret)}`).toString("base64");
     const res = await fetch(`${this.url}/oauth/token`, { method: "POST", headers, body: new URLSearchParams(form).toString() });
@@ -200,7 +315,7 @@ export class TestGateway {
 }
 
 export class Subscription {
-  readonly results: Array<{ data?: any; errors?: any[] }> = [];
+  readonly results: Array<{ data?: Untyped; errors?: Untyped[] }> = [];
   private waiters: Array<() => void> = [];
   private unsubscribe: () => void;
   completed = false;
@@ -211,7 +326,7 @@ export class Subscription {
       { query, variables },
       {
         next: (value) => {
-          this.results.push(value as any);
+          this.results.push(value as Untyped);
           this.wake();
         },
         error: (e) => {
@@ -234,7 +349,7 @@ export class Subscription {
   }
 
   /** Waits until at least `count` results arrived (or the subscription ended); rejects after `ms`. */
-  async waitFor(count: number, ms = 5000): Promise<Array<{ data?: any; errors?: any[] }>> {
+  async waitFor(count: number, ms = 5000): Promise<Array<{ data?: Untyped; errors?: Untyped[] }>> {
     const deadline = Date.now() + ms;
     while (this.results.length < count && !this.completed) {
       const left = deadline - Date.now();

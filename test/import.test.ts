@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import { TestGateway, type TestCorp } from "./harness";
+import { TestGateway, type TestCorp, type Untyped } from "./harness";
 import { Edition } from "../src/domain/enums";
 import { toGlobalId } from "../src/schema/global-id";
 import { directorySnapshot, eventCount, HEADER, IMPORT_JOB, IMPORT_MEMBERS, importCsv, postCsv, waitForJob } from "./directory-files";
@@ -106,7 +106,7 @@ describe("batch import", () => {
       expect(job.errors.totalCount).toBe(4);
       expect(await departmentNames(corp)).toEqual(["0:Upsert Corp", "1:Beijing", "1:Shanghai", "2:Sales"]);
       const rows = await members(corp);
-      expect(rows.map((r: any) => [r.employee_id, r.name, r.title, r.extension, r.mobile, r.email, r.status, r.departments])).toEqual([
+      expect(rows.map((r: Untyped) => [r.employee_id, r.name, r.title, r.extension, r.mobile, r.email, r.status, r.departments])).toEqual([
         ["E1", "Ada Lovelace", "Engineer", "8001", "+8613800000001", "ada@example.com", "UNACTIVATED", ["Beijing", "Sales"]],
         ["E2", "Bob", null, null, null, null, "UNACTIVATED", ["Sales"]],
         ["E7", "Quoted, Name", 'Title with "quotes"', null, null, null, "UNACTIVATED", ["Sales"]],
@@ -135,7 +135,7 @@ describe("batch import", () => {
       const before = await directorySnapshot(gw, corp.corpPk);
       const job = await importCsv(gw, corp.token, `${HEADER}\nE1,Ada,B;A,Eng,,,\nE2,Bob,A,Boss,,,\nE3,Cy,B,,,,`);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 0, updated: 3, failed: 0 });
-      const after = (await directorySnapshot(gw, corp.corpPk)) as any[];
+      const after = (await directorySnapshot(gw, corp.corpPk)) as Untyped[];
       // E1: only the main department changed (same set); E2: title; E3: back from RESIGNED.
       expect(after.map((r) => [r.employee_id, r.title, r.status, r.main, r.departments])).toEqual([
         ["E1", "Eng", "UNACTIVATED", "B", ["A", "B"]],
@@ -198,12 +198,12 @@ describe("batch import", () => {
       const csv = [HEADER, `P1,Root Person,/,,,,`, `P2,Slashy,R&D\\/Labs;Semi\\;Colon,,,,`, `P3,Deep,${deep},,,,`, `P4,Too Deep,${deep}/L16,,,,`, `P5,Empty,A//B,,,,`].join("\n");
       const job = await importCsv(gw, corp.token, csv);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 3, failed: 2 });
-      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code])).toEqual([
+      expect(job.errors.nodes.map((e: Untyped) => [e.row, e.field, e.code])).toEqual([
         [4, "department", "LIMIT_EXCEEDED"],
         [5, "department", "BAD_USER_INPUT"],
       ]);
       const names = await gw.sql(`SELECT name FROM department WHERE corp_id = $1 AND depth = 1 ORDER BY name`, [corp.corpPk]);
-      expect(names.map((n: any) => n.name)).toEqual(["L1", "R&D/Labs", "Semi;Colon"]);
+      expect(names.map((n: Untyped) => n.name)).toEqual(["L1", "R&D/Labs", "Semi;Colon"]);
       const root = await gw.sql(`SELECT m.main_department_id::text AS d FROM member m WHERE m.corp_id = $1 AND m.employee_id = 'P1'`, [corp.corpPk]);
       expect(root[0].d).toBe(corp.rootPk);
       expect((await gw.sql(`SELECT max(depth)::int AS d FROM department WHERE corp_id = $1`, [corp.corpPk]))[0].d).toBe(15);
@@ -248,7 +248,7 @@ describe("batch import", () => {
       expect(allowed).toMatchObject({ status: "SUCCEEDED", resigned: 5, created: 0, updated: 0, reason: null });
       const rows = await gw.sql(`SELECT employee_id, status FROM member WHERE corp_id = $1 ORDER BY id`, [corp.corpPk]);
       expect(rows).toHaveLength(10);
-      expect(rows.filter((r: any) => r.status === "RESIGNED").map((r: any) => r.employee_id)).toEqual(["M6", "M7", "M8", "M9", "M10"]);
+      expect(rows.filter((r: Untyped) => r.status === "RESIGNED").map((r: Untyped) => r.employee_id)).toEqual(["M6", "M7", "M8", "M9", "M10"]);
       const resignEvents = await gw.sql(`SELECT data FROM event WHERE corp_id = $1 AND type = 'MEMBER_STATUS_CHANGED' ORDER BY id`, [corp.corpPk]);
       expect(resignEvents).toHaveLength(5);
       expect(resignEvents[0].data).toEqual({ from: "UNACTIVATED", to: "RESIGNED" });
@@ -282,7 +282,7 @@ describe("batch import", () => {
       push(`${HEADER}\nS1,Slow,Team,,,,\n`);
       const slow = postCsv(gw, corp.token, body);
       // Wait until the first job is visible, then try a second one.
-      let running: any[] = [];
+      let running: Untyped[] = [];
       for (let i = 0; i < 100 && !running.length; i++) {
         running = await gw.sql(`SELECT id, status FROM import_job WHERE corp_id = $1 AND status IN ('QUEUED', 'RUNNING')`, [corp.corpPk]);
         if (!running.length) await new Promise((r) => setTimeout(r, 20));
@@ -430,7 +430,7 @@ describe("batch import", () => {
       const job = await importCsv(gw, app.token, csv);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, updated: 1, failed: 2, departmentsCreated: 1 });
       // A2 is a member the app cannot see: its employee id is taken, as createMember would say.
-      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code, e.message])).toEqual([
+      expect(job.errors.nodes.map((e: Untyped) => [e.row, e.field, e.code, e.message])).toEqual([
         [2, "employeeId", "CONFLICT", "A member with this employee id already exists in the corp."],
         [3, "department", "FORBIDDEN", 'Department "Outside" is outside the part of the directory you may manage.'],
       ]);
@@ -450,7 +450,7 @@ describe("batch import", () => {
       await importCsv(gw, corp.token, `${HEADER}\nL1,Leader,Sales,,,,\nL2,Seller,Sales/East,,,,\nL3,Plain,Ops,,,,\nL4,Opsy,Ops,,,,`);
       await gw.sql(`UPDATE member SET status = 'ACTIVE' WHERE corp_id = $1`, [corp.corpPk]);
       const ids = Object.fromEntries(
-        (await gw.sql(`SELECT employee_id, id::text FROM member WHERE corp_id = $1`, [corp.corpPk])).map((r: any) => [r.employee_id, r.id]),
+        (await gw.sql(`SELECT employee_id, id::text FROM member WHERE corp_id = $1`, [corp.corpPk])).map((r: Untyped) => [r.employee_id, r.id]),
       );
       const sales = (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'Sales'`, [corp.corpPk]))[0].id;
       await gw.data(corp.token, UPDATE_DEPARTMENT, { input: { id: toGlobalId("Department", sales), leaderIds: [toGlobalId("Member", ids.L1)] } });
@@ -458,7 +458,7 @@ describe("batch import", () => {
       const csv = [HEADER, "L2,Seller Renamed,Sales/East,,,,", "L5,New Seller,Sales,,,,", "L4,Stolen,Sales,,,,", "L6,Elsewhere,Ops,,,,", "L7,Invented,Sales/West,,,,"].join("\n");
       const job = await importCsv(gw, leader, csv);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, updated: 1, failed: 3 });
-      expect(job.errors.nodes.map((e: any) => [e.row, e.field, e.code])).toEqual([
+      expect(job.errors.nodes.map((e: Untyped) => [e.row, e.field, e.code])).toEqual([
         [3, "employeeId", "FORBIDDEN"],
         [4, "department", "FORBIDDEN"],
         [5, "department", "FORBIDDEN"],
@@ -544,8 +544,8 @@ describe("batch import", () => {
         (await gw.data(corp.token, `query($id: ID!, $after: String) { importJob(id: $id) { errors(first: 3, after: $after) { pageInfo { endCursor hasNextPage } nodes { row field } } } }`, { id: job.id, after })).importJob.errors;
       const first = await page();
       const second = await page(first.pageInfo.endCursor);
-      expect([...first.nodes, ...second.nodes].map((e: any) => `${e.row}:${e.field}`)).toEqual(["2:employeeId", "2:extension", "2:email", "3:employeeId", "3:name", "3:department"]);
-      expect((await gw.sql(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.corpPk])).map((r: any) => r.employee_id)).toEqual(["E1", "E4"]);
+      expect([...first.nodes, ...second.nodes].map((e: Untyped) => `${e.row}:${e.field}`)).toEqual(["2:employeeId", "2:extension", "2:email", "3:employeeId", "3:name", "3:department"]);
+      expect((await gw.sql(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.corpPk])).map((r: Untyped) => r.employee_id)).toEqual(["E1", "E4"]);
     });
   });
 
@@ -663,7 +663,7 @@ describe("batch import", () => {
       expect(await gw.sql(`SELECT name FROM department WHERE corp_id = $1 AND depth > 0`, [corp.corpPk])).toEqual([]);
       // A U+FFFD the file really holds (well-formed UTF-8) is a character like any other.
       expect(await importCsv(gw, corp.token, `${HEADER}\nE1,Bo\uFFFDb,Team,,,,\n`)).toMatchObject({ status: "SUCCEEDED", created: 1 });
-      expect((await members(corp)).map((m: any) => m.name)).toEqual(["Bo\uFFFDb"]);
+      expect((await members(corp)).map((m: Untyped) => m.name)).toEqual(["Bo\uFFFDb"]);
     });
 
     it("refuses every kind of ill-formed UTF-8: overlong, encoded surrogates, beyond U+10FFFF, stray continuation bytes, a sequence cut off by the end of the file, in the header", async () => {
@@ -673,7 +673,15 @@ describe("batch import", () => {
         expect(res.status).toBe(400);
         return res.body.errors[0].message;
       };
-      for (const bad of [[0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0x80], [0xe4, 0xb8, 0x41]]) {
+      for (const bad of [
+        [0xc0, 0xaf],
+        [0xe0, 0x80, 0xaf],
+        [0xed, 0xa0, 0x80],
+        [0xf4, 0x90, 0x80, 0x80],
+        [0xf5, 0x80, 0x80, 0x80],
+        [0x80],
+        [0xe4, 0xb8, 0x41],
+      ]) {
         expect(await refused(bytes(`${HEADER}\nE1,Ada,Team,,,,\nE2,Bo`, bad, "b,Team,,,,\n"))).toBe(notUtf8("row 2, column 2 (name)"));
       }
       // Cut off by the end of the file (the last row has no line break).
@@ -696,7 +704,7 @@ describe("batch import", () => {
       const res = await uploadInChunks(corp.token, body, 5);
       expect(res.status).toBe(202);
       expect(await waitForJob(gw, corp.token, res.body.job.id)).toMatchObject({ status: "SUCCEEDED", created: 4, failed: 0 });
-      expect((await members(corp)).map((m: any) => [m.employee_id, m.name, m.title, m.departments])).toEqual([
+      expect((await members(corp)).map((m: Untyped) => [m.employee_id, m.name, m.title, m.departments])).toEqual([
         ["E1", "张三", "工程师", ["测试"]],
         ["E2", "Zoë Ünal 🎉", null, ["Straße"]],
         ["E3", "Ελένη", null, ["研发"]],
@@ -726,7 +734,7 @@ describe("batch import", () => {
       const job = await waitForJob(gw, corp.token, rows.importMembers.job.id);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, failed: 1 });
       expect(job.errors.nodes).toEqual([{ row: 1, field: "name", code: "BAD_USER_INPUT", message: "name is not valid Unicode: it holds a lone surrogate" }]);
-      expect((await members(corp)).map((m: any) => m.name)).toEqual(["Ada 🎉", "Cy 🚀"]);
+      expect((await members(corp)).map((m: Untyped) => m.name)).toEqual(["Ada 🎉", "Cy 🚀"]);
     });
   });
 
@@ -759,9 +767,9 @@ describe("batch import", () => {
         "N10,New,A-Sales/A-SalesEast,,,+8613800000002,", // an invisible member's mobile
         "N11,New,A-Sales/A-SalesEast,,,+8613800000001,", // a visible member's mobile
       ]);
-      const byRow = new Map(errors.map((e: any) => [e.row, e]));
+      const byRow = new Map(errors.map((e: Untyped) => [e.row, e]));
       const same = (a: number, b: number, valueA: string, valueB: string) => {
-        const [x, y] = [byRow.get(a) as any, byRow.get(b) as any];
+        const [x, y] = [byRow.get(a) as Untyped, byRow.get(b) as Untyped];
         expect(x).toBeDefined();
         expect({ ...x, row: 0, message: x.message.replace(valueA, "<v>") }).toEqual({ ...y, row: 0, message: y.message.replace(valueB, "<v>") });
       };

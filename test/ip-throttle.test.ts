@@ -1,8 +1,7 @@
 import { randomInt } from "node:crypto";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import Redis from "ioredis";
-import { TestGateway, type TestCorp } from "./harness";
-import { parseGlobalId } from "../src/schema/global-id";
+import { pk, TestGateway, type TestCorp } from "./harness";
 import { clientKey } from "../src/ratelimit/ip-throttle";
 
 /**
@@ -15,7 +14,6 @@ import { clientKey } from "../src/ratelimit/ip-throttle";
 const REDIRECT = "http://localhost:3000/callback";
 const PASSWORD = "Correct-horse-9";
 const randomIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-const pk = (id: string) => parseGlobalId(id)!.pk;
 
 interface Fixture {
   gw: TestGateway;

@@ -1,19 +1,17 @@
-import { TestGateway, type GqlResponse, type TestCorp } from "./harness";
-import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
+import { TestGateway, failure, pk, refused, type TestCorp, type Untyped } from "./harness";
+import { toGlobalId } from "../src/schema/global-id";
 
 /**
  * Member mutations and queries end to end: exact results, error codes and fields, and the rows
  * (member, member_department, department_leader, event) left in the database.
  */
 
-const pk = (id: string) => parseGlobalId(id)!.pk;
 
 const MEMBER = `id employeeId name title extension mobile email status isCorpAdmin departments { id } mainDepartment { id } leaderOf { id }`;
 const CREATE = `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { ${MEMBER} } } }`;
 const UPDATE = `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { ${MEMBER} } } }`;
 const SET_STATUS = `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { id status } } }`;
 const DELETE = `mutation($input: DeleteMemberInput!) { deleteMember(input: $input) { deletedMemberId } }`;
-const CREATE_DEPT = `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`;
 const SET_LEADERS = `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`;
 
 let gw: TestGateway;
@@ -43,26 +41,8 @@ afterAll(() => gw.stop());
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-async function mkDept(token: string, name: string, parentId?: string): Promise<string> {
-  return (await gw.data(token, CREATE_DEPT, { input: { name, parentId } })).createDepartment.department.id;
-}
-
-async function mkMember(token: string, input: Record<string, unknown>): Promise<string> {
-  return (await gw.data(token, CREATE, { input })).createMember.member.id;
-}
-
-function failure(res: GqlResponse) {
-  expect(res.body.errors).toHaveLength(1);
-  const [e] = res.body.errors!;
-  return { data: res.body.data, message: e.message, path: e.path, extensions: e.extensions };
-}
-
-const refused = (path: string, code: string, field: string | undefined, message: string) => ({
-  data: null,
-  message,
-  path: [path],
-  extensions: field === undefined ? { code } : { code, field },
-});
+const mkDept = (token: string, name: string, parentId?: string) => gw.createDepartment(token, { name, parentId });
+const mkMember = (token: string, input: Record<string, unknown>) => gw.createMember(token, input);
 
 async function memberRow(id: string) {
   const rows = await gw.sql(
@@ -80,43 +60,13 @@ async function pathOf(id: string): Promise<string> {
   return (await gw.sql(`SELECT path FROM department WHERE id = $1`, [pk(id)]))[0].path;
 }
 
-async function eventMark(): Promise<string> {
-  return (await gw.sql(`SELECT coalesce(max(id), 0)::text AS id FROM event`))[0].id;
-}
-
-async function eventsSince(mark: string) {
-  return gw.sql(`SELECT corp_id, type, CASE WHEN subject_type = 'Member' THEN subject_id END AS member_id, CASE WHEN subject_type = 'Department' THEN subject_id END AS department_id, audience AS scope_paths, data FROM event WHERE id > $1 ORDER BY id`, [mark]);
-}
-
-/** Every row of the directory tables, with counts, in a stable order. */
-async function snapshot() {
-  const [member, memberDepartment, leader, department, event] = await Promise.all([
-    gw.sql(`SELECT * FROM member ORDER BY id`),
-    gw.sql(`SELECT * FROM member_department ORDER BY member_id, department_id`),
-    gw.sql(`SELECT * FROM department_leader ORDER BY department_id, member_id`),
-    gw.sql(`SELECT * FROM department ORDER BY id`),
-    gw.sql(`SELECT * FROM event ORDER BY id`),
-  ]);
-  const tables = { member, memberDepartment, leader, department, event };
-  const counts = Object.fromEntries(Object.entries(tables).map(([k, v]) => [k, v.length]));
-  return { counts, tables };
-}
-
-async function expectRefused(send: () => Promise<GqlResponse>, expected: ReturnType<typeof failure>) {
-  const before = await snapshot();
-  const res = await send();
-  expect(failure(res)).toEqual(expected);
-  expect(await snapshot()).toEqual(before);
-  return res;
-}
-
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 // ---------------------------------------------------------------------------------------------
 
 describe("createMember", () => {
   it("creates a member with every field: result, rows and a MEMBER_CREATED event", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.gql(corp.token, CREATE, {
       input: {
         employeeId: "E-001",
@@ -171,7 +121,7 @@ describe("createMember", () => {
       { member_id: pk(id), department_id: pk(sales), corp_id: corp.corpPk },
       { member_id: pk(id), department_id: pk(support), corp_id: corp.corpPk },
     ]);
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       { corp_id: corp.corpPk, type: "MEMBER_CREATED", member_id: pk(id), department_id: null, scope_paths: [await pathOf(sales), await pathOf(support)], data: {} },
     ]);
     const times = await gw.data(corp.token, `query($id: ID!) { member(id: $id) { createdAt updatedAt } }`, { id });
@@ -205,18 +155,18 @@ describe("createMember", () => {
   });
 
   it("refuses a duplicate employeeId with CONFLICT on input.employeeId; the database is unchanged", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { employeeId: "E-001", name: "Impostor", departmentIds: [sales] } }),
       refused("createMember", "CONFLICT", "input.employeeId", "A member with this employee id already exists in the corp."),
     );
   });
 
   it("refuses a duplicate email (any case) or mobile with CONFLICT", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { employeeId: "E-003", name: "Copy", departmentIds: [sales], email: "ADA.LOVELACE@example.com" } }),
       refused("createMember", "CONFLICT", "input.email", "Another member of the corp already has this email address."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { employeeId: "E-003", name: "Copy", departmentIds: [sales], mobile: "+8613800000001" } }),
       refused("createMember", "CONFLICT", "input.mobile", "Another member of the corp already has this mobile number."),
     );
@@ -253,27 +203,27 @@ describe("createMember", () => {
         "input.departmentIds: departmentIds must contain no more than 20 elements",
       ],
     ])("refuses %s (BAD_USER_INPUT naming the field)", async (_what, change, field, message) => {
-      await expectRefused(() => gw.gql(corp.token, CREATE, { input: { ...valid(), ...change } }), refused("createMember", "BAD_USER_INPUT", field, message));
+      await gw.expectRefused(() => gw.gql(corp.token, CREATE, { input: { ...valid(), ...change } }), refused("createMember", "BAD_USER_INPUT", field, message));
     });
 
     it("refuses bad department references naming the field", async () => {
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, CREATE, { input: { ...valid(), departmentIds: [sales], mainDepartmentId: support } }),
         refused("createMember", "BAD_USER_INPUT", "input.mainDepartmentId", "The main department must be one of the member's departments."),
       );
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, CREATE, { input: { ...valid(), mainDepartmentId: "garbage!" } }),
         refused("createMember", "BAD_USER_INPUT", "input.mainDepartmentId", "input.mainDepartmentId is not a valid Department id."),
       );
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, CREATE, { input: { ...valid(), departmentIds: [sales, "garbage!"] } }),
         refused("createMember", "BAD_USER_INPUT", "input.departmentIds", "input.departmentIds is not a valid Department id."),
       );
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, CREATE, { input: { ...valid(), departmentIds: [sales, sales] } }),
         refused("createMember", "BAD_USER_INPUT", "input.departmentIds", "A department is listed twice."),
       );
-      await expectRefused(
+      await gw.expectRefused(
         () => gw.gql(corp.token, CREATE, { input: { ...valid(), departmentIds: [toGlobalId("Department", "987654321")] } }),
         refused("createMember", "NOT_FOUND", "input.departmentIds", "A department of input.departmentIds was not found or is outside your visibility scope."),
       );
@@ -310,7 +260,7 @@ describe("updateMember", () => {
   });
 
   it("changes profile fields: result, row and MEMBER_UPDATED with changedFields", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.gql(corp.token, UPDATE, { input: { id: una, name: "Una Smith", title: "Lead", extension: "12#", email: "Una.Smith@Initech.TEST" } });
     expect(res.body).toEqual({
       data: {
@@ -345,7 +295,7 @@ describe("updateMember", () => {
       is_corp_admin: false,
       main_department_id: pk(support),
     });
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       {
         corp_id: corp.corpPk,
         type: "MEMBER_UPDATED",
@@ -360,21 +310,20 @@ describe("updateMember", () => {
   });
 
   it("clears optional fields with null; changes nothing (and records nothing) for equal values", async () => {
-    let mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.data(corp.token, UPDATE, { input: { id: una, title: null, extension: null } });
     expect(res.updateMember.member).toMatchObject({ title: null, extension: null, email: "una.smith@initech.test" });
     expect(await memberRow(una)).toMatchObject({ title: null, extension: null });
-    expect((await eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["title", "extension"] }]);
+    expect((await gw.eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["title", "extension"] }]);
 
-    const before = await snapshot();
-    mark = await eventMark();
+    const before = await gw.snapshot();
     const same = await gw.data(corp.token, UPDATE, { input: { id: una, name: "Una Smith", email: "UNA.SMITH@initech.test", title: null, departmentIds: [sales, support] } });
     expect(same.updateMember.member).toMatchObject({ name: "Una Smith", email: "una.smith@initech.test", mainDepartment: { id: support } });
-    expect(await snapshot()).toEqual(before);
+    expect(await gw.snapshot()).toEqual(before);
   });
 
   it("moves the main department to the first one when the departments no longer include it", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.data(corp.token, UPDATE, { input: { id: una, departmentIds: [east, sales] } });
     expect(res.updateMember.member).toMatchObject({ departments: [{ id: east }, { id: sales }], mainDepartment: { id: east } });
     expect(await memberRow(una)).toMatchObject({ main_department_id: pk(east) });
@@ -382,7 +331,7 @@ describe("updateMember", () => {
       { member_id: pk(una), department_id: pk(sales), corp_id: corp.corpPk },
       { member_id: pk(una), department_id: pk(east), corp_id: corp.corpPk },
     ]);
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       {
         corp_id: corp.corpPk,
         type: "MEMBER_UPDATED",
@@ -395,11 +344,11 @@ describe("updateMember", () => {
   });
 
   it("changes the main department among the member's departments", async () => {
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.data(corp.token, UPDATE, { input: { id: una, mainDepartmentId: sales } });
     expect(res.updateMember.member).toMatchObject({ departments: [{ id: sales }, { id: east }], mainDepartment: { id: sales } });
     expect(await memberRow(una)).toMatchObject({ main_department_id: pk(sales) });
-    expect((await eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["mainDepartment"] }]);
+    expect((await gw.eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["mainDepartment"] }]);
     // Replacing departments and choosing the main one at once.
     await gw.data(corp.token, UPDATE, { input: { id: una, departmentIds: [sales, support], mainDepartmentId: support } });
     expect(await memberRow(una)).toMatchObject({ main_department_id: pk(support) });
@@ -408,58 +357,58 @@ describe("updateMember", () => {
 
   it("refuses a main department outside the departments, and no department at all", async () => {
     const message = "The main department must be one of the member's departments.";
-    await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: una, mainDepartmentId: east } }), refused("updateMember", "BAD_USER_INPUT", "input.mainDepartmentId", message));
-    await expectRefused(
+    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: una, mainDepartmentId: east } }), refused("updateMember", "BAD_USER_INPUT", "input.mainDepartmentId", message));
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, departmentIds: [east], mainDepartmentId: sales } }),
       refused("updateMember", "BAD_USER_INPUT", "input.mainDepartmentId", message),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, departmentIds: [] } }),
       refused("updateMember", "BAD_USER_INPUT", "input.departmentIds", "input.departmentIds: departmentIds needs at least one department"),
     );
   });
 
   it("refuses duplicates of another member's employeeId, email or mobile with CONFLICT", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, employeeId: "E-001" } }),
       refused("updateMember", "CONFLICT", "input.employeeId", "A member with this employee id already exists in the corp."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, email: "Ada.Lovelace@example.com" } }),
       refused("updateMember", "CONFLICT", "input.email", "Another member of the corp already has this email address."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, mobile: "+8613800000001" } }),
       refused("updateMember", "CONFLICT", "input.mobile", "Another member of the corp already has this mobile number."),
     );
   });
 
   it("validates changed fields and ids", async () => {
-    await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: una, email: "nope" } }), refused("updateMember", "BAD_USER_INPUT", "input.email", "input.email: email must be an email address"));
-    await expectRefused(
+    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: una, email: "nope" } }), refused("updateMember", "BAD_USER_INPUT", "input.email", "input.email: email must be an email address"));
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, name: "" } }),
       refused("updateMember", "BAD_USER_INPUT", "input.name", "input.name: name must not be blank or start or end with spaces"),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, employeeId: "a b" } }),
       refused("updateMember", "BAD_USER_INPUT", "input.employeeId", "input.employeeId: employeeId must be 1–64 letters, digits, '.', '_', '-' or '@'"),
     );
-    await expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: "x", name: "X" } }), refused("updateMember", "BAD_USER_INPUT", "input.id", "input.id is not a valid Member id."));
-    await expectRefused(
+    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: "x", name: "X" } }), refused("updateMember", "BAD_USER_INPUT", "input.id", "input.id is not a valid Member id."));
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: foreignMember, name: "Stolen" } }),
       refused("updateMember", "NOT_FOUND", "input.id", "Member was not found or is outside your visibility scope."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, departmentIds: [foreignDept] } }),
       refused("updateMember", "NOT_FOUND", "input.departmentIds", "A department of input.departmentIds was not found or is outside your visibility scope."),
     );
   });
 
   it("grants administrator rights, and drops leadership of a department the member leaves", async () => {
-    let mark = await eventMark();
+    let mark = await gw.eventMark();
     await gw.data(corp.token, UPDATE, { input: { id: una, isCorpAdmin: true } });
     expect(await memberRow(una)).toMatchObject({ is_corp_admin: true });
-    expect((await eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["isCorpAdmin"] }]);
+    expect((await gw.eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["isCorpAdmin"] }]);
 
     await gw.data(corp.token, SET_LEADERS, { input: { id: sales, leaderIds: [una] } });
     await gw.data(corp.token, SET_LEADERS, { input: { id: support, leaderIds: [una] } });
@@ -467,11 +416,15 @@ describe("updateMember", () => {
       { department_id: pk(sales) },
       { department_id: pk(support) },
     ]);
-    mark = await eventMark();
+    mark = await gw.eventMark();
     const res = await gw.data(corp.token, UPDATE, { input: { id: una, departmentIds: [support, east] } });
-    expect(res.updateMember.member).toMatchObject({ departments: [{ id: support }, { id: east }], mainDepartment: { id: support }, leaderOf: [{ id: support }] });
+    expect(res.updateMember.member).toMatchObject({
+      departments: [{ id: support }, { id: east }],
+      mainDepartment: { id: support },
+      leaderOf: [{ id: support }],
+    });
     expect(await gw.sql(`SELECT department_id FROM department_leader WHERE member_id = $1`, [pk(una)])).toEqual([{ department_id: pk(support) }]);
-    expect((await eventsSince(mark)).map((e) => [e.type, e.data])).toEqual([["MEMBER_UPDATED", { changedFields: ["departments"] }]]);
+    expect((await gw.eventsSince(mark)).map((e) => [e.type, e.data])).toEqual([["MEMBER_UPDATED", { changedFields: ["departments"] }]]);
   });
 });
 
@@ -484,30 +437,30 @@ describe("setMemberStatus", () => {
 
   it("changes the status with MEMBER_STATUS_CHANGED {from, to}", async () => {
     for (const [from, to] of [["UNACTIVATED", "ACTIVE"], ["ACTIVE", "DISABLED"], ["DISABLED", "RESIGNED"]]) {
-      const mark = await eventMark();
+      const mark = await gw.eventMark();
       const res = await gw.gql(corp.token, SET_STATUS, { input: { id: sam, status: to } });
       expect(res.body).toEqual({ data: { setMemberStatus: { member: { id: sam, status: to } } } });
       expect(await memberRow(sam)).toMatchObject({ status: to });
-      expect(await eventsSince(mark)).toEqual([
+      expect(await gw.eventsSince(mark)).toEqual([
         { corp_id: corp.corpPk, type: "MEMBER_STATUS_CHANGED", member_id: pk(sam), department_id: null, scope_paths: [await pathOf(east)], data: { from, to } },
       ]);
     }
   });
 
   it("records nothing when the status does not change; refuses unknown states and members", async () => {
-    const before = await snapshot();
+    const before = await gw.snapshot();
     const res = await gw.gql(corp.token, SET_STATUS, { input: { id: sam, status: "RESIGNED" } });
     expect(res.body).toEqual({ data: { setMemberStatus: { member: { id: sam, status: "RESIGNED" } } } });
-    expect(await snapshot()).toEqual(before);
+    expect(await gw.snapshot()).toEqual(before);
 
     const bad = await gw.gql(corp.token, SET_STATUS, { input: { id: sam, status: "FIRED" } });
     expect(bad.status).toBe(400);
     expect(bad.body.data).toBeUndefined();
     expect(bad.body.errors).toHaveLength(1);
     expect(bad.body.errors![0].extensions).toEqual({ code: "BAD_USER_INPUT" });
-    expect(await snapshot()).toEqual(before);
+    expect(await gw.snapshot()).toEqual(before);
 
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, SET_STATUS, { input: { id: foreignMember, status: "DISABLED" } }),
       refused("setMemberStatus", "NOT_FOUND", "input.id", "Member was not found or is outside your visibility scope."),
     );
@@ -518,13 +471,13 @@ describe("deleteMember", () => {
   it("deletes the member, their department links and leaderships, with MEMBER_DELETED", async () => {
     const zed = await mkMember(corp.token, { employeeId: "Z-1", name: "Zed", departmentIds: [east, support] });
     await gw.data(corp.token, SET_LEADERS, { input: { id: east, leaderIds: [zed] } });
-    const mark = await eventMark();
+    const mark = await gw.eventMark();
     const res = await gw.gql(corp.token, DELETE, { input: { id: zed } });
     expect(res.body).toEqual({ data: { deleteMember: { deletedMemberId: zed } } });
     expect(await gw.sql(`SELECT id FROM member WHERE id = $1`, [pk(zed)])).toEqual([]);
     expect(await departmentRows(zed)).toEqual([]);
     expect(await gw.sql(`SELECT * FROM department_leader WHERE member_id = $1`, [pk(zed)])).toEqual([]);
-    expect(await eventsSince(mark)).toEqual([
+    expect(await gw.eventsSince(mark)).toEqual([
       {
         corp_id: corp.corpPk,
         type: "MEMBER_DELETED",
@@ -536,11 +489,11 @@ describe("deleteMember", () => {
     ]);
     const read = await gw.data(corp.token, `query($id: ID!) { member(id: $id) { id } memberByEmployeeId(employeeId: "Z-1") { id } }`, { id: zed });
     expect(read).toEqual({ member: null, memberByEmployeeId: null });
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, DELETE, { input: { id: zed } }),
       refused("deleteMember", "NOT_FOUND", "input.id", "Member was not found or is outside your visibility scope."),
     );
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, DELETE, { input: { id: foreignMember } }),
       refused("deleteMember", "NOT_FOUND", "input.id", "Member was not found or is outside your visibility scope."),
     );
@@ -549,7 +502,7 @@ describe("deleteMember", () => {
 
 describe("transactions", () => {
   it("a createMember with a department of another corp leaves every table as it was", async () => {
-    await expectRefused(
+    await gw.expectRefused(
       () => gw.gql(corp.token, CREATE, { input: { employeeId: "T-1", name: "Tx", departmentIds: [sales, foreignDept], email: "tx@initech.test" } }),
       refused("createMember", "NOT_FOUND", "input.departmentIds", "A department of input.departmentIds was not found or is outside your visibility scope."),
     );
@@ -559,12 +512,12 @@ describe("transactions", () => {
   it("an updateMember hitting a unique email after other changes leaves every table as it was", async () => {
     const tia = await mkMember(corp.token, { employeeId: "T-2", name: "Tia", departmentIds: [sales], title: "Clerk" });
     await gw.data(corp.token, SET_LEADERS, { input: { id: sales, leaderIds: [tia] } });
-    const before = await snapshot();
+    const before = await gw.snapshot();
     const res = await gw.gql(corp.token, UPDATE, {
       input: { id: tia, name: "Tia Renamed", title: "Boss", employeeId: "T-2b", departmentIds: [support, east], email: "ada.lovelace@example.com" },
     });
     expect(failure(res)).toEqual(refused("updateMember", "CONFLICT", "input.email", "Another member of the corp already has this email address."));
-    expect(await snapshot()).toEqual(before);
+    expect(await gw.snapshot()).toEqual(before);
     expect(await memberRow(tia)).toMatchObject({ name: "Tia", title: "Clerk", employee_id: "T-2", email: null, main_department_id: pk(sales) });
     expect(await gw.sql(`SELECT department_id FROM department_leader WHERE member_id = $1`, [pk(tia)])).toEqual([{ department_id: pk(sales) }]);
   });
@@ -584,9 +537,9 @@ describe("queries", () => {
       totalCount
     }
   }`;
-  const ids = (res: any) => res.members.edges.map((e: any) => e.node.employeeId);
+  const ids = (res: Untyped) => res.members.edges.map((e: Untyped) => e.node.employeeId);
   const list = (vars: Record<string, unknown>) => gw.data(dir.token, LIST, vars);
-  const cursors = (res: any) => {
+  const cursors = (res: Untyped) => {
     const edges = res.members.edges;
     return { startCursor: edges[0]?.cursor ?? null, endCursor: edges[edges.length - 1]?.cursor ?? null };
   };

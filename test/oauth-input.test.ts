@@ -1,5 +1,4 @@
-import { TestGateway, type TestCorp } from "./harness";
-import { parseGlobalId } from "../src/schema/global-id";
+import { pk, TestGateway, type TestCorp } from "./harness";
 
 /**
  * Control characters in OAuth and sign-in form parameters (security review): PostgreSQL refuses
@@ -11,7 +10,6 @@ import { parseGlobalId } from "../src/schema/global-id";
 const REDIRECT = "http://localhost:3000/callback";
 const PASSWORD = "Correct-horse-9";
 const NUL = "\u0000";
-const pk = (id: string) => parseGlobalId(id)!.pk;
 
 describe("OAuth and form inputs with control characters", () => {
   let gw: TestGateway;

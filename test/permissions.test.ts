@@ -1,5 +1,4 @@
-import { TestGateway, type TestApp, type TestCorp } from "./harness";
-import { parseGlobalId } from "../src/schema/global-id";
+import { DIRECTORY_TABLES, TestGateway, expectOneError, expectUnchanged, pk, type TestApp, type TestCorp } from "./harness";
 import { ALL_SCOPES } from "../src/policy/scopes";
 
 /**
@@ -42,36 +41,14 @@ describe("permissions", () => {
   let betaSales: string;
   let betaMember: string;
 
-  const pkOf = (id: string) => parseGlobalId(id)!.pk;
-
-  async function createDepartment(token: string, input: Record<string, unknown>): Promise<string> {
-    return (await gw.data(token, CREATE_DEPARTMENT, { input })).createDepartment.department.id;
-  }
-  async function createMember(token: string, input: Record<string, unknown>): Promise<string> {
-    return (await gw.data(token, CREATE_MEMBER, { input })).createMember.member.id;
-  }
-
   /** Every directory row of every corp (and the event log): what a refused write must not touch. */
-  async function snapshot() {
-    return {
-      corp: await gw.sql(`SELECT * FROM corp ORDER BY id`),
-      department: await gw.sql(`SELECT * FROM department ORDER BY id`),
-      member: await gw.sql(`SELECT * FROM member ORDER BY id`),
-      memberDepartment: await gw.sql(`SELECT * FROM member_department ORDER BY member_id, department_id`),
-      departmentLeader: await gw.sql(`SELECT * FROM department_leader ORDER BY department_id, member_id`),
-      event: await gw.sql(`SELECT * FROM event ORDER BY id`),
-    };
-  }
+  const snapshot = () => gw.snapshot(["corp", ...DIRECTORY_TABLES]);
 
   /** The write fails with exactly one error of `code` (and `field`) and changes nothing. */
   async function expectRefused(token: string, query: string, variables: Record<string, unknown>, code: string, field?: string) {
-    const before = await snapshot();
-    const res = await gw.gql(token, query, variables);
+    const res = await expectUnchanged(snapshot, () => gw.gql(token, query, variables));
     expect(res.body.data).toBeNull();
-    expect(res.body.errors).toHaveLength(1);
-    expect(res.body.errors![0].extensions).toEqual(field ? { code, field } : { code });
-    expect(JSON.stringify(res.body)).not.toMatch(/stack|\bat .*\.ts:\d+/i);
-    expect(await snapshot()).toEqual(before);
+    expectOneError(res, code, field);
   }
 
   /** One representative call of each mutation, aimed at the Sales subtree. */
@@ -98,14 +75,14 @@ describe("permissions", () => {
     gw = await TestGateway.start();
     const corp = await gw.createCorp("Acme");
     const t = corp.token;
-    const sales = await createDepartment(t, { name: "Sales" });
-    const eng = await createDepartment(t, { name: "Engineering", order: 1 });
-    const salesEast = await createDepartment(t, { name: "Sales East", parentId: sales });
-    const salesSpare = await createDepartment(t, { name: "Sales Spare", parentId: sales, order: 5 });
-    const platform = await createDepartment(t, { name: "Platform", parentId: eng });
-    const engSpare = await createDepartment(t, { name: "Eng Spare", parentId: eng, order: 5 });
+    const sales = await gw.createDepartment(t, { name: "Sales" });
+    const eng = await gw.createDepartment(t, { name: "Engineering", order: 1 });
+    const salesEast = await gw.createDepartment(t, { name: "Sales East", parentId: sales });
+    const salesSpare = await gw.createDepartment(t, { name: "Sales Spare", parentId: sales, order: 5 });
+    const platform = await gw.createDepartment(t, { name: "Platform", parentId: eng });
+    const engSpare = await gw.createDepartment(t, { name: "Eng Spare", parentId: eng, order: 5 });
     const member = (employeeId: string, name: string, departmentIds: string[], extra: Record<string, unknown> = {}) =>
-      createMember(t, { employeeId, name, departmentIds, status: "ACTIVE", ...extra });
+      gw.createMember(t, { employeeId, name, departmentIds, status: "ACTIVE", ...extra });
     const m = {
       admin: await member("E-ADM", "Ada Admin", [eng], { isCorpAdmin: true }),
       leader: await member("E-LEAD", "Leo Leader", [sales]),
@@ -125,20 +102,20 @@ describe("permissions", () => {
       m,
       readApp: await gw.createApp(corp.corpPk, ["directory:read"]),
       noneApp: await gw.createApp(corp.corpPk, ["messages:read"]),
-      salesApp: await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [pkOf(sales)]),
+      salesApp: await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [pk(sales)]),
       t: {
-        admin: gw.memberToken(corp.corpPk, app, pkOf(m.admin)),
-        adminReadOnly: gw.memberToken(corp.corpPk, app, pkOf(m.admin), ["directory:read"]),
-        leader: gw.memberToken(corp.corpPk, app, pkOf(m.leader)),
-        plain: gw.memberToken(corp.corpPk, app, pkOf(m.plain)),
-        disabled: gw.memberToken(corp.corpPk, app, pkOf(m.disabled)),
+        admin: gw.memberToken(corp.corpPk, app, pk(m.admin)),
+        adminReadOnly: gw.memberToken(corp.corpPk, app, pk(m.admin), ["directory:read"]),
+        leader: gw.memberToken(corp.corpPk, app, pk(m.leader)),
+        plain: gw.memberToken(corp.corpPk, app, pk(m.plain)),
+        disabled: gw.memberToken(corp.corpPk, app, pk(m.disabled)),
       },
     };
 
     beta = await gw.createCorp("Beta");
-    betaSales = await createDepartment(beta.token, { name: "Sales" });
+    betaSales = await gw.createDepartment(beta.token, { name: "Sales" });
     // Same employee id as one of Acme's members: lookups must stay within the corp.
-    betaMember = await createMember(beta.token, { employeeId: "E-S1", name: "Bianca Beta", departmentIds: [betaSales], status: "ACTIVE" });
+    betaMember = await gw.createMember(beta.token, { employeeId: "E-S1", name: "Bianca Beta", departmentIds: [betaSales], status: "ACTIVE" });
   });
   afterAll(() => gw.stop());
 
@@ -371,7 +348,7 @@ describe("permissions", () => {
       expect(await gw.data(token, DELETE_MEMBER, { input: { id } })).toEqual({ deleteMember: { deletedMemberId: id } });
       expect(await gw.data(token, DELETE_DEPARTMENT, { input: { id: westId } })).toEqual({ deleteDepartment: { deletedDepartmentId: westId } });
       expect(await gw.sql(`SELECT count(*)::int AS n FROM member WHERE employee_id = 'W-1'`)).toEqual([{ n: 0 }]);
-      expect(await gw.sql(`SELECT count(*)::int AS n FROM department WHERE id = $1`, [pkOf(westId)])).toEqual([{ n: 0 }]);
+      expect(await gw.sql(`SELECT count(*)::int AS n FROM department WHERE id = $1`, [pk(westId)])).toEqual([{ n: 0 }]);
     });
   });
 
@@ -450,14 +427,14 @@ describe("permissions", () => {
       await gw.data(token, UPDATE_MEMBER, { input: { id: f.m.s2, title: null } });
       expect(await gw.data(token, DELETE_MEMBER, { input: { id } })).toEqual({ deleteMember: { deletedMemberId: id } });
       expect(await gw.sql(`SELECT count(*)::int AS n FROM member WHERE employee_id = 'L-1'`)).toEqual([{ n: 0 }]);
-      expect(await gw.sql(`SELECT title FROM member WHERE id = $1`, [pkOf(f.m.s2)])).toEqual([{ title: null }]);
+      expect(await gw.sql(`SELECT title FROM member WHERE id = $1`, [pk(f.m.s2)])).toEqual([{ title: null }]);
     });
 
     it("loses the role when no longer a leader (role is read per request)", async () => {
-      const leaderToken = gw.memberToken(f.corp.corpPk, { clientId: f.corp.clientId }, pkOf(f.m.s1));
+      const leaderToken = gw.memberToken(f.corp.corpPk, { clientId: f.corp.clientId }, pk(f.m.s1));
       expect((await gw.data(leaderToken, VIEWER)).viewer.role).toBe("MEMBER");
       await gw.data(f.corp.token, UPDATE_DEPARTMENT, { input: { id: f.d.salesEast, leaderIds: [f.m.s2] } });
-      const s2Token = gw.memberToken(f.corp.corpPk, { clientId: f.corp.clientId }, pkOf(f.m.s2));
+      const s2Token = gw.memberToken(f.corp.corpPk, { clientId: f.corp.clientId }, pk(f.m.s2));
       expect((await gw.data(s2Token, VIEWER)).viewer.role).toBe("LEADER");
       // Leads Sales East only: Sales itself is outside.
       await expectRefused(s2Token, UPDATE_MEMBER, { input: { id: f.m.s1, title: "X" } }, "FORBIDDEN");
@@ -491,7 +468,7 @@ describe("permissions", () => {
       expect((await gw.data(token, UPDATE_DEPARTMENT, { input: { id: f.d.salesSpare, name: "Spare" } })).updateDepartment.department.name).toBe("Spare");
       expect((await gw.data(token, UPDATE_DEPARTMENT, { input: { id: f.d.salesSpare, name: "Sales Spare" } })).updateDepartment.department.name).toBe("Sales Spare");
       expect(await gw.sql(`SELECT count(*)::int AS n FROM member WHERE employee_id = 'A-1'`)).toEqual([{ n: 0 }]);
-      expect(await gw.sql(`SELECT is_corp_admin FROM member WHERE id = $1`, [pkOf(f.m.s1)])).toEqual([{ is_corp_admin: false }]);
+      expect(await gw.sql(`SELECT is_corp_admin FROM member WHERE id = $1`, [pk(f.m.s1)])).toEqual([{ is_corp_admin: false }]);
     });
   });
 
@@ -515,8 +492,8 @@ describe("permissions", () => {
     });
 
     it("a token stops working when its member is disabled, resigned or deleted", async () => {
-      const id = await createMember(f.corp.token, { employeeId: "T-1", name: "Tia Temp", departmentIds: [f.d.sales] });
-      const token = gw.memberToken(f.corp.corpPk, { clientId: f.corp.clientId }, pkOf(id));
+      const id = await gw.createMember(f.corp.token, { employeeId: "T-1", name: "Tia Temp", departmentIds: [f.d.sales] });
+      const token = gw.memberToken(f.corp.corpPk, { clientId: f.corp.clientId }, pk(id));
       await expectUnauthenticated(token); // UNACTIVATED
       await gw.data(f.corp.token, SET_STATUS, { input: { id, status: "ACTIVE" } });
       expect((await gw.data(token, VIEWER)).viewer).toMatchObject({ role: "MEMBER", member: { employeeId: "T-1" } });
@@ -585,9 +562,9 @@ describe("permissions", () => {
 
     it("tokens cannot be turned against the other corp", async () => {
       // A member of the first corp named in a token of the second corp's app.
-      const crossMember = gw.memberToken(beta.corpPk, { clientId: beta.clientId }, pkOf(f.m.admin));
+      const crossMember = gw.memberToken(beta.corpPk, { clientId: beta.clientId }, pk(f.m.admin));
       // The second corp's app named in a token claiming the first corp.
-      const crossApp = gw.memberToken(f.corp.corpPk, { clientId: beta.clientId }, pkOf(f.m.admin));
+      const crossApp = gw.memberToken(f.corp.corpPk, { clientId: beta.clientId }, pk(f.m.admin));
       for (const token of [crossMember, crossApp]) {
         const res = await gw.gql(token, `{ viewer { role } }`);
         expect(res.status).toBe(401);

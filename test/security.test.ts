@@ -67,6 +67,7 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
     await Promise.all(clients.splice(0).map((c) => c.dispose()));
   });
   afterAll(async () => {
+    // eslint-disable-next-line no-console -- the measured refusal times are this suite's report (issue 11)
     console.log(`Refusal times (issue 11 replay):\n  ${timings.join("\n  ")}`);
     await gw.stop();
   });
@@ -136,7 +137,13 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
     });
 
     it("the playground's own introspection query (GraphiQL, every option) passes with a token", async () => {
-      const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true });
+      const query = getIntrospectionQuery({
+        descriptions: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+        inputValueDeprecation: true,
+      });
       const res = await gw.gql(corp.token, query);
       expect(res.status).toBe(200);
       expect(res.body.errors).toBeUndefined();

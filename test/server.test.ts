@@ -1,5 +1,5 @@
 import { Client } from "pg";
-import { TestGateway, type TestCorp } from "./harness";
+import { TestGateway, type TestCorp, type Untyped } from "./harness";
 
 /** The HTTP server around GraphQL: health checks, request ids, the offline playground, shutdown. */
 
@@ -131,7 +131,7 @@ describe("server", () => {
       // Apollo answers instead (its own landing page is disabled): a browser GET is refused as CSRF.
       expect(page.status).toBe(400);
       expect(page.headers.get("content-type")).toBe("application/json; charset=utf-8");
-      const body = (await page.json()) as any;
+      const body = (await page.json()) as Untyped;
       expect(body.errors[0].extensions).toEqual({ code: "BAD_USER_INPUT" });
       expect(JSON.stringify(body)).not.toContain("graphiql");
       const asset = await fetch(`${other.url}/playground/graphiql.min.js`);

@@ -1,4 +1,4 @@
-import { TestGateway, type TestCorp } from "./harness";
+import { TestGateway, type TestCorp, type Untyped } from "./harness";
 
 /**
  * N+1 guard: the number of SQL statements a query costs (`extensions.diagnostics.sqlStatements`,
@@ -6,7 +6,6 @@ import { TestGateway, type TestCorp } from "./harness";
  * the DataLoaders, one statement per field whatever the number of parents.
  */
 
-const CREATE_DEPT = `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`;
 const CREATE_MEMBER = `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`;
 
 const DEPARTMENT_MEMBERS = `query($id: ID!, $n: Int) {
@@ -24,12 +23,10 @@ let beta: string;
 let gamma: string;
 const SIZE = 60;
 
-async function mkDept(name: string): Promise<string> {
-  return (await gw.data(corp.token, CREATE_DEPT, { input: { name } })).createDepartment.department.id;
-}
+const mkDept = (name: string) => gw.createDepartment(corp.token, { name });
 
 /** Runs `query` with the debug header; returns the data and the statement count. */
-async function measure(query: string, variables: Record<string, unknown>): Promise<{ data: any; statements: number }> {
+async function measure(query: string, variables: Record<string, unknown>): Promise<{ data: Untyped; statements: number }> {
   const res = await gw.gql(corp.token, query, variables, { debugSql: true });
   expect(res.body.errors).toBeUndefined();
   const statements = res.body.extensions?.diagnostics?.sqlStatements;
@@ -86,7 +83,7 @@ describe("SQL statements per query do not grow with the page size", () => {
     const fifty = await measure(DEPARTMENT_MEMBERS, { id: alpha, n: 50 });
     expect(five.data).toEqual({ department: { name: "Alpha", members: { nodes: await expectedAlphaPage(5) } } });
     expect(fifty.data).toEqual({ department: { name: "Alpha", members: { nodes: await expectedAlphaPage(50) } } });
-    expect(fifty.data.department.members.nodes.filter((m: any) => m.departments.length === 2)).toHaveLength(25);
+    expect(fifty.data.department.members.nodes.filter((m: Untyped) => m.departments.length === 2)).toHaveLength(25);
     // One: the department with its page of members and the members' departments (all selected, so
     // fetched by the department's statement; mainDepartment shares them).
     expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 1, fifty: 1 });
@@ -97,8 +94,8 @@ describe("SQL statements per query do not grow with the page size", () => {
     const fifty = await measure(MEMBERS, { n: 50 });
     expect(five.data.members.nodes).toHaveLength(5);
     expect(fifty.data.members.nodes).toHaveLength(50);
-    expect(fifty.data.members.nodes.filter((m: any) => m.leaderOf.length === 1)).toHaveLength(6);
-    expect(fifty.data.members.nodes.every((m: any) => m.leaderOf.every((d: any) => d.name === "Beta"))).toBe(true);
+    expect(fifty.data.members.nodes.filter((m: Untyped) => m.leaderOf.length === 1)).toHaveLength(6);
+    expect(fifty.data.members.nodes.every((m: Untyped) => m.leaderOf.every((d: Untyped) => d.name === "Beta"))).toBe(true);
     // members page, departments batch, leaderOf batch.
     expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 3, fifty: 3 });
   });
@@ -106,7 +103,7 @@ describe("SQL statements per query do not grow with the page size", () => {
   it("nested connections: each child department's first N members in one batch", async () => {
     const five = await measure(NESTED, { n: 5 });
     const fifty = await measure(NESTED, { n: 50 });
-    const sizes = (d: any) => d.departments.nodes[0].children.map((c: any) => c.members.nodes.length);
+    const sizes = (d: Untyped) => d.departments.nodes[0].children.map((c: Untyped) => c.members.nodes.length);
     expect(sizes(five.data)).toEqual([5, 5, 5]);
     expect(sizes(fifty.data)).toEqual([50, 30, 5]);
     expect(fifty.data.departments.nodes[0].children[2].members.nodes).toEqual([1, 2, 3, 4, 5].map((i) => ({ name: `Gamma ${i}` })));
@@ -121,7 +118,7 @@ describe("SQL statements per query do not grow with the page size", () => {
     // 45, not 50: 1 + 1 + 10 children × (1 + 1 + 45 × 2) = 922 points, within the 1,000-point cap.
     const five = await measure(query, { n: 5 });
     const fifty = await measure(query, { n: 45 });
-    const counts = (d: any) => d.departments.nodes[0].children.map((c: any) => [c.memberCount, c.members.totalCount]);
+    const counts = (d: Untyped) => d.departments.nodes[0].children.map((c: Untyped) => [c.memberCount, c.members.totalCount]);
     expect(counts(fifty.data)).toEqual([
       [60, 60],
       [30, 30],
@@ -145,7 +142,7 @@ describe("SQL statements per query do not grow with the page size", () => {
       const node = rich.data.department.members.nodes[0];
       expect(node).toMatchObject({ employeeId: "C01", title: "Engineer", email: "c01@example.com", extension: "801", createdAt: full[0].created_at.toISOString() });
       expect(typeof node.updatedAt).toBe("string");
-      expect(node.departments.map((d: any) => [d.name, d.order, typeof d.createdAt])).toEqual([["Beta", 0, "string"], ["Alpha", 0, "string"]]);
+      expect(node.departments.map((d: Untyped) => [d.name, d.order, typeof d.createdAt])).toEqual([["Beta", 0, "string"], ["Alpha", 0, "string"]]);
       expect(rich.statements).toBe(1);
       // A field of the same name elsewhere in the document keeps the column too (the rule is by name).
       const elsewhere = await measure(`query($id: ID!) { viewer { __typename } department(id: $id) { createdAt members(first: 1) { nodes { departments { createdAt } } } } }`, { id: alpha });
@@ -165,7 +162,7 @@ describe("SQL statements per query do not grow with the page size", () => {
     expect(await gw.data(other.token, DEPARTMENT_MEMBERS, { id: alpha, n: 5 })).toEqual({ department: null });
     expect(await gw.data(gammaOnly.token, DEPARTMENT_MEMBERS, { id: alpha, n: 5 })).toEqual({ department: null });
     const seen = await gw.data(gammaOnly.token, DEPARTMENT_MEMBERS, { id: gamma, n: 2 });
-    expect(seen.department.members.nodes.map((m: any) => m.name)).toEqual(["Gamma 1", "Gamma 2"]);
+    expect(seen.department.members.nodes.map((m: Untyped) => m.name)).toEqual(["Gamma 1", "Gamma 2"]);
     // A department without members: its row, an empty page.
     const none = await measure(DEPARTMENT_MEMBERS, { id: empty, n: 5 });
     expect(none).toEqual({ data: { department: { name: "Empty", members: { nodes: [] } } }, statements: 1 });
@@ -174,7 +171,7 @@ describe("SQL statements per query do not grow with the page size", () => {
       pageInfo { hasNextPage endCursor } nodes { name } } } }`;
     const first = await measure(PAGE, { id: gamma });
     const second = await measure(PAGE, { id: gamma, after: first.data.department.members.pageInfo.endCursor });
-    expect(second.data.department.members.nodes.map((m: any) => m.name)).toEqual(["Gamma 3", "Gamma 4"]);
+    expect(second.data.department.members.nodes.map((m: Untyped) => m.name)).toEqual(["Gamma 3", "Gamma 4"]);
     expect([first.statements, second.statements]).toEqual([1, 1]);
     // Invalid page arguments are still reported by `members`, with their field.
     const bad = await gw.gql(corp.token, DEPARTMENT_MEMBERS, { id: alpha, n: 101 });

@@ -2,8 +2,8 @@ import { execFile, spawn } from "node:child_process";
 import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
 import path from "node:path";
 import jwt, { type JwtPayload } from "jsonwebtoken";
-import { freePort, TestGateway, type TestCorp } from "./harness";
-import { parseGlobalId, toGlobalId } from "../src/schema/global-id";
+import { freePort, pk, TestGateway, type TestCorp, type Untyped } from "./harness";
+import { toGlobalId } from "../src/schema/global-id";
 
 /**
  * Sign in with Workgraph (issue 5): the OpenID Connect provider end to end with the real
@@ -33,7 +33,7 @@ async function formOf(url: string, cookie?: string) {
   return { status: res.status, headers: res.headers, html, hidden, cookie: jar, setCookie: res.headers.getSetCookie(), post };
 }
 
-function runClient(args: object): Promise<any> {
+function runClient(args: object): Promise<Untyped> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(__dirname, "sso-client.mjs"), JSON.stringify(args)], { timeout: 20000 }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`sso-client failed: ${stderr || error.message}`));
@@ -54,7 +54,6 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   let mobile: { clientId: string };
   let serverKey: KeyObject;
   let kid: string;
-  const pk = (id: string) => parseGlobalId(id)!.pk;
 
   const gql = (token: string, query: string, variables?: Record<string, unknown>) => gw.gql(token, query, variables);
 
@@ -121,14 +120,11 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     gw = await TestGateway.start({ PORT: String(port), PUBLIC_URL: issuer, SIGNIN_IP_LIMIT_PER_MINUTE: "100000", TOKEN_IP_LIMIT_PER_MINUTE: "100000" });
     corp = await gw.createCorp("Acme");
     beta = await gw.createCorp("Beta");
-    const dept = async (name: string) =>
-      (await gw.data(corp.token, `mutation($input: CreateDepartmentInput!) { createDepartment(input: $input) { department { id } } }`, { input: { name } })).createDepartment.department.id as string;
+    const dept = (name: string) => gw.createDepartment(corp.token, { name });
     sales = await dept("Sales");
     eng = await dept("Engineering");
-    const member = async (employeeId: string, departmentId: string, extra: Record<string, unknown> = {}) =>
-      (await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
-        input: { employeeId, name: `${employeeId[0].toUpperCase()}${employeeId.slice(1)} Example`, departmentIds: [departmentId], ...extra },
-      })).createMember.member.id as string;
+    const member = (employeeId: string, departmentId: string, extra: Record<string, unknown> = {}) =>
+      gw.createMember(corp.token, { employeeId, name: `${employeeId[0].toUpperCase()}${employeeId.slice(1)} Example`, departmentIds: [departmentId], ...extra });
     m = {
       alice: await member("alice", sales, { email: "alice@acme.test" }),
       bob: await member("bob", eng),
@@ -266,7 +262,7 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     const jwks = (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
     const header = jwt.decode(result.idToken, { complete: true })!.header;
     const jwk = jwks.keys.find((k) => k.kid === header.kid)!;
-    expect(jwt.verify(result.idToken, createPublicKey({ key: jwk as any, format: "jwk" }), { algorithms: ["RS256"], issuer, audience: portal.clientId })).toMatchObject({ sub: m.alice });
+    expect(jwt.verify(result.idToken, createPublicKey({ key: jwk as Untyped, format: "jwk" }), { algorithms: ["RS256"], issuer, audience: portal.clientId })).toMatchObject({ sub: m.alice });
     expect(result.userinfo).toEqual({ sub: m.alice, name: "Alice Example", employee_id: "alice", corp: corp.corpId, departments: [sales] });
     expect(result.scope).toBe("openid profile directory:read");
     expect(result.refreshed.idClaims.sub).toBe(m.alice);

@@ -27,8 +27,7 @@ describe("subscriptions re-check their token", () => {
   });
   afterAll(() => gw.stop());
 
-  const maxCursor = async () =>
-    (await gw.sql<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM event WHERE corp_id = $1`, [corp.corpPk]))[0].id;
+  const maxCursor = () => gw.eventMark(corp.corpPk);
   const touch = (name: string) => gw.data(corp.token, CREATE_DEPARTMENT, { input: { name, parentId: home } });
 
   it("ends with UNAUTHENTICATED once the app is disabled", async () => {

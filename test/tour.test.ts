@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { TestGateway, type TestCorp } from "./harness";
+import { TestGateway, type TestCorp, type Untyped } from "./harness";
 
 /** The README's five-minute tour, end to end: token, query, mutation, subscription. */
 describe("five-minute tour", () => {
@@ -92,7 +92,7 @@ describe("the README's commands", () => {
     const [corp] = await gw.sql(`SELECT id::text, name, edition FROM corp`);
     expect(corp).toMatchObject({ name: "Acme", edition: "PROFESSIONAL" });
     const apps = await gw.sql(`SELECT name, scopes, redirect_uris, visible_department_ids IS NULL AS whole FROM app WHERE corp_id = $1 ORDER BY id`, [corp.id]);
-    expect(apps.map((a: any) => [a.name, a.whole])).toEqual([
+    expect(apps.map((a: Untyped) => [a.name, a.whole])).toEqual([
       ["Acme administrator", true],
       ["Restricted app", false],
       ["Example", true],
