@@ -8,4 +8,13 @@ import { ExportResolver } from "./export.resolver";
 import { HealthResolver } from "./health.resolver";
 
 /** Every resolver class of the schema. */
-export const RESOLVERS = [QueryResolver, DepartmentResolver, MemberResolver, DirectoryEventResolver, ImportResolver, AppResolver, ExportResolver, HealthResolver] as const;
+export const RESOLVERS = [
+  QueryResolver,
+  DepartmentResolver,
+  MemberResolver,
+  DirectoryEventResolver,
+  ImportResolver,
+  AppResolver,
+  ExportResolver,
+  HealthResolver,
+] as const;

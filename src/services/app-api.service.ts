@@ -76,7 +76,10 @@ export class AppApiService {
     }
   }
 
-  async create(ctx: RequestContext, input: { name: string; scopes: string[]; redirectUris: string[]; allowedIpRanges: string[]; publicClient: boolean; visibility: VisibilityPks }) {
+  async create(
+    ctx: RequestContext,
+    input: { name: string; scopes: string[]; redirectUris: string[]; allowedIpRanges: string[]; publicClient: boolean; visibility: VisibilityPks },
+  ) {
     requireAppAdministrator(ctx.caller);
     const scopes = validScopes(input.scopes, "input.scopes");
     const redirectUris = validRedirectUris(input.redirectUris, "input.redirectUris");
@@ -88,7 +91,17 @@ export class AppApiService {
     const row = await ctx.db.one<{ id: string }>(
       `INSERT INTO app (corp_id, name, kind, client_id, secret_hash, scopes, redirect_uris, visible_department_ids, visible_member_ids, allowed_ip_ranges, public_client)
        VALUES ($1, $2, 'SELF_BUILT', $3, $4, $5, $6, $7, $8, $9::cidr[], $10) RETURNING id`,
-      [input.name, clientId, secret ? hashSecret(secret) : null, scopes, redirectUris, input.visibility.departmentPks, input.visibility.memberPks, ranges, input.publicClient],
+      [
+        input.name,
+        clientId,
+        secret ? hashSecret(secret) : null,
+        scopes,
+        redirectUris,
+        input.visibility.departmentPks,
+        input.visibility.memberPks,
+        ranges,
+        input.publicClient,
+      ],
     );
     await writeAudit(ctx.db, { action: "APP_CREATED", success: true, appPk: row!.id, detail: { by: actor(ctx), name: input.name, scopes } });
     return { app: await this.get(ctx, row!.id), clientSecret: secret };

@@ -62,7 +62,16 @@ export class CredentialService {
     if (filter.appPk) where.push(`l.app_id = ${params.add(filter.appPk)}`);
     if (filter.memberPk) where.push(`l.member_id = ${params.add(filter.memberPk)}`);
     if (filter.since) where.push(`l.occurred_at >= ${params.add(filter.since)}`);
-    type Row = { id: string; occurred_at: Date; action: AuditAction; outcome: string; app_id: string | null; member_id: string | null; ip: string | null; detail: object };
+    type Row = {
+      id: string;
+      occurred_at: Date;
+      action: AuditAction;
+      outcome: string;
+      app_id: string | null;
+      member_id: string | null;
+      ip: string | null;
+      detail: object;
+    };
     return paginate(ctx.db, window, {
       select: "l.id, l.occurred_at, l.action, l.outcome, l.app_id, l.member_id, l.ip, l.detail",
       from: "audit_log l",

@@ -143,7 +143,6 @@ export class DepartmentService {
     const department = await this.get(ctx, pk, "input.id");
     const changed: string[] = [];
     const cols = selectList(ctx.deps.dataSource, Department, "d");
-    let current = department;
 
     if (data.parentPk != null && data.parentPk !== department.parentId) {
       if (department.parentId === null) throw badInput("input.parentId", "The root department cannot be moved.");
@@ -178,7 +177,7 @@ export class DepartmentService {
       changed.push("name");
     }
     if (data.order != null && data.order !== department.order) changed.push("order");
-    [current] = await ctx.db.entities(
+    const [current] = await ctx.db.entities(
       Department,
       `UPDATE department AS d SET name = COALESCE($3, d.name), "order" = COALESCE($4, d."order"), updated_at = now()
         WHERE d.corp_id = $1 AND d.id = $2 RETURNING ${cols}`,

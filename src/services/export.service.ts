@@ -7,7 +7,7 @@ import { forbidden, notFound } from "../errors/domain-error";
 import { SqlParams } from "../schema/connection";
 import { MemberStatus } from "../domain/enums";
 import { MEMBER_SEARCH_SQL, type MemberFilter } from "./member.service";
-import { CSV_COLUMNS, csvLine, departmentKeys, escapeName, RELATIVE_MARK, ROOT_KEY } from "./directory-csv";
+import { CSV_COLUMNS, csvLine, departmentKeys, escapeName, RELATIVE_MARK } from "./directory-csv";
 
 const EXPORT_TTL_SECONDS = 3600;
 const BATCH = 2000;
