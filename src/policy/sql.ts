@@ -4,10 +4,11 @@ import { isCorpAdministrator, reachesWholeCorp, seesWholeCorp, type Principal } 
 /*
  * The SQL forms of the rules in `principal.ts`, for lists and bulk statements (exports, imports),
  * where testing each row in memory would mean reading every row. Each names the rule it mirrors;
- * `test/policy.test.ts` checks on a real tree that both forms agree. They test paths by prefix (so
- * an index on `path` serves them), which agrees with `withinRoots` for a principal whose roots are
- * current; one held across a move of its subtree (a long-lived subscription) is read right only in
- * memory, which is why the loaders (`services/loaders.ts`) test visibility there.
+ * `test/policy.test.ts` checks on a real tree that both forms agree. They test paths by prefix (a
+ * prefix LIKE can use `department_corp_path_idx`, a segment test cannot), which agrees with
+ * `withinRoots` for a principal whose roots are current; one held across a move of its subtree (a
+ * long-lived subscription) is read right only in memory, which is why the loaders
+ * (`services/loaders.ts`) test visibility there.
  */
 
 /**
