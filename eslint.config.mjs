@@ -47,14 +47,18 @@ const LAYERS = [
   allow("db", ["domain", "errors", "entities", "config", "log"]),
   allow("entities", ["domain", el("schema", ["node.ts", "global-id.ts"])]),
   allow("events", ["db", "entities", "domain", "errors", "log", "config"]),
-  allow("limits", ["errors", "config", "log", "domain", "policy", "db"]),
+  // The cost analysis reads the cost declarations, which live with the schema's directives.
+  allow("limits", ["errors", "config", "log", "domain", "policy", "db", el("schema", ["cost.ts"])]),
   allow("ratelimit", ["errors", "config", "log", "domain", "policy", "db"]),
-  allow("services", ["db", "events", "policy", "entities", "domain", "errors", "limits", "config", "log", el("auth", ["passwords.ts", "secrets.ts"])]),
+  allow("services", ["db", "events", "policy", "entities", "domain", "errors", "limits", "config", "log", el("auth", ["passwords.ts", "secrets.ts", "network.ts"])]),
   allowTypes("services", ["context"]),
-  allow("auth", ["db", "events", "policy", "services", "entities", "domain", "errors", "config", "log", "ratelimit", "limits"]),
+  // Tokens and ID tokens carry the API's global ids (corp, member, app, departments) by protocol.
+  allow("auth", ["db", "events", "policy", "services", "entities", "domain", "errors", "config", "log", "ratelimit", "limits", el("schema", ["global-id.ts"])]),
   allow("schema", ["domain", "entities", "policy", "errors", "limits", "config"]),
   allow("schema", ["resolvers"], ["build.ts", "print.ts"]),
   allow("resolvers", ["schema", "services", "policy", "entities", "domain", "errors", "limits", "context"]),
+  // The one paging helper: resolvers turn Relay arguments into a page window with it.
+  allow("resolvers", [el("db", ["paging.ts"])]),
   allowTypes("resolvers", ["db"]),
   allow("rest", ["services", "policy", "auth", "errors", "context", "config", "log", "entities", "domain", "limits", "ratelimit"]),
   { from: el(["root", "context"]), allow: { to: { element: { type: "*" } } } },

@@ -6,7 +6,7 @@ import { openDatabase } from "./db/open";
 import { createDeps } from "./server";
 import { DomainError } from "./errors/domain-error";
 import { Edition } from "./domain/enums";
-import { fromGlobalId } from "./schema/global-id";
+import { fromGlobalId, toGlobalId } from "./schema/global-id";
 import { loadDemo } from "./demo";
 import { ALL_SCOPES } from "./policy/scopes";
 
@@ -83,17 +83,19 @@ async function main(argv: string[]): Promise<void> {
       const existing = await deps.services.corps.findByName(name);
       if (existing.length && !values["allow-duplicate"]) {
         const [first] = existing;
+        const firstId = toGlobalId("Corp", first.corpPk);
         throw new UsageError(
-          `A corp named "${first.name}" already exists (corpId ${first.corpId}, ${first.edition}); nothing was created.\n` +
-            `  New credentials for it: npm run -s cli -- app create --corp ${first.corpId} --scopes "${ALL_SCOPES.join(" ")}" --name "Second admin app"\n` +
+          `A corp named "${first.name}" already exists (corpId ${firstId}, ${first.edition}); nothing was created.\n` +
+            `  New credentials for it: npm run -s cli -- app create --corp ${firstId} --scopes "${ALL_SCOPES.join(" ")}" --name "Second admin app"\n` +
             `  Or a second corp of the same name: add --allow-duplicate.`,
           false,
         );
       }
       const corp = await deps.services.corps.create({ name, edition });
-      out = { corpId: corp.corpId, clientId: corp.clientId, clientSecret: corp.clientSecret };
+      const corpId = toGlobalId("Corp", corp.corpPk);
+      out = { corpId, clientId: corp.clientId, clientSecret: corp.clientSecret };
       tell(
-        `Created corp "${name.trim()}" (${edition}, corpId ${corp.corpId}) with its root department "${name.trim()}" and an administrator app holding every scope over the whole corp.\n` +
+        `Created corp "${name.trim()}" (${edition}, corpId ${corpId}) with its root department "${name.trim()}" and an administrator app holding every scope over the whole corp.\n` +
           `The client secret is shown only now.\n${tokenHint(config)}`,
       );
     } else if (command === "app create") {
@@ -106,9 +108,10 @@ async function main(argv: string[]): Promise<void> {
         scopes: (values.scopes ?? "directory:read").split(/[,\s]+/).filter(Boolean),
         departmentPks,
       });
-      out = { corpId: app.corpId, clientId: app.clientId, clientSecret: app.clientSecret };
+      const corpId = toGlobalId("Corp", app.corpPk);
+      out = { corpId, clientId: app.clientId, clientSecret: app.clientSecret };
       tell(
-        `Created app "${values.name ?? "Restricted app"}" in corp ${app.corpId}, scopes ${(values.scopes ?? "directory:read").split(/[,\s]+/).filter(Boolean).join(" ")}, ` +
+        `Created app "${values.name ?? "Restricted app"}" in corp ${corpId}, scopes ${(values.scopes ?? "directory:read").split(/[,\s]+/).filter(Boolean).join(" ")}, ` +
           `${departmentPks ? `seeing the subtrees of ${departmentPks.length} department(s)` : "seeing the whole corp"}. The client secret is shown only now.\n${tokenHint(config)}`,
       );
     } else if (command === "vendor-app create") {

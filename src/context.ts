@@ -7,7 +7,7 @@ import type { CrossCorpDb } from "./db/cross-corp";
 import { transaction, type Tx } from "./db/transaction";
 import type { EventLog, PendingEvent, StreamName } from "./events/log";
 import { createLoaders, type Loaders } from "./services/loaders";
-import { DomainError, unauthenticated } from "./errors/domain-error";
+import { limitExceeded, unauthenticated } from "./errors/domain-error";
 import type { ListItemBudget } from "./limits/list-items";
 import type { EventBus } from "./events/bus";
 import type { EventRelay } from "./events/relay";
@@ -70,12 +70,16 @@ export class RequestContext implements ListItemBudget {
     return this.tx?.db ?? new CorpDb(this.caller.corpId, this.deps.pool, this.stats);
   }
 
+  /** Fresh DataLoaders (a long-lived subscription resolves each event with current data). */
+  resetLoaders(): void {
+    this.loaders = createLoaders(this);
+  }
+
   takeListItems(count: number): void {
     this.listItems += count;
     const maximum = this.deps.config.maxListItems;
     if (this.listItems > maximum) {
-      throw new DomainError(
-        "LIMIT_EXCEEDED",
+      throw limitExceeded(
         `This operation's lists hold more than ${maximum.toLocaleString("en-US")} items (lists counted at their typical size are longer here): select fewer nested lists, or page with connections.`,
         { limit: "items", maximum },
       );

@@ -1,6 +1,7 @@
 import type { AppDeps } from "./context";
 import { RequestContext } from "./context";
 import { ALL_SCOPES } from "./policy/scopes";
+import { toGlobalId } from "./schema/global-id";
 
 import { Edition, MemberStatus } from "./domain/enums";
 
@@ -90,5 +91,5 @@ export async function loadDemo(deps: AppDeps): Promise<DemoCorp> {
             (SELECT count(*)::int FROM member WHERE corp_id = $1) AS members,
             (SELECT count(*)::int FROM department_leader WHERE corp_id = $1) AS leaders`,
   );
-  return { corpId: corp.corpId, clientId: corp.clientId, clientSecret: corp.clientSecret, name, ...counts! };
+  return { corpId: toGlobalId("Corp", corp.corpPk), clientId: corp.clientId, clientSecret: corp.clientSecret, name, ...counts! };
 }

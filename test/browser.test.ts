@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type BrowserContext, type Page } from "puppeteer-core";
 import { freePort, pk, TestGateway, type TestCorp } from "./harness";
-import { SIGN_IN_FAILED } from "../src/auth/sso";
+import { SIGN_IN_FAILED } from "../src/auth/sso-types";
 
 /**
  * The first hour in a real browser (issue 10): Debian's Chromium driven by puppeteer-core.

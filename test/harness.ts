@@ -271,7 +271,7 @@ export class TestGateway {
     const corp = await this.deps.services.corps.create({ name, edition });
     return {
       corpPk: corp.corpPk,
-      corpId: corp.corpId,
+      corpId: toGlobalId("Corp", corp.corpPk),
       rootPk: corp.rootDepartmentPk,
       rootId: toGlobalId("Department", corp.rootDepartmentPk),
       appPk: corp.appPk,

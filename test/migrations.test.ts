@@ -3,6 +3,7 @@ import { migrate } from "../src/db/migrate";
 import { MIGRATIONS } from "../migrations";
 import { TokenService } from "../src/auth/tokens";
 import { Edition } from "../src/domain/enums";
+import { toGlobalId } from "../src/schema/global-id";
 
 /**
  * The schema is what `migrations/` creates, and the entities declare exactly that: TypeORM's
@@ -100,6 +101,6 @@ describe("migrations", () => {
     await tokens.init();
     expect(await gw.sql("SELECT count(*)::int AS n FROM signing_key")).toEqual([{ n: 1 }]);
     const token = tokens.issue({ clientId: corp.clientId, corpId: corp.corpPk, scopes: ["directory:read"] }).token;
-    expect((await tokens.verify(token)).corp).toBe(corp.corpId);
+    expect((await tokens.verify(token)).corp).toBe(toGlobalId("Corp", corp.corpPk));
   });
 });

@@ -2,9 +2,9 @@ import type { Pool } from "pg";
 import type { CrossCorpDb } from "../db/cross-corp";
 import { transaction } from "../db/transaction";
 import type { MemberCredentialService } from "../services/member-credential.service";
-import { writeAudit } from "./audit";
+import { writeAudit } from "../services/audit";
 import { hashPassword, passwordProblem } from "./passwords";
-import { sha256 } from "./sso-types";
+import { sha256 } from "./secrets";
 
 const INVALID_LINK = "This link is invalid, expired or already used.";
 

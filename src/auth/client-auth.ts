@@ -1,6 +1,6 @@
 import type { Pool } from "pg";
 import { parseGlobalId } from "../schema/global-id";
-import { writeAuditNow } from "./audit";
+import { writeAuditNow } from "../services/audit";
 import type { ClientLookup } from "./client-lookup";
 import { ipAllowed } from "./network";
 import { OAuthError, type TokenApp } from "./oauth-types";

@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import { writeAuditNow } from "./audit";
+import { writeAuditNow } from "../services/audit";
 import type { ClientAuthenticator } from "./client-auth";
 import { OAuthError } from "./oauth-types";
 import type { SigningKeys } from "./signing-keys";

@@ -5,10 +5,11 @@ import type { CrossCorpDb } from "../db/cross-corp";
 import { CorpDb } from "../db/scoped-db";
 import { isScope } from "../policy/scopes";
 import { toGlobalId } from "../schema/global-id";
-import { writeAuditNow } from "./audit";
+import { writeAuditNow } from "../services/audit";
 import { OAuthError, type TokenApp } from "./oauth-types";
 import type { SigningKeys } from "./signing-keys";
-import { accessJti, opaque, sha256, VISIBLE_SQL, type MemberRow } from "./sso-types";
+import { accessJti, VISIBLE_SQL, type MemberRow } from "./sso-types";
+import { opaque, sha256 } from "./secrets";
 import type { TokenRevocation } from "./token-revocation";
 
 /** The ARRAY of a member's departments (ids as text, ordered), for the ID token and userinfo. */

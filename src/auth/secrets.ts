@@ -8,6 +8,12 @@ export function newSecret(): string {
   return randomBytes(32).toString("base64url");
 }
 
+/** The hex SHA-256 of a single-use secret (codes, refresh tokens, activation links are stored by it). */
+export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+
+/** A new 256-bit opaque secret (an authorization code, a refresh token, an activation link). */
+export const opaque = () => randomBytes(32).toString("base64url");
+
 export function hashSecret(secret: string): string {
   return "sha256$" + createHash("sha256").update(secret, "utf8").digest("hex");
 }

@@ -3,11 +3,12 @@ import type { CrossCorpDb } from "../db/cross-corp";
 import { CorpDb } from "../db/scoped-db";
 import { transaction } from "../db/transaction";
 import type { MemberCredentialService } from "../services/member-credential.service";
-import { writeAudit, writeAuditNow } from "./audit";
+import { writeAudit, writeAuditNow } from "../services/audit";
 import type { Authorization } from "./authorization";
 import { hasControlCharacter } from "./form-input";
 import { burnVerification, hashPassword, PASSWORD_MAX_AGE_DAYS, passwordProblem, verifyPassword } from "./passwords";
-import { AuthorizeError, CODE_TTL_SECONDS, opaque, sha256, SIGN_IN_FAILED, VISIBLE_SQL, type AuthorizeRequest, type MemberRow } from "./sso-types";
+import { AuthorizeError, CODE_TTL_SECONDS, SIGN_IN_FAILED, VISIBLE_SQL, type AuthorizeRequest, type MemberRow } from "./sso-types";
+import { opaque, sha256 } from "./secrets";
 
 type SignInMember = MemberRow & { password_hash: string | null; password_changed_at: Date | null };
 

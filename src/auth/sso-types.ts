@@ -1,11 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { appSeesMemberSql } from "../policy/sql";
 import type { TokenApp } from "./oauth-types";
 
 /** Authorization codes live 5 minutes (issue 5; RFC 6749 §4.1.2 recommends at most 10). */
 export const CODE_TTL_SECONDS = 300;
-/** Activation links live 72 hours. */
-export const ACTIVATION_TTL_HOURS = 72;
 /** Scopes of OpenID Connect itself, next to Workgraph's own. */
 export const OIDC_SCOPES = ["openid", "profile", "email"] as const;
 
@@ -21,11 +19,6 @@ export function accessJti(refreshHash: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The hex SHA-256 of a secret (codes, refresh tokens, activation links are stored by it). */
-export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
-
-/** A new 256-bit opaque secret (an authorization code, a refresh token). */
-export const opaque = () => randomBytes(32).toString("base64url");
 
 /** A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636). */
 export interface AuthorizeRequest {

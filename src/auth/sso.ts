@@ -11,7 +11,6 @@ import { SignIn } from "./sign-in";
 import { TokenRevocation } from "./token-revocation";
 import type { TokenService } from "./tokens";
 
-export { ACTIVATION_TTL_HOURS, AuthorizeError, CODE_TTL_SECONDS, OIDC_SCOPES, SIGN_IN_FAILED, accessJti, sha256, type AuthorizeRequest } from "./sso-types";
 
 /**
  * The OpenID Connect provider's rules (issue 5), composed of one part per flow: `authorization`

@@ -2,10 +2,11 @@ import type { Pool } from "pg";
 import type { Config } from "../config";
 import { CorpDb } from "../db/scoped-db";
 import { toGlobalId } from "../schema/global-id";
-import { writeAuditNow } from "./audit";
+import { writeAuditNow } from "../services/audit";
 import type { TokenApp } from "./oauth-types";
 import type { SigningKeys } from "./signing-keys";
-import { ACCESS_JTI_LABEL, sha256 } from "./sso-types";
+import { ACCESS_JTI_LABEL } from "./sso-types";
+import { sha256 } from "./secrets";
 import type { TokenPrincipals } from "./token-principal";
 
 /**

@@ -9,7 +9,6 @@ import type { AccessClaims } from "./oauth-types";
 import { SigningKeys, type AccessGrant } from "./signing-keys";
 import { TokenPrincipals } from "./token-principal";
 
-export { bearerToken, CLOCK_TOLERANCE_SECONDS, OAuthError, TOKEN_APP_COLUMNS, type AccessClaims, type TokenApp } from "./oauth-types";
 
 /**
  * The token side of the gateway, composed of its parts: `keys` (signing keys, JWKS, signing and

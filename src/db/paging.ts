@@ -2,6 +2,7 @@ import type { QueryResultRow } from "pg";
 import { badInput } from "../errors/domain-error";
 import type { CorpDb } from "./scoped-db";
 import { SqlParams } from "./sql-params";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../domain/paging";
 
 /**
  * Keyset (cursor) paging, the one way every list of the API is paged: `pageWindow` validates the
@@ -10,10 +11,6 @@ import { SqlParams } from "./sql-params";
  * statement plus a lazy count. The GraphQL types (`PageInfo`, `…Connection`) are in
  * `schema/connection.ts`.
  */
-
-/** Relay page size limits (PRODUCT.md: at most 100 a page). */
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 20;
 
 /** Relay pagination arguments as every list field takes them. */
 export interface PageArgs {
@@ -68,6 +65,7 @@ export function pageWindow(args: PageArgs, arity = 1): PageWindow {
 /** What a cursor's value may be for each SQL type it is cast to (within the type's range). */
 const CURSOR_VALUE: Record<string, RegExp> = { bigint: /^-?[0-9]{1,18}$/, int: /^-?[0-9]{1,9}$/ };
 /** Any other key is text: anything PostgreSQL can store (no NUL). */
+// eslint-disable-next-line no-control-regex -- NUL is the one character a cursor may not hold
 const CURSOR_TEXT = /^[^\u0000]*$/;
 
 /**

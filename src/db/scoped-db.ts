@@ -4,13 +4,15 @@ import type { DataSource } from "typeorm";
 /** A pool, a pooled client or a dedicated connection (the import jobs' own). */
 type Queryable = Pool | ClientBase;
 type EntityClass<T> = { new (...args: never[]): T; prototype: T };
+/** Any entity class (a map key, a metadata lookup). */
+type AnyEntity = abstract new (...args: never[]) => unknown;
 
 /** Per-request statistics; tests read `statements` to prove a query plan is N+1 free. */
 export interface DbStats {
   statements: number;
 }
 
-const selectLists = new Map<Function, (alias: string, only?: ReadonlySet<string>) => string>();
+const selectLists = new Map<AnyEntity, (alias: string, only?: ReadonlySet<string>) => string>();
 
 /**
  * Names of prepared statements by SQL text. PostgreSQL parses and plans a named statement once per
@@ -61,7 +63,7 @@ function query(sql: string, values: unknown[]) {
  * metadata so that raw SQL and entities cannot drift: `selectList(ds, Member, "m")`; with `only`,
  * just those properties.
  */
-export function selectList(dataSource: DataSource, entity: Function, alias: string, only?: ReadonlySet<string>): string {
+export function selectList(dataSource: DataSource, entity: AnyEntity, alias: string, only?: ReadonlySet<string>): string {
   let build = selectLists.get(entity);
   if (!build) {
     const columns = dataSource.getMetadata(entity).columns.map((c) => [c.databaseName, c.propertyName] as const);
@@ -76,7 +78,7 @@ export function selectList(dataSource: DataSource, entity: Function, alias: stri
 }
 
 const jsonRows = new Map<string, { sql: (alias: string) => string; hydrate: (values: unknown[]) => object }>();
-const entityKeys = new Map<Function, number>();
+const entityKeys = new Map<AnyEntity, number>();
 
 /**
  * An entity's columns (all, or those in `only`) as one JSON array expression (for `json_agg` of
@@ -85,7 +87,12 @@ const entityKeys = new Map<Function, number>();
  * milliseconds, the sub-millisecond digits dropped as pg's own parser drops them), everything else
  * as JSON gives it.
  */
-export function jsonRow<T>(dataSource: DataSource, entity: EntityClass<T>, alias: string, only?: ReadonlySet<string>): { sql: string; hydrate: (values: unknown[]) => T } {
+export function jsonRow<T>(
+  dataSource: DataSource,
+  entity: EntityClass<T>,
+  alias: string,
+  only?: ReadonlySet<string>,
+): { sql: string; hydrate: (values: unknown[]) => T } {
   if (!entityKeys.has(entity)) entityKeys.set(entity, entityKeys.size);
   const key = `${entityKeys.get(entity)}|${only ? [...only].sort().join(",") : "*"}`;
   let built = jsonRows.get(key);

@@ -47,3 +47,11 @@ export enum AppKind {
   SELF_BUILT = "SELF_BUILT",
   VENDOR = "VENDOR",
 }
+
+/** How the caller acts: as an app, or as a member with that member's role. */
+export enum ViewerRole {
+  APP = "APP",
+  ADMIN = "ADMIN",
+  LEADER = "LEADER",
+  MEMBER = "MEMBER",
+}

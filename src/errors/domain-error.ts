@@ -20,8 +20,12 @@ export const notFound = (what: string, field?: string) =>
   new DomainError("NOT_FOUND", `${what} was not found or is outside your visibility scope.`, { field });
 export const forbidden = (message: string) => new DomainError("FORBIDDEN", message);
 export const conflict = (message: string, field?: string) => new DomainError("CONFLICT", message, { field });
-export const limitExceeded = (message: string, field?: string) =>
-  new DomainError("LIMIT_EXCEEDED", message, { field });
+/**
+ * LIMIT_EXCEEDED: `field` names the input that went over a domain limit (a department nested too
+ * deep); `limit`, `maximum` and `actual` name a cap of the request itself (`depth`, `body`, …).
+ */
+export const limitExceeded = (message: string, details: { field?: string; limit?: string; maximum?: number; actual?: number } = {}) =>
+  new DomainError("LIMIT_EXCEEDED", message, details);
 export const editionRequired = (message: string) => new DomainError("EDITION_REQUIRED", message);
 export const unauthenticated = (message = "A valid access token is required: send `Authorization: Bearer <token>`.") =>
   new DomainError("UNAUTHENTICATED", message);

@@ -4,7 +4,7 @@ import type { ValidationError } from "class-validator";
 import type { ErrorCode } from "./codes";
 import { DomainError } from "./domain-error";
 import { log } from "../log";
-import { documentCapError } from "../limits/document-limits";
+import { documentCapError } from "./graphql-caps";
 
 /** HTTP status for a code, used by the REST and OAuth endpoints and by the GraphQL HTTP layer. */
 export function httpStatus(code: ErrorCode): number {

@@ -71,7 +71,12 @@ function responseShape(): ApolloServerPlugin<RequestContext> {
 }
 
 /** Apollo Server for `/graphql` over HTTP, started; `drain` runs on stop (the WebSocket side). */
-export async function startApollo(schema: GraphQLSchema, httpServer: http.Server, limits: Limits, drain: () => Promise<void>): Promise<ApolloServer<RequestContext>> {
+export async function startApollo(
+  schema: GraphQLSchema,
+  httpServer: http.Server,
+  limits: Limits,
+  drain: () => Promise<void>,
+): Promise<ApolloServer<RequestContext>> {
   const apollo = new ApolloServer<RequestContext>({
     schema,
     plugins: [

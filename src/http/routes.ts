@@ -4,12 +4,12 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import { RequestContext, type AppDeps } from "../context";
-import { bearerToken } from "../auth/tokens";
+import { bearerToken } from "../auth/oauth-types";
 import type { Principal } from "../policy/principal";
-import { DomainError } from "../errors/domain-error";
+import { DomainError, limitExceeded } from "../errors/domain-error";
 import { formatError } from "../errors/format";
 import { sendHttpError } from "../errors/http";
-import { checkDocumentSize, limitExceeded, type DocumentLimits } from "../limits/document-limits";
+import { checkDocumentSize, type DocumentLimits } from "../limits/document-limits";
 import { PLAYGROUND_HEADERS, playgroundHtml } from "../playground";
 
 /** Gives every request an id (`x-request-id`, and `res.locals.requestId` for the log and errors). */
@@ -104,7 +104,7 @@ export function notFound(_req: Request, res: Response): void {
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   const e = err as { type?: string; status?: number; limit?: number };
   if (e?.type === "entity.too.large" && !req.path.startsWith("/oauth/")) {
-    const tooLarge = limitExceeded("body", e.limit ?? 0, undefined, `The request body is too large: at most ${e.limit} bytes${res.locals.principal ? "" : " without an access token"}.`);
+    const tooLarge = limitExceeded(`The request body is too large: at most ${e.limit} bytes${res.locals.principal ? "" : " without an access token"}.`, { limit: "body", maximum: e.limit ?? 0 });
     return void res.status(413).json({ errors: [formatError(tooLarge, res.locals.requestId as string)] });
   }
   const message =

@@ -5,11 +5,11 @@ import { useServer } from "graphql-ws/use/ws";
 import { CloseCode, MessageType, stringifyMessage } from "graphql-ws";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import { RequestContext, type AppDeps } from "../context";
-import { bearerToken } from "../auth/tokens";
+import { bearerToken } from "../auth/oauth-types";
 import type { Principal } from "../policy/principal";
-import { DomainError } from "../errors/domain-error";
+import { DomainError, limitExceeded } from "../errors/domain-error";
 import { asGraphQLError, formatError } from "../errors/format";
-import { limitExceeded, prepareOperation, type DocumentLimits } from "../limits/document-limits";
+import { prepareOperation, type DocumentLimits } from "../limits/document-limits";
 
 type WsExtra = { principal?: Principal; token?: string; ip?: string };
 
@@ -67,7 +67,7 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
         // included (a burst of subscribe messages is counted in order, not all at once).
         if (Object.keys(ctx.subscriptions).length > config.wsMaxOperations) {
           const max = config.wsMaxOperations;
-          return [asGraphQLError(limitExceeded("operations", max, undefined, `At most ${max} operations may run at once on one connection; complete one first.`))];
+          return [asGraphQLError(limitExceeded(`At most ${max} operations may run at once on one connection; complete one first.`, { limit: "operations", maximum: max }))];
         }
         const { token, ip } = ctx.extra;
         const requestId = randomUUID();

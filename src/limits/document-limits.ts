@@ -1,6 +1,7 @@
 import { GraphQLError, Kind, getOperationAST, getVariableValues, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
 import type { Config } from "../config";
-import { DomainError, unauthenticated } from "../errors/domain-error";
+import { limitExceeded, unauthenticated } from "../errors/domain-error";
+import { documentCapError } from "../errors/graphql-caps";
 import { analyzeOperation, SATURATED, type DocumentCost } from "./analyze";
 import { checkNoNul } from "./text-input";
 
@@ -32,10 +33,6 @@ export function documentLimits(config: Config): DocumentLimits {
 
 const fmt = (n: number) => (n >= SATURATED ? "more than 10^12" : n.toLocaleString("en-US"));
 
-export function limitExceeded(limit: string, maximum: number, actual: number | undefined, message: string): DomainError {
-  return new DomainError("LIMIT_EXCEEDED", message, { limit, maximum, actual });
-}
-
 /**
  * Without a token there is nothing to ask but `__typename` (everything else is refused), so an
  * anonymous document is held to 2 KB: validating a large one costs CPU that nobody is accountable for.
@@ -51,28 +48,8 @@ export function checkDocumentSize(query: unknown, limits: DocumentLimits, anonym
   const bytes = Buffer.byteLength(query, "utf8");
   if (bytes > maximum) {
     const who = anonymous ? " without an access token" : "";
-    throw limitExceeded("size", maximum, bytes, `The document is ${fmt(bytes)} bytes; the largest allowed${who} is ${fmt(maximum)}.`);
+    throw limitExceeded(`The document is ${fmt(bytes)} bytes; the largest allowed${who} is ${fmt(maximum)}.`, { limit: "size", maximum: maximum, actual: bytes });
   }
-}
-
-// graphql 16 spells it "more that"; 17 "more than".
-const TOKENS_MESSAGE = /Document contains more tha[nt] (\d+) tokens/;
-
-/**
- * The two caps graphql-js enforces itself, as the LIMIT_EXCEEDED they are (undefined for any other
- * error): the token cap while parsing, and its MaxIntrospectionDepthRule (part of validation since
- * 16.9: lists of schema elements nested more than 3 deep, e.g. `fields { type { fields { … } } }`).
- */
-export function documentCapError(error: GraphQLError): DomainError | undefined {
-  const tokens = TOKENS_MESSAGE.exec(error.message);
-  if (tokens) {
-    const maximum = Number(tokens[1]);
-    return limitExceeded("tokens", maximum, undefined, `The document has more than ${fmt(maximum)} tokens; the largest allowed is ${fmt(maximum)}.`);
-  }
-  if (error.message === "Maximum introspection depth exceeded") {
-    return limitExceeded("introspection", 3, undefined, "The introspection nests lists of schema elements more than 3 deep (e.g. fields of the types of fields).");
-  }
-  return undefined;
 }
 
 /** Parses with the token cap (graphql-js stops reading at the cap). */
@@ -114,26 +91,16 @@ export function checkOperation(
     throw unauthenticated("Introspection (`__schema`, `__type`) needs an access token: send `Authorization: Bearer <token>`.");
   }
   if (result.depth > limits.maxDepth) {
-    throw limitExceeded("depth", limits.maxDepth, result.depth, `The document is ${result.depth} fields deep; the deepest allowed is ${limits.maxDepth}.`);
+    throw limitExceeded(`The document is ${result.depth} fields deep; the deepest allowed is ${limits.maxDepth}.`, { limit: "depth", maximum: limits.maxDepth, actual: result.depth });
   }
   if (result.aliases > limits.maxAliases) {
-    throw limitExceeded("aliases", limits.maxAliases, result.aliases, `The document has ${fmt(result.aliases)} aliased fields; at most ${limits.maxAliases} are allowed.`);
+    throw limitExceeded(`The document has ${fmt(result.aliases)} aliased fields; at most ${limits.maxAliases} are allowed.`, { limit: "aliases", maximum: limits.maxAliases, actual: result.aliases });
   }
   if (operation.operation === "subscription" && result.cost > limits.maxSubscriptionCost) {
-    throw limitExceeded(
-      "cost",
-      limits.maxSubscriptionCost,
-      result.cost,
-      `The subscription's selection costs ${fmt(result.cost)} points per event; the largest allowed is ${fmt(limits.maxSubscriptionCost)}. Select fewer fields per event and query details separately.`,
-    );
+    throw limitExceeded(`The subscription's selection costs ${fmt(result.cost)} points per event; the largest allowed is ${fmt(limits.maxSubscriptionCost)}. Select fewer fields per event and query details separately.`, { limit: "cost", maximum: limits.maxSubscriptionCost, actual: result.cost });
   }
   if (result.cost > limits.maxCost) {
-    throw limitExceeded(
-      "cost",
-      limits.maxCost,
-      result.cost,
-      `The query costs ${fmt(result.cost)} points; the largest allowed is ${fmt(limits.maxCost)}. Ask for fewer items (\`first\`/\`last\`) or fewer nested lists.`,
-    );
+    throw limitExceeded(`The query costs ${fmt(result.cost)} points; the largest allowed is ${fmt(limits.maxCost)}. Ask for fewer items (\`first\`/\`last\`) or fewer nested lists.`, { limit: "cost", maximum: limits.maxCost, actual: result.cost });
   }
   return result;
 }

@@ -4,7 +4,7 @@ import { Transactional } from "./transactional";
 import { App } from "../entities/app.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
-import { pageWindow } from "../schema/connection";
+import { pageWindow } from "../db/paging";
 import { fromGlobalId } from "../schema/global-id";
 import {
   ActivationLinkPayload,

@@ -4,7 +4,7 @@ import type { RequestContext } from "../context";
 import { Transactional } from "./transactional";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
-import { pageWindow } from "../schema/connection";
+import { pageWindow } from "../db/paging";
 import {
   CreateDepartmentInput,
   CreateDepartmentPayload,

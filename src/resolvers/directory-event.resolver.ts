@@ -4,7 +4,15 @@ import { Department } from "../entities/department.entity";
 import type { EventRecord } from "../entities/event.entity";
 import { Member } from "../entities/member.entity";
 import { DirectoryEvent } from "../schema/directory.types";
-import { DIRECTORY_EVENTS_SCOPES, type DirectoryEventSource } from "../services/directory-event.service";
+import { toGlobalId } from "../schema/global-id";
+import type { DirectoryEventType } from "../domain/enums";
+import { DIRECTORY_EVENTS_SCOPES } from "../services/directory-event.service";
+
+/** A DirectoryEvent with the pk of its subject, for the field resolvers. */
+interface DirectoryEventSource extends DirectoryEvent {
+  memberPk: string | null;
+  departmentPk: string | null;
+}
 
 @Resolver(() => DirectoryEvent)
 export class DirectoryEventResolver {
@@ -18,8 +26,24 @@ export class DirectoryEventResolver {
     @Root() record: EventRecord,
     @Ctx() ctx: RequestContext,
     @Arg("after", () => String, { nullable: true, description: "Cursor of the last event you received." }) _after?: string | null,
-  ): DirectoryEvent {
-    return ctx.services.directoryEvents.toEvent(ctx, record);
+  ): DirectoryEventSource {
+    // Each event is resolved with fresh loaders: its member and department as they are now.
+    ctx.resetLoaders();
+    const changed = record.data?.changedFields;
+    const memberPk = record.subjectType === "Member" ? record.subjectId : null;
+    const departmentPk = record.subjectType === "Department" ? record.subjectId : null;
+    return {
+      cursor: record.id,
+      type: record.type as DirectoryEventType,
+      occurredAt: record.occurredAt,
+      memberPk,
+      departmentPk,
+      memberId: memberPk ? toGlobalId("Member", memberPk) : null,
+      departmentId: departmentPk ? toGlobalId("Department", departmentPk) : null,
+      member: null,
+      department: null,
+      changedFields: Array.isArray(changed) ? (changed as string[]) : null,
+    };
   }
 
   @FieldResolver(() => Member, { nullable: true, description: "The member as it is now; null when deleted or out of your visibility." })

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver } from "type-graphql";
 import type { RequestContext } from "../context";
-import { pageWindow } from "../schema/connection";
+import { pageWindow } from "../db/paging";
 import { DepartmentConnection, MemberConnection } from "../schema/directory.types";
 import { MemberStatus } from "../domain/enums";
 import { DirectoryHealth } from "../schema/health.types";

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestContext } from "../context";
 import { ImportJob } from "../entities/import-job.entity";
-import { pageWindow } from "../schema/connection";
+import { pageWindow } from "../db/paging";
 import { ImportMembersInput, ImportMembersPayload, ImportRowErrorConnection } from "../schema/import.types";
 import { Paged } from "../schema/cost";
 

@@ -6,6 +6,7 @@ import { AppResolver } from "./app.resolver";
 import { ImportResolver } from "./import.resolver";
 import { ExportResolver } from "./export.resolver";
 import { HealthResolver } from "./health.resolver";
+import { AuditEntryResolver } from "./audit-entry.resolver";
 
 /** Every resolver class of the schema. */
 export const RESOLVERS = [
@@ -15,6 +16,7 @@ export const RESOLVERS = [
   DirectoryEventResolver,
   ImportResolver,
   AppResolver,
+  AuditEntryResolver,
   ExportResolver,
   HealthResolver,
 ] as const;

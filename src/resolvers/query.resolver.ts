@@ -4,7 +4,7 @@ import type { RequestContext } from "../context";
 import { Corp } from "../entities/corp.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
-import { pageWindow } from "../schema/connection";
+import { pageWindow } from "../db/paging";
 import { DepartmentConnection, MemberConnection, MemberFilterInput, Viewer } from "../schema/directory.types";
 import { fromGlobalId, parseGlobalId } from "../schema/global-id";
 import { Node } from "../schema/node";

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from "express";
 import { RequestContext, type AppDeps } from "../context";
 import { DomainError, badInput } from "../errors/domain-error";
 import { sendHttpError } from "../errors/http";
-import { bearerToken } from "../auth/tokens";
+import { bearerToken } from "../auth/oauth-types";
 import { ImportMode } from "../domain/enums";
 import { FailedImport } from "../services/import.service";
 import { requireScopes } from "../policy/require";

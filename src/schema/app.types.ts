@@ -1,7 +1,7 @@
 import { ArrayMaxSize, IsOptional, Length, Matches } from "class-validator";
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { App } from "../entities/app.entity";
-import { AUDIT_ACTIONS } from "../auth/audit";
+import { AUDIT_ACTIONS } from "../domain/audit";
 import { ConnectionType } from "./connection";
 import { PlainText } from "../domain/member-rules";
 

@@ -1,10 +1,9 @@
-import { buildSchema, getMetadataStorage } from "type-graphql";
+import { buildSchema, getMetadataStorage, type PubSub } from "type-graphql";
+import { createPubSub } from "@graphql-yoga/subscription";
 import { GraphQLDateTime } from "graphql-scalars";
 import { isObjectType, specifiedDirectives, type GraphQLSchema } from "graphql";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { RESOLVERS } from "../resolvers";
-import type { EventBus } from "../events/bus";
-import { createEventBus } from "../events/bus";
 import { COST_DIRECTIVES, costSentence, fieldCostSpec } from "./cost";
 import { scopeAuthChecker } from "../resolvers/authorized";
 import { isScope, type Scope } from "../policy/scopes";
@@ -13,12 +12,14 @@ import "./enums";
 
 /**
  * Builds the executable schema from the resolver classes. Inputs are validated with
- * class-validator (`validate: true`); dates are the `DateTime` scalar (RFC 3339).
+ * class-validator (`validate: true`); dates are the `DateTime` scalar (RFC 3339). Every
+ * subscription names its own `subscribe` (the event log's relay, the import job), so `pubSub` is
+ * type-graphql's requirement only (the gateway passes its event bus; printing needs none).
  */
-export async function buildWorkgraphSchema(bus: EventBus = createEventBus()): Promise<GraphQLSchema> {
+export async function buildWorkgraphSchema(pubSub: PubSub = createPubSub()): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: RESOLVERS,
-    pubSub: bus,
+    pubSub,
     validate: { forbidUnknownValues: false },
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     directives: [...specifiedDirectives, ...COST_DIRECTIVES],

@@ -1,9 +1,5 @@
 import { Field, Int, ObjectType, type ClassType } from "type-graphql";
-import { MAX_PAGE_SIZE } from "../db/paging";
-
-// Transitional re-exports while services move to `db/paging.ts` (issue 12); removed when none import them here.
-export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, keyset, pageWindow, toConnection, type Connection, type PageArgs, type PageWindow } from "../db/paging";
-export { SqlParams } from "../db/sql-params";
+import { MAX_PAGE_SIZE } from "../domain/paging";
 
 @ObjectType("PageInfo", { simpleResolvers: true, description: "Where this page sits in the list (Relay cursor connections)." })
 export class PageInfo {

@@ -10,7 +10,7 @@ import {
   type GraphQLField,
 } from "graphql";
 import { Directive } from "type-graphql";
-import { DEFAULT_PAGE_SIZE } from "./connection";
+import { DEFAULT_PAGE_SIZE } from "../domain/paging";
 
 /**
  * The cost vocabulary of the schema, in the terms of the IBM GraphQL cost directive specification

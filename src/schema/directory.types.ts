@@ -1,11 +1,11 @@
 import { ArrayMaxSize, ArrayMinSize, IsEmail, IsInt, IsOptional, Length, Matches, Max, MaxLength, Min } from "class-validator";
-import { Field, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ID, InputType, Int, InterfaceType, ObjectType } from "type-graphql";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { Corp } from "../entities/corp.entity";
 import { App } from "../entities/app.entity";
 import { ConnectionType } from "./connection";
-import { DirectoryEventType, MemberStatus } from "../domain/enums";
+import { DirectoryEventType, MemberStatus, ViewerRole } from "../domain/enums";
 
 import {
   DEPARTMENT_NAME_MAX,
@@ -36,22 +36,6 @@ export class MemberConnection extends ConnectionType(Member, "Member", "member")
 // ---------------------------------------------------------------------------------------------
 // Viewer
 
-export enum ViewerRole {
-  APP = "APP",
-  ADMIN = "ADMIN",
-  LEADER = "LEADER",
-  MEMBER = "MEMBER",
-}
-registerEnumType(ViewerRole, {
-  name: "ViewerRole",
-  description: "How the caller acts: as an app, or as a member (through an app) with that member's role.",
-  valuesConfig: {
-    APP: { description: "An app acting on its own (client-credentials token): its scopes and visibility apply." },
-    ADMIN: { description: "A corp administrator acting through an app: may do everything the app's scopes allow." },
-    LEADER: { description: "A department leader: may manage members within the subtrees they lead." },
-    MEMBER: { description: "A member: may read within the app's visibility and change nothing." },
-  },
-});
 
 /**
  * Who the access token speaks for (issue 5): an `AppViewer` (client-credentials token) or a

@@ -1,5 +1,5 @@
 import { registerEnumType } from "type-graphql";
-import { Edition, MemberStatus, DirectoryEventType, ImportMode, ImportJobStatus, AppKind } from "../domain/enums";
+import { Edition, MemberStatus, DirectoryEventType, ImportMode, ImportJobStatus, AppKind, ViewerRole } from "../domain/enums";
 
 /** The GraphQL side of `domain/enums.ts`: names and descriptions shown in the schema. */
 
@@ -66,5 +66,16 @@ registerEnumType(AppKind, {
   valuesConfig: {
     SELF_BUILT: { description: "Built by the corp itself (createApp)." },
     VENDOR: { description: "A SaaS vendor's app, registered once and installed into many corps (installApp)." },
+  },
+});
+
+registerEnumType(ViewerRole, {
+  name: "ViewerRole",
+  description: "How the caller acts: as an app, or as a member (through an app) with that member's role.",
+  valuesConfig: {
+    APP: { description: "An app acting on its own (client-credentials token): its scopes and visibility apply." },
+    ADMIN: { description: "A corp administrator acting through an app: may do everything the app's scopes allow." },
+    LEADER: { description: "A department leader: may manage members within the subtrees they lead." },
+    MEMBER: { description: "A member: may read within the app's visibility and change nothing." },
   },
 });

@@ -4,19 +4,14 @@ import { ImportJob } from "../entities/import-job.entity";
 import { ImportJobError } from "../entities/import-job-error.entity";
 import { ConnectionType } from "./connection";
 import { ImportMode } from "../domain/enums";
+import { DEFAULT_MAX_RESIGN_RATIO, MAX_INLINE_CSV_BYTES, MAX_INLINE_ROWS, type ImportRow } from "../domain/import-rules";
 
-/** Largest `csv` accepted inline by `importMembers`; larger files go to `POST /imports`. */
-export const MAX_INLINE_CSV_BYTES = 5 * 1024 * 1024;
-/** Largest `rows` list accepted by `importMembers`. */
-export const MAX_INLINE_ROWS = 10_000;
-/** REPLACE refuses to resign more than this share of the active members unless the caller raises it. */
-export const DEFAULT_MAX_RESIGN_RATIO = 0.2;
 
 @ObjectType("ImportRowErrorConnection", { description: "A page of import row errors." })
 export class ImportRowErrorConnection extends ConnectionType(ImportJobError, "ImportRowError", "row error") {}
 
 @InputType("ImportRowInput", { description: "One member of an import, the same columns as the CSV." })
-export class ImportRowInput {
+export class ImportRowInput implements ImportRow {
   @Field({ description: "Employee id (工号); the member is matched by it." })
   employeeId: string;
 
@@ -62,7 +57,7 @@ export class ImportMembersInput {
 
   @Field(() => Float, {
     nullable: true,
-    description: "REPLACE: the largest share (0–1) of the active members in scope the import may resign; default 0.2. Above it the job FAILs and changes nothing.",
+    description: `REPLACE: the largest share (0–1) of the active members in scope the import may resign; default ${DEFAULT_MAX_RESIGN_RATIO}. Above it the job FAILs and changes nothing.`,
   })
   @IsOptional()
   @Min(0)

@@ -1,12 +1,13 @@
 import type { RequestContext } from "../context";
-import { selectList } from "../db/scoped-db";
+import { hydrate, selectList } from "../db/scoped-db";
 import { hashSecret, newClientId, newSecret } from "../auth/secrets";
-import { writeAudit } from "../auth/audit";
+import { writeAudit } from "./audit";
 import { App } from "../entities/app.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { badInput, conflict, notFound } from "../errors/domain-error";
-import { keyset, SqlParams, toConnection, type Connection, type PageWindow } from "../schema/connection";
+import { paginate, type Connection, type PageWindow } from "../db/paging";
+import { SqlParams } from "../db/sql-params";
 import { appSeesMemberSql, requireAppAdministrator } from "../policy";
 import { validRanges, validRedirectUris, validScopes } from "./app-input";
 
@@ -47,10 +48,15 @@ export class AppApiService {
 
   async list(ctx: RequestContext, window: PageWindow): Promise<Connection<App>> {
     requireAppAdministrator(ctx.caller);
-    const params = new SqlParams();
-    const page = keyset(window, ["a.id"], params, ["bigint"]);
-    const rows = await ctx.db.entities(App, `SELECT ${appCols(ctx)} FROM app a WHERE a.corp_id = $1 AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}`, params.values);
-    return toConnection(rows, window, (a) => [a.pk], async () => Number((await ctx.db.one<{ n: string }>(`SELECT count(*) AS n FROM app WHERE corp_id = $1`))?.n ?? 0));
+    return paginate(ctx.db, window, {
+      select: appCols(ctx),
+      from: "app a",
+      where: "a.corp_id = $1",
+      params: new SqlParams(),
+      key: [{ sql: "a.id", cast: "bigint" }],
+      keyOf: (a) => [a.pk],
+      map: (row) => hydrate(App, row),
+    });
   }
 
   /** Enabled apps whose visibility includes the member (the member's app set, source §6). */

@@ -3,12 +3,11 @@ import { CorpDb } from "../db/scoped-db";
 import { isScope, type Scope } from "../policy/scopes";
 import { hashSecret, newClientId, newSecret } from "../auth/secrets";
 import { badInput, notFound } from "../errors/domain-error";
-import { toGlobalId } from "../schema/global-id";
 import { validRedirectUris } from "./app-input";
 
 export interface AppCredentials {
   appPk: string;
-  corpId: string;
+  corpPk: string;
   clientId: string;
   clientSecret: string;
 }
@@ -25,16 +24,13 @@ export class AppService {
   async create(input: { corpPk: string; name: string; scopes: string[]; departmentPks: string[] | null }): Promise<AppCredentials> {
     const unknown = input.scopes.filter((s) => !isScope(s));
     if (unknown.length) throw badInput("scopes", `Unknown scopes: ${unknown.join(", ")}.`);
-    const corp = await this.pool.query(`SELECT 1 FROM corp WHERE id = $1`, [input.corpPk]);
-    if (!corp.rowCount) throw notFound("Corp", "corp");
+    const db = new CorpDb(input.corpPk, this.pool);
+    if (!(await db.one(`SELECT 1 FROM corp WHERE id = $1`))) throw notFound("Corp", "corp");
     if (input.departmentPks) {
-      const found = await this.pool.query(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1 AND id = ANY($2::bigint[])`, [
-        input.corpPk,
-        input.departmentPks,
-      ]);
-      if (found.rows[0].n !== new Set(input.departmentPks).size) throw notFound("A department of the corp", "departments");
+      const found = await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1 AND id = ANY($2::bigint[])`, [input.departmentPks]);
+      if (found?.n !== new Set(input.departmentPks).size) throw notFound("A department of the corp", "departments");
     }
-    return this.insert(new CorpDb(input.corpPk, this.pool), { ...input, scopes: input.scopes as Scope[] });
+    return this.insert(db, { ...input, scopes: input.scopes as Scope[] });
   }
 
   /**
@@ -67,6 +63,6 @@ export class AppService {
       `INSERT INTO app (corp_id, name, client_id, secret_hash, scopes, visible_department_ids) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
       [input.name, clientId, hashSecret(clientSecret), input.scopes, input.departmentPks],
     );
-    return { appPk: row!.id, corpId: toGlobalId("Corp", db.corpId), clientId, clientSecret };
+    return { appPk: row!.id, corpPk: db.corpId, clientId, clientSecret };
   }
 }

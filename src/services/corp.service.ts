@@ -6,13 +6,11 @@ import { selectList } from "../db/scoped-db";
 import { badInput, notFound } from "../errors/domain-error";
 import { Edition } from "../domain/enums";
 import { ALL_SCOPES } from "../policy/scopes";
-import { toGlobalId } from "../schema/global-id";
+import { CrossCorpDb } from "../db/cross-corp";
 import type { DataSource } from "typeorm";
 import type { AppService, AppCredentials } from "./app.service";
 
 export interface CreatedCorp extends AppCredentials {
-  corpPk: string;
-  appPk: string;
   rootDepartmentPk: string;
 }
 
@@ -22,7 +20,12 @@ export class CorpService {
     private readonly pool: Pool,
     private readonly dataSource: DataSource,
     private readonly apps: AppService,
-  ) {}
+  ) {
+    this.crossCorp = new CrossCorpDb(pool);
+  }
+
+  /** Corps by name cross corps by definition (the CLI's duplicate check). */
+  private readonly crossCorp: CrossCorpDb;
 
   /** The caller's corp. */
   async current(ctx: RequestContext): Promise<Corp> {
@@ -32,12 +35,12 @@ export class CorpService {
   }
 
   /** Corps whose name is `name` (case and surrounding blanks ignored), oldest first: the CLI's duplicate check. */
-  async findByName(name: string): Promise<{ corpPk: string; corpId: string; name: string; edition: Edition }[]> {
-    const { rows } = await this.pool.query<{ id: string; name: string; edition: Edition }>(
+  async findByName(name: string): Promise<{ corpPk: string; name: string; edition: Edition }[]> {
+    const rows = await this.crossCorp.rows<{ id: string; name: string; edition: Edition }>(
       `SELECT id::text, name, edition FROM corp WHERE lower(name) = lower($1) ORDER BY id`,
       [name.trim()],
     );
-    return rows.map((r) => ({ corpPk: r.id, corpId: toGlobalId("Corp", r.id), name: r.name, edition: r.edition }));
+    return rows.map((r) => ({ corpPk: r.id, name: r.name, edition: r.edition }));
   }
 
   /**

@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import type { RequestContext } from "../context";
 import { requireAppAdministrator } from "../policy";
-import { writeAudit } from "../auth/audit";
-import { ACTIVATION_TTL_HOURS, sha256 } from "../auth/sso";
+import { writeAudit } from "./audit";
+import { sha256 } from "../auth/secrets";
+import { ACTIVATION_TTL_HOURS } from "../domain/credentials";
 import { forbidden } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql-params";
-import { toGlobalId } from "../schema/global-id";
-import { AuditAction, AuditEntry } from "../schema/app.types";
+import { hydrate, selectList } from "../db/scoped-db";
+import { AuditLog } from "../entities/audit-log.entity";
+import type { AuditAction } from "../domain/audit";
 
 /**
  * Members' credentials and sessions (issue 5): activation links, remote sign-out, and the audit
@@ -53,7 +55,7 @@ export class CredentialService {
     ctx: RequestContext,
     filter: { actions?: AuditAction[] | null; success?: boolean | null; appPk?: string | null; memberPk?: string | null; since?: Date | null },
     window: PageWindow,
-  ): Promise<Connection<AuditEntry>> {
+  ): Promise<Connection<AuditLog>> {
     requireAppAdministrator(ctx.caller);
     const params = new SqlParams();
     const where = ["l.corp_id = $1"];
@@ -62,35 +64,15 @@ export class CredentialService {
     if (filter.appPk) where.push(`l.app_id = ${params.add(filter.appPk)}`);
     if (filter.memberPk) where.push(`l.member_id = ${params.add(filter.memberPk)}`);
     if (filter.since) where.push(`l.occurred_at >= ${params.add(filter.since)}`);
-    type Row = {
-      id: string;
-      occurred_at: Date;
-      action: AuditAction;
-      outcome: string;
-      app_id: string | null;
-      member_id: string | null;
-      ip: string | null;
-      detail: object;
-    };
     return paginate(ctx.db, window, {
-      select: "l.id, l.occurred_at, l.action, l.outcome, l.app_id, l.member_id, l.ip, l.detail",
+      select: selectList(ctx.deps.dataSource, AuditLog, "l"),
       from: "audit_log l",
       where: where.join(" AND "),
       params,
       // Newest first: the keyset runs on -id so the shared ascending helper applies.
       key: [{ sql: "(-l.id)", cast: "bigint" }],
       keyOf: (e) => [String(-Number(e.pk))],
-      map: (r: Row): AuditEntry => ({
-        pk: r.id,
-        id: r.id,
-        occurredAt: r.occurred_at,
-        action: r.action,
-        success: r.outcome === "SUCCESS",
-        appId: r.app_id ? toGlobalId("App", r.app_id) : null,
-        memberId: r.member_id ? toGlobalId("Member", r.member_id) : null,
-        ip: r.ip,
-        detail: JSON.stringify(r.detail),
-      }),
+      map: (row) => hydrate(AuditLog, row),
     });
   }
 }

@@ -123,7 +123,7 @@ export class DepartmentService {
       throw forbidden("Your visibility scope does not include the root department: give `parentId`.");
     }
     if (parent.depth + 1 > MAX_DEPARTMENT_DEPTH) {
-      throw limitExceeded(`Departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.`, "input.parentId");
+      throw limitExceeded(`Departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.`, { field: "input.parentId" });
     }
     const [created] = await ctx.db.entities(
       Department,
@@ -156,7 +156,7 @@ export class DepartmentService {
       );
       const shift = parent.depth + 1 - department.depth;
       if ((below?.deepest ?? department.depth) + shift > MAX_DEPARTMENT_DEPTH) {
-        throw limitExceeded(`The move would nest departments more than ${MAX_DEPARTMENT_DEPTH} levels below the root.`, "input.parentId");
+        throw limitExceeded(`The move would nest departments more than ${MAX_DEPARTMENT_DEPTH} levels below the root.`, { field: "input.parentId" });
       }
       const newPath = `${parent.path}${department.pk}/`;
       await ctx.db.exec(

@@ -1,13 +1,9 @@
 import { Repeater } from "@repeaterjs/repeater";
 import type { RequestContext } from "../context";
 import { canSee, requireScopes, seesWholeCorp } from "../policy";
-import { createLoaders } from "./loaders";
 import type { EventRecord } from "../entities/event.entity";
 import { badInput } from "../errors/domain-error";
 import { STREAMS } from "../events/log";
-import { DirectoryEvent } from "../schema/directory.types";
-import type { DirectoryEventType } from "../domain/enums";
-import { toGlobalId } from "../schema/global-id";
 import type { Scope } from "../policy/scopes";
 
 /**
@@ -15,12 +11,6 @@ import type { Scope } from "../policy/scopes";
  * it subscribes) and checked again, by the same policy function, at each re-check of the token.
  */
 export const DIRECTORY_EVENTS_SCOPES: readonly Scope[] = ["directory:read"];
-
-/** Pk of the subject behind a DirectoryEvent, for its field resolvers. */
-export interface DirectoryEventSource extends DirectoryEvent {
-  memberPk: string | null;
-  departmentPk: string | null;
-}
 
 /**
  * The directory's event log as a stream: from a cursor (`after`: replay, then live) or live only,
@@ -56,25 +46,5 @@ export class DirectoryEventService {
       }
       stop();
     });
-  }
-
-  /** Turns a log row into the API's event; each event is resolved with fresh loaders (current data). */
-  toEvent(ctx: RequestContext, record: EventRecord): DirectoryEventSource {
-    ctx.loaders = createLoaders(ctx);
-    const changed = record.data?.changedFields;
-    const memberPk = record.subjectType === "Member" ? record.subjectId : null;
-    const departmentPk = record.subjectType === "Department" ? record.subjectId : null;
-    return {
-      cursor: record.id,
-      type: record.type as DirectoryEventType,
-      occurredAt: record.occurredAt,
-      memberPk,
-      departmentPk,
-      memberId: memberPk ? toGlobalId("Member", memberPk) : null,
-      departmentId: departmentPk ? toGlobalId("Department", departmentPk) : null,
-      member: null,
-      department: null,
-      changedFields: Array.isArray(changed) ? (changed as string[]) : null,
-    };
   }
 }

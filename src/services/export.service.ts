@@ -4,7 +4,7 @@ import type { RequestContext } from "../context";
 import { canManageMembersIn, outOfReachSql, requireAdministratorOrLeader, requireProfessional } from "../policy";
 import { likeEscape } from "../db/sql";
 import { forbidden, notFound } from "../errors/domain-error";
-import { SqlParams } from "../schema/connection";
+import { SqlParams } from "../db/sql-params";
 import { MemberStatus } from "../domain/enums";
 import { MEMBER_SEARCH_SQL, type MemberFilter } from "./member.service";
 import { CSV_COLUMNS, csvLine, departmentKeys, escapeName, RELATIVE_MARK } from "./directory-csv";

@@ -12,7 +12,7 @@ import { lockDepartmentTree } from "./department.service";
 import { DomainError } from "../errors/domain-error";
 import { checkMemberRow, type MemberRowFields } from "../domain/member-rules";
 import { ImportJobStatus, ImportMode } from "../domain/enums";
-import { SqlParams } from "../schema/connection";
+import { SqlParams } from "../db/sql-params";
 import { DirectoryEventType, MemberStatus } from "../domain/enums";
 import {
   childKey,
@@ -372,7 +372,7 @@ export class ImportRun {
       let value = i === undefined ? "" : (record[i] ?? "");
       if (value.includes("\u0000")) {
         if (!errors.has(c)) errors.set(c, { code: "BAD_USER_INPUT", message: `${c} contains a NUL character` });
-        value = value.replace(/\u0000/g, "");
+        value = value.replaceAll("\u0000", "");
       }
       // Rows given as input (a file's cells are decoded from checked UTF-8 and cannot hold one).
       if (!this.fromFile && LONE_SURROGATE.test(value) && !errors.has(c)) {

@@ -10,7 +10,7 @@ import { badInput, DomainError, notFound } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql-params";
 import { ImportJobStatus, ImportMode } from "../domain/enums";
-import { DEFAULT_MAX_RESIGN_RATIO, type ImportRowInput } from "../schema/import.types";
+import { DEFAULT_MAX_RESIGN_RATIO, type ImportRow } from "../domain/import-rules";
 import { CSV_COLUMNS } from "./directory-csv";
 import { ImportFailure, ImportRun, JOB_LOCK_SQL, UploadStalled, type ImportOptions } from "./import-run";
 import { reachesWholeCorp, requireAdministratorOrLeader, requireProfessional } from "../policy";
@@ -164,7 +164,7 @@ export class ImportService {
    * surrogate (the only text a JSON string holds that has no UTF-8 form) counts as bytes that are
    * not UTF-8 (`utf8Bytes`).
    */
-  async importInline(ctx: RequestContext, request: ImportRequest & { csv?: string | null; rows?: ImportRowInput[] | null }): Promise<ImportJob> {
+  async importInline(ctx: RequestContext, request: ImportRequest & { csv?: string | null; rows?: ImportRow[] | null }): Promise<ImportJob> {
     const options = this.options(request);
     if ((request.csv == null) === (request.rows == null)) throw badInput("input.csv", "Give exactly one of csv and rows.");
     await this.authorize(ctx);
@@ -344,7 +344,7 @@ export class ImportService {
 }
 
 /** The header and the rows of `importMembers(input: {rows})`, as CSV records. */
-async function* recordsOf(rows: ImportRowInput[]): AsyncIterable<(string | null)[]> {
+async function* recordsOf(rows: ImportRow[]): AsyncIterable<(string | null)[]> {
   yield [...CSV_COLUMNS];
   for (const r of rows) yield [r.employeeId, r.name, r.department, r.title ?? null, r.extension ?? null, r.mobile ?? null, r.email ?? null];
 }

@@ -1,14 +1,27 @@
 import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import { selectList } from "../db/scoped-db";
-import { ViewerRole, type Viewer } from "../schema/directory.types";
+import { ViewerRole } from "../domain/enums";
+import type { Corp } from "../entities/corp.entity";
 import { App } from "../entities/app.entity";
 import { Member } from "../entities/member.entity";
 import { isLeader, seesWholeCorp } from "../policy";
 
+/** Who the caller is and what they may do (the API shows it as `viewer`). */
+export interface CallerDescription {
+  corp: Corp;
+  app: App;
+  /** The member acting through the app; null for an app on its own. */
+  member: Member | null;
+  role: ViewerRole;
+  scopes: string[];
+  /** The tops of the caller's visibility; null when it sees the whole corp. */
+  visibleDepartments: Department[] | null;
+}
+
 /** Describes the caller: the answer of `viewer`. */
 export class ViewerService {
-  async describe(ctx: RequestContext): Promise<Viewer> {
+  async describe(ctx: RequestContext): Promise<CallerDescription> {
     const p = ctx.caller;
     const [app] = await ctx.db.entities(App, `SELECT ${selectList(ctx.deps.dataSource, App, "a")} FROM app a WHERE a.corp_id = $1 AND a.id = $2`, [p.appId]);
     // The caller themselves, visible or not (an app may let a member sign in without seeing their department).
