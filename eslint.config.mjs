@@ -50,7 +50,18 @@ const LAYERS = [
   // The cost analysis reads the cost declarations, which live with the schema's directives.
   allow("limits", ["errors", "config", "log", "domain", "policy", "db", el("schema", ["cost.ts"])]),
   allow("ratelimit", ["errors", "config", "log", "domain", "policy", "db"]),
-  allow("services", ["db", "events", "policy", "entities", "domain", "errors", "limits", "config", "log", el("auth", ["passwords.ts", "secrets.ts", "network.ts"])]),
+  allow("services", [
+    "db",
+    "events",
+    "policy",
+    "entities",
+    "domain",
+    "errors",
+    "limits",
+    "config",
+    "log",
+    el("auth", ["passwords.ts", "secrets.ts", "network.ts"]),
+  ]),
   allowTypes("services", ["context"]),
   // Tokens and ID tokens carry the API's global ids (corp, member, app, departments) by protocol.
   allow("auth", ["db", "events", "policy", "services", "entities", "domain", "errors", "config", "log", "ratelimit", "limits", el("schema", ["global-id.ts"])]),

@@ -101,7 +101,12 @@ async function main(argv: string[]): Promise<void> {
     } else if (command === "app create") {
       if (!values.corp) throw new UsageError("--corp is required.");
       const corpPk = fromGlobalId(values.corp, "Corp", "corp");
-      const departmentPks = values.departments ? values.departments.split(/[,\s]+/).filter(Boolean).map((id) => fromGlobalId(id, "Department", "departments")) : null;
+      const departmentPks = values.departments
+        ? values.departments
+            .split(/[,\s]+/)
+            .filter(Boolean)
+            .map((id) => fromGlobalId(id, "Department", "departments"))
+        : null;
       const app = await deps.services.apps.create({
         corpPk,
         name: values.name ?? "Restricted app",
@@ -111,7 +116,10 @@ async function main(argv: string[]): Promise<void> {
       const corpId = toGlobalId("Corp", app.corpPk);
       out = { corpId, clientId: app.clientId, clientSecret: app.clientSecret };
       tell(
-        `Created app "${values.name ?? "Restricted app"}" in corp ${corpId}, scopes ${(values.scopes ?? "directory:read").split(/[,\s]+/).filter(Boolean).join(" ")}, ` +
+        `Created app "${values.name ?? "Restricted app"}" in corp ${corpId}, scopes ${(values.scopes ?? "directory:read")
+          .split(/[,\s]+/)
+          .filter(Boolean)
+          .join(" ")}, ` +
           `${departmentPks ? `seeing the subtrees of ${departmentPks.length} department(s)` : "seeing the whole corp"}. The client secret is shown only now.\n${tokenHint(config)}`,
       );
     } else if (command === "vendor-app create") {
@@ -121,7 +129,9 @@ async function main(argv: string[]): Promise<void> {
         scopes: (values.scopes ?? "").split(/[,\s]+/).filter(Boolean),
         redirectUris: (values["redirect-uris"] ?? "").split(/[,\s]+/).filter(Boolean),
       });
-      tell(`Created vendor app "${values.name}" (not tied to a corp). A corp administrator installs it with installApp(input: {clientId: "…"}); then ask for a token per corp with corp_id (see the README).`);
+      tell(
+        `Created vendor app "${values.name}" (not tied to a corp). A corp administrator installs it with installApp(input: {clientId: "…"}); then ask for a token per corp with corp_id (see the README).`,
+      );
     } else if (command === "keys rotate") {
       out = await deps.tokens.rotateKeys();
       tell("Rotated the token signing key: new tokens are signed with the new key; the JWKS keeps the old one until its tokens expired.");
@@ -139,7 +149,11 @@ async function main(argv: string[]): Promise<void> {
     }
     const record = out as Record<string, unknown>;
     if (values.env && typeof record.clientId === "string") {
-      const vars = [["CORP_ID", record.corpId], ["CLIENT_ID", record.clientId], ["CLIENT_SECRET", record.clientSecret]].filter(([, v]) => typeof v === "string");
+      const vars = [
+        ["CORP_ID", record.corpId],
+        ["CLIENT_ID", record.clientId],
+        ["CLIENT_SECRET", record.clientSecret],
+      ].filter(([, v]) => typeof v === "string");
       process.stdout.write(`export ${vars.map(([k, v]) => `${k}=${shellQuote(v as string)}`).join(" ")}\n`);
     } else {
       process.stdout.write(JSON.stringify(out) + "\n");

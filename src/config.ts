@@ -109,8 +109,7 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
   {
     key: "databaseUrl",
     env: "DATABASE_URL",
-    description:
-      "PostgreSQL connection string. Unset: an embedded PostgreSQL is started with its data in EMBEDDED_PG_DIR.",
+    description: "PostgreSQL connection string. Unset: an embedded PostgreSQL is started with its data in EMBEDDED_PG_DIR.",
     secret: true,
     defaultText: "unset (embedded)",
     parse: (raw) => {
@@ -138,8 +137,7 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
   {
     key: "secretKey",
     env: "WORKGRAPH_SECRET_KEY",
-    description:
-      "Encrypts the token signing key at rest (AES-256-GCM, key derived with scrypt). Unset: the key is stored unencrypted and a warning is logged.",
+    description: "Encrypts the token signing key at rest (AES-256-GCM, key derived with scrypt). Unset: the key is stored unencrypted and a warning is logged.",
     secret: true,
     defaultText: "unset",
     parse: (raw) => {

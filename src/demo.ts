@@ -13,7 +13,28 @@ const TEAMS: Record<string, string[]> = {
   Operations: ["Finance", "People", "IT"],
 };
 const FAMILY = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Zhu", "Hu", "Guo"];
-const GIVEN = ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Jun", "Yang", "Yan", "Tao", "Ming", "Chao", "Xiu", "Hui", "Qiang", "Ling", "Ping", "Bo", "Hong", "Xin"];
+const GIVEN = [
+  "Wei",
+  "Fang",
+  "Na",
+  "Min",
+  "Jing",
+  "Lei",
+  "Jun",
+  "Yang",
+  "Yan",
+  "Tao",
+  "Ming",
+  "Chao",
+  "Xiu",
+  "Hui",
+  "Qiang",
+  "Ling",
+  "Ping",
+  "Bo",
+  "Hong",
+  "Xin",
+];
 const TITLES: Record<string, string[]> = {
   Sales: ["Account Executive", "Sales Manager", "Solutions Consultant"],
   Engineering: ["Software Engineer", "Senior Engineer", "Engineering Manager"],

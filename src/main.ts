@@ -18,7 +18,8 @@ function listenError(e: unknown, config: Config): Error {
     );
   }
   if (code === "EACCES") return new StartError(`Workgraph cannot start: no permission to listen on ${where}. Choose a port above 1023: PORT=4000 npm start`);
-  if (code === "EADDRNOTAVAIL") return new StartError(`Workgraph cannot start: HOST=${config.host} is not an address of this machine. Leave HOST unset to listen on every interface.`);
+  if (code === "EADDRNOTAVAIL")
+    return new StartError(`Workgraph cannot start: HOST=${config.host} is not an address of this machine. Leave HOST unset to listen on every interface.`);
   return e instanceof Error ? e : new Error(String(e));
 }
 

@@ -52,7 +52,9 @@ describe("apps", () => {
       plain: await createMember("plain", eng),
       salesRep: await createMember("rep", sales),
     };
-    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, { input: { id: sales, leaderIds: [m.leader] } });
+    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, {
+      input: { id: sales, leaderIds: [m.leader] },
+    });
     t = {
       admin: gw.memberToken(corp.corpPk, corp, pk(m.admin)),
       leader: gw.memberToken(corp.corpPk, corp, pk(m.leader)),
@@ -92,18 +94,20 @@ describe("apps", () => {
       expect(row.secret_hash).toMatch(/^sha256\$/);
       expect(row.secret_hash).not.toContain(res.createApp.clientSecret);
       expect(row.corp_id).toBe(corp.corpPk);
-      expect(await gw.sql(`SELECT action, outcome, app_id, detail->>'name' AS name FROM audit_log WHERE action = 'APP_CREATED' AND app_id = $1`, [pk(app.id)])).toEqual([
-        { action: "APP_CREATED", outcome: "SUCCESS", app_id: pk(app.id), name: "Expenses" },
-      ]);
+      expect(
+        await gw.sql(`SELECT action, outcome, app_id, detail->>'name' AS name FROM audit_log WHERE action = 'APP_CREATED' AND app_id = $1`, [pk(app.id)]),
+      ).toEqual([{ action: "APP_CREATED", outcome: "SUCCESS", app_id: pk(app.id), name: "Expenses" }]);
       // node(id:) and app(id:) find it.
-      expect((await gw.data(corp.token, `query($id: ID!) { node(id: $id) { id ... on App { name } } app(id: $id) { name } }`, { id: app.id }))).toEqual({
+      expect(await gw.data(corp.token, `query($id: ID!) { node(id: $id) { id ... on App { name } } app(id: $id) { name } }`, { id: app.id })).toEqual({
         node: { id: app.id, name: "Expenses" },
         app: { name: "Expenses" },
       });
     });
 
     it("creates a public client without a secret", async () => {
-      const res = await gw.data(corp.token, CREATE_APP, { input: { name: "Mobile", scopes: [], redirectUris: ["http://localhost:3000/cb"], publicClient: true } });
+      const res = await gw.data(corp.token, CREATE_APP, {
+        input: { name: "Mobile", scopes: [], redirectUris: ["http://localhost:3000/cb"], publicClient: true },
+      });
       expect(res.createApp.clientSecret).toBeNull();
       expect(res.createApp.app.publicClient).toBe(true);
       expect(await gw.sql(`SELECT secret_hash FROM app WHERE id = $1`, [pk(res.createApp.app.id)])).toEqual([{ secret_hash: null }]);
@@ -124,7 +128,13 @@ describe("apps", () => {
     });
 
     it("refuses a department of another corp as NOT_FOUND", async () => {
-      await expectRefused(corp.token, CREATE_APP, { input: { name: "X", scopes: [], visibility: { departmentIds: [beta.rootId] } } }, "NOT_FOUND", "input.visibility.departmentIds");
+      await expectRefused(
+        corp.token,
+        CREATE_APP,
+        { input: { name: "X", scopes: [], visibility: { departmentIds: [beta.rootId] } } },
+        "NOT_FOUND",
+        "input.visibility.departmentIds",
+      );
     });
   });
 
@@ -184,8 +194,12 @@ describe("apps", () => {
     });
 
     it("setAppVisibility and appsForMember: the member's app set follows departments and single members", async () => {
-      const app = (await gw.data(corp.token, CREATE_APP, { input: { name: "Sales tool", scopes: ["directory:read"], visibility: { departmentIds: [sales] } } })).createApp;
-      const forRep = async (member: string) => (await gw.data(corp.token, `query($m: ID!) { appsForMember(memberId: $m) { name } }`, { m: member })).appsForMember.map((a: { name: string }) => a.name);
+      const app = (await gw.data(corp.token, CREATE_APP, { input: { name: "Sales tool", scopes: ["directory:read"], visibility: { departmentIds: [sales] } } }))
+        .createApp;
+      const forRep = async (member: string) =>
+        (await gw.data(corp.token, `query($m: ID!) { appsForMember(memberId: $m) { name } }`, { m: member })).appsForMember.map(
+          (a: { name: string }) => a.name,
+        );
       expect(await forRep(m.salesRep)).toContain("Sales tool");
       expect(await forRep(m.plain)).not.toContain("Sales tool");
       const updated = (await gw.data(corp.token, VISIBILITY, { input: { id: app.app.id, visibility: { departmentIds: [], memberIds: [m.plain] } } }))
@@ -197,7 +211,13 @@ describe("apps", () => {
       // The app's token now sees no department at once (the grant cache was invalidated).
       const token = await gw.token(app.app.clientId, app.clientSecret);
       expect((await gw.data(token, `{ departments { totalCount } }`)).departments.totalCount).toBe(0);
-      await expectRefused(corp.token, `query($m: ID!) { appsForMember(memberId: $m) { name } }`, { m: toGlobalId("Member", "999999") }, "NOT_FOUND", "memberId");
+      await expectRefused(
+        corp.token,
+        `query($m: ID!) { appsForMember(memberId: $m) { name } }`,
+        { m: toGlobalId("Member", "999999") },
+        "NOT_FOUND",
+        "memberId",
+      );
     });
 
     it("disableApp refuses its tokens from the next call on, and updateApp can enable it again", async () => {
@@ -209,7 +229,9 @@ describe("apps", () => {
       expect(refused.status).toBe(401);
       expect(refused.body.errors![0].extensions).toEqual({ code: "UNAUTHENTICATED" });
       expect((await gw.tokenRequest({ grant_type: "client_credentials" }, { id: app.app.clientId, secret: app.clientSecret })).status).toBe(401);
-      const enabled = (await gw.data(corp.token, UPDATE_APP, { input: { id: app.app.id, enabled: true, name: "Back", scopes: ["directory:read", "messages:read"] } })).updateApp.app;
+      const enabled = (
+        await gw.data(corp.token, UPDATE_APP, { input: { id: app.app.id, enabled: true, name: "Back", scopes: ["directory:read", "messages:read"] } })
+      ).updateApp.app;
       expect(enabled).toMatchObject({ enabled: true, name: "Back", scopes: ["directory:read", "messages:read"] });
       // Tokens issued before the disable stay refused (a leaked token does not come back, issue 11);
       // a new one works (iat has second precision: the disable's own second is refused too).
@@ -245,8 +267,16 @@ describe("apps", () => {
     it("installApp grants fewer scopes than asked; the vendor's token is bound to that corp; uninstall revokes it at once", async () => {
       await expectRefused(corp.token, INSTALL, { input: { clientId: vendor.clientId, scopes: ["apps:admin"] } }, "BAD_USER_INPUT", "input.scopes");
       await expectRefused(corp.token, INSTALL, { input: { clientId: "wg_nope", scopes: [] } }, "NOT_FOUND", "input.clientId");
-      const installation = (await gw.data(corp.token, INSTALL, { input: { clientId: vendor.clientId, scopes: ["directory:read"], visibility: { departmentIds: [sales] } } })).installApp.installation;
-      expect(installation).toMatchObject({ kind: "VENDOR", name: "CRM Cloud", clientId: vendor.clientId, scopes: ["directory:read"], visibleDepartments: [{ name: "Sales" }] });
+      const installation = (
+        await gw.data(corp.token, INSTALL, { input: { clientId: vendor.clientId, scopes: ["directory:read"], visibility: { departmentIds: [sales] } } })
+      ).installApp.installation;
+      expect(installation).toMatchObject({
+        kind: "VENDOR",
+        name: "CRM Cloud",
+        clientId: vendor.clientId,
+        scopes: ["directory:read"],
+        visibleDepartments: [{ name: "Sales" }],
+      });
       await expectRefused(corp.token, INSTALL, { input: { clientId: vendor.clientId, scopes: [] } }, "CONFLICT", "input.clientId");
 
       const res = await vendorToken(corp.corpId);
@@ -254,7 +284,10 @@ describe("apps", () => {
       expect(res.body.scope).toBe("directory:read");
       const token = res.body.access_token;
       const me = await gw.data(token, `{ viewer { corp { name } app { kind clientId } scopes } departments { nodes { name } } }`);
-      expect(me).toEqual({ viewer: { corp: { name: "Acme" }, app: { kind: "VENDOR", clientId: vendor.clientId }, scopes: ["directory:read"] }, departments: { nodes: [{ name: "Sales" }] } });
+      expect(me).toEqual({
+        viewer: { corp: { name: "Acme" }, app: { kind: "VENDOR", clientId: vendor.clientId }, scopes: ["directory:read"] },
+        departments: { nodes: [{ name: "Sales" }] },
+      });
       // Still nothing for the second corp.
       expect((await vendorToken(beta.corpId)).status).toBe(400);
       // A token of corp A presented with corp B's id in it is refused (the installation is per corp).
@@ -281,13 +314,18 @@ describe("apps", () => {
 
   describe("network rules", () => {
     it("refuses /oauth/token and /graphql from outside the allowed ranges with FORBIDDEN; X-Forwarded-For only from a trusted proxy", async () => {
-      const app = (await gw.data(corp.token, CREATE_APP, { input: { name: "Office only", scopes: ["directory:read"], allowedIpRanges: ["198.51.100.0/24"] } })).createApp;
+      const app = (await gw.data(corp.token, CREATE_APP, { input: { name: "Office only", scopes: ["directory:read"], allowedIpRanges: ["198.51.100.0/24"] } }))
+        .createApp;
       const basic = { id: app.app.clientId, secret: app.clientSecret };
       // The test talks from 127.0.0.1, a trusted proxy here (TRUST_PROXY=loopback): the header names the client.
       const post = (xff: string) =>
         fetch(`${gw.url}/oauth/token`, {
           method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": xff, authorization: "Basic " + Buffer.from(`${basic.id}:${basic.secret}`).toString("base64") },
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-forwarded-for": xff,
+            authorization: "Basic " + Buffer.from(`${basic.id}:${basic.secret}`).toString("base64"),
+          },
           body: "grant_type=client_credentials",
         });
       const outside = await post("203.0.113.9");
@@ -314,7 +352,10 @@ describe("apps", () => {
         await ws.dispose();
       }
       // The directory's file endpoints apply the same rule (a token used from elsewhere is refused there too).
-      for (const [method, path] of [["GET", "/exports/not-an-id"], ["POST", "/imports?mode=UPSERT"]] as const) {
+      for (const [method, path] of [
+        ["GET", "/exports/not-an-id"],
+        ["POST", "/imports?mode=UPSERT"],
+      ] as const) {
         const file = await fetch(`${gw.url}${path}`, {
           method,
           headers: { authorization: `Bearer ${token}`, "x-forwarded-for": "203.0.113.9", "content-type": "text/csv" },
@@ -323,7 +364,10 @@ describe("apps", () => {
         expect(file.status).toBe(403);
         expect(((await file.json()) as { errors: { extensions: unknown }[] }).errors[0].extensions).toEqual({ code: "FORBIDDEN" });
       }
-      const audit = await gw.sql(`SELECT outcome, ip, detail->>'reason' AS reason FROM audit_log WHERE app_id = $1 AND action IN ('TOKEN_ISSUED', 'TOKEN_REFUSED') ORDER BY id`, [pk(app.app.id)]);
+      const audit = await gw.sql(
+        `SELECT outcome, ip, detail->>'reason' AS reason FROM audit_log WHERE app_id = $1 AND action IN ('TOKEN_ISSUED', 'TOKEN_REFUSED') ORDER BY id`,
+        [pk(app.app.id)],
+      );
       expect(audit).toEqual([
         { outcome: "FAILURE", ip: "203.0.113.9", reason: "IP address outside the allowed ranges" },
         { outcome: "SUCCESS", ip: "198.51.100.7", reason: null },

@@ -1,4 +1,13 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type KeyObject,
+} from "node:crypto";
 import jwt, { type JwtPayload } from "jsonwebtoken";
 import { TestGateway, type TestCorp, type Untyped } from "./harness";
 import { ALL_SCOPES } from "../src/policy/scopes";
@@ -102,7 +111,10 @@ describe("auth", () => {
 
     it("refuses a scope the app was not granted with invalid_scope", async () => {
       const app = await gw.createApp(corp.corpPk, ["directory:read"]);
-      const res = await gw.tokenRequest({ grant_type: "client_credentials", scope: "directory:read directory:write" }, { id: app.clientId, secret: app.clientSecret });
+      const res = await gw.tokenRequest(
+        { grant_type: "client_credentials", scope: "directory:read directory:write" },
+        { id: app.clientId, secret: app.clientSecret },
+      );
       expect(res.status).toBe(400);
       expect(res.headers.get("cache-control")).toBe("no-store");
       expect(res.body).toEqual({ error: "invalid_scope", error_description: "The app is not granted: directory:write" });
@@ -282,7 +294,7 @@ describe("auth", () => {
         // No operation of that connection ever runs (issue 11): the socket is closed at once.
         expect(sub.results).toEqual([]);
         expect(sub.completed).toBe(true);
-        expect((sub.error as { code: number; reason: string })).toMatchObject({ code: 4403, reason: "Forbidden" });
+        expect(sub.error as { code: number; reason: string }).toMatchObject({ code: 4403, reason: "Forbidden" });
       } finally {
         await client.dispose();
       }
@@ -358,7 +370,9 @@ describe("auth", () => {
         // The first gateway's tokens are not valid here (different key pair).
         const foreign = await sealed.gql(corp.token, "{ viewer { role } }");
         expect(foreign.status).toBe(401);
-        expect(foreign.body).toEqual({ errors: [{ message: "The access token is malformed or was not issued by this server.", extensions: { code: "UNAUTHENTICATED" } }] });
+        expect(foreign.body).toEqual({
+          errors: [{ message: "The access token is malformed or was not issued by this server.", extensions: { code: "UNAUTHENTICATED" } }],
+        });
       } finally {
         await sealed.stop();
       }

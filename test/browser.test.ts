@@ -52,9 +52,14 @@ if (!HAVE_CHROMIUM && !CI) {
 
     const gql = (query: string, variables?: Record<string, unknown>) => gw.data(corp.token, query, variables);
     const createMember = async (employeeId: string, name: string, extra: Record<string, unknown> = {}) =>
-      (await gql(`mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, { input: { employeeId, name, departmentIds: [sales], ...extra } })).createMember.member.id as string;
+      (
+        await gql(`mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
+          input: { employeeId, name, departmentIds: [sales], ...extra },
+        })
+      ).createMember.member.id as string;
     const activationUrl = async (memberId: string) =>
-      (await gql(`mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId } })).createActivationLink.url as string;
+      (await gql(`mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId } })).createActivationLink
+        .url as string;
 
     /** Sets a password through the activation page, as a browser would (the form token with its cookie). */
     async function activateByHttp(memberId: string) {
@@ -62,13 +67,20 @@ if (!HAVE_CHROMIUM && !CI) {
       const res = await fetch(url);
       const cookie = res.headers.getSetCookie()[0].split(";")[0];
       const token = /name="form_token" value="([^"]+)"/.exec(await res.text())![1];
-      const set = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", cookie }, body: new URLSearchParams({ form_token: token, password: PASSWORD, password_again: PASSWORD }) });
+      const set = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+        body: new URLSearchParams({ form_token: token, password: PASSWORD, password_again: PASSWORD }),
+      });
       expect(set.status).toBe(200);
     }
 
     const signInRows = async (memberId: string | null) =>
-      (await gw.sql(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'SIGN_IN' AND ($1::bigint IS NULL OR member_id = $1)`, [memberId && pk(memberId)]))[0].n as number;
-    const attempts = async (memberId: string) => (await gw.sql(`SELECT failed_attempts, locked_until FROM member_credential WHERE member_id = $1`, [pk(memberId)]))[0];
+      (
+        await gw.sql(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'SIGN_IN' AND ($1::bigint IS NULL OR member_id = $1)`, [memberId && pk(memberId)])
+      )[0].n as number;
+    const attempts = async (memberId: string) =>
+      (await gw.sql(`SELECT failed_attempts, locked_until FROM member_credential WHERE member_id = $1`, [pk(memberId)]))[0];
     const text = (selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
 
     /** From the example app's home page to the gateway's sign-in page. */
@@ -97,7 +109,17 @@ if (!HAVE_CHROMIUM && !CI) {
           headless: true,
           userDataDir: profile,
           // No background traffic: this machine has no internet, and the playground test counts requests.
-          args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+          args: [
+            "--no-sandbox",
+            "--headless",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+          ],
         }),
       ]);
       corp = await gw.createCorp("Acme Trading");
@@ -119,7 +141,11 @@ if (!HAVE_CHROMIUM && !CI) {
         app.stdout!.on("data", (d) => String(d).includes("listening") && resolve());
         app.on("exit", (code) => reject(new Error(`examples/sso-app exited with ${code}`)));
       });
-      for (const [employeeId, name] of [["alice", "Alice Liddell"], ["bob", "Bob Builder"], ["carol", "Carol Danvers"]]) {
+      for (const [employeeId, name] of [
+        ["alice", "Alice Liddell"],
+        ["bob", "Bob Builder"],
+        ["carol", "Carol Danvers"],
+      ]) {
         members[employeeId] = await createMember(employeeId, name, { email: `${employeeId}@acme.test` });
         await activateByHttp(members[employeeId]);
       }
@@ -157,16 +183,21 @@ if (!HAVE_CHROMIUM && !CI) {
       expect(await text("h1")).toBe("Your password is set");
       expect(await text("main")).toContain("choose Sign in with Workgraph");
       expect(await text("main")).toContain("dave");
-      expect(await gw.sql(`SELECT m.status, c.password_hash LIKE '$argon2id$%' AS hashed FROM member m JOIN member_credential c ON c.member_id = m.id WHERE m.id = $1`, [pk(dave)])).toEqual([
-        { status: "ACTIVE", hashed: true },
-      ]);
+      expect(
+        await gw.sql(
+          `SELECT m.status, c.password_hash LIKE '$argon2id$%' AS hashed FROM member m JOIN member_credential c ON c.member_id = m.id WHERE m.id = $1`,
+          [pk(dave)],
+        ),
+      ).toEqual([{ status: "ACTIVE", hashed: true }]);
     });
 
     it("sign-in through examples/sso-app: the page names app and corp; a wrong password is told; the right one lands back at the app with the ID token's claims", async () => {
       await toSignInPage();
       expect(await text("h1")).toBe("Sign in to Example");
       expect(await text("main")).toContain("with your Acme Trading account");
-      expect(await text("#forgot")).toBe("Forgot your password? Ask your Acme Trading administrator (or your department leader) for a new activation link, and set a new password there.");
+      expect(await text("#forgot")).toBe(
+        "Forgot your password? Ask your Acme Trading administrator (or your department leader) for a new activation link, and set a new password there.",
+      );
       const before = await signInRows(members.alice);
       await submitSignIn("alice", "Wrong-password-1");
       expect(await text("[role=alert]")).toBe(SIGN_IN_FAILED);
@@ -197,7 +228,9 @@ if (!HAVE_CHROMIUM && !CI) {
       const unknown = await text("[role=alert]");
       expect([locked, unknown]).toEqual([SIGN_IN_FAILED, SIGN_IN_FAILED]);
       expect(page.url().startsWith(issuer)).toBe(true);
-      const reasons = await gw.sql(`SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'SIGN_IN' AND member_id = $1 ORDER BY id DESC LIMIT 2`, [pk(members.bob)]);
+      const reasons = await gw.sql(`SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'SIGN_IN' AND member_id = $1 ORDER BY id DESC LIMIT 2`, [
+        pk(members.bob),
+      ]);
       expect(reasons).toEqual([{ reason: "locked" }, { reason: "wrong password; account locked" }]);
     });
 
@@ -211,7 +244,9 @@ if (!HAVE_CHROMIUM && !CI) {
       await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
       await page.waitForFunction((origin) => location.origin === origin && location.pathname === "/", {}, appUrl);
       expect(await text("h1")).toBe("Hello, Carol Danvers");
-      const [row] = await gw.sql(`SELECT extract(epoch FROM now() - password_changed_at) AS age FROM member_credential WHERE member_id = $1`, [pk(members.carol)]);
+      const [row] = await gw.sql(`SELECT extract(epoch FROM now() - password_changed_at) AS age FROM member_credential WHERE member_id = $1`, [
+        pk(members.carol),
+      ]);
       expect(Number(row.age)).toBeLessThan(60);
     });
 
@@ -244,7 +279,9 @@ if (!HAVE_CHROMIUM && !CI) {
           <input name="login" value="alice"><input name="password" value="Guess-password-1"></form>
           <script>document.getElementById("f").submit()</script>`);
       });
-      const attackerPort = await new Promise<number>((resolve) => attacker.listen(0, "127.0.0.1", () => resolve((attacker.address() as { port: number }).port)));
+      const attackerPort = await new Promise<number>((resolve) =>
+        attacker.listen(0, "127.0.0.1", () => resolve((attacker.address() as { port: number }).port)),
+      );
       try {
         // Alice has the gateway's form cookie in this browser (she opened a sign-in page before).
         await toSignInPage();
@@ -314,7 +351,9 @@ if (!HAVE_CHROMIUM && !CI) {
       await page.click(".graphiql-execute-button");
       await new Promise((r) => setTimeout(r, 500));
       await createMember("erin", "Erin Brockovich");
-      await page.waitForFunction(() => (document.querySelector(".result-window") as HTMLElement | null)?.innerText.includes("Erin Brockovich"), { timeout: 10000 });
+      await page.waitForFunction(() => (document.querySelector(".result-window") as HTMLElement | null)?.innerText.includes("Erin Brockovich"), {
+        timeout: 10000,
+      });
       expect(JSON.parse(await result())).toEqual({ data: { directoryEvents: { type: "MEMBER_CREATED", member: { name: "Erin Brockovich" } } } });
       await page.click(".graphiql-execute-button"); // stops the subscription
 

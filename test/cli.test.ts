@@ -57,7 +57,8 @@ describe("build and CLI", () => {
   });
 
   it("npm run build emits src, migrations and ormconfig to dist/, not the tests", () => {
-    for (const file of ["dist/src/main.js", "dist/src/cli.js", "dist/migrations/index.js", "dist/ormconfig.js"]) expect(existsSync(path.join(ROOT, file))).toBe(true);
+    for (const file of ["dist/src/main.js", "dist/src/cli.js", "dist/migrations/index.js", "dist/ormconfig.js"])
+      expect(existsSync(path.join(ROOT, file))).toBe(true);
     expect(existsSync(path.join(ROOT, "dist/test"))).toBe(false);
   });
 

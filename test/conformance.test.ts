@@ -55,10 +55,7 @@ describe("GraphQL over HTTP conformance (graphql-http 1.23.1 server audits)", ()
   it("fails exactly the pinned SHOULD/MAY audits", () => {
     const notOk = results.filter(failing).filter((r) => level(r.name) !== "MUST");
     // eslint-disable-next-line no-console -- lists the audits that do not pass, the suite's report
-    console.log(
-      `SHOULD/MAY audits not passing (${notOk.length}):\n` +
-        notOk.map((r) => `  ${r.status} ${r.id} ${r.name}: ${r.reason}`).join("\n"),
-    );
+    console.log(`SHOULD/MAY audits not passing (${notOk.length}):\n` + notOk.map((r) => `  ${r.status} ${r.id} ${r.name}: ${r.reason}`).join("\n"));
     expect(notOk.map((r) => ({ id: r.id, name: r.name, status: r.status }))).toEqual(EXPECTED_NOT_OK);
     for (const r of notOk) expect(r.reason).toBe("Response status code is not 200");
   });

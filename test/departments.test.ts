@@ -151,7 +151,9 @@ describe("the 15-level limit", () => {
       chain.push(parent);
     }
     const res = await gw.data(deep.token, `query($id: ID!) { department(id: $id) { name depth parent { id } ancestors { id } } }`, { id: chain[14] });
-    expect(res).toEqual({ department: { name: "L15", depth: 15, parent: { id: chain[13] }, ancestors: [deep.rootId, ...chain.slice(0, 14)].map((id) => ({ id })) } });
+    expect(res).toEqual({
+      department: { name: "L15", depth: 15, parent: { id: chain[13] }, ancestors: [deep.rootId, ...chain.slice(0, 14)].map((id) => ({ id })) },
+    });
     const rows = await gw.sql(`SELECT name, depth, path FROM department WHERE corp_id = $1 ORDER BY depth`, [deep.corpPk]);
     expect(rows).toEqual([
       { name: "Deep", depth: 0, path: `/${deep.rootPk}/` },
@@ -179,7 +181,15 @@ describe("the 15-level limit", () => {
     expect(res.body).toEqual({
       data: {
         updateDepartment: {
-          department: { id: x, name: "X", order: 0, depth: 14, parent: { id: chain[12] }, ancestors: [deep.rootId, ...chain.slice(0, 13)].map((id) => ({ id })), children: [{ id: y }] },
+          department: {
+            id: x,
+            name: "X",
+            order: 0,
+            depth: 14,
+            parent: { id: chain[12] },
+            ancestors: [deep.rootId, ...chain.slice(0, 13)].map((id) => ({ id })),
+            children: [{ id: y }],
+          },
         },
       },
     });
@@ -214,16 +224,29 @@ describe("updateDepartment", () => {
 
   it("reorders among siblings", async () => {
     const mark = await gw.eventMark();
-    const res = await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { name order parent { children { name } } } } }`, {
-      input: { id: backend, order: 0 },
-    });
+    const res = await gw.data(
+      corp.token,
+      `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { name order parent { children { name } } } } }`,
+      {
+        input: { id: backend, order: 0 },
+      },
+    );
     // Ties on `order` go by creation: Platform (ex-Backend) was created before Data.
     expect(res).toEqual({
-      updateDepartment: { department: { name: "Platform", order: 0, parent: { children: [{ name: "Platform" }, { name: "Data" }, { name: "Frontend" }, { name: "Mobile" }] } } },
+      updateDepartment: {
+        department: { name: "Platform", order: 0, parent: { children: [{ name: "Platform" }, { name: "Data" }, { name: "Frontend" }, { name: "Mobile" }] } },
+      },
     });
     expect(await row(backend)).toMatchObject({ name: "Platform", order: 0 });
     expect(await gw.eventsSince(mark)).toEqual([
-      { corp_id: corp.corpPk, type: "DEPARTMENT_UPDATED", department_id: pk(backend), member_id: null, scope_paths: [await pathOf(backend)], data: { changedFields: ["order"] } },
+      {
+        corp_id: corp.corpPk,
+        type: "DEPARTMENT_UPDATED",
+        department_id: pk(backend),
+        member_id: null,
+        scope_paths: [await pathOf(backend)],
+        data: { changedFields: ["order"] },
+      },
     ]);
   });
 
@@ -257,15 +280,38 @@ describe("updateDepartment", () => {
       expect(res.body).toEqual({
         data: {
           updateDepartment: {
-            department: { id: sre, name: "SRE", order: 0, depth: 3, parent: { id: backend }, ancestors: [{ id: corp.rootId }, { id: eng }, { id: backend }], children: [{ id: onCall }] },
+            department: {
+              id: sre,
+              name: "SRE",
+              order: 0,
+              depth: 3,
+              parent: { id: backend },
+              ancestors: [{ id: corp.rootId }, { id: eng }, { id: backend }],
+              children: [{ id: onCall }],
+            },
           },
         },
       });
       const newPath = `/${corp.rootPk}/${pk(eng)}/${pk(backend)}/${pk(sre)}/`;
       expect(await row(sre)).toEqual({ id: pk(sre), corp_id: corp.corpPk, parent_id: pk(backend), name: "SRE", order: 0, depth: 3, path: newPath });
-      expect(await row(onCall)).toEqual({ id: pk(onCall), corp_id: corp.corpPk, parent_id: pk(sre), name: "On-call", order: 0, depth: 4, path: `${newPath}${pk(onCall)}/` });
+      expect(await row(onCall)).toEqual({
+        id: pk(onCall),
+        corp_id: corp.corpPk,
+        parent_id: pk(sre),
+        name: "On-call",
+        order: 0,
+        depth: 4,
+        path: `${newPath}${pk(onCall)}/`,
+      });
       expect(await gw.eventsSince(mark)).toEqual([
-        { corp_id: corp.corpPk, type: "DEPARTMENT_UPDATED", department_id: pk(sre), member_id: null, scope_paths: [oldPath, newPath], data: { changedFields: ["parent"] } },
+        {
+          corp_id: corp.corpPk,
+          type: "DEPARTMENT_UPDATED",
+          department_id: pk(sre),
+          member_id: null,
+          scope_paths: [oldPath, newPath],
+          data: { changedFields: ["parent"] },
+        },
       ]);
       const read = await gw.data(
         corp.token,
@@ -292,9 +338,18 @@ describe("updateDepartment", () => {
 
     it("refuses a move under itself or under a descendant (BAD_USER_INPUT on input.parentId)", async () => {
       const message = "A department cannot move under itself or one of its sub-departments.";
-      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: sre } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
-      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: onCall } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
-      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: eng, parentId: onCall } }), refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message));
+      await gw.expectRefused(
+        () => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: sre } }),
+        refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message),
+      );
+      await gw.expectRefused(
+        () => gw.gql(corp.token, UPDATE, { input: { id: sre, parentId: onCall } }),
+        refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message),
+      );
+      await gw.expectRefused(
+        () => gw.gql(corp.token, UPDATE, { input: { id: eng, parentId: onCall } }),
+        refused("updateDepartment", "BAD_USER_INPUT", "input.parentId", message),
+      );
     });
 
     it("refuses to move, rename or delete the root", async () => {
@@ -314,14 +369,28 @@ describe("updateDepartment", () => {
 
     it("refuses a duplicate sibling name on rename and on move with CONFLICT on input.name", async () => {
       const message = "The parent department already has a sub-department with this name.";
-      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: frontend, name: "Data" } }), refused("updateDepartment", "CONFLICT", "input.name", message));
+      await gw.expectRefused(
+        () => gw.gql(corp.token, UPDATE, { input: { id: frontend, name: "Data" } }),
+        refused("updateDepartment", "CONFLICT", "input.name", message),
+      );
       // The move writes paths first and then hits the unique index: everything rolls back.
       await mkDept(corp.token, "Tools");
       const opsTools = await mkDept(corp.token, "Tools", ops);
-      await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: opsTools, parentId: corp.rootId } }), refused("updateDepartment", "CONFLICT", "input.name", message));
+      await gw.expectRefused(
+        () => gw.gql(corp.token, UPDATE, { input: { id: opsTools, parentId: corp.rootId } }),
+        refused("updateDepartment", "CONFLICT", "input.name", message),
+      );
       // A move and a rename together resolve the clash.
       const res = await gw.data(corp.token, UPDATE, { input: { id: opsTools, parentId: corp.rootId, name: "Ops tools" } });
-      expect(res.updateDepartment.department).toEqual({ id: opsTools, name: "Ops tools", order: 0, depth: 1, parent: { id: corp.rootId }, ancestors: [{ id: corp.rootId }], children: [] });
+      expect(res.updateDepartment.department).toEqual({
+        id: opsTools,
+        name: "Ops tools",
+        order: 0,
+        depth: 1,
+        parent: { id: corp.rootId },
+        ancestors: [{ id: corp.rootId }],
+        children: [],
+      });
       expect(await row(opsTools)).toMatchObject({ parent_id: corp.rootPk, name: "Ops tools", depth: 1, path: `/${corp.rootPk}/${pk(opsTools)}/` });
     });
   });
@@ -362,19 +431,39 @@ describe("updateDepartment", () => {
         { department_id: pk(eng), member_id: pk(bob), corp_id: corp.corpPk },
       ]);
       expect(await gw.eventsSince(mark)).toEqual([
-        { corp_id: corp.corpPk, type: "DEPARTMENT_UPDATED", department_id: pk(eng), member_id: null, scope_paths: [await pathOf(eng)], data: { changedFields: ["leaders"] } },
+        {
+          corp_id: corp.corpPk,
+          type: "DEPARTMENT_UPDATED",
+          department_id: pk(eng),
+          member_id: null,
+          scope_paths: [await pathOf(eng)],
+          data: { changedFields: ["leaders"] },
+        },
       ]);
       // Bob also leads Frontend: leaderOf lists both, shallowest first.
       await gw.data(corp.token, LEADERS, { input: { id: frontend, leaderIds: [bob, bob] } });
       const read = await gw.data(corp.token, `query($id: ID!) { member(id: $id) { leaderOf { name depth } } }`, { id: bob });
-      expect(read).toEqual({ member: { leaderOf: [{ name: "Engineering", depth: 1 }, { name: "Frontend", depth: 2 }] } });
+      expect(read).toEqual({
+        member: {
+          leaderOf: [
+            { name: "Engineering", depth: 1 },
+            { name: "Frontend", depth: 2 },
+          ],
+        },
+      });
     });
 
     it("refuses a leader who is not a member of the department (BAD_USER_INPUT on input.leaderIds)", async () => {
       const message = "Every leader must be a member of the department.";
-      await gw.expectRefused(() => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [ada, cy] } }), refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message));
+      await gw.expectRefused(
+        () => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [ada, cy] } }),
+        refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message),
+      );
       const foreign = await mkMember(other.token, "alien", [otherDept]);
-      await gw.expectRefused(() => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [foreign] } }), refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message));
+      await gw.expectRefused(
+        () => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: [foreign] } }),
+        refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", message),
+      );
       await gw.expectRefused(
         () => gw.gql(corp.token, LEADERS, { input: { id: eng, leaderIds: ["not an id"] } }),
         refused("updateDepartment", "BAD_USER_INPUT", "input.leaderIds", "input.leaderIds is not a valid Member id."),
@@ -447,8 +536,14 @@ describe("validation and ids", () => {
     ["a trailing space", "Sales ", "input.name: name must not be blank or start or end with spaces"],
     ["only blanks", "   ", "input.name: name must not be blank or start or end with spaces"],
   ])("refuses a name that is %s (BAD_USER_INPUT on input.name)", async (_what, name, message) => {
-    await gw.expectRefused(() => gw.gql(corp.token, CREATE, { input: { name, parentId: eng } }), refused("createDepartment", "BAD_USER_INPUT", "input.name", message));
-    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: data, name } }), refused("updateDepartment", "BAD_USER_INPUT", "input.name", message));
+    await gw.expectRefused(
+      () => gw.gql(corp.token, CREATE, { input: { name, parentId: eng } }),
+      refused("createDepartment", "BAD_USER_INPUT", "input.name", message),
+    );
+    await gw.expectRefused(
+      () => gw.gql(corp.token, UPDATE, { input: { id: data, name } }),
+      refused("updateDepartment", "BAD_USER_INPUT", "input.name", message),
+    );
   });
 
   it("accepts a name of exactly 64 characters", async () => {
@@ -513,8 +608,14 @@ describe("validation and ids", () => {
       () => gw.gql(corp.token, CREATE, { input: { name: "Implant", parentId: otherDept } }),
       refused("createDepartment", "NOT_FOUND", "input.parentId", notFound),
     );
-    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: otherDept, name: "Hacked" } }), refused("updateDepartment", "NOT_FOUND", "input.id", notFound));
-    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: data, parentId: otherDept } }), refused("updateDepartment", "NOT_FOUND", "input.parentId", notFound));
+    await gw.expectRefused(
+      () => gw.gql(corp.token, UPDATE, { input: { id: otherDept, name: "Hacked" } }),
+      refused("updateDepartment", "NOT_FOUND", "input.id", notFound),
+    );
+    await gw.expectRefused(
+      () => gw.gql(corp.token, UPDATE, { input: { id: data, parentId: otherDept } }),
+      refused("updateDepartment", "NOT_FOUND", "input.parentId", notFound),
+    );
     await gw.expectRefused(() => gw.gql(corp.token, DELETE, { input: { id: otherDept } }), refused("deleteDepartment", "NOT_FOUND", "input.id", notFound));
     const list = await gw.gql(corp.token, `query($id: ID!) { departments(parentId: $id) { nodes { name } } }`, { id: otherDept });
     expect(failure(list)).toEqual(refused("departments", "NOT_FOUND", "parentId", notFound));
@@ -535,7 +636,14 @@ describe("departments(first, after)", () => {
 
   beforeAll(async () => {
     pages = await mkDept(corp.token, "Pages");
-    for (const [name, order] of [["P-a", 2], ["P-b", 0], ["P-c", 1], ["P-d", 0], ["P-e", 1]] as const) await mkDept(corp.token, name, pages, order);
+    for (const [name, order] of [
+      ["P-a", 2],
+      ["P-b", 0],
+      ["P-c", 1],
+      ["P-d", 0],
+      ["P-e", 1],
+    ] as const)
+      await mkDept(corp.token, name, pages, order);
   });
 
   it("pages forwards in sibling order with cursors", async () => {

@@ -83,10 +83,13 @@ describe("errors", () => {
       expect(res.text).not.toContain("stack");
 
       // The log line carries what the response does not: the cause and its stack, under the same id.
-      const lines = logged.flatMap((chunk) => chunk.split("\n")).filter(Boolean).map((l) => JSON.parse(l));
+      const lines = logged
+        .flatMap((chunk) => chunk.split("\n"))
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       const line = lines.find((l) => l.requestId === requestId);
       expect(line).toMatchObject({ level: "error", msg: "unexpected error", requestId, path: ["members"] });
-      expect(line.error.message).toBe('column m.title does not exist');
+      expect(line.error.message).toBe("column m.title does not exist");
       expect(line.error.stack).toContain("\n    at ");
     });
 
@@ -144,23 +147,38 @@ describe("errors", () => {
       const res = await post(JSON.stringify({ query: "{ __typename }", variables: { pad: "x".repeat(70_000) } }), undefined, null);
       expect(res.status).toBe(413);
       expect(res.json()).toEqual({
-        errors: [{ message: "The request body is too large: at most 65536 bytes without an access token.", extensions: { code: "LIMIT_EXCEEDED", limit: "body", maximum: 65536 } }],
+        errors: [
+          {
+            message: "The request body is too large: at most 65536 bytes without an access token.",
+            extensions: { code: "LIMIT_EXCEEDED", limit: "body", maximum: 65536 },
+          },
+        ],
       });
     });
 
     it("a JSON body that is not valid UTF-8: 400 BAD_USER_INPUT, nothing stored (no U+FFFD in a name)", async () => {
       const before = await gw.sql(`SELECT count(*)::int AS n FROM department`);
-      const json = Buffer.from(JSON.stringify({ query: "mutation($n: String!) { createDepartment(input: { name: $n }) { department { id } } }", variables: { n: "Bad_NAME" } }));
+      const json = Buffer.from(
+        JSON.stringify({ query: "mutation($n: String!) { createDepartment(input: { name: $n }) { department { id } } }", variables: { n: "Bad_NAME" } }),
+      );
       const at = json.indexOf("_");
       json[at] = 0xff;
-      const res = await request("/graphql", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${corp.token}` }, body: json });
+      const res = await request("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${corp.token}` },
+        body: json,
+      });
       expect(res.status).toBe(400);
-      expect(res.json()).toEqual({ errors: [{ message: "The request body must be utf-8, optionally gzip, deflate or br encoded.", extensions: { code: "BAD_USER_INPUT" } }] });
+      expect(res.json()).toEqual({
+        errors: [{ message: "The request body must be utf-8, optionally gzip, deflate or br encoded.", extensions: { code: "BAD_USER_INPUT" } }],
+      });
       expect(await gw.sql(`SELECT count(*)::int AS n FROM department`)).toEqual(before);
     });
 
     it("an unsupported charset or content-encoding: 400 BAD_USER_INPUT, not a 500", async () => {
-      const expected = { errors: [{ message: "The request body must be utf-8, optionally gzip, deflate or br encoded.", extensions: { code: "BAD_USER_INPUT" } }] };
+      const expected = {
+        errors: [{ message: "The request body must be utf-8, optionally gzip, deflate or br encoded.", extensions: { code: "BAD_USER_INPUT" } }],
+      };
       const body = JSON.stringify({ query: "{ __typename }" });
       const charset = await request("/graphql", { method: "POST", headers: { "content-type": "application/json; charset=latin1" }, body });
       expect(charset.status).toBe(400);
@@ -197,7 +215,13 @@ describe("errors", () => {
       const res = await post(JSON.stringify({ query: "{ viewer { role } nope }" }));
       expect(res.status).toBe(400);
       expect(res.json()).toEqual({
-        errors: [{ message: 'Cannot query field "nope" on type "Query". Did you mean "node"?', locations: [{ line: 1, column: 19 }], extensions: { code: "BAD_USER_INPUT" } }],
+        errors: [
+          {
+            message: 'Cannot query field "nope" on type "Query". Did you mean "node"?',
+            locations: [{ line: 1, column: 19 }],
+            extensions: { code: "BAD_USER_INPUT" },
+          },
+        ],
       });
       const legacy = await post(JSON.stringify({ query: "{ viewer { role } nope }" }), "application/json");
       expect(legacy.status).toBe(200);
@@ -238,7 +262,11 @@ describe("errors", () => {
         expect(sub.results).toEqual([]);
         bodies.push(JSON.stringify(sub.error));
         expect(sub.error).toEqual([
-          { message: 'Cannot query field "nope" on type "DirectoryEvent". Did you mean "type"?', locations: [{ line: 1, column: 34 }], extensions: { code: "BAD_USER_INPUT" } },
+          {
+            message: 'Cannot query field "nope" on type "DirectoryEvent". Did you mean "type"?',
+            locations: [{ line: 1, column: 34 }],
+            extensions: { code: "BAD_USER_INPUT" },
+          },
         ]);
       } finally {
         await client.dispose();

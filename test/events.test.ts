@@ -120,7 +120,12 @@ describe("directoryEvents", () => {
       const base = (i: number) => bareEvent(log[i], at[i]);
       expect(events(sub)).toEqual([
         { ...base(0), type: "DEPARTMENT_CREATED", departmentId: sales, department: { id: sales, name: "Sales", parent: { name: "Live Corp" } } },
-        { ...base(1), type: "MEMBER_CREATED", memberId: member, member: { id: member, name: "Lou Live", title: null, status: "UNACTIVATED", departments: [{ name: "Sales" }] } },
+        {
+          ...base(1),
+          type: "MEMBER_CREATED",
+          memberId: member,
+          member: { id: member, name: "Lou Live", title: null, status: "UNACTIVATED", departments: [{ name: "Sales" }] },
+        },
         {
           ...base(2),
           type: "MEMBER_UPDATED",
@@ -128,8 +133,19 @@ describe("directoryEvents", () => {
           changedFields: ["name", "title"],
           member: { id: member, name: "Lou Lively", title: "Rep", status: "UNACTIVATED", departments: [{ name: "Sales" }] },
         },
-        { ...base(3), type: "DEPARTMENT_UPDATED", departmentId: sales, changedFields: ["name", "order"], department: { id: sales, name: "Sales EU", parent: { name: "Live Corp" } } },
-        { ...base(4), type: "MEMBER_STATUS_CHANGED", memberId: member, member: { id: member, name: "Lou Lively", title: "Rep", status: "RESIGNED", departments: [{ name: "Sales EU" }] } },
+        {
+          ...base(3),
+          type: "DEPARTMENT_UPDATED",
+          departmentId: sales,
+          changedFields: ["name", "order"],
+          department: { id: sales, name: "Sales EU", parent: { name: "Live Corp" } },
+        },
+        {
+          ...base(4),
+          type: "MEMBER_STATUS_CHANGED",
+          memberId: member,
+          member: { id: member, name: "Lou Lively", title: "Rep", status: "RESIGNED", departments: [{ name: "Sales EU" }] },
+        },
         { ...base(5), type: "MEMBER_DELETED", memberId: member },
         { ...base(6), type: "DEPARTMENT_DELETED", departmentId: sales },
       ]);
@@ -200,7 +216,11 @@ describe("directoryEvents", () => {
       // Then live.
       const live = [await gw.createDepartment(t, { name: "Live 1" }), await gw.createDepartment(t, { name: "Live 2" })];
       await sub2.waitFor(32);
-      expect(events(sub2).slice(30).map((e) => [e.type, e.departmentId])).toEqual(live.map((id) => ["DEPARTMENT_CREATED", id]));
+      expect(
+        events(sub2)
+          .slice(30)
+          .map((e) => [e.type, e.departmentId]),
+      ).toEqual(live.map((id) => ["DEPARTMENT_CREATED", id]));
 
       const log = await logIds(corp.corpPk);
       expect(log).toHaveLength(37);
@@ -305,20 +325,59 @@ describe("directoryEvents", () => {
         department,
       }));
       expect(got).toEqual([
-        { type: "MEMBER_CREATED", memberId: b, departmentId: null, changedFields: null, department: null, member: { id: b, name: "Ben In", title: null, status: "UNACTIVATED", departments: [{ name: "In Child" }] } },
-        { type: "MEMBER_UPDATED", memberId: a, departmentId: null, changedFields: ["departments", "mainDepartment"], department: null, member: { id: a, name: "Ann Out", title: null, status: "UNACTIVATED", departments: [{ name: "In" }] } },
-        { type: "MEMBER_UPDATED", memberId: a, departmentId: null, changedFields: ["title"], department: null, member: { id: a, name: "Ann Out", title: "Inside", status: "UNACTIVATED", departments: [{ name: "In" }] } },
+        {
+          type: "MEMBER_CREATED",
+          memberId: b,
+          departmentId: null,
+          changedFields: null,
+          department: null,
+          member: { id: b, name: "Ben In", title: null, status: "UNACTIVATED", departments: [{ name: "In Child" }] },
+        },
+        {
+          type: "MEMBER_UPDATED",
+          memberId: a,
+          departmentId: null,
+          changedFields: ["departments", "mainDepartment"],
+          department: null,
+          member: { id: a, name: "Ann Out", title: null, status: "UNACTIVATED", departments: [{ name: "In" }] },
+        },
+        {
+          type: "MEMBER_UPDATED",
+          memberId: a,
+          departmentId: null,
+          changedFields: ["title"],
+          department: null,
+          member: { id: a, name: "Ann Out", title: "Inside", status: "UNACTIVATED", departments: [{ name: "In" }] },
+        },
         // Delivered (the member was visible before the change) but no longer readable.
         { type: "MEMBER_UPDATED", memberId: a, departmentId: null, changedFields: ["departments", "mainDepartment"], department: null, member: null },
-        { type: "DEPARTMENT_UPDATED", memberId: null, departmentId: moved, changedFields: ["parent"], member: null, department: { id: moved, name: "Out Child", parent: { name: "In" } } },
-        { type: "MEMBER_CREATED", memberId: c, departmentId: null, changedFields: null, department: null, member: { id: c, name: "Cy In", title: null, status: "UNACTIVATED", departments: [{ name: "In" }] } },
+        {
+          type: "DEPARTMENT_UPDATED",
+          memberId: null,
+          departmentId: moved,
+          changedFields: ["parent"],
+          member: null,
+          department: { id: moved, name: "Out Child", parent: { name: "In" } },
+        },
+        {
+          type: "MEMBER_CREATED",
+          memberId: c,
+          departmentId: null,
+          changedFields: null,
+          department: null,
+          member: { id: c, name: "Cy In", title: null, status: "UNACTIVATED", departments: [{ name: "In" }] },
+        },
       ]);
       // Replaying the whole log through the app filters the same way.
       const replay = gw.subscribe(client(app.token), CURSORS, { after: "0" });
       await replay.waitFor(visible.length + 2);
       const [createdIn, , createdInChild] = await logIds(corp.corpPk); // "Out" was created in between
       expect(cursorsOf(replay)).toEqual([createdIn, createdInChild, ...cursorsOf(restricted)]);
-      expect(events(replay).slice(0, 2).map((e) => e.departmentId)).toEqual([inside, insideChild]);
+      expect(
+        events(replay)
+          .slice(0, 2)
+          .map((e) => e.departmentId),
+      ).toEqual([inside, insideChild]);
     });
 
     it("keeps following the subtree after its department moved, live and on replay", async () => {
@@ -358,7 +417,15 @@ describe("directoryEvents", () => {
           member: { id: before, name: "Before Move", title: null, status: "UNACTIVATED", departments: [{ name: "Sales" }] },
           department: null,
         },
-        { cursor: log[3], type: "DEPARTMENT_UPDATED", memberId: null, departmentId: sales, changedFields: ["parent"], member: null, department: { id: sales, name: "Sales", parent: null } },
+        {
+          cursor: log[3],
+          type: "DEPARTMENT_UPDATED",
+          memberId: null,
+          departmentId: sales,
+          changedFields: ["parent"],
+          member: null,
+          department: { id: sales, name: "Sales", parent: null },
+        },
         {
           cursor: log[5],
           type: "MEMBER_CREATED",
@@ -418,7 +485,13 @@ describe("directoryEvents", () => {
       ["a disabled member's token", async () => disabledMemberToken()],
     ];
     const cases: Array<[string, () => Promise<string | null>, Record<string, unknown>, string, string | undefined]> = [
-      ["an app without directory:read", async () => (await gw.createApp(errCorp.corpPk, ["messages:read", "directory:write"])).token, {}, "FORBIDDEN", undefined],
+      [
+        "an app without directory:read",
+        async () => (await gw.createApp(errCorp.corpPk, ["messages:read", "directory:write"])).token,
+        {},
+        "FORBIDDEN",
+        undefined,
+      ],
       ['after: "abc"', async () => errCorp.token, { after: "abc" }, "BAD_USER_INPUT", "after"],
       ['after: "-1"', async () => errCorp.token, { after: "-1" }, "BAD_USER_INPUT", "after"],
       ['after: "01"', async () => errCorp.token, { after: "01" }, "BAD_USER_INPUT", "after"],
@@ -436,7 +509,13 @@ describe("directoryEvents", () => {
     }
     async function disabledMemberToken(): Promise<string> {
       const dep = await gw.createDepartment(errCorp.token, { name: `D ${Date.now()}` });
-      const id = await gw.createMember(errCorp.token, { employeeId: `X-${Date.now()}`, name: "Dis Abled", departmentIds: [dep], status: "DISABLED", isCorpAdmin: true });
+      const id = await gw.createMember(errCorp.token, {
+        employeeId: `X-${Date.now()}`,
+        name: "Dis Abled",
+        departmentIds: [dep],
+        status: "DISABLED",
+        isCorpAdmin: true,
+      });
       return gw.memberToken(errCorp.corpPk, { clientId: errCorp.clientId }, parseGlobalId(id)!.pk);
     }
 
@@ -462,7 +541,13 @@ describe("directoryEvents", () => {
     });
 
     it("a malformed authorization parameter is refused at connect (4403)", async () => {
-      const c = createClient({ url: gw.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Basic ${errCorp.token}` }, lazy: true, retryAttempts: 0 });
+      const c = createClient({
+        url: gw.wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Basic ${errCorp.token}` },
+        lazy: true,
+        retryAttempts: 0,
+      });
       clients.push(c);
       const sub = gw.subscribe(c, CURSORS, {});
       await until(() => sub.completed);

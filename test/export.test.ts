@@ -77,11 +77,7 @@ describe("member export", () => {
 
   it("leaders export the subtrees they lead, and nothing outside; the file re-imports as a no-op", async () => {
     const corp = await gw.createCorp();
-    await importCsv(
-      gw,
-      corp.token,
-      [HEADER, "L1,Leader,Sales,,,,", "L2,Seller,Sales/East,,,,", "L3,Both,Sales;Ops,,,,", "L4,Opsy,Ops,,,,"].join("\n"),
-    );
+    await importCsv(gw, corp.token, [HEADER, "L1,Leader,Sales,,,,", "L2,Seller,Sales/East,,,,", "L3,Both,Sales;Ops,,,,", "L4,Opsy,Ops,,,,"].join("\n"));
     await gw.sql(`UPDATE member SET status = 'ACTIVE' WHERE corp_id = $1`, [corp.corpPk]);
     const pk = async (e: string) => (await gw.sql(`SELECT id::text FROM member WHERE corp_id = $1 AND employee_id = $2`, [corp.corpPk, e]))[0].id;
     const sales = await departmentPk(corp, "Sales");
@@ -122,7 +118,9 @@ describe("member export", () => {
 
     const restricted = await gw.createApp(corp.corpPk, ["directory:read"], [await departmentPk(corp, "Inside")]);
     expect(await exportCsv(restricted.token)).toBe([HEADER, "A1,In,Inside,,,,", ""].join("\r\n"));
-    const hidden = await gw.gql(restricted.token, EXPORT, { input: { filter: { departmentId: toGlobalId("Department", await departmentPk(corp, "Outside")) } } });
+    const hidden = await gw.gql(restricted.token, EXPORT, {
+      input: { filter: { departmentId: toGlobalId("Department", await departmentPk(corp, "Outside")) } },
+    });
     expect(hidden.body.errors![0].extensions).toMatchObject({ code: "NOT_FOUND", field: "input.filter.departmentId" });
 
     await gw.sql(`UPDATE member_export SET expires_at = now() - interval '1 second' WHERE corp_id = $1`, [corp.corpPk]);
@@ -159,7 +157,9 @@ describe("member export", () => {
     for (const [employeeId, name, title] of names) {
       await gw.data(corp.token, CREATE_MEMBER, { input: { employeeId, name, title, departmentIds: [employeeId === "F5" ? formulaDept : corp.rootId] } });
     }
-    await gw.data(corp.token, CREATE_MEMBER, { input: { employeeId: "-E6", name: "Dash Id", extension: "-1", mobile: "+8613800000006", departmentIds: [corp.rootId] } });
+    await gw.data(corp.token, CREATE_MEMBER, {
+      input: { employeeId: "-E6", name: "Dash Id", extension: "-1", mobile: "+8613800000006", departmentIds: [corp.rootId] },
+    });
     const csv = await exportCsv(corp.token);
     expect(csv).toBe(
       [
@@ -206,7 +206,9 @@ describe("member export", () => {
       { row: 2, field: "department", code: "FORBIDDEN", message: 'Department "~/A-Sales" is outside the part of the directory you may manage.' },
       { row: 3, field: "department", code: "FORBIDDEN", message: 'Department "~/Nope/X" is outside the part of the directory you may manage.' },
     ]);
-    const team2 = await gw.sql(`SELECT p.name AS parent FROM department d JOIN department p ON p.id = d.parent_id WHERE d.corp_id = $1 AND d.name = 'Team 2'`, [corp.corpPk]);
+    const team2 = await gw.sql(`SELECT p.name AS parent FROM department d JOIN department p ON p.id = d.parent_id WHERE d.corp_id = $1 AND d.name = 'Team 2'`, [
+      corp.corpPk,
+    ]);
     expect(team2).toEqual([{ parent: "A-SalesEast" }]);
     // The whole-corp app still writes whole paths.
     expect(await exportCsv(corp.token)).toContain("R2,Team,A-Sales/A-SalesEast/Team 1,,,,");

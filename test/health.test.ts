@@ -39,7 +39,8 @@ describe("directoryHealth", () => {
   });
   afterAll(() => gw.stop());
 
-  const departmentPk = async (name: string) => (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = $2`, [corp.corpPk, name]))[0].id as string;
+  const departmentPk = async (name: string) =>
+    (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = $2`, [corp.corpPk, name]))[0].id as string;
 
   it("lists zombie departments and redundant accounts with counts", async () => {
     const health = (await gw.data(corp.token, HEALTH)).directoryHealth;
@@ -83,7 +84,9 @@ describe("directoryHealth", () => {
     const active = (await gw.sql(`SELECT id::text FROM member WHERE corp_id = $1 AND employee_id = 'H5'`, [corp.corpPk]))[0].id;
     const plain = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, active);
     expect((await gw.gql(plain, HEALTH)).body.errors![0].extensions).toMatchObject({ code: "FORBIDDEN" });
-    await gw.data(corp.token, UPDATE_DEPARTMENT, { input: { id: toGlobalId("Department", await departmentPk("Ops")), leaderIds: [toGlobalId("Member", active)] } });
+    await gw.data(corp.token, UPDATE_DEPARTMENT, {
+      input: { id: toGlobalId("Department", await departmentPk("Ops")), leaderIds: [toGlobalId("Member", active)] },
+    });
     const leader = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, active);
     expect((await gw.data(leader, HEALTH)).directoryHealth.zombieDepartments.totalCount).toBe(2);
     expect((await gw.gql(null, HEALTH)).body.errors![0].extensions).toMatchObject({ code: "UNAUTHENTICATED" });

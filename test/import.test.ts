@@ -48,7 +48,8 @@ describe("batch import", () => {
     socket.on("error", () => undefined);
     const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
     const started = Date.now();
-    const chunk = (data: string | Buffer) => Buffer.concat([Buffer.from(`${Buffer.byteLength(data).toString(16)}\r\n`), Buffer.from(data), Buffer.from("\r\n")]);
+    const chunk = (data: string | Buffer) =>
+      Buffer.concat([Buffer.from(`${Buffer.byteLength(data).toString(16)}\r\n`), Buffer.from(data), Buffer.from("\r\n")]);
     socket.write(
       `POST /imports?mode=UPSERT HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
         `Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
@@ -118,7 +119,11 @@ describe("batch import", () => {
 
     it("reports the same messages createMember gives for the same values (one set of rules)", async () => {
       const corp = await gw.createCorp();
-      for (const [field, value] of [["name", " padded"], ["mobile", "12"], ["extension", "x1"]] as const) {
+      for (const [field, value] of [
+        ["name", " padded"],
+        ["mobile", "12"],
+        ["extension", "x1"],
+      ] as const) {
         const res = await gw.gql(corp.token, CREATE_MEMBER, { input: { employeeId: "E1", name: "Ok", departmentIds: [corp.rootId], [field]: value } });
         const apiMessage = res.body.errors![0].message.replace(`input.${field}: `, "");
         const cells = { name: "Ok", mobile: "", extension: "", [field]: value };
@@ -143,10 +148,9 @@ describe("batch import", () => {
         ["E3", null, "UNACTIVATED", "B", ["B"]],
       ]);
       expect(before).not.toEqual(after);
-      const events = await gw.sql(
-        `SELECT type, data FROM event WHERE corp_id = $1 AND type IN ('MEMBER_UPDATED', 'MEMBER_STATUS_CHANGED') ORDER BY id`,
-        [corp.corpPk],
-      );
+      const events = await gw.sql(`SELECT type, data FROM event WHERE corp_id = $1 AND type IN ('MEMBER_UPDATED', 'MEMBER_STATUS_CHANGED') ORDER BY id`, [
+        corp.corpPk,
+      ]);
       expect(events).toEqual([
         { type: "MEMBER_UPDATED", data: { changedFields: ["mainDepartment"] } },
         { type: "MEMBER_UPDATED", data: { changedFields: ["title"] } },
@@ -166,7 +170,11 @@ describe("batch import", () => {
       const ids = Array.from({ length: 3000 }, (_, i) => `Z${String((i * 7919) % 10000).padStart(5, "0")}`);
       let rows: { employee_id: string }[];
       try {
-        const job = await importCsv(gw, corp.token, [HEADER, ...ids.map((id, i) => `${id},Member ${i},${["Odd", "Even/Deep;Odd", "Third;Odd;Even"][i % 3]},,,,`)].join("\n"));
+        const job = await importCsv(
+          gw,
+          corp.token,
+          [HEADER, ...ids.map((id, i) => `${id},Member ${i},${["Odd", "Even/Deep;Odd", "Third;Odd;Even"][i % 3]},,,,`)].join("\n"),
+        );
         expect(job).toMatchObject({ status: "SUCCEEDED", created: 3000, failed: 0 });
         rows = await gw.sql<{ employee_id: string }>(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY id`, [corp.corpPk]);
       } finally {
@@ -195,7 +203,14 @@ describe("batch import", () => {
     it("department paths: escapes, the root as `/`, the 15-level limit", async () => {
       const corp = await gw.createCorp("Paths Corp");
       const deep = Array.from({ length: 15 }, (_, i) => `L${i + 1}`).join("/");
-      const csv = [HEADER, `P1,Root Person,/,,,,`, `P2,Slashy,R&D\\/Labs;Semi\\;Colon,,,,`, `P3,Deep,${deep},,,,`, `P4,Too Deep,${deep}/L16,,,,`, `P5,Empty,A//B,,,,`].join("\n");
+      const csv = [
+        HEADER,
+        `P1,Root Person,/,,,,`,
+        `P2,Slashy,R&D\\/Labs;Semi\\;Colon,,,,`,
+        `P3,Deep,${deep},,,,`,
+        `P4,Too Deep,${deep}/L16,,,,`,
+        `P5,Empty,A//B,,,,`,
+      ].join("\n");
       const job = await importCsv(gw, corp.token, csv);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 3, failed: 2 });
       expect(job.errors.nodes.map((e: Untyped) => [e.row, e.field, e.code])).toEqual([
@@ -262,7 +277,17 @@ describe("batch import", () => {
       const departments = await gw.sql(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1`, [corp.corpPk]);
       const csv = [HEADER, "M1,Renamed,Team,,,,", "M2,Member 2,Team,,,,", "M3,Member 3,Team,,,,", "M4,Member 4,Team,,,,", "N1,New,Fresh/Dept,,,,"].join("\n");
       const job = await importCsv(gw, corp.token, csv, { mode: "REPLACE", dryRun: "true" });
-      expect(job).toMatchObject({ status: "SUCCEEDED", dryRun: true, total: 5, processed: 5, created: 1, updated: 1, resigned: 1, failed: 0, departmentsCreated: 2 });
+      expect(job).toMatchObject({
+        status: "SUCCEEDED",
+        dryRun: true,
+        total: 5,
+        processed: 5,
+        created: 1,
+        updated: 1,
+        resigned: 1,
+        failed: 0,
+        departmentsCreated: 2,
+      });
       expect(await directorySnapshot(gw, corp.corpPk)).toEqual(before);
       expect(await eventCount(gw, corp.corpPk)).toBe(events);
       expect(await gw.sql(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1`, [corp.corpPk])).toEqual(departments);
@@ -329,7 +354,10 @@ describe("batch import", () => {
         extensions: { code: "BAD_USER_INPUT", field: "body" },
       });
       const [job] = await gw.sql(`SELECT status, reason FROM import_job WHERE corp_id = $1`, [corp.corpPk]);
-      expect(job).toEqual({ status: "FAILED", reason: 'Unknown column "colour" in the header; the columns are employeeId,name,department,title,extension,mobile,email.' });
+      expect(job).toEqual({
+        status: "FAILED",
+        reason: 'Unknown column "colour" in the header; the columns are employeeId,name,department,title,extension,mobile,email.',
+      });
       const quote = await postCsv(gw, corp.token, `${HEADER}\nE1,"unterminated,Team,,,,`);
       expect(quote.status).toBe(400);
       expect(quote.body.errors[0]).toEqual({
@@ -455,7 +483,14 @@ describe("batch import", () => {
       const sales = (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'Sales'`, [corp.corpPk]))[0].id;
       await gw.data(corp.token, UPDATE_DEPARTMENT, { input: { id: toGlobalId("Department", sales), leaderIds: [toGlobalId("Member", ids.L1)] } });
       const leader = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, ids.L1);
-      const csv = [HEADER, "L2,Seller Renamed,Sales/East,,,,", "L5,New Seller,Sales,,,,", "L4,Stolen,Sales,,,,", "L6,Elsewhere,Ops,,,,", "L7,Invented,Sales/West,,,,"].join("\n");
+      const csv = [
+        HEADER,
+        "L2,Seller Renamed,Sales/East,,,,",
+        "L5,New Seller,Sales,,,,",
+        "L4,Stolen,Sales,,,,",
+        "L6,Elsewhere,Ops,,,,",
+        "L7,Invented,Sales/West,,,,",
+      ].join("\n");
       const job = await importCsv(gw, leader, csv);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, updated: 1, failed: 3 });
       expect(job.errors.nodes.map((e: Untyped) => [e.row, e.field, e.code])).toEqual([
@@ -474,8 +509,7 @@ describe("batch import", () => {
     });
   });
   describe("CSV syntax errors and rows with several problems (issue 10)", () => {
-    const jobErrors = (jobId: string) =>
-      gw.sql(`SELECT row_number, field, code FROM import_job_error WHERE job_id = $1 ORDER BY row_number, field`, [jobId]);
+    const jobErrors = (jobId: string) => gw.sql(`SELECT row_number, field, code FROM import_job_error WHERE job_id = $1 ORDER BY row_number, field`, [jobId]);
 
     it("a stray quote answers 400 naming row 1 and its column; the job FAILED with that reason and row; nothing applied", async () => {
       const corp = await gw.createCorp();
@@ -496,7 +530,7 @@ describe("batch import", () => {
       const res = await postCsv(gw, corp.token, `${HEADER}\nE1,"Two\nLines",/,,,,\n\nE2,Bob,/,,,,\nE3,"Ca"rol,/,,,,\n`);
       expect(res.status).toBe(400);
       expect(res.body.errors[0].message).toBe(
-          'The file is not valid CSV: row 3 (line 6 of the file), column 2 (name): a quoted value goes on after its closing quote; double each quote inside a quoted value, e.g. "Ad""a". Nothing was applied.',
+        'The file is not valid CSV: row 3 (line 6 of the file), column 2 (name): a quoted value goes on after its closing quote; double each quote inside a quoted value, e.g. "Ad""a". Nothing was applied.',
       );
       expect(await jobErrors(res.body.job.id)).toEqual([{ row_number: 3, field: "name", code: "BAD_USER_INPUT" }]);
       // In the header: no row number.
@@ -541,16 +575,32 @@ describe("batch import", () => {
       ]);
       // Paging walks the errors of one row too.
       const page = async (after?: string) =>
-        (await gw.data(corp.token, `query($id: ID!, $after: String) { importJob(id: $id) { errors(first: 3, after: $after) { pageInfo { endCursor hasNextPage } nodes { row field } } } }`, { id: job.id, after })).importJob.errors;
+        (
+          await gw.data(
+            corp.token,
+            `query($id: ID!, $after: String) { importJob(id: $id) { errors(first: 3, after: $after) { pageInfo { endCursor hasNextPage } nodes { row field } } } }`,
+            { id: job.id, after },
+          )
+        ).importJob.errors;
       const first = await page();
       const second = await page(first.pageInfo.endCursor);
-      expect([...first.nodes, ...second.nodes].map((e: Untyped) => `${e.row}:${e.field}`)).toEqual(["2:employeeId", "2:extension", "2:email", "3:employeeId", "3:name", "3:department"]);
-      expect((await gw.sql(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.corpPk])).map((r: Untyped) => r.employee_id)).toEqual(["E1", "E4"]);
+      expect([...first.nodes, ...second.nodes].map((e: Untyped) => `${e.row}:${e.field}`)).toEqual([
+        "2:employeeId",
+        "2:extension",
+        "2:email",
+        "3:employeeId",
+        "3:name",
+        "3:department",
+      ]);
+      expect(
+        (await gw.sql(`SELECT employee_id FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.corpPk])).map((r: Untyped) => r.employee_id),
+      ).toEqual(["E1", "E4"]);
     });
   });
 
   describe("a stalled or trickling upload (issue 11, finding 15; import review, finding 1)", () => {
-    const stalledReason = "The upload sent less than 16 KiB in 1 s and was abandoned; nothing was applied. Send the whole file at once, at least 16 KiB every 1 s.";
+    const stalledReason =
+      "The upload sent less than 16 KiB in 1 s and was abandoned; nothing was applied. Send the whole file at once, at least 16 KiB every 1 s.";
 
     /** Runs `work` with IMPORT_IDLE_TIMEOUT_SECONDS=1. */
     const withIdleTimeout = async (work: () => Promise<void>) => {
@@ -574,7 +624,10 @@ describe("batch import", () => {
         const res = await upload.answer(6000);
         expect(res.elapsed).toBeLessThan(5000);
         expect(res.status).toBe(408);
-        expect(res.body).toEqual({ errors: [{ message: stalledReason, extensions: { code: "BAD_USER_INPUT", field: "body" } }], job: { id: expect.any(String) } });
+        expect(res.body).toEqual({
+          errors: [{ message: stalledReason, extensions: { code: "BAD_USER_INPUT", field: "body" } }],
+          job: { id: expect.any(String) },
+        });
         expect(await gw.sql(`SELECT status, reason FROM import_job WHERE id = $1`, [res.body.job.id])).toEqual([{ status: "FAILED", reason: stalledReason }]);
         expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
         upload.destroy();
@@ -690,7 +743,9 @@ describe("batch import", () => {
       expect(await refused(bytes("employeeId,name,department,t", [0xee], "tre\nE1,Ada,Team,x\n"))).toBe(
         "The file is not valid UTF-8: the header: bytes that are not UTF-8 (a file saved as Latin-1 or Windows-1252?); save the file as UTF-8. Nothing was applied.",
       );
-      expect(await refused(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${HEADER}\nE1,Ada,Team,,,,\n`, "utf16le")]))).toMatch(/^The file is not valid UTF-8: the header/);
+      expect(await refused(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${HEADER}\nE1,Ada,Team,,,,\n`, "utf16le")]))).toMatch(
+        /^The file is not valid UTF-8: the header/,
+      );
       expect(await gw.sql(`SELECT * FROM member WHERE corp_id = $1`, [corp.corpPk])).toEqual([]);
     });
 
@@ -729,7 +784,13 @@ describe("batch import", () => {
       const ok = await gw.data(corp.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", csv: `${HEADER}\nE1,Ada 🎉,Team,,,,\n` } });
       expect(await waitForJob(gw, corp.token, ok.importMembers.job.id)).toMatchObject({ status: "SUCCEEDED", created: 1 });
       const rows = await gw.data(corp.token, IMPORT_MEMBERS, {
-        input: { mode: "UPSERT", rows: [{ employeeId: "E2", name: "Bo\ud800b", department: "Team" }, { employeeId: "E3", name: "Cy 🚀", department: "Team" }] },
+        input: {
+          mode: "UPSERT",
+          rows: [
+            { employeeId: "E2", name: "Bo\ud800b", department: "Team" },
+            { employeeId: "E3", name: "Cy 🚀", department: "Team" },
+          ],
+        },
       });
       const job = await waitForJob(gw, corp.token, rows.importMembers.job.id);
       expect(job).toMatchObject({ status: "SUCCEEDED", created: 1, failed: 1 });
@@ -744,11 +805,22 @@ describe("batch import", () => {
       await importCsv(
         gw,
         corp.token,
-        [HEADER, "V1,Visible,A-Sales/A-SalesEast,,,+8613800000001,v1@example.com", "H1,Hidden,B-Eng,,,+8613800000002,h1@example.com", "H2,Above,A-Sales,,,,"].join("\n"),
+        [
+          HEADER,
+          "V1,Visible,A-Sales/A-SalesEast,,,+8613800000001,v1@example.com",
+          "H1,Hidden,B-Eng,,,+8613800000002,h1@example.com",
+          "H2,Above,A-Sales,,,,",
+        ].join("\n"),
       );
       const east = (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'A-SalesEast'`, [corp.corpPk]))[0].id;
       const app = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [east]);
-      expect((await gw.data(app.token, `query($id: ID!) { node(id: $id) { id } }`, { id: toGlobalId("Department", (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'A-Sales'`, [corp.corpPk]))[0].id) })).node).toBeNull();
+      expect(
+        (
+          await gw.data(app.token, `query($id: ID!) { node(id: $id) { id } }`, {
+            id: toGlobalId("Department", (await gw.sql(`SELECT id::text FROM department WHERE corp_id = $1 AND name = 'A-Sales'`, [corp.corpPk]))[0].id),
+          })
+        ).node,
+      ).toBeNull();
 
       const dryRun = async (rows: string[]) => {
         const started = await gw.data(app.token, IMPORT_MEMBERS, { input: { mode: "UPSERT", dryRun: true, csv: [HEADER, ...rows].join("\n") } });
@@ -773,7 +845,12 @@ describe("batch import", () => {
         expect(x).toBeDefined();
         expect({ ...x, row: 0, message: x.message.replace(valueA, "<v>") }).toEqual({ ...y, row: 0, message: y.message.replace(valueB, "<v>") });
       };
-      expect(byRow.get(1)).toEqual({ row: 1, field: "department", code: "FORBIDDEN", message: 'Department "B-Eng" is outside the part of the directory you may manage.' });
+      expect(byRow.get(1)).toEqual({
+        row: 1,
+        field: "department",
+        code: "FORBIDDEN",
+        message: 'Department "B-Eng" is outside the part of the directory you may manage.',
+      });
       same(1, 2, "B-Eng", "B-Nope");
       same(3, 4, "A-Sales", "A-Nope");
       same(5, 6, "A-Sales/Sub", "A-Nope/Sub");

@@ -40,7 +40,14 @@ async function fixture(env: Record<string, string>): Promise<Fixture> {
 
 /** The sign-in page as a browser at `ip` gets it: its cookie and form token. */
 async function signInForm(f: Fixture, ip: string) {
-  const query = new URLSearchParams({ response_type: "code", client_id: f.clientId, redirect_uri: REDIRECT, scope: "openid", code_challenge: "x".repeat(43), code_challenge_method: "S256" });
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: f.clientId,
+    redirect_uri: REDIRECT,
+    scope: "openid",
+    code_challenge: "x".repeat(43),
+    code_challenge_method: "S256",
+  });
   const res = await fetch(`${f.gw.url}/oauth/authorize?${query}`, { headers: { "x-forwarded-for": ip } });
   const html = await res.text();
   const cookie = res.headers.getSetCookie()[0].split(";")[0];
@@ -57,7 +64,11 @@ async function signInForm(f: Fixture, ip: string) {
 const tokenFrom = (f: Fixture, ip: string) =>
   fetch(`${f.gw.url}/oauth/token`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${f.corp.clientSecret}`).toString("base64"), "x-forwarded-for": ip },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${f.corp.clientSecret}`).toString("base64"),
+      "x-forwarded-for": ip,
+    },
     body: "grant_type=client_credentials",
   });
 
@@ -72,7 +83,9 @@ describe("per-IP throttles (in memory)", () => {
   beforeAll(async () => {
     f = await fixture({ SIGNIN_IP_LIMIT_PER_MINUTE: "3", TOKEN_IP_LIMIT_PER_MINUTE: "3" });
     // Alice gets a password through her activation page (one activation post from its own address).
-    const link = (await f.gw.data(f.corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: f.memberId } })).createActivationLink;
+    const link = (
+      await f.gw.data(f.corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: f.memberId } })
+    ).createActivationLink;
     const url = link.url.replace(f.gw.config.publicUrl, f.gw.url);
     const ip = randomIp();
     const page = await fetch(url, { headers: { "x-forwarded-for": ip } });
@@ -93,7 +106,11 @@ describe("per-IP throttles (in memory)", () => {
     for (const login of ["alice", "bob", "carol"]) expect((await post(login, "Wrong-password-1")).status).toBe(401);
     const mid = await counts(f);
     expect(mid).toEqual({ ...before, signIns: before.signIns + 3, attempts: (before.attempts ?? 0) + 1 });
-    for (const [login, password] of [["alice", "Wrong-password-2"], ["dave", "Wrong-password-1"], ["alice", PASSWORD]]) {
+    for (const [login, password] of [
+      ["alice", "Wrong-password-2"],
+      ["dave", "Wrong-password-1"],
+      ["alice", PASSWORD],
+    ]) {
       const refused = await post(login, password);
       expect(refused.status).toBe(429);
       const retryAfter = Number(refused.headers.get("retry-after"));
@@ -124,7 +141,9 @@ describe("per-IP throttles (in memory)", () => {
     const ip = randomIp();
     const post = await signInForm(f, ip);
     for (let i = 0; i < 3; i++) expect((await post("nobody", "Wrong-password-1")).status).toBe(401);
-    const link = (await f.gw.data(f.corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: f.memberId } })).createActivationLink;
+    const link = (
+      await f.gw.data(f.corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: f.memberId } })
+    ).createActivationLink;
     const url = link.url.replace(f.gw.config.publicUrl, f.gw.url);
     const page = await fetch(url, { headers: { "x-forwarded-for": ip } });
     const token = /name="form_token" value="([^"]+)"/.exec(await page.text())![1];
@@ -134,7 +153,9 @@ describe("per-IP throttles (in memory)", () => {
       body: new URLSearchParams({ form_token: token, password: "Another-pass-1", password_again: "Another-pass-1" }),
     });
     expect(res.status).toBe(429);
-    expect(await f.gw.sql(`SELECT used_at FROM activation_link WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, [url.split("/").pop()])).toEqual([{ used_at: null }]);
+    expect(
+      await f.gw.sql(`SELECT used_at FROM activation_link WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, [url.split("/").pop()]),
+    ).toEqual([{ used_at: null }]);
   });
 
   it("the 4th token request of a minute from one address gets 429 slow_down with Retry-After; nothing issued", async () => {
@@ -145,7 +166,10 @@ describe("per-IP throttles (in memory)", () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(refused.headers.get("cache-control")).toBe("no-store");
-    expect(await refused.json()).toEqual({ error: "slow_down", error_description: expect.stringMatching(/^Too many token requests from this address: retry in \d+ s\.$/) });
+    expect(await refused.json()).toEqual({
+      error: "slow_down",
+      error_description: expect.stringMatching(/^Too many token requests from this address: retry in \d+ s\.$/),
+    });
     expect((await counts(f)).tokens).toBe(before.tokens + 3);
     expect((await tokenFrom(f, randomIp())).status).toBe(200);
   });
@@ -155,10 +179,15 @@ describe("per-IP throttles (in memory)", () => {
     const call = (endpoint: string, secret: string) =>
       fetch(`${f.gw.url}/oauth/${endpoint}`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${secret}`).toString("base64"), "x-forwarded-for": ip },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${secret}`).toString("base64"),
+          "x-forwarded-for": ip,
+        },
         body: "token=whatever",
       });
-    const refusals = async () => (await f.gw.sql(`SELECT ip, detail->>'reason' AS reason FROM audit_log WHERE action = 'TOKEN_REFUSED' AND ip = $1`, [ip])).length;
+    const refusals = async () =>
+      (await f.gw.sql(`SELECT ip, detail->>'reason' AS reason FROM audit_log WHERE action = 'TOKEN_REFUSED' AND ip = $1`, [ip])).length;
     expect((await call("introspect", "wrong-secret")).status).toBe(401);
     expect((await call("revoke", "wrong-secret")).status).toBe(401);
     expect((await tokenFrom(f, ip)).status).toBe(200);
@@ -172,7 +201,10 @@ describe("per-IP throttles (in memory)", () => {
         expect(refused.status).toBe(429);
         expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
         expect(refused.headers.get("cache-control")).toBe("no-store");
-        expect(await refused.json()).toEqual({ error: "slow_down", error_description: expect.stringMatching(/^Too many token requests from this address: retry in \d+ s\.$/) });
+        expect(await refused.json()).toEqual({
+          error: "slow_down",
+          error_description: expect.stringMatching(/^Too many token requests from this address: retry in \d+ s\.$/),
+        });
       }
     }
     expect(await refusals()).toBe(2);
@@ -300,7 +332,11 @@ async function stallableProxy(target: { host: string; port: number }) {
       const started = Date.now();
       const res = await fetch(`${f.gw.url}/oauth/token`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${f.corp.clientSecret}`).toString("base64"), "x-forwarded-for": other },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: "Basic " + Buffer.from(`${f.corp.clientId}:${f.corp.clientSecret}`).toString("base64"),
+          "x-forwarded-for": other,
+        },
         body: "grant_type=client_credentials",
         signal: AbortSignal.timeout(3000),
       });

@@ -6,7 +6,6 @@ import { toGlobalId } from "../src/schema/global-id";
  * (member, member_department, department_leader, event) left in the database.
  */
 
-
 const MEMBER = `id employeeId name title extension mobile email status isCorpAdmin departments { id } mainDepartment { id } leaderOf { id }`;
 const CREATE = `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { ${MEMBER} } } }`;
 const UPDATE = `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { ${MEMBER} } } }`;
@@ -122,7 +121,14 @@ describe("createMember", () => {
       { member_id: pk(id), department_id: pk(support), corp_id: corp.corpPk },
     ]);
     expect(await gw.eventsSince(mark)).toEqual([
-      { corp_id: corp.corpPk, type: "MEMBER_CREATED", member_id: pk(id), department_id: null, scope_paths: [await pathOf(sales), await pathOf(support)], data: {} },
+      {
+        corp_id: corp.corpPk,
+        type: "MEMBER_CREATED",
+        member_id: pk(id),
+        department_id: null,
+        scope_paths: [await pathOf(sales), await pathOf(support)],
+        data: {},
+      },
     ]);
     const times = await gw.data(corp.token, `query($id: ID!) { member(id: $id) { createdAt updatedAt } }`, { id });
     expect(times.member.createdAt).toMatch(ISO);
@@ -150,7 +156,14 @@ describe("createMember", () => {
         },
       },
     });
-    expect(await memberRow(id)).toMatchObject({ status: "UNACTIVATED", is_corp_admin: false, main_department_id: pk(east), title: null, email: null, mobile: null });
+    expect(await memberRow(id)).toMatchObject({
+      status: "UNACTIVATED",
+      is_corp_admin: false,
+      main_department_id: pk(east),
+      title: null,
+      email: null,
+      mobile: null,
+    });
     expect((await departmentRows(id)).map((r) => r.department_id)).toEqual([pk(sales), pk(east)]);
   });
 
@@ -173,7 +186,13 @@ describe("createMember", () => {
   });
 
   it("keeps employee ids, emails and mobiles unique per corp only", async () => {
-    const id = await mkMember(other.token, { employeeId: "E-001", name: "Other Ada", departmentIds: [foreignDept], email: "ada.lovelace@example.com", mobile: "+8613800000001" });
+    const id = await mkMember(other.token, {
+      employeeId: "E-001",
+      name: "Other Ada",
+      departmentIds: [foreignDept],
+      email: "ada.lovelace@example.com",
+      mobile: "+8613800000001",
+    });
     expect(await memberRow(id)).toMatchObject({ corp_id: other.corpPk, employee_id: "E-001", email: "ada.lovelace@example.com" });
   });
 
@@ -317,7 +336,9 @@ describe("updateMember", () => {
     expect((await gw.eventsSince(mark)).map((e) => e.data)).toEqual([{ changedFields: ["title", "extension"] }]);
 
     const before = await gw.snapshot();
-    const same = await gw.data(corp.token, UPDATE, { input: { id: una, name: "Una Smith", email: "UNA.SMITH@initech.test", title: null, departmentIds: [sales, support] } });
+    const same = await gw.data(corp.token, UPDATE, {
+      input: { id: una, name: "Una Smith", email: "UNA.SMITH@initech.test", title: null, departmentIds: [sales, support] },
+    });
     expect(same.updateMember.member).toMatchObject({ name: "Una Smith", email: "una.smith@initech.test", mainDepartment: { id: support } });
     expect(await gw.snapshot()).toEqual(before);
   });
@@ -357,7 +378,10 @@ describe("updateMember", () => {
 
   it("refuses a main department outside the departments, and no department at all", async () => {
     const message = "The main department must be one of the member's departments.";
-    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: una, mainDepartmentId: east } }), refused("updateMember", "BAD_USER_INPUT", "input.mainDepartmentId", message));
+    await gw.expectRefused(
+      () => gw.gql(corp.token, UPDATE, { input: { id: una, mainDepartmentId: east } }),
+      refused("updateMember", "BAD_USER_INPUT", "input.mainDepartmentId", message),
+    );
     await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, departmentIds: [east], mainDepartmentId: sales } }),
       refused("updateMember", "BAD_USER_INPUT", "input.mainDepartmentId", message),
@@ -384,7 +408,10 @@ describe("updateMember", () => {
   });
 
   it("validates changed fields and ids", async () => {
-    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: una, email: "nope" } }), refused("updateMember", "BAD_USER_INPUT", "input.email", "input.email: email must be an email address"));
+    await gw.expectRefused(
+      () => gw.gql(corp.token, UPDATE, { input: { id: una, email: "nope" } }),
+      refused("updateMember", "BAD_USER_INPUT", "input.email", "input.email: email must be an email address"),
+    );
     await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: una, name: "" } }),
       refused("updateMember", "BAD_USER_INPUT", "input.name", "input.name: name must not be blank or start or end with spaces"),
@@ -393,7 +420,10 @@ describe("updateMember", () => {
       () => gw.gql(corp.token, UPDATE, { input: { id: una, employeeId: "a b" } }),
       refused("updateMember", "BAD_USER_INPUT", "input.employeeId", "input.employeeId: employeeId must be 1–64 letters, digits, '.', '_', '-' or '@'"),
     );
-    await gw.expectRefused(() => gw.gql(corp.token, UPDATE, { input: { id: "x", name: "X" } }), refused("updateMember", "BAD_USER_INPUT", "input.id", "input.id is not a valid Member id."));
+    await gw.expectRefused(
+      () => gw.gql(corp.token, UPDATE, { input: { id: "x", name: "X" } }),
+      refused("updateMember", "BAD_USER_INPUT", "input.id", "input.id is not a valid Member id."),
+    );
     await gw.expectRefused(
       () => gw.gql(corp.token, UPDATE, { input: { id: foreignMember, name: "Stolen" } }),
       refused("updateMember", "NOT_FOUND", "input.id", "Member was not found or is outside your visibility scope."),
@@ -436,7 +466,11 @@ describe("setMemberStatus", () => {
   });
 
   it("changes the status with MEMBER_STATUS_CHANGED {from, to}", async () => {
-    for (const [from, to] of [["UNACTIVATED", "ACTIVE"], ["ACTIVE", "DISABLED"], ["DISABLED", "RESIGNED"]]) {
+    for (const [from, to] of [
+      ["UNACTIVATED", "ACTIVE"],
+      ["ACTIVE", "DISABLED"],
+      ["DISABLED", "RESIGNED"],
+    ]) {
       const mark = await gw.eventMark();
       const res = await gw.gql(corp.token, SET_STATUS, { input: { id: sam, status: to } });
       expect(res.body).toEqual({ data: { setMemberStatus: { member: { id: sam, status: to } } } });
@@ -594,7 +628,12 @@ describe("queries", () => {
       foreign: null,
     });
     const bad = await gw.gql(dir.token, `{ member(id: "bad id") { id } }`);
-    expect(failure(bad)).toEqual({ data: { member: null }, message: "id is not a valid Member id.", path: ["member"], extensions: { code: "BAD_USER_INPUT", field: "id" } });
+    expect(failure(bad)).toEqual({
+      data: { member: null },
+      message: "id is not a valid Member id.",
+      path: ["member"],
+      extensions: { code: "BAD_USER_INPUT", field: "id" },
+    });
   });
 
   it("filters by department (with or without sub-departments), status and search", async () => {
@@ -672,9 +711,15 @@ describe("queries", () => {
   it("refuses bad page arguments naming the argument", async () => {
     expect(failure(await gw.gql(dir.token, LIST, { first: 101 }))).toEqual(refused("members", "BAD_USER_INPUT", "first", "first must be from 0 to 100."));
     expect(failure(await gw.gql(dir.token, LIST, { last: 101 }))).toEqual(refused("members", "BAD_USER_INPUT", "last", "last must be from 0 to 100."));
-    expect(failure(await gw.gql(dir.token, LIST, { first: 1, last: 1 }))).toEqual(refused("members", "BAD_USER_INPUT", "last", "Give either first or last, not both."));
-    expect(failure(await gw.gql(dir.token, LIST, { first: 1, after: "nope" }))).toEqual(refused("members", "BAD_USER_INPUT", "after", "after is not a cursor of this list."));
-    expect(failure(await gw.gql(dir.token, LIST, { last: 1, before: "nope" }))).toEqual(refused("members", "BAD_USER_INPUT", "before", "before is not a cursor of this list."));
+    expect(failure(await gw.gql(dir.token, LIST, { first: 1, last: 1 }))).toEqual(
+      refused("members", "BAD_USER_INPUT", "last", "Give either first or last, not both."),
+    );
+    expect(failure(await gw.gql(dir.token, LIST, { first: 1, after: "nope" }))).toEqual(
+      refused("members", "BAD_USER_INPUT", "after", "after is not a cursor of this list."),
+    );
+    expect(failure(await gw.gql(dir.token, LIST, { last: 1, before: "nope" }))).toEqual(
+      refused("members", "BAD_USER_INPUT", "before", "before is not a cursor of this list."),
+    );
     expect(failure(await gw.gql(dir.token, LIST, { filter: { search: "s".repeat(65) } }))).toEqual(
       refused("members", "BAD_USER_INPUT", "filter.search", "filter.search: search must be shorter than or equal to 64 characters"),
     );
@@ -699,7 +744,11 @@ describe("queries", () => {
         memberCount: 3,
         all: 5,
         members: { nodes: [{ employeeId: "D01" }, { employeeId: "D03" }, { employeeId: "D05" }], totalCount: 3 },
-        subtree: { nodes: [{ employeeId: "D01" }, { employeeId: "D02" }, { employeeId: "D03" }, { employeeId: "D05" }], totalCount: 5, pageInfo: { hasNextPage: true } },
+        subtree: {
+          nodes: [{ employeeId: "D01" }, { employeeId: "D02" }, { employeeId: "D03" }, { employeeId: "D05" }],
+          totalCount: 5,
+          pageInfo: { hasNextPage: true },
+        },
       },
       root: {
         memberCount: 0,

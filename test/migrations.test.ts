@@ -11,7 +11,20 @@ import { toGlobalId } from "../src/schema/global-id";
  * migration reverts cleanly and applies again.
  */
 
-const TABLES = ["app", "corp", "department", "department_leader", "event", "import_job", "import_job_error", "member", "member_department", "member_export", "signing_key", "typeorm_migrations"];
+const TABLES = [
+  "app",
+  "corp",
+  "department",
+  "department_leader",
+  "event",
+  "import_job",
+  "import_job_error",
+  "member",
+  "member_department",
+  "member_export",
+  "signing_key",
+  "typeorm_migrations",
+];
 /** Apps and SSO (issue 5). */
 const SSO_TABLES = ["activation_link", "audit_log", "member_credential", "oauth_code", "refresh_token", "revoked_token", "vendor_app"];
 

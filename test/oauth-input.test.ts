@@ -19,7 +19,12 @@ describe("OAuth and form inputs with control characters", () => {
 
   const basic = (id: string, secret: string) => "Basic " + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64");
   const post = (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(`${gw.url}${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(form), redirect: "manual" });
+    fetch(`${gw.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams(form),
+      redirect: "manual",
+    });
   const auditRows = async () => (await gw.sql(`SELECT count(*)::int AS n FROM audit_log`))[0].n as number;
 
   /** An OAuth error answer: the status, `{error, error_description}` and no-store. */
@@ -33,7 +38,15 @@ describe("OAuth and form inputs with control characters", () => {
 
   /** The sign-in page as a browser gets it: its cookie and hidden fields. */
   async function signInPage(query: Record<string, string> = {}) {
-    const params = new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", code_challenge: "x".repeat(43), code_challenge_method: "S256", ...query });
+    const params = new URLSearchParams({
+      response_type: "code",
+      client_id: portal.clientId,
+      redirect_uri: REDIRECT,
+      scope: "openid",
+      code_challenge: "x".repeat(43),
+      code_challenge_method: "S256",
+      ...query,
+    });
     const res = await fetch(`${gw.url}/oauth/authorize?${params}`, { redirect: "manual" });
     const html = await res.text();
     const cookie = res.headers.getSetCookie()[0]?.split(";")[0] ?? "";
@@ -42,7 +55,8 @@ describe("OAuth and form inputs with control characters", () => {
   }
 
   async function activationPage() {
-    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: alice } })).createActivationLink;
+    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: alice } }))
+      .createActivationLink;
     const url = link.url.replace(gw.config.publicUrl, gw.url);
     const page = await fetch(url);
     const token = /name="form_token" value="([^"]+)"/.exec(await page.text())![1];
@@ -71,24 +85,59 @@ describe("OAuth and form inputs with control characters", () => {
 
   it("/oauth/token: a NUL in client_id (form or HTTP Basic), the secret or any grant parameter is refused in the OAuth error format", async () => {
     const before = await auditRows();
-    await expectOAuthError(await post("/oauth/token", { grant_type: "client_credentials", client_id: `wg_${NUL}`, client_secret: "x" }), 400, "invalid_request");
-    await expectOAuthError(await post("/oauth/token", { grant_type: "authorization_code", client_id: `wg_${NUL}`, code: "abc", redirect_uri: REDIRECT }), 400, "invalid_request");
+    await expectOAuthError(
+      await post("/oauth/token", { grant_type: "client_credentials", client_id: `wg_${NUL}`, client_secret: "x" }),
+      400,
+      "invalid_request",
+    );
+    await expectOAuthError(
+      await post("/oauth/token", { grant_type: "authorization_code", client_id: `wg_${NUL}`, code: "abc", redirect_uri: REDIRECT }),
+      400,
+      "invalid_request",
+    );
     await expectOAuthError(await post("/oauth/token", { grant_type: "client_credentials" }, { authorization: basic(`wg_${NUL}`, "x") }), 401, "invalid_client");
-    await expectOAuthError(await post("/oauth/token", { grant_type: "client_credentials" }, { authorization: basic(corp.clientId, `x${NUL}`) }), 401, "invalid_client");
-    await expectOAuthError(await post("/oauth/token", { grant_type: "refresh_token", refresh_token: `r${NUL}` }, { authorization: basic(portal.clientId, portal.clientSecret) }), 400, "invalid_request");
-    await expectOAuthError(await post("/oauth/token", { grant_type: "client_credentials", scope: `directory:read${NUL}` }, { authorization: basic(corp.clientId, corp.clientSecret) }), 400, "invalid_request");
-    await expectOAuthError(await post("/oauth/token", { grant_type: "client_credentials", corp_id: `\u0001` }, { authorization: basic(corp.clientId, corp.clientSecret) }), 400, "invalid_request");
+    await expectOAuthError(
+      await post("/oauth/token", { grant_type: "client_credentials" }, { authorization: basic(corp.clientId, `x${NUL}`) }),
+      401,
+      "invalid_client",
+    );
+    await expectOAuthError(
+      await post("/oauth/token", { grant_type: "refresh_token", refresh_token: `r${NUL}` }, { authorization: basic(portal.clientId, portal.clientSecret) }),
+      400,
+      "invalid_request",
+    );
+    await expectOAuthError(
+      await post(
+        "/oauth/token",
+        { grant_type: "client_credentials", scope: `directory:read${NUL}` },
+        { authorization: basic(corp.clientId, corp.clientSecret) },
+      ),
+      400,
+      "invalid_request",
+    );
+    await expectOAuthError(
+      await post("/oauth/token", { grant_type: "client_credentials", corp_id: `\u0001` }, { authorization: basic(corp.clientId, corp.clientSecret) }),
+      400,
+      "invalid_request",
+    );
     // Refused before any lookup: no audit row.
     expect(await auditRows()).toBe(before);
     // The same requests without the NUL work as before.
-    expect((await post("/oauth/token", { grant_type: "client_credentials", scope: "directory:read" }, { authorization: basic(corp.clientId, corp.clientSecret) })).status).toBe(200);
+    expect(
+      (await post("/oauth/token", { grant_type: "client_credentials", scope: "directory:read" }, { authorization: basic(corp.clientId, corp.clientSecret) }))
+        .status,
+    ).toBe(200);
   });
 
   it("/oauth/revoke and /oauth/introspect: a NUL in client_id (form or HTTP Basic) or token is refused in the OAuth error format", async () => {
     for (const endpoint of ["/oauth/revoke", "/oauth/introspect"]) {
       await expectOAuthError(await post(endpoint, { client_id: `wg_${NUL}`, client_secret: "x", token: "t" }), 400, "invalid_request");
       await expectOAuthError(await post(endpoint, { token: "t" }, { authorization: basic(`wg_${NUL}`, "x") }), 401, "invalid_client");
-      await expectOAuthError(await post(endpoint, { token: `t${NUL}` }, { authorization: basic(portal.clientId, portal.clientSecret) }), 400, "invalid_request");
+      await expectOAuthError(
+        await post(endpoint, { token: `t${NUL}` }, { authorization: basic(portal.clientId, portal.clientSecret) }),
+        400,
+        "invalid_request",
+      );
     }
     expect((await post("/oauth/introspect", { token: "t" }, { authorization: basic(portal.clientId, portal.clientSecret) })).status).toBe(200);
   });
@@ -113,7 +162,12 @@ describe("OAuth and form inputs with control characters", () => {
     const { submit } = await signInPage();
     const attempts = async () => (await gw.sql(`SELECT failed_attempts FROM member_credential WHERE member_id = $1`, [pk(alice)]))[0].failed_attempts;
     const before = await attempts();
-    for (const [login, password] of [[`E00${NUL}01`, PASSWORD], [`E0001${NUL}`, PASSWORD], [`alice@acme.test\u0007`, PASSWORD], ["E0001", `${PASSWORD}${NUL}`]]) {
+    for (const [login, password] of [
+      [`E00${NUL}01`, PASSWORD],
+      [`E0001${NUL}`, PASSWORD],
+      [`alice@acme.test\u0007`, PASSWORD],
+      ["E0001", `${PASSWORD}${NUL}`],
+    ]) {
       const res = await submit({ login, password });
       expect(res.status).toBe(401);
       expect(res.headers.get("content-type")).toMatch(/^text\/html/);
@@ -139,7 +193,9 @@ describe("OAuth and form inputs with control characters", () => {
     }
     const nulLink = await fetch(`${gw.url}/activate/${encodeURIComponent(NUL)}`);
     expect(nulLink.status).toBe(404);
-    expect(await gw.sql(`SELECT used_at FROM activation_link WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, [activation.url.split("/").pop()])).toEqual([{ used_at: null }]);
+    expect(
+      await gw.sql(`SELECT used_at FROM activation_link WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, [activation.url.split("/").pop()]),
+    ).toEqual([{ used_at: null }]);
     expect((await activation.submit({ password: "Another-pass-1", password_again: "Another-pass-1" })).status).toBe(200);
   });
 });

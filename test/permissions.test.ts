@@ -127,9 +127,17 @@ describe("permissions", () => {
       ["admin app", () => f.corp.token, { role: "APP", member: null, scopes: ALL_SCOPES, visibleDepartments: null }],
       ["read-only app", () => f.readApp.token, { role: "APP", member: null, scopes: ["directory:read"], visibleDepartments: null }],
       ["app without directory scopes", () => f.noneApp.token, { role: "APP", member: null, scopes: ["messages:read"], visibleDepartments: null }],
-      ["Sales app", () => f.salesApp.token, { role: "APP", member: null, scopes: ["directory:read", "directory:write"], visibleDepartments: [{ name: "Sales" }] }],
+      [
+        "Sales app",
+        () => f.salesApp.token,
+        { role: "APP", member: null, scopes: ["directory:read", "directory:write"], visibleDepartments: [{ name: "Sales" }] },
+      ],
       ["corp admin member", () => f.t.admin, { role: "ADMIN", member: { employeeId: "E-ADM" }, scopes: ALL_SCOPES, visibleDepartments: null }],
-      ["corp admin member, read-only token", () => f.t.adminReadOnly, { role: "ADMIN", member: { employeeId: "E-ADM" }, scopes: ["directory:read"], visibleDepartments: null }],
+      [
+        "corp admin member, read-only token",
+        () => f.t.adminReadOnly,
+        { role: "ADMIN", member: { employeeId: "E-ADM" }, scopes: ["directory:read"], visibleDepartments: null },
+      ],
       ["leader member", () => f.t.leader, { role: "LEADER", member: { employeeId: "E-LEAD" }, scopes: ALL_SCOPES, visibleDepartments: null }],
       ["plain member", () => f.t.plain, { role: "MEMBER", member: { employeeId: "E-PLAIN" }, scopes: ALL_SCOPES, visibleDepartments: null }],
     ];
@@ -302,11 +310,35 @@ describe("permissions", () => {
       ["createDepartment under Engineering", CREATE_DEPARTMENT, () => ({ input: { name: "X", parentId: f.d.eng } }), "NOT_FOUND", "input.parentId"],
       ["createDepartment under the root", CREATE_DEPARTMENT, () => ({ input: { name: "X", parentId: f.d.root } }), "NOT_FOUND", "input.parentId"],
       ["updateDepartment Engineering", UPDATE_DEPARTMENT, () => ({ input: { id: f.d.eng, name: "X" } }), "NOT_FOUND", "input.id"],
-      ["updateDepartment: move Sales East under Engineering", UPDATE_DEPARTMENT, () => ({ input: { id: f.d.salesEast, parentId: f.d.eng } }), "NOT_FOUND", "input.parentId"],
-      ["updateDepartment: move Sales East under the root", UPDATE_DEPARTMENT, () => ({ input: { id: f.d.salesEast, parentId: f.d.root } }), "NOT_FOUND", "input.parentId"],
+      [
+        "updateDepartment: move Sales East under Engineering",
+        UPDATE_DEPARTMENT,
+        () => ({ input: { id: f.d.salesEast, parentId: f.d.eng } }),
+        "NOT_FOUND",
+        "input.parentId",
+      ],
+      [
+        "updateDepartment: move Sales East under the root",
+        UPDATE_DEPARTMENT,
+        () => ({ input: { id: f.d.salesEast, parentId: f.d.root } }),
+        "NOT_FOUND",
+        "input.parentId",
+      ],
       ["deleteDepartment Eng Spare", DELETE_DEPARTMENT, () => ({ input: { id: f.d.engSpare } }), "NOT_FOUND", "input.id"],
-      ["createMember in Engineering", CREATE_MEMBER, () => ({ input: { employeeId: "X-1", name: "X", departmentIds: [f.d.eng] } }), "NOT_FOUND", "input.departmentIds"],
-      ["createMember in Sales and Engineering", CREATE_MEMBER, () => ({ input: { employeeId: "X-1", name: "X", departmentIds: [f.d.sales, f.d.eng] } }), "NOT_FOUND", "input.departmentIds"],
+      [
+        "createMember in Engineering",
+        CREATE_MEMBER,
+        () => ({ input: { employeeId: "X-1", name: "X", departmentIds: [f.d.eng] } }),
+        "NOT_FOUND",
+        "input.departmentIds",
+      ],
+      [
+        "createMember in Sales and Engineering",
+        CREATE_MEMBER,
+        () => ({ input: { employeeId: "X-1", name: "X", departmentIds: [f.d.sales, f.d.eng] } }),
+        "NOT_FOUND",
+        "input.departmentIds",
+      ],
       ["updateMember of Engineering", UPDATE_MEMBER, () => ({ input: { id: f.m.e1, name: "X" } }), "NOT_FOUND", "input.id"],
       ["updateMember: move out of Sales", UPDATE_MEMBER, () => ({ input: { id: f.m.s1, departmentIds: [f.d.eng] } }), "NOT_FOUND", "input.departmentIds"],
       ["updateMember of a member also in Engineering", UPDATE_MEMBER, () => ({ input: { id: f.m.both, name: "X" } }), "FORBIDDEN", undefined],
@@ -418,7 +450,10 @@ describe("permissions", () => {
         mainDepartment: { name: "Sales East" },
       });
       const moved = await gw.data(token, UPDATE_MEMBER, { input: { id, departmentIds: [f.d.salesEast, f.d.salesSpare], mainDepartmentId: f.d.salesSpare } });
-      expect(moved.updateMember.member).toMatchObject({ departments: [{ name: "Sales Spare" }, { name: "Sales East" }], mainDepartment: { name: "Sales Spare" } });
+      expect(moved.updateMember.member).toMatchObject({
+        departments: [{ name: "Sales Spare" }, { name: "Sales East" }],
+        mainDepartment: { name: "Sales Spare" },
+      });
       const active = await gw.data(token, SET_STATUS, { input: { id, status: "ACTIVE" } });
       expect(active.setMemberStatus.member.status).toBe("ACTIVE");
       // A member of a sub-department that existed before.
@@ -452,7 +487,9 @@ describe("permissions", () => {
       expect(dep.createDepartment.department).toEqual({ id: legal, name: "Legal", parent: { name: "Acme" } });
       const moved = await gw.data(token, UPDATE_DEPARTMENT, { input: { id: legal, name: "Legal & Compliance", parentId: f.d.eng } });
       expect(moved.updateDepartment.department).toEqual({ id: legal, name: "Legal & Compliance", parent: { name: "Engineering" }, leaders: [] });
-      const created = await gw.data(token, CREATE_MEMBER, { input: { employeeId: "A-1", name: "Al Admin", departmentIds: [legal], isCorpAdmin: true, status: "ACTIVE" } });
+      const created = await gw.data(token, CREATE_MEMBER, {
+        input: { employeeId: "A-1", name: "Al Admin", departmentIds: [legal], isCorpAdmin: true, status: "ACTIVE" },
+      });
       const id = created.createMember.member.id;
       expect(created.createMember.member).toMatchObject({ isCorpAdmin: true, status: "ACTIVE", departments: [{ name: "Legal & Compliance" }] });
       const led = await gw.data(token, UPDATE_DEPARTMENT, { input: { id: legal, leaderIds: [id] } });
@@ -466,7 +503,9 @@ describe("permissions", () => {
       expect((await gw.data(token, UPDATE_MEMBER, { input: { id: f.m.s1, isCorpAdmin: true } })).updateMember.member.isCorpAdmin).toBe(true);
       expect((await gw.data(token, UPDATE_MEMBER, { input: { id: f.m.s1, isCorpAdmin: false } })).updateMember.member.isCorpAdmin).toBe(false);
       expect((await gw.data(token, UPDATE_DEPARTMENT, { input: { id: f.d.salesSpare, name: "Spare" } })).updateDepartment.department.name).toBe("Spare");
-      expect((await gw.data(token, UPDATE_DEPARTMENT, { input: { id: f.d.salesSpare, name: "Sales Spare" } })).updateDepartment.department.name).toBe("Sales Spare");
+      expect((await gw.data(token, UPDATE_DEPARTMENT, { input: { id: f.d.salesSpare, name: "Sales Spare" } })).updateDepartment.department.name).toBe(
+        "Sales Spare",
+      );
       expect(await gw.sql(`SELECT count(*)::int AS n FROM member WHERE employee_id = 'A-1'`)).toEqual([{ n: 0 }]);
       expect(await gw.sql(`SELECT is_corp_admin FROM member WHERE id = $1`, [pk(f.m.s1)])).toEqual([{ is_corp_admin: false }]);
     });
@@ -545,14 +584,44 @@ describe("permissions", () => {
     });
 
     const REFUSED: Array<[string, string, () => Record<string, unknown>, string, string]> = [
-      ["createDepartment under a first-corp department", CREATE_DEPARTMENT, () => ({ input: { name: "X", parentId: f.d.sales } }), "NOT_FOUND", "input.parentId"],
+      [
+        "createDepartment under a first-corp department",
+        CREATE_DEPARTMENT,
+        () => ({ input: { name: "X", parentId: f.d.sales } }),
+        "NOT_FOUND",
+        "input.parentId",
+      ],
       ["updateDepartment of the first corp", UPDATE_DEPARTMENT, () => ({ input: { id: f.d.sales, name: "X" } }), "NOT_FOUND", "input.id"],
-      ["updateDepartment: move under a first-corp department", UPDATE_DEPARTMENT, () => ({ input: { id: betaSales, parentId: f.d.eng } }), "NOT_FOUND", "input.parentId"],
-      ["updateDepartment: a first-corp member as leader", UPDATE_DEPARTMENT, () => ({ input: { id: betaSales, leaderIds: [f.m.s1] } }), "BAD_USER_INPUT", "input.leaderIds"],
+      [
+        "updateDepartment: move under a first-corp department",
+        UPDATE_DEPARTMENT,
+        () => ({ input: { id: betaSales, parentId: f.d.eng } }),
+        "NOT_FOUND",
+        "input.parentId",
+      ],
+      [
+        "updateDepartment: a first-corp member as leader",
+        UPDATE_DEPARTMENT,
+        () => ({ input: { id: betaSales, leaderIds: [f.m.s1] } }),
+        "BAD_USER_INPUT",
+        "input.leaderIds",
+      ],
       ["deleteDepartment of the first corp", DELETE_DEPARTMENT, () => ({ input: { id: f.d.salesSpare } }), "NOT_FOUND", "input.id"],
-      ["createMember in a first-corp department", CREATE_MEMBER, () => ({ input: { employeeId: "B-2", name: "X", departmentIds: [f.d.sales] } }), "NOT_FOUND", "input.departmentIds"],
+      [
+        "createMember in a first-corp department",
+        CREATE_MEMBER,
+        () => ({ input: { employeeId: "B-2", name: "X", departmentIds: [f.d.sales] } }),
+        "NOT_FOUND",
+        "input.departmentIds",
+      ],
       ["updateMember of the first corp", UPDATE_MEMBER, () => ({ input: { id: f.m.s1, name: "X" } }), "NOT_FOUND", "input.id"],
-      ["updateMember: move into a first-corp department", UPDATE_MEMBER, () => ({ input: { id: betaMember, departmentIds: [f.d.sales] } }), "NOT_FOUND", "input.departmentIds"],
+      [
+        "updateMember: move into a first-corp department",
+        UPDATE_MEMBER,
+        () => ({ input: { id: betaMember, departmentIds: [f.d.sales] } }),
+        "NOT_FOUND",
+        "input.departmentIds",
+      ],
       ["setMemberStatus of the first corp", SET_STATUS, () => ({ input: { id: f.m.s1, status: "DISABLED" } }), "NOT_FOUND", "input.id"],
       ["deleteMember of the first corp", DELETE_MEMBER, () => ({ input: { id: f.m.s1 } }), "NOT_FOUND", "input.id"],
     ];

@@ -107,7 +107,9 @@ beforeAll(async () => {
   };
   for (const [persona, token] of Object.entries(tokens)) principals[persona] = await gw.deps.tokens.authenticate(token);
 
-  paths = Object.fromEntries((await gw.sql<{ id: string; path: string }>(`SELECT id::text, path FROM department WHERE corp_id = $1`, [corp.corpPk])).map((d) => [d.id, d.path]));
+  paths = Object.fromEntries(
+    (await gw.sql<{ id: string; path: string }>(`SELECT id::text, path FROM department WHERE corp_id = $1`, [corp.corpPk])).map((d) => [d.id, d.path]),
+  );
   members = await gw.sql<MemberRow>(
     `SELECT m.id::text, m.employee_id, m.is_corp_admin,
             ARRAY(SELECT d.path FROM member_department md JOIN department d ON d.id = md.department_id WHERE md.member_id = m.id ORDER BY d.id) AS paths
@@ -126,7 +128,10 @@ const employeeOf = (pk: string) => members.find((m) => m.id === pk)!.employee_id
 async function departmentsWhere(predicate: (params: SqlParams) => string): Promise<string[]> {
   const params = new SqlParams();
   const where = predicate(params);
-  const rows = await gw.sql<{ id: string }>(`SELECT d.id::text FROM department d WHERE d.corp_id = $1 AND ${where} ORDER BY d.id`, [corp.corpPk, ...params.values]);
+  const rows = await gw.sql<{ id: string }>(`SELECT d.id::text FROM department d WHERE d.corp_id = $1 AND ${where} ORDER BY d.id`, [
+    corp.corpPk,
+    ...params.values,
+  ]);
   return rows.map((r) => nameOf(r.id));
 }
 
@@ -155,13 +160,17 @@ describe("each rule's in-memory and SQL forms agree on every department and memb
 
   it.each(personas)("%s: sees a department (canSee / visibleSql)", async (persona) => {
     const p = principals[persona];
-    const inMemory = allDepartments().filter((id) => canSee(p, paths[id])).map(nameOf);
+    const inMemory = allDepartments()
+      .filter((id) => canSee(p, paths[id]))
+      .map(nameOf);
     expect(await departmentsWhere((params) => visibleSql(p, params, "d.path"))).toEqual(inMemory);
   });
 
   it.each(personas)("%s: manages a department's members (canManageMembersIn / manageableSql)", async (persona) => {
     const p = principals[persona];
-    const inMemory = allDepartments().filter((id) => canManageMembersIn(p, paths[id])).map(nameOf);
+    const inMemory = allDepartments()
+      .filter((id) => canManageMembersIn(p, paths[id]))
+      .map(nameOf);
     expect(await departmentsWhere((params) => manageableSql(p, params, "d.path"))).toEqual(inMemory);
   });
 
@@ -188,7 +197,10 @@ describe("each rule's in-memory and SQL forms agree on every department and memb
   });
 
   it("the answers themselves (so that both forms cannot be wrong together)", () => {
-    const sees = (persona: string) => allDepartments().filter((id) => canSee(principals[persona], paths[id])).map(nameOf);
+    const sees = (persona: string) =>
+      allDepartments()
+        .filter((id) => canSee(principals[persona], paths[id]))
+        .map(nameOf);
     const writes = (persona: string) => members.filter((m) => canWriteMember(principals[persona], reach(m))).map((m) => m.employee_id);
     const everyone = members.map((m) => m.employee_id);
     expect(sees("corp-wide app")).toEqual(["Acme", "Sales", "Sales East", "East Team", "Sales West", "Engineering", "Platform"]);
@@ -215,7 +227,9 @@ describe("each rule's in-memory and SQL forms agree on every department and memb
       ).map((r) => employeeOf(r.id));
     const directory = (persona: string) => members.filter((m) => canSeeMember(principals[persona], m.paths)).map((m) => m.employee_id);
     expect(await signsIn(salesApp)).toEqual(directory("app limited to Sales"));
-    expect(await signsIn(eastPlatformApp)).toEqual(members.filter((m) => directory("app limited to Sales East and Platform").includes(m.employee_id) || m.employee_id === "ENG").map((m) => m.employee_id));
+    expect(await signsIn(eastPlatformApp)).toEqual(
+      members.filter((m) => directory("app limited to Sales East and Platform").includes(m.employee_id) || m.employee_id === "ENG").map((m) => m.employee_id),
+    );
     expect(await signsIn(eastPlatformApp)).toEqual(["EAST-LEAD", "S-EAST", "BOTH", "ENG", "PLAT-ADM"]);
   });
 });
@@ -232,9 +246,13 @@ describe("loaders apply visibility, whatever the resolver", () => {
       expect((await gw.data(corp.token, LEADERS, { id })).department.leaders).toEqual([{ employeeId: "LEAD" }, { employeeId: "ENG" }]);
       expect((await gw.data(salesApp.token, LEADERS, { id })).department.leaders).toEqual([{ employeeId: "LEAD" }]);
       // The member itself stays out of reach for that app, however it is asked for.
-      const res = await gw.data(salesApp.token, `query($id: ID!) { member(id: $id) { name } node(id: $id) { id } memberByEmployeeId(employeeId: "ENG") { name } }`, {
-        id: gid("Member", mem.ENG),
-      });
+      const res = await gw.data(
+        salesApp.token,
+        `query($id: ID!) { member(id: $id) { name } node(id: $id) { id } memberByEmployeeId(employeeId: "ENG") { name } }`,
+        {
+          id: gid("Member", mem.ENG),
+        },
+      );
       expect(res).toEqual({ member: null, node: null, memberByEmployeeId: null });
     } finally {
       await gw.sql(`DELETE FROM department_leader WHERE department_id = $1 AND member_id = $2`, [dept.Sales, mem.ENG]);

@@ -1,6 +1,16 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { getNamedType, getNullableType, isCompositeType, isInputObjectType, isInterfaceType, isListType, isObjectType, isEnumType, type GraphQLSchema } from "graphql";
+import {
+  getNamedType,
+  getNullableType,
+  isCompositeType,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  isEnumType,
+  type GraphQLSchema,
+} from "graphql";
 import { fieldCostSpec } from "../src/schema/cost";
 import { buildWorkgraphSchema, printWorkgraphSchema } from "../src/schema/build";
 
@@ -64,7 +74,17 @@ describe("schema", () => {
     // Apps and SSO (issue 5).
     expect(Object.keys(query)).toEqual(expect.arrayContaining(["apps", "app", "appsForMember", "auditLog"]));
     expect(Object.keys(mutation)).toEqual(
-      expect.arrayContaining(["createApp", "updateApp", "rotateAppSecret", "setAppVisibility", "disableApp", "installApp", "uninstallApp", "createActivationLink", "revokeMemberSessions"]),
+      expect.arrayContaining([
+        "createApp",
+        "updateApp",
+        "rotateAppSecret",
+        "setAppVisibility",
+        "disableApp",
+        "installApp",
+        "uninstallApp",
+        "createActivationLink",
+        "revokeMemberSessions",
+      ]),
     );
     const subscription = schema.getSubscriptionType()!.getFields();
     expect(Object.keys(subscription)).toEqual(expect.arrayContaining(["directoryEvents"]));

@@ -22,7 +22,8 @@ function fragmentBomb(root: string, depth: number): string {
 
 /** 8,000 aliases of a deep `__schema` selection (1.7 MB). */
 function introspectionAliasBomb(count = 8000): string {
-  const deep = "__schema { types { name kind description fields { name description isDeprecated args { name description type { name kind } } type { name kind ofType { name kind ofType { name kind } } } } } }";
+  const deep =
+    "__schema { types { name kind description fields { name description isDeprecated args { name description type { name kind } } type { name kind ofType { name kind ofType { name kind } } } } } }";
   return `{ ${Array.from({ length: count }, (_, i) => `a${i}: ${deep}`).join(" ")} }`;
 }
 
@@ -45,9 +46,11 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
   }
 
   const countRows = async () =>
-    (await gw.sql<{ d: string; m: string; e: string }>(
-      `SELECT (SELECT count(*) FROM department)::text AS d, (SELECT count(*) FROM member)::text AS m, (SELECT count(*) FROM event)::text AS e`,
-    ))[0];
+    (
+      await gw.sql<{ d: string; m: string; e: string }>(
+        `SELECT (SELECT count(*) FROM department)::text AS d, (SELECT count(*) FROM member)::text AS m, (SELECT count(*) FROM event)::text AS e`,
+      )
+    )[0];
 
   beforeAll(async () => {
     gw = await TestGateway.start();
@@ -162,13 +165,20 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
       const tour = await gw.gql(corp.token, `{ viewer { role corp { name edition } } departments { nodes { id name children { id name memberCount } } } }`);
       expect(tour.status).toBe(200);
       expect(tour.body.errors).toBeUndefined();
-      const q1 = await gw.gql(corp.token, `query($id: ID!) { department(id: $id) { id name members(first: 50) { nodes { id name departments { id name } } } } }`, { id: rootId });
+      const q1 = await gw.gql(
+        corp.token,
+        `query($id: ID!) { department(id: $id) { id name members(first: 50) { nodes { id name departments { id name } } } } }`,
+        { id: rootId },
+      );
       expect(q1.body.errors).toBeUndefined();
     });
 
     it("cost is computed from the declarations: a worked example at the cap", async () => {
       // members(first: 100): 1 + 100 × (member 1 + departments 3 × 1) = 401; twice (aliases) = 802.
-      const ok = await gw.gql(corp.token, `{ a: members(first: 100) { nodes { departments { id } } } b: members(first: 100) { nodes { departments { id } } } }`);
+      const ok = await gw.gql(
+        corp.token,
+        `{ a: members(first: 100) { nodes { departments { id } } } b: members(first: 100) { nodes { departments { id } } } }`,
+      );
       expect(ok.body.errors).toBeUndefined();
       // A third one: 1,203 > 1,000.
       const over = await gw.gql(
@@ -184,7 +194,12 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
     it("a variable's default counts like a value the client sent (HTTP and WebSocket)", async () => {
       const query = `query($n: Int = 100) { members(first: $n) { nodes { departments { leaders { leaderOf { id } } } } } }`;
       const omitted = await gw.gql(corp.token, query);
-      expect(omitted.body.errors![0].extensions).toEqual({ code: "LIMIT_EXCEEDED", limit: "cost", maximum: 1000, actual: 1 + 100 * (1 + 3 * (1 + 3 * (1 + 3))) });
+      expect(omitted.body.errors![0].extensions).toEqual({
+        code: "LIMIT_EXCEEDED",
+        limit: "cost",
+        maximum: 1000,
+        actual: 1 + 100 * (1 + 3 * (1 + 3 * (1 + 3))),
+      });
       const c = gw.wsClient(corp.token);
       clients.push(c);
       const overWs = gw.subscribe(c, query);
@@ -207,7 +222,9 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
       expect(res.status).toBe(200);
       const errors = res.body.errors!;
       expect(errors.length).toBeGreaterThan(0);
-      expect(new Set(errors.map((e) => JSON.stringify(e.extensions)))).toEqual(new Set([JSON.stringify({ code: "LIMIT_EXCEEDED", limit: "items", maximum: 10000 })]));
+      expect(new Set(errors.map((e) => JSON.stringify(e.extensions)))).toEqual(
+        new Set([JSON.stringify({ code: "LIMIT_EXCEEDED", limit: "items", maximum: 10000 })]),
+      );
       // What did come back stayed within the budget.
       const returned = JSON.stringify(res.body.data ?? {}).match(/"name"/g)?.length ?? 0;
       expect(returned).toBeLessThanOrEqual(10000);
@@ -228,9 +245,17 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
     it("a subscription's selection runs per event: its own cap of 100 points", async () => {
       const c = gw.wsClient(corp.token);
       clients.push(c);
-      const heavy = gw.subscribe(c, `subscription { directoryEvents(after: "0") { cursor member { departments { leaders { leaderOf { children { id } } } } } } }`);
+      const heavy = gw.subscribe(
+        c,
+        `subscription { directoryEvents(after: "0") { cursor member { departments { leaders { leaderOf { children { id } } } } } } }`,
+      );
       await heavy.waitFor(1);
-      expect((heavy.error as Array<{ extensions: unknown }>)[0].extensions).toEqual({ code: "LIMIT_EXCEEDED", limit: "cost", maximum: 100, actual: 1 + 1 + 3 * (1 + 3 * (1 + 3 * (1 + 10))) });
+      expect((heavy.error as Array<{ extensions: unknown }>)[0].extensions).toEqual({
+        code: "LIMIT_EXCEEDED",
+        limit: "cost",
+        maximum: 100,
+        actual: 1 + 1 + 3 * (1 + 3 * (1 + 3 * (1 + 10))),
+      });
     });
 
     it("over WebSocket the same caps apply per operation, and the socket stays usable", async () => {
@@ -286,7 +311,9 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
         ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${app.token}` } }));
       });
       expect(code).toBe(4403);
-      expect(messages.filter((m) => m.id === "2")).toEqual([{ id: "2", type: "error", payload: [{ message: expect.any(String), extensions: { code: "UNAUTHENTICATED" } }] }]);
+      expect(messages.filter((m) => m.id === "2")).toEqual([
+        { id: "2", type: "error", payload: [{ message: expect.any(String), extensions: { code: "UNAUTHENTICATED" } }] },
+      ]);
       expect(await gw.sql(`SELECT 1 FROM department WHERE name = 'After disable'`)).toEqual([]);
     });
 
@@ -339,14 +366,21 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
 
     it("revoked with /oauth/revoke", async () => {
       const app = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"]);
-      await afterSpoiling(app.token, async () => {
-        const res = await fetch(`${gw.url}/oauth/revoke`, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${app.clientId}:${app.clientSecret}`).toString("base64") },
-          body: new URLSearchParams({ token: app.token }).toString(),
-        });
-        expect(res.status).toBe(200);
-      }, "revoked");
+      await afterSpoiling(
+        app.token,
+        async () => {
+          const res = await fetch(`${gw.url}/oauth/revoke`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/x-www-form-urlencoded",
+              authorization: "Basic " + Buffer.from(`${app.clientId}:${app.clientSecret}`).toString("base64"),
+            },
+            body: new URLSearchParams({ token: app.token }).toString(),
+          });
+          expect(res.status).toBe(200);
+        },
+        "revoked",
+      );
     });
 
     it("expired while the socket is open", async () => {
@@ -361,20 +395,31 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
 
     it("the app disabled", async () => {
       const app = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"]);
-      await afterSpoiling(app.token, async () => {
-        await gw.data(corp.token, `mutation($id: ID!) { disableApp(input: { id: $id }) { app { enabled } } }`, { id: toGlobalId("App", app.appPk) });
-      }, "app disabled");
+      await afterSpoiling(
+        app.token,
+        async () => {
+          await gw.data(corp.token, `mutation($id: ID!) { disableApp(input: { id: $id }) { app { enabled } } }`, { id: toGlobalId("App", app.appPk) });
+        },
+        "app disabled",
+      );
     });
 
     it("the member disabled and their sessions revoked", async () => {
       const home = (await gw.data(corp.token, CREATE_DEPARTMENT, { input: { name: "Member home" } })).createDepartment.department.id;
-      const id = (await gw.data(corp.token, CREATE_MEMBER, { input: { employeeId: "SOCK-1", name: "Sock Et", departmentIds: [home], status: "ACTIVE", isCorpAdmin: true } }))
-        .createMember.member.id;
+      const id = (
+        await gw.data(corp.token, CREATE_MEMBER, {
+          input: { employeeId: "SOCK-1", name: "Sock Et", departmentIds: [home], status: "ACTIVE", isCorpAdmin: true },
+        })
+      ).createMember.member.id;
       const token = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, parseGlobalId(id)!.pk);
-      await afterSpoiling(token, async () => {
-        await gw.data(corp.token, `mutation($id: ID!) { setMemberStatus(input: { id: $id, status: DISABLED }) { member { status } } }`, { id });
-        await gw.data(corp.token, `mutation($id: ID!) { revokeMemberSessions(input: { memberId: $id }) { revokedCount } }`, { id });
-      }, "member disabled");
+      await afterSpoiling(
+        token,
+        async () => {
+          await gw.data(corp.token, `mutation($id: ID!) { setMemberStatus(input: { id: $id, status: DISABLED }) { member { status } } }`, { id });
+          await gw.data(corp.token, `mutation($id: ID!) { revokeMemberSessions(input: { memberId: $id }) { revokedCount } }`, { id });
+        },
+        "member disabled",
+      );
     });
   });
 
@@ -411,7 +456,11 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
     });
 
     it("10: a cursor that is not one of the list's answers BAD_USER_INPUT on every connection", async () => {
-      const bad = [Buffer.from(JSON.stringify(["abc"])).toString("base64url"), Buffer.from(JSON.stringify(["99999999999999999999"])).toString("base64url"), Buffer.from(JSON.stringify(["1", "x"])).toString("base64url")];
+      const bad = [
+        Buffer.from(JSON.stringify(["abc"])).toString("base64url"),
+        Buffer.from(JSON.stringify(["99999999999999999999"])).toString("base64url"),
+        Buffer.from(JSON.stringify(["1", "x"])).toString("base64url"),
+      ];
       const lists = [
         `query($c: String) { members(after: $c) { nodes { id } } }`,
         `query($c: String) { members(last: 5, before: $c) { nodes { id } } }`,
@@ -425,7 +474,11 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
       for (const query of lists) {
         for (const c of bad) {
           const res = await gw.gql(corp.token, query, { c, id: rootId });
-          expect({ query, c, errors: res.body.errors?.map((e) => e.extensions) }).toEqual({ query, c, errors: [{ code: "BAD_USER_INPUT", field: query.includes("before") ? "before" : "after" }] });
+          expect({ query, c, errors: res.body.errors?.map((e) => e.extensions) }).toEqual({
+            query,
+            c,
+            errors: [{ code: "BAD_USER_INPUT", field: query.includes("before") ? "before" : "after" }],
+          });
         }
       }
     });
@@ -433,7 +486,19 @@ describe("safe to open to third parties (issue 11, replayed)", () => {
     it("13: names with bidirectional overrides, zero-width or control characters are refused; nothing is written", async () => {
       const before = await countRows();
       const home = rootId;
-      for (const name of ["Admin\u202Egnp.exe", "a\r\nb\u0007c", "Zero\u200Bwidth", "Bom\uFEFF", "Iso\u2066late", "a\u061Cb", "a\u2028b", "soft\u00ADhy", "Filler\u3164", "x\u180Ey", "x\uFFF9y"]) {
+      for (const name of [
+        "Admin\u202Egnp.exe",
+        "a\r\nb\u0007c",
+        "Zero\u200Bwidth",
+        "Bom\uFEFF",
+        "Iso\u2066late",
+        "a\u061Cb",
+        "a\u2028b",
+        "soft\u00ADhy",
+        "Filler\u3164",
+        "x\u180Ey",
+        "x\uFFF9y",
+      ]) {
         const dep = await gw.gql(corp.token, CREATE_DEPARTMENT, { input: { name, parentId: home } });
         expect(dep.body.errors![0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.name" });
         expect(dep.body.errors![0].message).toBe("input.name: name must not contain control, zero-width or bidirectional-formatting characters");

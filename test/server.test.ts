@@ -103,7 +103,10 @@ describe("server", () => {
       expect(paths).toHaveLength(7);
       for (const [path, { type }] of seen) {
         // Browsers run module scripts only with a JavaScript MIME type.
-        expect({ path, type }).toEqual({ path, type: path.endsWith(".css") ? "text/css; charset=utf-8" : expect.stringMatching(/^(text|application)\/javascript; charset=utf-8$/) });
+        expect({ path, type }).toEqual({
+          path,
+          type: path.endsWith(".css") ? "text/css; charset=utf-8" : expect.stringMatching(/^(text|application)\/javascript; charset=utf-8$/),
+        });
       }
     });
 
@@ -154,7 +157,9 @@ describe("server", () => {
         await locker.query("LOCK TABLE member IN ACCESS EXCLUSIVE MODE");
         const inflight = other.gql(corp.token, "{ members { totalCount } }");
         for (let i = 0; ; i++) {
-          const [{ n }] = (await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows;
+          const [{ n }] = (
+            await locker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+          ).rows;
           if (n === 1) break;
           if (i > 100) throw new Error("the members query never reached PostgreSQL");
           await new Promise((r) => setTimeout(r, 20));

@@ -128,24 +128,46 @@ describe("SQL statements per query do not grow with the page size", () => {
     expect({ five: five.statements, fifty: fifty.statements }).toEqual({ five: 4, fifty: 4 });
   });
   it("the one-statement path reads the columns a query selects, also through fragments and on other fields", async () => {
-    const full = await gw.sql<{ employee_id: string; created_at: Date }>(`SELECT employee_id, created_at FROM member WHERE corp_id = $1 AND employee_id = 'C01'`, [corp.corpPk]);
-    await gw.sql(`UPDATE member SET title = 'Engineer', email = 'c01@example.com', extension = '801' WHERE corp_id = $1 AND employee_id = 'C01'`, [corp.corpPk]);
+    const full = await gw.sql<{ employee_id: string; created_at: Date }>(
+      `SELECT employee_id, created_at FROM member WHERE corp_id = $1 AND employee_id = 'C01'`,
+      [corp.corpPk],
+    );
+    await gw.sql(`UPDATE member SET title = 'Engineer', email = 'c01@example.com', extension = '801' WHERE corp_id = $1 AND employee_id = 'C01'`, [
+      corp.corpPk,
+    ]);
     try {
       // Lean: no optional field anywhere in the document; the page statement leaves them out.
-      const lean = await measure(`query($id: ID!) { department(id: $id) { members(first: 1) { nodes { employeeId name departments { name } } } } }`, { id: alpha });
-      expect(lean).toEqual({ data: { department: { members: { nodes: [{ employeeId: "C01", name: "Member 01", departments: [{ name: "Beta" }, { name: "Alpha" }] }] } } }, statements: 1 });
+      const lean = await measure(`query($id: ID!) { department(id: $id) { members(first: 1) { nodes { employeeId name departments { name } } } } }`, {
+        id: alpha,
+      });
+      expect(lean).toEqual({
+        data: { department: { members: { nodes: [{ employeeId: "C01", name: "Member 01", departments: [{ name: "Beta" }, { name: "Alpha" }] }] } } },
+        statements: 1,
+      });
       // Optional fields selected in fragments, and a timestamp on the departments: all present.
       const FRAGMENTS = `query($id: ID!) { department(id: $id) { members(first: 1) { nodes { ...M departments { ...D } } } } }
         fragment M on Member { employeeId title email extension createdAt updatedAt }
         fragment D on Department { name order createdAt }`;
       const rich = await measure(FRAGMENTS, { id: alpha });
       const node = rich.data.department.members.nodes[0];
-      expect(node).toMatchObject({ employeeId: "C01", title: "Engineer", email: "c01@example.com", extension: "801", createdAt: full[0].created_at.toISOString() });
+      expect(node).toMatchObject({
+        employeeId: "C01",
+        title: "Engineer",
+        email: "c01@example.com",
+        extension: "801",
+        createdAt: full[0].created_at.toISOString(),
+      });
       expect(typeof node.updatedAt).toBe("string");
-      expect(node.departments.map((d: Untyped) => [d.name, d.order, typeof d.createdAt])).toEqual([["Beta", 0, "string"], ["Alpha", 0, "string"]]);
+      expect(node.departments.map((d: Untyped) => [d.name, d.order, typeof d.createdAt])).toEqual([
+        ["Beta", 0, "string"],
+        ["Alpha", 0, "string"],
+      ]);
       expect(rich.statements).toBe(1);
       // A field of the same name elsewhere in the document keeps the column too (the rule is by name).
-      const elsewhere = await measure(`query($id: ID!) { viewer { __typename } department(id: $id) { createdAt members(first: 1) { nodes { departments { createdAt } } } } }`, { id: alpha });
+      const elsewhere = await measure(
+        `query($id: ID!) { viewer { __typename } department(id: $id) { createdAt members(first: 1) { nodes { departments { createdAt } } } } }`,
+        { id: alpha },
+      );
       expect(typeof elsewhere.data.department.createdAt).toBe("string");
       expect(typeof elsewhere.data.department.members.nodes[0].departments[0].createdAt).toBe("string");
     } finally {

@@ -25,8 +25,21 @@ const authorizationUrl = client.buildAuthorizationUrl(config, {
 // The page sets a form cookie that the post must bring back with the page's hidden form token.
 const page = await fetch(authorizationUrl);
 const html = await page.text();
-const cookie = page.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")]));
+const cookie = page.headers
+  .getSetCookie()
+  .map((c) => c.split(";")[0])
+  .join("; ");
+const hidden = Object.fromEntries(
+  [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+    m[1],
+    m[2]
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&"),
+  ]),
+);
 const action = new URL(/<form method="post" action="([^"]+)"/.exec(html)[1], cfg.issuer);
 const posted = await fetch(action, {
   method: "POST",

@@ -14,7 +14,13 @@ const REDIRECT = "http://localhost:3000/callback";
 const PASSWORD = "Correct-horse-9";
 const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
-const unescapeHtml = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const unescapeHtml = (v: string) =>
+  v
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 /**
  * GETs a page with a form, as a browser would: its status, HTML, hidden fields, the form cookie it
@@ -29,7 +35,12 @@ async function formOf(url: string, cookie?: string) {
   const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], unescapeHtml(m[2])]));
   const action = new URL(/<form method="post"(?: action="([^"]+)")?/.exec(html)?.[1] ?? url, url);
   const post = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(action, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", cookie: jar, ...headers }, body: new URLSearchParams({ ...hidden, ...fields }), redirect: "manual" });
+    fetch(action, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: jar, ...headers },
+      body: new URLSearchParams({ ...hidden, ...fields }),
+      redirect: "manual",
+    });
   return { status: res.status, headers: res.headers, html, hidden, cookie: jar, setCookie: res.headers.getSetCookie(), post };
 }
 
@@ -58,7 +69,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   const gql = (token: string, query: string, variables?: Record<string, unknown>) => gw.gql(token, query, variables);
 
   async function setPassword(memberId: string, password = PASSWORD) {
-    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId } })).createActivationLink;
+    const link = (
+      await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId } })
+    ).createActivationLink;
     const url = link.url.replace(issuer, gw.url);
     const form = await formOf(url);
     const res = await form.post({ password, password_again: password });
@@ -70,7 +83,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   let signInForm: { cookie: string; token: string } | undefined;
   async function signInFormToken() {
     if (!signInForm) {
-      const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`);
+      const page = await formOf(
+        `${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`,
+      );
       signInForm = { cookie: page.cookie, token: page.hidden.form_token };
     }
     return signInForm;
@@ -82,7 +97,16 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     return fetch(`${gw.url}/oauth/authorize`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", cookie },
-      body: new URLSearchParams({ response_type: "code", redirect_uri: REDIRECT, scope: "openid profile directory:read", form_token: token, ...params, login, password, ...extra }),
+      body: new URLSearchParams({
+        response_type: "code",
+        redirect_uri: REDIRECT,
+        scope: "openid profile directory:read",
+        form_token: token,
+        ...params,
+        login,
+        password,
+        ...extra,
+      }),
       redirect: "manual",
     });
   }
@@ -124,7 +148,12 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     sales = await dept("Sales");
     eng = await dept("Engineering");
     const member = (employeeId: string, departmentId: string, extra: Record<string, unknown> = {}) =>
-      gw.createMember(corp.token, { employeeId, name: `${employeeId[0].toUpperCase()}${employeeId.slice(1)} Example`, departmentIds: [departmentId], ...extra });
+      gw.createMember(corp.token, {
+        employeeId,
+        name: `${employeeId[0].toUpperCase()}${employeeId.slice(1)} Example`,
+        departmentIds: [departmentId],
+        ...extra,
+      });
     m = {
       alice: await member("alice", sales, { email: "alice@acme.test" }),
       bob: await member("bob", eng),
@@ -169,7 +198,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   });
 
   it("activation: a single-use page sets a password, typed twice, that meets the policy (argon2id), then says where to sign in", async () => {
-    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId: m.frank } })).createActivationLink;
+    const link = (
+      await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url expiresAt } }`, { input: { memberId: m.frank } })
+    ).createActivationLink;
     expect(new Date(link.expiresAt).getTime() - Date.now()).toBeGreaterThan(71.9 * 3600_000);
     const url = link.url.replace(issuer, gw.url);
     const page = await formOf(url);
@@ -198,7 +229,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     expect(once.status).toBe(400);
     expect(await once.text()).toContain("The two passwords differ");
     expect((await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash).toBe(hashBefore);
-    expect(await gw.sql(`SELECT used_at FROM activation_link WHERE member_id = $1 ORDER BY created_at DESC LIMIT 1`, [pk(m.frank)])).toEqual([{ used_at: null }]);
+    expect(await gw.sql(`SELECT used_at FROM activation_link WHERE member_id = $1 ORDER BY created_at DESC LIMIT 1`, [pk(m.frank)])).toEqual([
+      { used_at: null },
+    ]);
     const ok = await page.post({ password: PASSWORD, password_again: PASSWORD });
     expect(ok.status).toBe(200);
     const done = await ok.text();
@@ -214,14 +247,20 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   });
 
   it("activation: a post without the page's form token, or from another site, is refused (403) and changes nothing", async () => {
-    const link = (await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: m.frank } })).createActivationLink;
+    const link = (
+      await gw.data(corp.token, `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`, { input: { memberId: m.frank } })
+    ).createActivationLink;
     const url = link.url.replace(issuer, gw.url);
     const page = await formOf(url);
     const hashBefore = (await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash;
     const fields = { password: "Attacker-chosen-1", password_again: "Attacker-chosen-1" };
     const refusals = [
       // No cookie (another site's form cannot send ours).
-      await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ ...page.hidden, ...fields }) }),
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ ...page.hidden, ...fields }),
+      }),
       // The cookie without the field, a forged field, the sign-in page's field.
       await page.post({ ...fields, form_token: "" }),
       await page.post({ ...fields, form_token: "A".repeat(43) }),
@@ -234,11 +273,21 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(await res.text()).toContain("only be sent from its own page");
     }
     expect((await gw.sql(`SELECT password_hash FROM member_credential WHERE member_id = $1`, [pk(m.frank)]))[0].password_hash).toBe(hashBefore);
-    expect(await gw.sql(`SELECT used_at FROM activation_link WHERE member_id = $1 ORDER BY created_at DESC LIMIT 1`, [pk(m.frank)])).toEqual([{ used_at: null }]);
+    expect(await gw.sql(`SELECT used_at FROM activation_link WHERE member_id = $1 ORDER BY created_at DESC LIMIT 1`, [pk(m.frank)])).toEqual([
+      { used_at: null },
+    ]);
   });
 
   it("signs a member in with openid-client: discovery, authorize, form, callback, PKCE exchange, ID token, userinfo, refresh, revoke; the token then acts as the member", async () => {
-    const result = await runClient({ issuer, clientId: portal.clientId, clientSecret: portal.clientSecret, redirectUri: REDIRECT, scope: "openid profile directory:read", login: "alice@acme.test", password: PASSWORD });
+    const result = await runClient({
+      issuer,
+      clientId: portal.clientId,
+      clientSecret: portal.clientSecret,
+      redirectUri: REDIRECT,
+      scope: "openid profile directory:read",
+      login: "alice@acme.test",
+      password: PASSWORD,
+    });
     expect(result.pageStatus).toBe(200);
     expect(result.postStatus).toBe(303);
     expect(result.callback).toEqual({ origin: REDIRECT, state: true, iss: issuer });
@@ -262,7 +311,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     const jwks = (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
     const header = jwt.decode(result.idToken, { complete: true })!.header;
     const jwk = jwks.keys.find((k) => k.kid === header.kid)!;
-    expect(jwt.verify(result.idToken, createPublicKey({ key: jwk as Untyped, format: "jwk" }), { algorithms: ["RS256"], issuer, audience: portal.clientId })).toMatchObject({ sub: m.alice });
+    expect(
+      jwt.verify(result.idToken, createPublicKey({ key: jwk as Untyped, format: "jwk" }), { algorithms: ["RS256"], issuer, audience: portal.clientId }),
+    ).toMatchObject({ sub: m.alice });
     expect(result.userinfo).toEqual({ sub: m.alice, name: "Alice Example", employee_id: "alice", corp: corp.corpId, departments: [sales] });
     expect(result.scope).toBe("openid profile directory:read");
     expect(result.refreshed.idClaims.sub).toBe(m.alice);
@@ -332,10 +383,14 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
   it("createActivationLink and revokeMemberSessions: leaders within their subtree, nobody across corps or outside an app's visibility; audited", async () => {
     const LINK = `mutation($input: MemberIdInput!) { createActivationLink(input: $input) { url } }`;
     // Alice leads Sales (through the administrator app, as a member).
-    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, { input: { id: sales, leaderIds: [m.alice] } });
+    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, {
+      input: { id: sales, leaderIds: [m.alice] },
+    });
     const leader = gw.memberToken(corp.corpPk, corp, pk(m.alice));
     const before = (await gw.sql(`SELECT count(*)::int AS n FROM activation_link`))[0].n;
-    expect((await gw.gql(leader, LINK, { input: { memberId: m.dave } })).body.data.createActivationLink.url).toMatch(new RegExp(`^${issuer}/activate/[A-Za-z0-9_-]{43}$`));
+    expect((await gw.gql(leader, LINK, { input: { memberId: m.dave } })).body.data.createActivationLink.url).toMatch(
+      new RegExp(`^${issuer}/activate/[A-Za-z0-9_-]{43}$`),
+    );
     expect((await gw.gql(leader, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
     // A leader may not take over a corp administrator in their subtree (a link resets the password),
     // nor a member who also belongs to a department the leader does not lead (as for updateMember).
@@ -345,27 +400,42 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     try {
       for (const target of [m.carol, m.erin]) {
         expect((await gw.gql(leader, LINK, { input: { memberId: target } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
-        expect((await gw.gql(leader, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: target } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
+        expect(
+          (await gw.gql(leader, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: target } }))
+            .body.errors![0].extensions,
+        ).toEqual({ code: "FORBIDDEN" });
       }
     } finally {
       await gw.data(corp.token, UPDATE, { input: { id: m.carol, isCorpAdmin: false } });
       await gw.data(corp.token, UPDATE, { input: { id: m.erin, departmentIds: [sales] } });
     }
     const salesApp = await gw.createApp(corp.corpPk, ["directory:read", "directory:write"], [pk(sales)]);
-    expect((await gw.gql(salesApp.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
+    expect((await gw.gql(salesApp.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({
+      code: "NOT_FOUND",
+      field: "input.memberId",
+    });
     expect((await gw.gql(beta.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
     const reader = await gw.createApp(corp.corpPk, ["directory:read"]);
     expect((await gw.gql(reader.token, LINK, { input: { memberId: m.bob } })).body.errors![0].extensions).toEqual({ code: "FORBIDDEN" });
-    expect((await gw.gql(corp.token, LINK, { input: { memberId: "nope" } })).body.errors![0].extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.memberId" });
+    expect((await gw.gql(corp.token, LINK, { input: { memberId: "nope" } })).body.errors![0].extensions).toEqual({
+      code: "BAD_USER_INPUT",
+      field: "input.memberId",
+    });
     expect((await gw.sql(`SELECT count(*)::int AS n FROM activation_link`))[0].n).toBe(before + 1);
     const [audit] = await gw.sql(`SELECT action, member_id, app_id FROM audit_log WHERE action = 'ACTIVATION_LINK_CREATED' ORDER BY id DESC LIMIT 1`);
     expect(audit).toEqual({ action: "ACTIVATION_LINK_CREATED", member_id: pk(m.dave), app_id: corp.appPk });
-    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, { input: { id: sales, leaderIds: [] } });
+    await gw.data(corp.token, `mutation($input: UpdateDepartmentInput!) { updateDepartment(input: $input) { department { id } } }`, {
+      input: { id: sales, leaderIds: [] },
+    });
   });
 
   it("a vendor app signs members in to the corps that installed it (corp_id), with a standard token request", async () => {
     const vendorRedirect = "https://crm.example/callback";
-    const vendor = await gw.deps.services.apps.createVendorApp({ name: "CRM Cloud", scopes: ["directory:read", "customers:read"], redirectUris: [vendorRedirect] });
+    const vendor = await gw.deps.services.apps.createVendorApp({
+      name: "CRM Cloud",
+      scopes: ["directory:read", "customers:read"],
+      redirectUris: [vendorRedirect],
+    });
     const authorize = (corpId: string) => {
       const verifier = randomBytes(32).toString("base64url");
       const params = {
@@ -409,10 +479,15 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     expect(jwt.decode(res.body.id_token)).toMatchObject({ aud: vendor.clientId, sub: m.alice, corp: corp.corpId });
     const me = await gql(res.body.access_token, `{ viewer { __typename app { kind name } member { employeeId } } }`);
     expect(me.body.data.viewer).toEqual({ __typename: "MemberViewer", app: { kind: "VENDOR", name: "CRM Cloud" }, member: { employeeId: "alice" } });
-    const refreshed = await gw.tokenRequest({ grant_type: "refresh_token", refresh_token: res.body.refresh_token }, { id: vendor.clientId, secret: vendor.clientSecret });
+    const refreshed = await gw.tokenRequest(
+      { grant_type: "refresh_token", refresh_token: res.body.refresh_token },
+      { id: vendor.clientId, secret: vendor.clientSecret },
+    );
     expect(refreshed.status).toBe(200);
     // Bob (Engineering) is outside the installation's visibility.
-    const bob = await (await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize(corp.corpId).params)}`)).post({ login: "bob", password: PASSWORD });
+    const bob = await (
+      await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize(corp.corpId).params)}`)
+    ).post({ login: "bob", password: PASSWORD });
     expect(new URL(bob.headers.get("location")!).searchParams.get("error")).toBe("access_denied");
     // Corp B never installed it: nothing there.
     const beta = authorize(toGlobalId("Corp", "999999"));
@@ -421,7 +496,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
 
   describe("the sign-in page", () => {
     it("is server-rendered with no external assets", async () => {
-      const res = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "<x>" })}`);
+      const res = await fetch(
+        `${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "<x>" })}`,
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^text\/html/);
       expect(res.headers.get("cache-control")).toBe("no-store");
@@ -434,8 +511,13 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     it("accepts the form only with its page's cookie-bound form token, and never from another site: refused (403) before any attempt is counted", async () => {
       const verifier = randomBytes(32).toString("base64url");
       const authorize = {
-        response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid", state: "s",
-        code_challenge: createHash("sha256").update(verifier).digest("base64url"), code_challenge_method: "S256",
+        response_type: "code",
+        client_id: portal.clientId,
+        redirect_uri: REDIRECT,
+        scope: "openid",
+        state: "s",
+        code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+        code_challenge_method: "S256",
       };
       const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize)}`);
       expect(page.setCookie).toEqual([expect.stringMatching(/^wg_form=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/)]);
@@ -453,7 +535,12 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       });
       const before = await state();
       const bare = (headers: Record<string, string>, fields: Record<string, string>) =>
-        fetch(`${gw.url}/oauth/authorize`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams({ ...authorize, ...fields }), redirect: "manual" });
+        fetch(`${gw.url}/oauth/authorize`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+          body: new URLSearchParams({ ...authorize, ...fields }),
+          redirect: "manual",
+        });
       const other = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams(authorize)}`);
       for (const password of [PASSWORD, "Wrong-password-1"]) {
         const refusals = [
@@ -493,7 +580,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     });
 
     it("names the app and the corp, and says what to do about a forgotten password", async () => {
-      const page = await formOf(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`);
+      const page = await formOf(
+        `${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`,
+      );
       expect(page.html).toContain("<h1>Sign in to Portal</h1>");
       expect(page.html).toContain("with your Acme account");
       expect(page.html).toMatch(/Forgot your password\?<\/b> Ask your Acme administrator \(or your department leader\) for a new activation link/);
@@ -541,7 +630,8 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const other = await memberTokens("alice");
       const second = await tokenRequest({ grant_type: "refresh_token", refresh_token: first.refresh_token });
       expect(second.status).toBe(200);
-      for (const token of [first.access_token, second.body.access_token, other.access_token]) expect((await gql(token, `{ viewer { role } }`)).status).toBe(200);
+      for (const token of [first.access_token, second.body.access_token, other.access_token])
+        expect((await gql(token, `{ viewer { role } }`)).status).toBe(200);
       const revokedBefore = (await gw.sql(`SELECT count(*)::int AS n FROM revoked_token`))[0].n;
       const reuse = await tokenRequest({ grant_type: "refresh_token", refresh_token: first.refresh_token });
       expect(reuse).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
@@ -553,10 +643,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: second.body.refresh_token })).body.error).toBe("invalid_grant");
       // Exactly the family's two access tokens were revoked, by their jti, until they expire.
       const jtis = [first.access_token, second.body.access_token].map((t) => (jwt.decode(t) as JwtPayload).jti);
-      const rows = await gw.sql(`SELECT jti::text, extract(epoch FROM expires_at)::int - $2::int AS slack FROM revoked_token WHERE jti = ANY($1::uuid[]) ORDER BY jti`, [
-        jtis,
-        (jwt.decode(first.access_token) as JwtPayload).exp,
-      ]);
+      const rows = await gw.sql(
+        `SELECT jti::text, extract(epoch FROM expires_at)::int - $2::int AS slack FROM revoked_token WHERE jti = ANY($1::uuid[]) ORDER BY jti`,
+        [jtis, (jwt.decode(first.access_token) as JwtPayload).exp],
+      );
       expect(rows.map((r) => r.jti).sort()).toEqual([...jtis].sort());
       expect((await gw.sql(`SELECT count(*)::int AS n FROM revoked_token`))[0].n).toBe(revokedBefore + 2);
       // Another sign-in of the same member is another family: untouched.
@@ -566,7 +656,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
 
     it("a code or refresh token presented by another client: refused, and still good for its own client", async () => {
       const { code, verifier } = await codeFor("alice");
-      const stolen = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: mobile.clientId }, null);
+      const stolen = await tokenRequest(
+        { grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: mobile.clientId },
+        null,
+      );
       expect(stolen).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
       const own = await exchange(code, verifier);
       expect(own.status).toBe(200);
@@ -587,7 +680,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
 
     it("a redirect URI that is not registered: an error page, no redirect", async () => {
       for (const uri of ["http://localhost:3000/callback/", "http://localhost:3000/callback?x=1", "https://evil.example/callback"]) {
-        const res = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: uri, scope: "openid" })}`, { redirect: "manual" });
+        const res = await fetch(
+          `${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: uri, scope: "openid" })}`,
+          { redirect: "manual" },
+        );
         expect(res.status).toBe(400);
         expect(res.headers.get("location")).toBeNull();
         expect(await res.text()).toContain("redirect_uri is not registered");
@@ -600,7 +696,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
 
     it("an expired code (5 minutes)", async () => {
       const { code, verifier } = await codeFor("alice");
-      const [row] = await gw.sql(`SELECT extract(epoch FROM expires_at - auth_time)::int AS ttl FROM oauth_code WHERE code_hash = $1`, [createHash("sha256").update(code).digest("hex")]);
+      const [row] = await gw.sql(`SELECT extract(epoch FROM expires_at - auth_time)::int AS ttl FROM oauth_code WHERE code_hash = $1`, [
+        createHash("sha256").update(code).digest("hex"),
+      ]);
       expect(row.ttl).toBe(300);
       await gw.sql(`UPDATE oauth_code SET expires_at = now() - interval '1 second' WHERE code_hash = $1`, [createHash("sha256").update(code).digest("hex")]);
       expect((await exchange(code, verifier)).body.error).toBe("invalid_grant");
@@ -627,11 +725,17 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect(none.status).toBe(303);
       const location = new URL(none.headers.get("location")!);
       expect(Object.fromEntries(location.searchParams)).toMatchObject({ error: "invalid_request", state: "st", iss: issuer });
-      const plain = await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, code_challenge: "x".repeat(43), code_challenge_method: "plain" })}`, { redirect: "manual" });
+      const plain = await fetch(
+        `${gw.url}/oauth/authorize?${new URLSearchParams({ ...base, code_challenge: "x".repeat(43), code_challenge_method: "plain" })}`,
+        { redirect: "manual" },
+      );
       expect(new URL(plain.headers.get("location")!).searchParams.get("error")).toBe("invalid_request");
       // With PKCE the public client signs in and exchanges the code with its client_id only.
       const { code, verifier } = await codeFor("alice", PASSWORD, mobile.clientId);
-      const res = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: mobile.clientId }, null);
+      const res = await tokenRequest(
+        { grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: mobile.clientId },
+        null,
+      );
       expect(res.status).toBe(200);
     });
 
@@ -684,29 +788,41 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     });
 
     it("a member outside the app's visibility cannot sign in to it", async () => {
-      const res = await postSignIn({ client_id: portal.clientId, state: "vis", code_challenge: "x".repeat(43), code_challenge_method: "S256" }, "bob", PASSWORD);
+      const res = await postSignIn(
+        { client_id: portal.clientId, state: "vis", code_challenge: "x".repeat(43), code_challenge_method: "S256" },
+        "bob",
+        PASSWORD,
+      );
       expect(res.status).toBe(303);
       expect(Object.fromEntries(new URL(res.headers.get("location")!).searchParams)).toMatchObject({ error: "access_denied", state: "vis" });
       expect(await gw.sql(`SELECT count(*)::int AS n FROM oauth_code WHERE member_id = $1`, [pk(m.bob)])).toEqual([{ n: 0 }]);
-      const apps = (await gw.data(corp.token, `query($m: ID!) { appsForMember(memberId: $m) { name } }`, { m: m.bob })).appsForMember.map((a: { name: string }) => a.name);
+      const apps = (await gw.data(corp.token, `query($m: ID!) { appsForMember(memberId: $m) { name } }`, { m: m.bob })).appsForMember.map(
+        (a: { name: string }) => a.name,
+      );
       expect(apps).not.toContain("Portal");
     });
 
     it("a resigned member is refused on the next call, and cannot refresh or sign in", async () => {
       const tokens = await memberTokens("carol");
       expect((await gql(tokens.access_token, `{ viewer { role } }`)).status).toBe(200);
-      await gw.data(corp.token, `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { status } } }`, { input: { id: m.carol, status: "RESIGNED" } });
+      await gw.data(corp.token, `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { status } } }`, {
+        input: { id: m.carol, status: "RESIGNED" },
+      });
       const next = await gql(tokens.access_token, `{ viewer { role } }`);
       expect(next.status).toBe(401);
       expect(next.body.errors![0].extensions).toEqual({ code: "UNAUTHENTICATED" });
       expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
-      expect((await postSignIn({ client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" }, "carol", PASSWORD)).status).toBe(401);
+      expect((await postSignIn({ client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" }, "carol", PASSWORD)).status).toBe(
+        401,
+      );
     });
 
     it("a disabled member is refused on the next call; enabled again, they sign in anew", async () => {
       const tokens = await memberTokens("frank");
       const setStatus = (status: string) =>
-        gw.data(corp.token, `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { status } } }`, { input: { id: m.frank, status } });
+        gw.data(corp.token, `mutation($input: SetMemberStatusInput!) { setMemberStatus(input: $input) { member { status } } }`, {
+          input: { id: m.frank, status },
+        });
       await setStatus("DISABLED");
       expect((await gql(tokens.access_token, `{ viewer { role } }`)).status).toBe(401);
       expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
@@ -717,7 +833,9 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     it("revokeMemberSessions signs a member out everywhere at once", async () => {
       const tokens = await memberTokens("dave");
       await new Promise((r) => setTimeout(r, 1100));
-      const res = await gw.data(corp.token, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: m.dave } });
+      const res = await gw.data(corp.token, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, {
+        input: { memberId: m.dave },
+      });
       expect(res.revokeMemberSessions.revokedCount).toBe(1);
       expect((await gql(tokens.access_token, `{ viewer { role } }`)).status).toBe(401);
       expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token })).body.error).toBe("invalid_grant");
@@ -725,16 +843,20 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const fresh = await memberTokens("dave");
       expect((await gql(fresh.access_token, `{ viewer { role } }`)).status).toBe(200);
       // A second corp's administrator cannot sign out corp A's members.
-      const cross = await gw.gql(beta.token, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, { input: { memberId: m.dave } });
+      const cross = await gw.gql(beta.token, `mutation($input: MemberIdInput!) { revokeMemberSessions(input: $input) { revokedCount } }`, {
+        input: { memberId: m.dave },
+      });
       expect(cross.body.errors![0].extensions).toEqual({ code: "NOT_FOUND", field: "input.memberId" });
     });
 
     it("a login that is one member's email selects that member, whatever another member's employee id is: no takeover, no blocking", async () => {
       const params = { client_id: portal.clientId, code_challenge: "x".repeat(43), code_challenge_method: "S256" };
       const createMember = async (employeeId: string, name: string) =>
-        (await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
-          input: { employeeId, name, departmentIds: [sales] },
-        })).createMember.member.id as string;
+        (
+          await gw.data(corp.token, `mutation($input: CreateMemberInput!) { createMember(input: $input) { member { id } } }`, {
+            input: { employeeId, name, departmentIds: [sales] },
+          })
+        ).createMember.member.id as string;
       // What a restricted app can do: a member whose employee id is Alice's email.
       const impostor = await createMember("alice@acme.test", "Mallory");
       // An employee id that looks like an address nobody has.
@@ -755,7 +877,11 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
         }
         // No member has Grace's address: the login is her employee id.
         expect((await codeFor("grace@elsewhere.test", "Grace-pass-12")).code).toBeTruthy();
-        expect(await gw.sql(`SELECT outcome, member_id::text, detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' ORDER BY id`, [before])).toEqual([
+        expect(
+          await gw.sql(`SELECT outcome, member_id::text, detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' ORDER BY id`, [
+            before,
+          ]),
+        ).toEqual([
           { outcome: "FAILURE", member_id: pk(m.alice), reason: "wrong password" },
           { outcome: "SUCCESS", member_id: pk(m.alice), reason: null },
           { outcome: "SUCCESS", member_id: pk(m.alice), reason: null },
@@ -765,7 +891,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
         // Alice still signs in with her employee id.
         expect((await codeFor("alice")).code).toBeTruthy();
       } finally {
-        for (const [id, employeeId] of [[impostor, "mallory"], [plain, "grace"]]) {
+        for (const [id, employeeId] of [
+          [impostor, "mallory"],
+          [plain, "grace"],
+        ]) {
           await gw.data(corp.token, `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }`, { input: { id, employeeId } });
         }
       }
@@ -780,7 +909,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const sixth = await postSignIn(params, "dave", PASSWORD);
       expect(sixth.status).toBe(401);
       expect(await sixth.text()).toContain("Sign-in failed");
-      const audit = await gw.sql(`SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'SIGN_IN' AND member_id = $1 AND outcome = 'FAILURE' ORDER BY id DESC LIMIT 2`, [pk(m.dave)]);
+      const audit = await gw.sql(
+        `SELECT detail->>'reason' AS reason FROM audit_log WHERE action = 'SIGN_IN' AND member_id = $1 AND outcome = 'FAILURE' ORDER BY id DESC LIMIT 2`,
+        [pk(m.dave)],
+      );
       expect(audit).toEqual([{ reason: "locked" }, { reason: "wrong password; account locked" }]);
       await gw.sql(`UPDATE member_credential SET locked_until = now() - interval '1 second' WHERE member_id = $1`, [pk(m.dave)]);
       expect((await codeFor("dave")).code).toBeTruthy();
@@ -791,7 +923,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const before = (await gw.sql(`SELECT coalesce(max(id), 0) AS id FROM audit_log`))[0].id;
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => postSignIn(params, "frank", `Wrong-password-${i}`)));
       expect(answers.map((r) => r.status)).toEqual(Array(20).fill(401));
-      const reasons = await gw.sql(`SELECT detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' AND member_id = $2`, [before, pk(m.frank)]);
+      const reasons = await gw.sql(`SELECT detail->>'reason' AS reason FROM audit_log WHERE id > $1 AND action = 'SIGN_IN' AND member_id = $2`, [
+        before,
+        pk(m.frank),
+      ]);
       expect(reasons).toHaveLength(20);
       expect(reasons.filter((r) => r.reason !== "locked")).toHaveLength(5);
       await gw.sql(`UPDATE member_credential SET locked_until = NULL, failed_attempts = 0 WHERE member_id = $1`, [pk(m.frank)]);
@@ -802,13 +937,27 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
     it("every response: nosniff and no framing; pages: a CSP with frame-ancestors 'none'", async () => {
       const responses = {
         healthz: await fetch(`${gw.url}/healthz`),
-        graphql: await fetch(`${gw.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${corp.token}` }, body: JSON.stringify({ query: "{ viewer { role } }" }) }),
-        graphqlRefused: await fetch(`${gw.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nope" }, body: "{}" }),
-        token: await fetch(`${gw.url}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=password" }),
+        graphql: await fetch(`${gw.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${corp.token}` },
+          body: JSON.stringify({ query: "{ viewer { role } }" }),
+        }),
+        graphqlRefused: await fetch(`${gw.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: "Bearer nope" },
+          body: "{}",
+        }),
+        token: await fetch(`${gw.url}/oauth/token`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: "grant_type=password",
+        }),
         jwks: await fetch(`${gw.url}/.well-known/jwks.json`),
         missing: await fetch(`${gw.url}/nowhere`),
         errorPage: await fetch(`${gw.url}/oauth/authorize?client_id=nobody`),
-        signIn: await fetch(`${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`),
+        signIn: await fetch(
+          `${gw.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: portal.clientId, redirect_uri: REDIRECT, scope: "openid" })}`,
+        ),
         activation: await fetch(`${gw.url}/activate/not-a-link`),
         playground: await fetch(`${gw.url}/graphql`, { headers: { accept: "text/html" } }),
         playgroundScript: await fetch(`${gw.url}/playground/playground.js`),
@@ -836,21 +985,36 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const tokens = await memberTokens("alice");
       const intro = await fetch(`${gw.url}/oauth/introspect`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64") },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64"),
+        },
         body: new URLSearchParams({ token: tokens.access_token }),
       });
-      expect(await intro.json()).toMatchObject({ active: true, client_id: portal.clientId, sub: m.alice, member: m.alice, scope: "openid profile directory:read" });
+      expect(await intro.json()).toMatchObject({
+        active: true,
+        client_id: portal.clientId,
+        sub: m.alice,
+        member: m.alice,
+        scope: "openid profile directory:read",
+      });
       // Another app of the corp learns nothing about it.
       const other = await fetch(`${gw.url}/oauth/introspect`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${corp.clientId}:${corp.clientSecret}`).toString("base64") },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: "Basic " + Buffer.from(`${corp.clientId}:${corp.clientSecret}`).toString("base64"),
+        },
         body: new URLSearchParams({ token: tokens.access_token }),
       });
       expect(await other.json()).toEqual({ active: false });
       const revoke = (token: string) =>
         fetch(`${gw.url}/oauth/revoke`, {
           method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64") },
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64"),
+          },
           body: new URLSearchParams({ token }),
         });
       expect((await revoke(tokens.refresh_token)).status).toBe(200);
@@ -867,7 +1031,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       expect((await gql(own, `{ corp { name } }`)).status).toBe(200);
       const revokedOwn = await fetch(`${gw.url}/oauth/revoke`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${corp.clientId}:${corp.clientSecret}`).toString("base64") },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: "Basic " + Buffer.from(`${corp.clientId}:${corp.clientSecret}`).toString("base64"),
+        },
         body: new URLSearchParams({ token: own, token_type_hint: "access_token" }),
       });
       expect(revokedOwn.status).toBe(200);
@@ -879,7 +1046,10 @@ describe("sign in with Workgraph (OpenID Connect)", () => {
       const kept = await gw.token(corp.clientId, corp.clientSecret);
       await fetch(`${gw.url}/oauth/revoke`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64") },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: "Basic " + Buffer.from(`${portal.clientId}:${portal.clientSecret}`).toString("base64"),
+        },
         body: new URLSearchParams({ token: kept }),
       });
       expect((await gql(kept, `{ corp { name } }`)).status).toBe(200);

@@ -10,7 +10,17 @@ import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types"
 
 /** The parameters of an authorization request that `parse` reads. */
 const AUTHORIZE_REQUEST_PARAMS = [
-  "response_type", "response_mode", "prompt", "client_id", "corp_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method",
+  "response_type",
+  "response_mode",
+  "prompt",
+  "client_id",
+  "corp_id",
+  "redirect_uri",
+  "scope",
+  "state",
+  "nonce",
+  "code_challenge",
+  "code_challenge_method",
 ] as const;
 
 /**

@@ -134,12 +134,15 @@ export class MemberGrants {
         WHERE m.corp_id = $1 AND m.id = $2`,
       [grant.memberPk, app.id],
     );
-    const refusedWhy =
-      !member ? "member deleted"
-      : member.status !== "ACTIVE" ? `member is ${member.status}`
-      : !member.visible ? "member outside the app's visibility"
-      : member.sessions_revoked_at && member.sessions_revoked_at >= grant.authTime ? "member's sessions were revoked"
-      : undefined;
+    const refusedWhy = !member
+      ? "member deleted"
+      : member.status !== "ACTIVE"
+        ? `member is ${member.status}`
+        : !member.visible
+          ? "member outside the app's visibility"
+          : member.sessions_revoked_at && member.sessions_revoked_at >= grant.authTime
+            ? "member's sessions were revoked"
+            : undefined;
     if (refusedWhy) {
       await this.revocation.revokeFamily(db, grant.familyId);
       const detail = { grant: grantType, reason: refusedWhy };

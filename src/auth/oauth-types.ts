@@ -26,7 +26,8 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 /** OAuth 2.0 error of the token endpoint (RFC 6749 §5.2). */
 export class OAuthError extends Error {
   constructor(
-    readonly error: "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized_client" | "access_denied",
+    readonly error:
+      "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "invalid_scope" | "unauthorized_client" | "access_denied",
     readonly description: string,
     readonly status = error === "invalid_client" ? 401 : 400,
   ) {

@@ -12,7 +12,17 @@ import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types"
 import type { TokenService } from "./tokens";
 
 /** The authorization request parameters the sign-in form carries through its POST. */
-const AUTHORIZE_PARAMS = ["response_type", "client_id", "corp_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"] as const;
+const AUTHORIZE_PARAMS = [
+  "response_type",
+  "client_id",
+  "corp_id",
+  "redirect_uri",
+  "scope",
+  "state",
+  "nonce",
+  "code_challenge",
+  "code_challenge_method",
+] as const;
 
 type Form = Record<string, string | undefined>;
 
@@ -30,7 +40,8 @@ function fields(source: unknown): Form {
 function oauthForm(source: unknown): Form {
   const form = fields(source);
   const malformed = Object.keys(form).find((k) => hasControlCharacter(form[k]));
-  if (malformed !== undefined) throw new OAuthError("invalid_request", `${hasControlCharacter(malformed) ? "A parameter" : malformed} is malformed (it holds a control character).`);
+  if (malformed !== undefined)
+    throw new OAuthError("invalid_request", `${hasControlCharacter(malformed) ? "A parameter" : malformed} is malformed (it holds a control character).`);
   return form;
 }
 
@@ -209,13 +220,19 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     const originOk = origin === undefined || origin === "null" || origin === ownOrigin;
     if (tokenOk && siteOk && originOk) return next();
     pageHeaders(res);
-    res.status(403).type("html").send(errorPage("This form can only be sent from its own page. Open the sign-in link again (your browser must accept this site's cookies)."));
+    res
+      .status(403)
+      .type("html")
+      .send(errorPage("This form can only be sent from its own page. Open the sign-in link again (your browser must accept this site's cookies)."));
   };
 
   type SignInExtra = { login?: string; error?: string; passwordExpired?: string };
   const signIn = async (req: Request, res: Response, status: number, request: AuthorizeRequest, params: Form, extra: SignInExtra = {}) => {
     const names = await sso.authorization.pageNames(request);
-    res.status(status).type("html").send(signInPage({ ...names, hidden: { ...hiddenFields(params), ...formToken(req, res, "sign-in") }, ...extra }));
+    res
+      .status(status)
+      .type("html")
+      .send(signInPage({ ...names, hidden: { ...hiddenFields(params), ...formToken(req, res, "sign-in") }, ...extra }));
   };
 
   router.get("/oauth/authorize", async (req, res) => {
@@ -232,7 +249,11 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     if (!request) return;
     pageHeaders(res);
     try {
-      const result = await sso.signIn.attempt(request, { login: params.login ?? "", password: params.password ?? "", newPassword: params.new_password || undefined }, req.ip);
+      const result = await sso.signIn.attempt(
+        request,
+        { login: params.login ?? "", password: params.password ?? "", newPassword: params.new_password || undefined },
+        req.ip,
+      );
       if ("redirect" in result) return void res.redirect(303, result.redirect);
       if ("failed" in result) return void (await signIn(req, res, 401, request, params, { login: params.login, error: result.failed }));
       await signIn(req, res, 200, request, params, { login: params.login, passwordExpired: result.passwordExpired });
@@ -250,11 +271,14 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
       const grantType = body.grant_type;
       if (!grantType) throw new OAuthError("invalid_request", "grant_type is required.");
       if (grantType === "client_credentials") {
-        if (!clientId || !clientSecret) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic or client_id and client_secret).");
+        if (!clientId || !clientSecret)
+          throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic or client_id and client_secret).");
         return void res.json(await tokens.clientCredentials.grant(clientId, clientSecret, body.scope, { corpId: body.corp_id, ip: req.ip }));
       }
-      if (grantType !== "authorization_code" && grantType !== "refresh_token") throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
-      if (!clientId) throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic, client_secret_post, or client_id for a public client).");
+      if (grantType !== "authorization_code" && grantType !== "refresh_token")
+        throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported.`);
+      if (!clientId)
+        throw new OAuthError("invalid_client", "Client authentication is required (HTTP Basic, client_secret_post, or client_id for a public client).");
       const corpId = body.corp_id ?? (() => sso.grants.corpOfGrant(body));
       const app = await tokens.clients.authenticate(clientId, clientSecret, { allowPublic: true, corpId, ip: req.ip });
       await tokens.clients.checkNetwork(app, req.ip);
@@ -326,7 +350,10 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
 
   const activation = async (req: Request, res: Response, status: number, token: string, error?: string) => {
     const target = await sso.activation.target(token);
-    res.status(target ? status : 404).type("html").send(activationPage(target ? { name: target.name, corpName: target.corpName, hidden: formToken(req, res, "activate"), error } : { error }));
+    res
+      .status(target ? status : 404)
+      .type("html")
+      .send(activationPage(target ? { name: target.name, corpName: target.corpName, hidden: formToken(req, res, "activate"), error } : { error }));
   };
 
   router.get("/activate/:token", async (req, res) => {
@@ -340,7 +367,8 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     const body = fields(req.body);
     const password = body.password ?? "";
     // Typed twice: a mismatch stores nothing and spends nothing of the link.
-    if (body.password_again !== password) return void (await activation(req, res, 400, token, "The two passwords differ: type the same new password in both fields."));
+    if (body.password_again !== password)
+      return void (await activation(req, res, 400, token, "The two passwords differ: type the same new password in both fields."));
     const result = await sso.activation.activate(token, password, req.ip);
     if (!result.error) return void res.type("html").send(activationPage({ done: true, corpName: result.corpName, employeeId: result.employeeId }));
     await activation(req, res, 400, token, result.error);

@@ -2,8 +2,7 @@
  * The server-rendered pages of sign-in (issue 5): plain HTML with inline styles, no scripts and no
  * external assets. Every value is escaped.
  */
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 /**
  * Response headers of every page: no caching, no framing (clickjacking: `frame-ancestors` and the
@@ -85,7 +84,10 @@ export function errorPage(message: string): string {
 
 /** Too many form posts from one address (the per-IP throttle); `Retry-After` carries the same seconds. */
 export function throttledPage(retryAfterSeconds: number): string {
-  return page("Too many attempts", `<h1>Too many attempts from your network</h1><p class="error" role="alert">Wait ${retryAfterSeconds} seconds, then open the sign-in link again.</p>`);
+  return page(
+    "Too many attempts",
+    `<h1>Too many attempts from your network</h1><p class="error" role="alert">Wait ${retryAfterSeconds} seconds, then open the sign-in link again.</p>`,
+  );
 }
 
 /** The activation page: set a password, typed twice. */
@@ -106,7 +108,11 @@ export function activationPage(opts: {
        <p class="note">This link is now used up. Your password expires after 90 days; the sign-in page then asks for a new one.</p>`,
     );
   }
-  if (!opts.name) return page("Activation", `<h1>Activation</h1><p class="error" role="alert">${escapeHtml(opts.error ?? "This link is invalid, expired or already used.")}</p><p class="note">Ask your administrator for a new activation link.</p>`);
+  if (!opts.name)
+    return page(
+      "Activation",
+      `<h1>Activation</h1><p class="error" role="alert">${escapeHtml(opts.error ?? "This link is invalid, expired or already used.")}</p><p class="note">Ask your administrator for a new activation link.</p>`,
+    );
   return page(
     "Set your password",
     `<h1>Welcome, ${escapeHtml(opts.name)}</h1>${opts.corpName ? `<p class="note">${escapeHtml(opts.corpName)}</p>` : ""}

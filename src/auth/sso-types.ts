@@ -15,10 +15,12 @@ export const ACCESS_JTI_LABEL = "workgraph-access-jti:";
 
 /** The jti of the access token issued together with the refresh token whose hash is `refreshHash` (a UUID-shaped 128-bit digest). */
 export function accessJti(refreshHash: string): string {
-  const hex = createHash("sha256").update(ACCESS_JTI_LABEL + refreshHash, "utf8").digest("hex").slice(0, 32);
+  const hex = createHash("sha256")
+    .update(ACCESS_JTI_LABEL + refreshHash, "utf8")
+    .digest("hex")
+    .slice(0, 32);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
-
 
 /** A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636). */
 export interface AuthorizeRequest {

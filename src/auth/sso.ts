@@ -11,7 +11,6 @@ import { SignIn } from "./sign-in";
 import { TokenRevocation } from "./token-revocation";
 import type { TokenService } from "./tokens";
 
-
 /**
  * The OpenID Connect provider's rules (issue 5), composed of one part per flow: `authorization`
  * (validating requests, redirects, page names), `signIn` (member sign-in with lock and password

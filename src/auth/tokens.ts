@@ -9,7 +9,6 @@ import type { AccessClaims } from "./oauth-types";
 import { SigningKeys, type AccessGrant } from "./signing-keys";
 import { TokenPrincipals } from "./token-principal";
 
-
 /**
  * The token side of the gateway, composed of its parts: `keys` (signing keys, JWKS, signing and
  * verifying JWTs), `clients` (client authentication and IP ranges), `clientCredentials` (that

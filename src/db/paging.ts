@@ -48,7 +48,10 @@ function decodeCursor(cursor: string, field: string, arity: number): Key {
 export function pageWindow(args: PageArgs, arity = 1): PageWindow {
   const { first, last } = args;
   if (first != null && last != null) throw badInput("last", "Give either first or last, not both.");
-  for (const [field, n] of [["first", first], ["last", last]] as const) {
+  for (const [field, n] of [
+    ["first", first],
+    ["last", last],
+  ] as const) {
     if (n != null && (!Number.isInteger(n) || n < 0 || n > MAX_PAGE_SIZE)) {
       throw badInput(field, `${field} must be from 0 to ${MAX_PAGE_SIZE}.`);
     }

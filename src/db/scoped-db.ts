@@ -107,7 +107,13 @@ export function jsonRow<T>(
       });
     const expr = (a: string) =>
       `json_build_array(${columns
-        .map(({ db, kind }) => (kind === "bigint" ? `${a}."${db}"::text` : kind === "timestamp" ? `extract(epoch from date_trunc('milliseconds', ${a}."${db}")) * 1000` : `${a}."${db}"`))
+        .map(({ db, kind }) =>
+          kind === "bigint"
+            ? `${a}."${db}"::text`
+            : kind === "timestamp"
+              ? `extract(epoch from date_trunc('milliseconds', ${a}."${db}")) * 1000`
+              : `${a}."${db}"`,
+        )
         .join(", ")})`;
     const hydrateValues = (values: unknown[]) => {
       const target = Object.create(entity.prototype as object) as Record<string, unknown>;

@@ -21,7 +21,10 @@ export const PLAIN_TEXT_MESSAGE = "must not contain control, zero-width or bidir
 
 /** class-validator decorator for `PLAIN_TEXT` on an input field (`what` starts the message). */
 export const PlainText = (what: string) =>
-  ValidateBy({ name: "plainText", validator: { validate: (v: unknown) => typeof v !== "string" || PLAIN_TEXT.test(v), defaultMessage: () => `${what} ${PLAIN_TEXT_MESSAGE}` } });
+  ValidateBy({
+    name: "plainText",
+    validator: { validate: (v: unknown) => typeof v !== "string" || PLAIN_TEXT.test(v), defaultMessage: () => `${what} ${PLAIN_TEXT_MESSAGE}` },
+  });
 export const EMPLOYEE_ID = /^[A-Za-z0-9._@-]{1,64}$/;
 export const EMPLOYEE_ID_MESSAGE = "employeeId must be 1–64 letters, digits, '.', '_', '-' or '@'";
 export const EXTENSION = /^[0-9+*#-]{1,32}$/;

@@ -53,7 +53,10 @@ export class App {
   @Column({ name: "previous_secret_hash", type: "varchar", length: 128, nullable: true })
   previousSecretHash: string | null;
 
-  @Field(() => Date, { nullable: true, description: "After `rotateAppSecret`: until when the previous secret is still accepted (the grace period); null when no previous secret is valid." })
+  @Field(() => Date, {
+    nullable: true,
+    description: "After `rotateAppSecret`: until when the previous secret is still accepted (the grace period); null when no previous secret is valid.",
+  })
   @Column({ name: "previous_secret_expires_at", type: "timestamptz", nullable: true })
   previousSecretExpiresAt: Date | null;
 

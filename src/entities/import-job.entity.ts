@@ -81,7 +81,10 @@ export class ImportJob {
   departmentsCreated: number;
 
   /** Why the job FAILED, for humans. */
-  @Field(() => String, { nullable: true, description: "Why the job FAILED (invalid rows in a REPLACE, the resign ratio, an interrupted gateway, …); null otherwise." })
+  @Field(() => String, {
+    nullable: true,
+    description: "Why the job FAILED (invalid rows in a REPLACE, the resign ratio, an interrupted gateway, …); null otherwise.",
+  })
   @Column({ type: "text", nullable: true })
   reason: string | null;
 

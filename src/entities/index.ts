@@ -18,5 +18,23 @@ import { ImportJobError } from "./import-job-error.entity";
 import { MemberExport } from "./member-export.entity";
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Corp, App, SigningKey, Department, Member, MemberDepartment, DepartmentLeader, EventRecord,
-  VendorApp, AuditLog, MemberCredential, ActivationLink, OAuthCode, RefreshToken, RevokedToken, ImportJob, ImportJobError, MemberExport];
+export const ENTITIES = [
+  Corp,
+  App,
+  SigningKey,
+  Department,
+  Member,
+  MemberDepartment,
+  DepartmentLeader,
+  EventRecord,
+  VendorApp,
+  AuditLog,
+  MemberCredential,
+  ActivationLink,
+  OAuthCode,
+  RefreshToken,
+  RevokedToken,
+  ImportJob,
+  ImportJobError,
+  MemberExport,
+];

@@ -16,8 +16,7 @@ export class DomainError extends Error {
 }
 
 export const badInput = (field: string, message: string) => new DomainError("BAD_USER_INPUT", message, { field });
-export const notFound = (what: string, field?: string) =>
-  new DomainError("NOT_FOUND", `${what} was not found or is outside your visibility scope.`, { field });
+export const notFound = (what: string, field?: string) => new DomainError("NOT_FOUND", `${what} was not found or is outside your visibility scope.`, { field });
 export const forbidden = (message: string) => new DomainError("FORBIDDEN", message);
 export const conflict = (message: string, field?: string) => new DomainError("CONFLICT", message, { field });
 /**

@@ -13,10 +13,16 @@ export function documentCapError(error: GraphQLError): DomainError | undefined {
   const tokens = TOKENS_MESSAGE.exec(error.message);
   if (tokens) {
     const maximum = Number(tokens[1]);
-    return limitExceeded(`The document has more than ${maximum.toLocaleString("en-US")} tokens; the largest allowed is ${maximum.toLocaleString("en-US")}.`, { limit: "tokens", maximum: maximum });
+    return limitExceeded(`The document has more than ${maximum.toLocaleString("en-US")} tokens; the largest allowed is ${maximum.toLocaleString("en-US")}.`, {
+      limit: "tokens",
+      maximum: maximum,
+    });
   }
   if (error.message === "Maximum introspection depth exceeded") {
-    return limitExceeded("The introspection nests lists of schema elements more than 3 deep (e.g. fields of the types of fields).", { limit: "introspection", maximum: 3 });
+    return limitExceeded("The introspection nests lists of schema elements more than 3 deep (e.g. fields of the types of fields).", {
+      limit: "introspection",
+      maximum: 3,
+    });
   }
   return undefined;
 }

@@ -104,7 +104,10 @@ export function notFound(_req: Request, res: Response): void {
 export function errorHandler(err: unknown, req: Request, res: Response, _next: NextFunction): void {
   const e = err as { type?: string; status?: number; limit?: number };
   if (e?.type === "entity.too.large" && !req.path.startsWith("/oauth/")) {
-    const tooLarge = limitExceeded(`The request body is too large: at most ${e.limit} bytes${res.locals.principal ? "" : " without an access token"}.`, { limit: "body", maximum: e.limit ?? 0 });
+    const tooLarge = limitExceeded(`The request body is too large: at most ${e.limit} bytes${res.locals.principal ? "" : " without an access token"}.`, {
+      limit: "body",
+      maximum: e.limit ?? 0,
+    });
     return void res.status(413).json({ errors: [formatError(tooLarge, res.locals.requestId as string)] });
   }
   const message =

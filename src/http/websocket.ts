@@ -67,7 +67,11 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
         // included (a burst of subscribe messages is counted in order, not all at once).
         if (Object.keys(ctx.subscriptions).length > config.wsMaxOperations) {
           const max = config.wsMaxOperations;
-          return [asGraphQLError(limitExceeded(`At most ${max} operations may run at once on one connection; complete one first.`, { limit: "operations", maximum: max }))];
+          return [
+            asGraphQLError(
+              limitExceeded(`At most ${max} operations may run at once on one connection; complete one first.`, { limit: "operations", maximum: max }),
+            ),
+          ];
         }
         const { token, ip } = ctx.extra;
         const requestId = randomUUID();

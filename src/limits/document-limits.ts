@@ -1,4 +1,14 @@
-import { GraphQLError, Kind, getOperationAST, getVariableValues, parse, validate, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from "graphql";
+import {
+  GraphQLError,
+  Kind,
+  getOperationAST,
+  getVariableValues,
+  parse,
+  validate,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+} from "graphql";
 import type { Config } from "../config";
 import { limitExceeded, unauthenticated } from "../errors/domain-error";
 import { documentCapError } from "../errors/graphql-caps";
@@ -48,7 +58,11 @@ export function checkDocumentSize(query: unknown, limits: DocumentLimits, anonym
   const bytes = Buffer.byteLength(query, "utf8");
   if (bytes > maximum) {
     const who = anonymous ? " without an access token" : "";
-    throw limitExceeded(`The document is ${fmt(bytes)} bytes; the largest allowed${who} is ${fmt(maximum)}.`, { limit: "size", maximum: maximum, actual: bytes });
+    throw limitExceeded(`The document is ${fmt(bytes)} bytes; the largest allowed${who} is ${fmt(maximum)}.`, {
+      limit: "size",
+      maximum: maximum,
+      actual: bytes,
+    });
   }
 }
 
@@ -91,16 +105,30 @@ export function checkOperation(
     throw unauthenticated("Introspection (`__schema`, `__type`) needs an access token: send `Authorization: Bearer <token>`.");
   }
   if (result.depth > limits.maxDepth) {
-    throw limitExceeded(`The document is ${result.depth} fields deep; the deepest allowed is ${limits.maxDepth}.`, { limit: "depth", maximum: limits.maxDepth, actual: result.depth });
+    throw limitExceeded(`The document is ${result.depth} fields deep; the deepest allowed is ${limits.maxDepth}.`, {
+      limit: "depth",
+      maximum: limits.maxDepth,
+      actual: result.depth,
+    });
   }
   if (result.aliases > limits.maxAliases) {
-    throw limitExceeded(`The document has ${fmt(result.aliases)} aliased fields; at most ${limits.maxAliases} are allowed.`, { limit: "aliases", maximum: limits.maxAliases, actual: result.aliases });
+    throw limitExceeded(`The document has ${fmt(result.aliases)} aliased fields; at most ${limits.maxAliases} are allowed.`, {
+      limit: "aliases",
+      maximum: limits.maxAliases,
+      actual: result.aliases,
+    });
   }
   if (operation.operation === "subscription" && result.cost > limits.maxSubscriptionCost) {
-    throw limitExceeded(`The subscription's selection costs ${fmt(result.cost)} points per event; the largest allowed is ${fmt(limits.maxSubscriptionCost)}. Select fewer fields per event and query details separately.`, { limit: "cost", maximum: limits.maxSubscriptionCost, actual: result.cost });
+    throw limitExceeded(
+      `The subscription's selection costs ${fmt(result.cost)} points per event; the largest allowed is ${fmt(limits.maxSubscriptionCost)}. Select fewer fields per event and query details separately.`,
+      { limit: "cost", maximum: limits.maxSubscriptionCost, actual: result.cost },
+    );
   }
   if (result.cost > limits.maxCost) {
-    throw limitExceeded(`The query costs ${fmt(result.cost)} points; the largest allowed is ${fmt(limits.maxCost)}. Ask for fewer items (\`first\`/\`last\`) or fewer nested lists.`, { limit: "cost", maximum: limits.maxCost, actual: result.cost });
+    throw limitExceeded(
+      `The query costs ${fmt(result.cost)} points; the largest allowed is ${fmt(limits.maxCost)}. Ask for fewer items (\`first\`/\`last\`) or fewer nested lists.`,
+      { limit: "cost", maximum: limits.maxCost, actual: result.cost },
+    );
   }
   return result;
 }

@@ -21,7 +21,12 @@ import { ListSize, Paged } from "../schema/cost";
 import { countedList } from "../limits/list-items";
 
 /** Where a member page's nodes ask for the members' departments. */
-const MEMBER_DEPARTMENT_PATHS = [["nodes", "departments"], ["nodes", "mainDepartment"], ["edges", "node", "departments"], ["edges", "node", "mainDepartment"]];
+const MEMBER_DEPARTMENT_PATHS = [
+  ["nodes", "departments"],
+  ["nodes", "mainDepartment"],
+  ["edges", "node", "departments"],
+  ["edges", "node", "mainDepartment"],
+];
 
 /**
  * The page of members the query asks of the department the current field returns (its `members`

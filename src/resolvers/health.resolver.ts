@@ -14,7 +14,8 @@ const AFTER = "Cursor to page forwards from.";
 export class HealthResolver {
   @Authorized("directory:read")
   @Query(() => DirectoryHealth, {
-    description: "Clean-up candidates: zombie departments and redundant accounts, within your visibility. Members acting through an app must be corp administrators or leaders (else FORBIDDEN).",
+    description:
+      "Clean-up candidates: zombie departments and redundant accounts, within your visibility. Members acting through an app must be corp administrators or leaders (else FORBIDDEN).",
   })
   directoryHealth(@Ctx() ctx: RequestContext): DirectoryHealth {
     ctx.services.health.authorize(ctx);
@@ -32,10 +33,13 @@ export class HealthResolver {
   }
 
   @Paged()
-  @FieldResolver(() => MemberConnection, { description: "Members still UNACTIVATED (never signed in) more than `olderThanDays` days after they were added, oldest first." })
+  @FieldResolver(() => MemberConnection, {
+    description: "Members still UNACTIVATED (never signed in) more than `olderThanDays` days after they were added, oldest first.",
+  })
   unactivatedMembers(
     @Ctx() ctx: RequestContext,
-    @Arg("olderThanDays", () => Int, { defaultValue: DEFAULT_UNACTIVATED_DAYS, description: "Added more than this many days ago (0–3650; default 30)." }) olderThanDays: number,
+    @Arg("olderThanDays", () => Int, { defaultValue: DEFAULT_UNACTIVATED_DAYS, description: "Added more than this many days ago (0–3650; default 30)." })
+    olderThanDays: number,
     @Arg("first", () => Int, { nullable: true, description: FIRST }) first?: number,
     @Arg("after", () => String, { nullable: true, description: AFTER }) after?: string,
   ) {

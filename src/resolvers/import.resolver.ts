@@ -20,7 +20,8 @@ export class ImportResolver {
   @Authorized("directory:read")
   @Query(() => ImportJob, {
     nullable: true,
-    description: "An import job by id; null when it does not exist or is not yours (jobs are seen by the app and member that started them, and by whole-corp administrators).",
+    description:
+      "An import job by id; null when it does not exist or is not yours (jobs are seen by the app and member that started them, and by whole-corp administrators).",
   })
   async importJob(@Arg("id", () => ID, { description: "The job id from `importMembers` or `POST /imports`." }) id: string, @Ctx() ctx: RequestContext) {
     return (await ctx.services.imports.find(ctx, id)) ?? null;
@@ -28,7 +29,8 @@ export class ImportResolver {
 
   @Authorized("directory:read")
   @Subscription(() => ImportJob, {
-    description: "The job's progress over graphql-ws: its state now, then each change, until it SUCCEEDED or FAILED (then the stream completes). NOT_FOUND for a job you may not see.",
+    description:
+      "The job's progress over graphql-ws: its state now, then each change, until it SUCCEEDED or FAILED (then the stream completes). NOT_FOUND for a job you may not see.",
     subscribe: ({ args, context }) => (context as RequestContext).services.imports.events(context as RequestContext, args.id as string),
   })
   importJobEvents(@Root() job: ImportJob, @Arg("id", () => ID, { description: "The job id." }) _id: string): ImportJob {

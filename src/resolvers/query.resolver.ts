@@ -33,7 +33,10 @@ export class QueryResolver {
     return ctx.services.corps.current(ctx);
   }
 
-  @Query(() => Node, { nullable: true, description: `Any object by its global id; null when it does not exist or is out of your visibility. ${NODE_SCOPE_SENTENCE}` })
+  @Query(() => Node, {
+    nullable: true,
+    description: `Any object by its global id; null when it does not exist or is out of your visibility. ${NODE_SCOPE_SENTENCE}`,
+  })
   async node(@Arg("id", () => ID, { description: "A global id." }) id: string, @Ctx() ctx: RequestContext): Promise<Node | null> {
     const parsed = parseGlobalId(id);
     const scope = parsed && NODE_SCOPES[parsed.type];
@@ -64,7 +67,8 @@ export class QueryResolver {
   @Authorized("directory:read")
   @Paged()
   @Query(() => DepartmentConnection, {
-    description: "Sub-departments of `parentId`, in sibling order. Without `parentId`: the top of what you may see (the root, or your visibility scope's departments).",
+    description:
+      "Sub-departments of `parentId`, in sibling order. Without `parentId`: the top of what you may see (the root, or your visibility scope's departments).",
   })
   departments(
     @Ctx() ctx: RequestContext,

@@ -61,7 +61,8 @@ export function directoryFileRoutes(deps: AppDeps): Router {
       let maxResignRatio: number | undefined;
       if (req.query.maxResignRatio !== undefined) {
         maxResignRatio = Number(req.query.maxResignRatio);
-        if (String(req.query.maxResignRatio).trim() === "" || !Number.isFinite(maxResignRatio)) throw badInput("maxResignRatio", "maxResignRatio must be a number from 0 to 1.");
+        if (String(req.query.maxResignRatio).trim() === "" || !Number.isFinite(maxResignRatio))
+          throw badInput("maxResignRatio", "maxResignRatio must be a number from 0 to 1.");
       }
       const dryRun = queryFlag(req.query.dryRun, "dryRun");
       const id = await ctx.services.imports.importStream(ctx, { mode, dryRun, maxResignRatio }, req);

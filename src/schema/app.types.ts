@@ -14,7 +14,10 @@ export class AppConnection extends ConnectionType(App, "App", "app") {}
   description: "Who an app serves: the subtrees of `departmentIds` plus the single members `memberIds`. `departmentIds` null or omitted: the whole corp.",
 })
 export class AppVisibilityInput {
-  @Field(() => [ID], { nullable: true, description: "Departments whose subtrees the app sees (at most 100); null or omitted: the whole corp; []: no department." })
+  @Field(() => [ID], {
+    nullable: true,
+    description: "Departments whose subtrees the app sees (at most 100); null or omitted: the whole corp; []: no department.",
+  })
   @IsOptional()
   @ArrayMaxSize(100)
   departmentIds?: string[] | null;

@@ -36,7 +36,6 @@ export class MemberConnection extends ConnectionType(Member, "Member", "member")
 // ---------------------------------------------------------------------------------------------
 // Viewer
 
-
 /**
  * Who the access token speaks for (issue 5): an `AppViewer` (client-credentials token) or a
  * `MemberViewer` (a member signed in through the app with SSO). `member` stays on the interface,
@@ -70,12 +69,16 @@ export abstract class Viewer {
   visibleDepartments: Department[] | null;
 }
 
-@ObjectType("AppViewer", { implements: Viewer, description: "An app acting on its own (client-credentials token): its scopes and visibility apply; `role` is APP." })
+@ObjectType("AppViewer", {
+  implements: Viewer,
+  description: "An app acting on its own (client-credentials token): its scopes and visibility apply; `role` is APP.",
+})
 export class AppViewer extends Viewer {}
 
 @ObjectType("MemberViewer", {
   implements: Viewer,
-  description: "A member signed in through an app (SSO token): the intersection of the app's scopes and visibility with the member's role (ADMIN, LEADER or MEMBER).",
+  description:
+    "A member signed in through an app (SSO token): the intersection of the app's scopes and visibility with the member's role (ADMIN, LEADER or MEMBER).",
 })
 export class MemberViewer extends Viewer {
   @Field(() => Member, { description: "The member acting through the app." })

@@ -41,7 +41,9 @@ registerEnumType(ImportMode, {
   name: "ImportMode",
   description: "How an import treats members the file does not list.",
   valuesConfig: {
-    UPSERT: { description: "Create or update the members of the file (matched by employee id); valid rows land, invalid ones are reported; others are left alone." },
+    UPSERT: {
+      description: "Create or update the members of the file (matched by employee id); valid rows land, invalid ones are reported; others are left alone.",
+    },
     REPLACE: {
       description:
         "Make the directory equal to the file: members not in it become RESIGNED (never deleted). Any invalid row, or resigning more than `maxResignRatio` of the active members, changes nothing.",

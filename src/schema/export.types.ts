@@ -5,7 +5,8 @@ import { MemberFilterInput } from "./directory.types";
 export class ExportMembersInput {
   @Field(() => MemberFilterInput, {
     nullable: true,
-    description: "Narrows the export like `members(filter)`. Without `status`, RESIGNED members are left out (as a REPLACE import of the file would resign them anyway).",
+    description:
+      "Narrows the export like `members(filter)`. Without `status`, RESIGNED members are left out (as a REPLACE import of the file would resign them anyway).",
   })
   filter?: MemberFilterInput | null;
 }

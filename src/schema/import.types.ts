@@ -6,7 +6,6 @@ import { ConnectionType } from "./connection";
 import { ImportMode } from "../domain/enums";
 import { DEFAULT_MAX_RESIGN_RATIO, MAX_INLINE_CSV_BYTES, MAX_INLINE_ROWS, type ImportRow } from "../domain/import-rules";
 
-
 @ObjectType("ImportRowErrorConnection", { description: "A page of import row errors." })
 export class ImportRowErrorConnection extends ConnectionType(ImportJobError, "ImportRowError", "row error") {}
 
@@ -38,7 +37,8 @@ export class ImportRowInput implements ImportRow {
 export class ImportMembersInput {
   @Field(() => String, {
     nullable: true,
-    description: "The file: header `employeeId,name,department,title,extension,mobile,email`, then one member a line. At most 5 MB; send larger files to `POST /imports`.",
+    description:
+      "The file: header `employeeId,name,department,title,extension,mobile,email`, then one member a line. At most 5 MB; send larger files to `POST /imports`.",
   })
   @IsOptional()
   @MaxLength(MAX_INLINE_CSV_BYTES)

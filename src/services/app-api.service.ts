@@ -64,11 +64,9 @@ export class AppApiService {
     requireAppAdministrator(ctx.caller);
     const member = await ctx.db.one(`SELECT 1 FROM member WHERE corp_id = $1 AND id = $2`, [memberPk]);
     if (!member) throw notFound("Member", "memberId");
-    return ctx.db.entities(
-      App,
-      `SELECT ${appCols(ctx)} FROM app a WHERE a.corp_id = $1 AND a.enabled AND ${appSeesMemberSql("$2::bigint")} ORDER BY a.id`,
-      [memberPk],
-    );
+    return ctx.db.entities(App, `SELECT ${appCols(ctx)} FROM app a WHERE a.corp_id = $1 AND a.enabled AND ${appSeesMemberSql("$2::bigint")} ORDER BY a.id`, [
+      memberPk,
+    ]);
   }
 
   private async checkVisibility(ctx: RequestContext, v: VisibilityPks): Promise<void> {
@@ -90,7 +88,8 @@ export class AppApiService {
     const scopes = validScopes(input.scopes, "input.scopes");
     const redirectUris = validRedirectUris(input.redirectUris, "input.redirectUris");
     const ranges = validRanges(input.allowedIpRanges, "input.allowedIpRanges");
-    if (input.publicClient && redirectUris.length === 0) throw badInput("input.redirectUris", "A public client signs members in: give at least one redirect URI.");
+    if (input.publicClient && redirectUris.length === 0)
+      throw badInput("input.redirectUris", "A public client signs members in: give at least one redirect URI.");
     await this.checkVisibility(ctx, input.visibility);
     const clientId = newClientId();
     const secret = input.publicClient ? null : newSecret();
@@ -124,7 +123,11 @@ export class AppApiService {
     if (changes.name !== undefined) set("name", changes.name);
     if (changes.scopes !== undefined) {
       let within: string[] | undefined;
-      if (app.vendorAppId) within = (await ctx.db.one<{ scopes: string[] }>(`SELECT v.scopes FROM vendor_app v JOIN app a ON a.vendor_app_id = v.id WHERE a.corp_id = $1 AND a.id = $2`, [pk]))!.scopes;
+      if (app.vendorAppId)
+        within = (await ctx.db.one<{ scopes: string[] }>(
+          `SELECT v.scopes FROM vendor_app v JOIN app a ON a.vendor_app_id = v.id WHERE a.corp_id = $1 AND a.id = $2`,
+          [pk],
+        ))!.scopes;
       set("scopes", validScopes(changes.scopes, "input.scopes", within));
     }
     if (changes.redirectUris !== undefined) {
@@ -142,7 +145,12 @@ export class AppApiService {
       await ctx.db.exec(`UPDATE app SET ${sets.join(", ")}, updated_at = now() WHERE corp_id = $1 AND id = $2`, params);
       ctx.deps.tokens.invalidate(app.clientId, app.corpId);
     }
-    await writeAudit(ctx.db, { action: "APP_UPDATED", success: true, appPk: pk, detail: { by: actor(ctx), changed: Object.keys(changes).filter((k) => changes[k as keyof AppChanges] !== undefined) } });
+    await writeAudit(ctx.db, {
+      action: "APP_UPDATED",
+      success: true,
+      appPk: pk,
+      detail: { by: actor(ctx), changed: Object.keys(changes).filter((k) => changes[k as keyof AppChanges] !== undefined) },
+    });
     return this.get(ctx, pk);
   }
 
@@ -157,7 +165,12 @@ export class AppApiService {
               secret_hash = $4, updated_at = now() WHERE corp_id = $1 AND id = $2`,
       [pk, ctx.deps.config.appSecretGraceSeconds, hashSecret(secret)],
     );
-    await writeAudit(ctx.db, { action: "APP_SECRET_ROTATED", success: true, appPk: pk, detail: { by: actor(ctx), graceSeconds: ctx.deps.config.appSecretGraceSeconds } });
+    await writeAudit(ctx.db, {
+      action: "APP_SECRET_ROTATED",
+      success: true,
+      appPk: pk,
+      detail: { by: actor(ctx), graceSeconds: ctx.deps.config.appSecretGraceSeconds },
+    });
     return { app: await this.get(ctx, pk), clientSecret: secret };
   }
 
@@ -170,7 +183,12 @@ export class AppApiService {
       visibility.memberPks,
     ]);
     ctx.deps.tokens.invalidate(app.clientId, app.corpId);
-    await writeAudit(ctx.db, { action: "APP_VISIBILITY_SET", success: true, appPk: pk, detail: { by: actor(ctx), departments: visibility.departmentPks, members: visibility.memberPks } });
+    await writeAudit(ctx.db, {
+      action: "APP_VISIBILITY_SET",
+      success: true,
+      appPk: pk,
+      detail: { by: actor(ctx), departments: visibility.departmentPks, members: visibility.memberPks },
+    });
     return this.get(ctx, pk);
   }
 
@@ -187,7 +205,11 @@ export class AppApiService {
   async install(ctx: RequestContext, input: { clientId: string; scopes: string[]; visibility: VisibilityPks }): Promise<App> {
     requireAppAdministrator(ctx.caller);
     // Vendor apps are global (not a corp's): looked up by client id on purpose.
-    const vendor = (await ctx.deps.pool.query<{ id: string; name: string; scopes: string[] }>(`SELECT id, name, scopes FROM vendor_app WHERE client_id = $1`, [input.clientId])).rows[0];
+    const vendor = (
+      await ctx.deps.pool.query<{ id: string; name: string; scopes: string[] }>(`SELECT id, name, scopes FROM vendor_app WHERE client_id = $1`, [
+        input.clientId,
+      ])
+    ).rows[0];
     if (!vendor) throw notFound("A vendor app with this client id", "input.clientId");
     const scopes = validScopes(input.scopes, "input.scopes", vendor.scopes);
     await this.checkVisibility(ctx, input.visibility);

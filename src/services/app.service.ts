@@ -27,7 +27,9 @@ export class AppService {
     const db = new CorpDb(input.corpPk, this.pool);
     if (!(await db.one(`SELECT 1 FROM corp WHERE id = $1`))) throw notFound("Corp", "corp");
     if (input.departmentPks) {
-      const found = await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1 AND id = ANY($2::bigint[])`, [input.departmentPks]);
+      const found = await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM department WHERE corp_id = $1 AND id = ANY($2::bigint[])`, [
+        input.departmentPks,
+      ]);
       if (found?.n !== new Set(input.departmentPks).size) throw notFound("A department of the corp", "departments");
     }
     return this.insert(db, { ...input, scopes: input.scopes as Scope[] });

@@ -19,7 +19,14 @@ export async function writeAudit(db: CorpDb, entry: AuditEntry): Promise<void> {
   await db.exec(
     `INSERT INTO audit_log (corp_id, occurred_at, action, outcome, app_id, member_id, ip, detail)
      VALUES ($1, clock_timestamp(), $2, $3, $4, $5, $6, $7::jsonb)`,
-    [entry.action, entry.success ? "SUCCESS" : "FAILURE", entry.appPk ?? null, entry.memberPk ?? null, entry.ip?.slice(0, 64) ?? null, JSON.stringify(entry.detail ?? {})],
+    [
+      entry.action,
+      entry.success ? "SUCCESS" : "FAILURE",
+      entry.appPk ?? null,
+      entry.memberPk ?? null,
+      entry.ip?.slice(0, 64) ?? null,
+      JSON.stringify(entry.detail ?? {}),
+    ],
   );
 }
 

@@ -45,8 +45,17 @@ export class CredentialService {
        ON CONFLICT (member_id) DO UPDATE SET sessions_revoked_at = clock_timestamp()`,
       [memberPk],
     );
-    const revoked = await ctx.db.exec(`UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND member_id = $2 AND revoked_at IS NULL AND used_at IS NULL`, [memberPk]);
-    await writeAudit(ctx.db, { action: "MEMBER_SESSIONS_REVOKED", success: true, memberPk, appPk: ctx.caller.appId, detail: { revokedRefreshTokens: revoked } });
+    const revoked = await ctx.db.exec(
+      `UPDATE refresh_token SET revoked_at = now() WHERE corp_id = $1 AND member_id = $2 AND revoked_at IS NULL AND used_at IS NULL`,
+      [memberPk],
+    );
+    await writeAudit(ctx.db, {
+      action: "MEMBER_SESSIONS_REVOKED",
+      success: true,
+      memberPk,
+      appPk: ctx.caller.appId,
+      detail: { revokedRefreshTokens: revoked },
+    });
     return revoked;
   }
 

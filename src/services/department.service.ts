@@ -150,10 +150,9 @@ export class DepartmentService {
       if (parent.path.startsWith(department.path)) {
         throw badInput("input.parentId", "A department cannot move under itself or one of its sub-departments.");
       }
-      const below = await ctx.db.one<{ deepest: number }>(
-        `SELECT max(depth) AS deepest FROM department WHERE corp_id = $1 AND path LIKE $2 || '%'`,
-        [department.path],
-      );
+      const below = await ctx.db.one<{ deepest: number }>(`SELECT max(depth) AS deepest FROM department WHERE corp_id = $1 AND path LIKE $2 || '%'`, [
+        department.path,
+      ]);
       const shift = parent.depth + 1 - department.depth;
       if ((below?.deepest ?? department.depth) + shift > MAX_DEPARTMENT_DEPTH) {
         throw limitExceeded(`The move would nest departments more than ${MAX_DEPARTMENT_DEPTH} levels below the root.`, { field: "input.parentId" });
@@ -165,7 +164,11 @@ export class DepartmentService {
         [newPath, department.path, shift],
       );
       // The new name (if any) goes with the move: the sibling-name index checks the final pair.
-      await ctx.db.exec(`UPDATE department SET parent_id = $2, name = COALESCE($4, name) WHERE corp_id = $1 AND id = $3`, [parent.pk, department.pk, data.name ?? null]);
+      await ctx.db.exec(`UPDATE department SET parent_id = $2, name = COALESCE($4, name) WHERE corp_id = $1 AND id = $3`, [
+        parent.pk,
+        department.pk,
+        data.name ?? null,
+      ]);
       changed.push("parent");
       // Apps' visibility roots are cached as paths: forget them so the next request sees the move.
       ctx.deps.tokens.invalidate();
@@ -192,10 +195,10 @@ export class DepartmentService {
       if (members.length !== leaders.length) {
         throw badInput("input.leaderIds", "Every leader must be a member of the department.");
       }
-      const removed = await ctx.db.exec(
-        `DELETE FROM department_leader WHERE corp_id = $1 AND department_id = $2 AND NOT (member_id = ANY($3::bigint[]))`,
-        [department.pk, leaders],
-      );
+      const removed = await ctx.db.exec(`DELETE FROM department_leader WHERE corp_id = $1 AND department_id = $2 AND NOT (member_id = ANY($3::bigint[]))`, [
+        department.pk,
+        leaders,
+      ]);
       const added = await ctx.db.exec(
         `INSERT INTO department_leader (corp_id, department_id, member_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING`,
         [department.pk, leaders],
@@ -204,7 +207,13 @@ export class DepartmentService {
     }
     if (changed.length) {
       const scopePaths = [...new Set([department.path, current.path])];
-      ctx.emit(STREAMS.directory, { type: DirectoryEventType.DEPARTMENT_UPDATED, subjectType: "Department", subjectId: department.pk, audience: scopePaths, data: { changedFields: changed } });
+      ctx.emit(STREAMS.directory, {
+        type: DirectoryEventType.DEPARTMENT_UPDATED,
+        subjectType: "Department",
+        subjectId: department.pk,
+        audience: scopePaths,
+        data: { changedFields: changed },
+      });
     }
     return current;
   }
@@ -222,7 +231,13 @@ export class DepartmentService {
     if (usage?.children) throw conflict("The department has sub-departments: move or delete them first.", "input.id");
     if (usage?.members) throw conflict("The department has members: move or remove them first.", "input.id");
     await ctx.db.exec(`DELETE FROM department WHERE corp_id = $1 AND id = $2`, [department.pk]);
-    ctx.emit(STREAMS.directory, { type: DirectoryEventType.DEPARTMENT_DELETED, subjectType: "Department", subjectId: department.pk, audience: [department.path], data: { name: department.name } });
+    ctx.emit(STREAMS.directory, {
+      type: DirectoryEventType.DEPARTMENT_DELETED,
+      subjectType: "Department",
+      subjectId: department.pk,
+      audience: [department.path],
+      data: { name: department.name },
+    });
     return department;
   }
 

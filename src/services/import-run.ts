@@ -307,9 +307,7 @@ export class ImportRun {
     this.fromFile = fromFile;
     await this.setStatus(ImportJobStatus.RUNNING);
     const copy = this.client.query(
-      copyFrom(
-        `COPY import_row (row_no, employee_id, name, title, extension, mobile, email, dept_keys, err_fields, err_codes, err_messages) FROM STDIN`,
-      ),
+      copyFrom(`COPY import_row (row_no, employee_id, name, title, extension, mobile, email, dept_keys, err_fields, err_codes, err_messages) FROM STDIN`),
     );
     const copyDone = new Promise<void>((resolve, reject) => {
       copy.on("finish", resolve);
@@ -449,8 +447,7 @@ export class ImportRun {
     else if (this.aborted) reason = "The gateway stopped before the import finished; nothing was applied. Submit the file again.";
     else if ((e as DatabaseError).code === "23505") {
       reason = `The directory changed while the file was being applied (${(e as DatabaseError).constraint ?? "a unique value"} is now taken); nothing was applied. Import again.`;
-    }
-    else {
+    } else {
       const requestId = `import-${this.jobId}`;
       log.error("import failed", { jobId: this.jobId, requestId, error: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) });
       reason = `Internal error; nothing was applied. Quote request id ${requestId} when you report it.`;
@@ -507,7 +504,10 @@ export class ImportRun {
     await raw(`UPDATE import_row r SET ${addError("employeeId", "'CONFLICT'", "'The employee id is also on row ' || d.first || '.'")}
                  FROM (SELECT employee_id, min(row_no) AS first FROM import_row GROUP BY employee_id HAVING count(*) > 1) d
                 WHERE r.employee_id = d.employee_id AND r.row_no > d.first AND ${fieldOk("employeeId")}`);
-    for (const [column, what] of [["mobile", "mobile number"], ["email", "email address"]] as const) {
+    for (const [column, what] of [
+      ["mobile", "mobile number"],
+      ["email", "email address"],
+    ] as const) {
       await raw(`UPDATE import_row r SET ${addError(column, "'CONFLICT'", `'The ${what} is also on row ' || d.first || '.'`)}
                    FROM (SELECT ${column} AS v, min(row_no) AS first FROM import_row WHERE ${column} IS NOT NULL GROUP BY ${column} HAVING count(*) > 1) d
                   WHERE r.${column} = d.v AND r.row_no > d.first AND ${fieldOk(column)}`);
@@ -599,9 +599,9 @@ export class ImportRun {
    * which needs the right to change the tree within the caller's visibility.
    */
   private async resolveDepartments(create: boolean): Promise<{ problems: Map<string, { code: string; message: string }>; created: ExistingDepartment[] }> {
-    const keys = (await this.client.query<{ key: string }>(`SELECT DISTINCT k AS key FROM import_row r, unnest(r.dept_keys) AS k WHERE ${create ? VALID_ROW("r") : "TRUE"}`)).rows.map(
-      (r) => r.key,
-    );
+    const keys = (
+      await this.client.query<{ key: string }>(`SELECT DISTINCT k AS key FROM import_row r, unnest(r.dept_keys) AS k WHERE ${create ? VALID_ROW("r") : "TRUE"}`)
+    ).rows.map((r) => r.key);
     const problems = new Map<string, { code: string; message: string }>();
     const created: ExistingDepartment[] = [];
     if (create) {
@@ -628,7 +628,10 @@ export class ImportRun {
           problems.set(
             key,
             matches.length
-              ? { code: "BAD_USER_INPUT", message: `Department "${key}": several departments at the top of what you see are named "${names[0]}"; write the whole path.` }
+              ? {
+                  code: "BAD_USER_INPUT",
+                  message: `Department "${key}": several departments at the top of what you see are named "${names[0]}"; write the whole path.`,
+                }
               : { code: "FORBIDDEN", message: outsideDepartment(key) },
           );
           continue;
@@ -637,7 +640,10 @@ export class ImportRun {
         const baseNames = base === ROOT_KEY ? [] : (parseDepartmentCell(base) as ParsedDepartments).segments[0];
         names = [...baseNames, ...names.slice(1)];
         if (names.length > MAX_DEPARTMENT_DEPTH) {
-          problems.set(key, { code: "LIMIT_EXCEEDED", message: `department path "${key}": departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.` });
+          problems.set(key, {
+            code: "LIMIT_EXCEEDED",
+            message: `department path "${key}": departments nest at most ${MAX_DEPARTMENT_DEPTH} levels below the root.`,
+          });
           continue;
         }
         lookup = names.length ? names.map(escapeName).join("/") : ROOT_KEY;
@@ -652,7 +658,13 @@ export class ImportRun {
       let ancestorKey = lookup;
       const chain: { key: string; parentKey: string; name: string; depth: number }[] = [];
       while (depth > 0 && !byKey.has(ancestorKey)) {
-        const parentKey = depth === 1 ? ROOT_KEY : names.slice(0, depth - 1).map((n) => childKey(ROOT_KEY, n)).join("/");
+        const parentKey =
+          depth === 1
+            ? ROOT_KEY
+            : names
+                .slice(0, depth - 1)
+                .map((n) => childKey(ROOT_KEY, n))
+                .join("/");
         chain.push({ key: ancestorKey, parentKey, name: names[depth - 1], depth });
         ancestorKey = parentKey;
         depth--;
@@ -717,18 +729,18 @@ export class ImportRun {
       this.deps.pool,
       this.principal.corpId,
       async (tx) => {
-      await lockDepartmentTree(db);
-      const { problems, created: newDepartments } = await this.resolveDepartments(true);
-      if (problems.size) throw new ImportFailure("The department tree changed while the file was being checked; nothing was applied. Import again.");
-      this.counts.departmentsCreated = newDepartments.length;
-      // The ratio's base: the members in scope before anything of this file lands.
-      const before = this.options.mode === ImportMode.REPLACE ? await this.resignPreview() : { leaving: 0, active: 0 };
+        await lockDepartmentTree(db);
+        const { problems, created: newDepartments } = await this.resolveDepartments(true);
+        if (problems.size) throw new ImportFailure("The department tree changed while the file was being checked; nothing was applied. Import again.");
+        this.counts.departmentsCreated = newDepartments.length;
+        // The ratio's base: the members in scope before anything of this file lands.
+        const before = this.options.mode === ImportMode.REPLACE ? await this.resignPreview() : { leaving: 0, active: 0 };
 
-      await raw(`CREATE TEMP TABLE import_plan (row_no integer PRIMARY KEY, employee_id text NOT NULL, member_id bigint, is_new boolean NOT NULL,
+        await raw(`CREATE TEMP TABLE import_plan (row_no integer PRIMARY KEY, employee_id text NOT NULL, member_id bigint, is_new boolean NOT NULL,
                    new_ids bigint[] NOT NULL, new_paths text[] NOT NULL, old_paths text[], changed text[] NOT NULL) ON COMMIT DROP`);
-      // Set-based: each join is built once for the whole file (a LATERAL per row would rebuild it per row).
-      await db.exec(
-        `INSERT INTO import_plan
+        // Set-based: each join is built once for the whole file (a LATERAL per row would rebuild it per row).
+        await db.exec(
+          `INSERT INTO import_plan
          WITH nd AS (
                 SELECT r.row_no, array_agg(d.department_id ORDER BY k.ord) AS ids, array_agg(d.path ORDER BY k.ord) AS paths,
                        array_agg(d.department_id ORDER BY d.department_id) AS sorted
@@ -763,69 +775,69 @@ export class ImportRun {
           WHERE ${VALID_ROW("r")}
           -- PostgreSQL evaluates nextval() after this sort: new members get ids in file order.
           ORDER BY r.row_no`,
-      );
-      await raw(`ANALYZE import_plan`);
+        );
+        await raw(`ANALYZE import_plan`);
 
-      // Mobile and email move between members: free the old values first (the unique indexes check each row).
-      await db.exec(
-        `UPDATE member m SET mobile = CASE WHEN 'mobile' = ANY(p.changed) THEN NULL ELSE m.mobile END,
+        // Mobile and email move between members: free the old values first (the unique indexes check each row).
+        await db.exec(
+          `UPDATE member m SET mobile = CASE WHEN 'mobile' = ANY(p.changed) THEN NULL ELSE m.mobile END,
                              email = CASE WHEN 'email' = ANY(p.changed) THEN NULL ELSE m.email END
            FROM import_plan p WHERE m.corp_id = $1 AND m.id = p.member_id AND p.changed && ARRAY['mobile', 'email']`,
-      );
-      this.counts.updated = await db.exec(
-        `UPDATE member m SET name = r.name, title = r.title, extension = r.extension, mobile = r.mobile, email = r.email,
+        );
+        this.counts.updated = await db.exec(
+          `UPDATE member m SET name = r.name, title = r.title, extension = r.extension, mobile = r.mobile, email = r.email,
                 main_department_id = p.new_ids[1], status = CASE WHEN m.status = 'RESIGNED' THEN '${MemberStatus.UNACTIVATED}' ELSE m.status END,
                 updated_at = now()
            FROM import_plan p JOIN import_row r ON r.row_no = p.row_no
           WHERE m.corp_id = $1 AND m.id = p.member_id AND cardinality(p.changed) > 0`,
-      );
-      // New members' ids were drawn in the plan, so later statements need no RETURNING round trip.
-      this.counts.created = await db.exec(
-        `INSERT INTO member (id, corp_id, employee_id, name, title, extension, mobile, email, status, main_department_id)
+        );
+        // New members' ids were drawn in the plan, so later statements need no RETURNING round trip.
+        this.counts.created = await db.exec(
+          `INSERT INTO member (id, corp_id, employee_id, name, title, extension, mobile, email, status, main_department_id)
          SELECT p.member_id, $1, r.employee_id, r.name, r.title, r.extension, r.mobile, r.email, '${MemberStatus.UNACTIVATED}', p.new_ids[1]
            FROM import_plan p JOIN import_row r ON r.row_no = p.row_no WHERE p.is_new ORDER BY p.row_no`,
-      );
-      await db.exec(
-        `DELETE FROM member_department md USING import_plan p
+        );
+        await db.exec(
+          `DELETE FROM member_department md USING import_plan p
           WHERE md.corp_id = $1 AND md.member_id = p.member_id AND 'departments' = ANY(p.changed) AND NOT (md.department_id = ANY(p.new_ids))`,
-      );
-      await db.exec(
-        `INSERT INTO member_department (corp_id, member_id, department_id)
+        );
+        await db.exec(
+          `INSERT INTO member_department (corp_id, member_id, department_id)
          SELECT $1, p.member_id, unnest(p.new_ids) FROM import_plan p WHERE p.is_new`,
-      );
-      await db.exec(
-        `INSERT INTO member_department (corp_id, member_id, department_id)
+        );
+        await db.exec(
+          `INSERT INTO member_department (corp_id, member_id, department_id)
          SELECT $1, p.member_id, unnest(p.new_ids) FROM import_plan p WHERE NOT p.is_new AND 'departments' = ANY(p.changed)
          ON CONFLICT DO NOTHING`,
-      );
-      // A member leads only departments they belong to.
-      await db.exec(
-        `DELETE FROM department_leader dl USING import_plan p
+        );
+        // A member leads only departments they belong to.
+        await db.exec(
+          `DELETE FROM department_leader dl USING import_plan p
           WHERE dl.corp_id = $1 AND dl.member_id = p.member_id AND 'departments' = ANY(p.changed) AND NOT (dl.department_id = ANY(p.new_ids))`,
-      );
+        );
 
-      await raw(`CREATE TEMP TABLE import_resign (member_id bigint PRIMARY KEY, old_status text NOT NULL, paths text[] NOT NULL) ON COMMIT DROP`);
-      if (this.options.mode === ImportMode.REPLACE) {
-        const params = new SqlParams();
-        this.counts.resigned = await db.exec(
-          `INSERT INTO import_resign
+        await raw(`CREATE TEMP TABLE import_resign (member_id bigint PRIMARY KEY, old_status text NOT NULL, paths text[] NOT NULL) ON COMMIT DROP`);
+        if (this.options.mode === ImportMode.REPLACE) {
+          const params = new SqlParams();
+          this.counts.resigned = await db.exec(
+            `INSERT INTO import_resign
            SELECT m.id, m.status, coalesce((SELECT array_agg(d.path ORDER BY d.id) FROM member_department md JOIN department d ON d.id = md.department_id
                                               WHERE md.corp_id = $1 AND md.member_id = m.id), '{}')
              FROM member m
             WHERE ${this.resignableSql(params)} AND NOT EXISTS (SELECT 1 FROM import_row r WHERE r.employee_id = m.employee_id)`,
-          params.values,
-        );
-        this.checkResignRatio(this.counts.resigned, before.active);
-        await db.exec(
-          `UPDATE member m SET status = '${MemberStatus.RESIGNED}', updated_at = now() FROM import_resign x WHERE m.corp_id = $1 AND m.id = x.member_id`,
-        );
-      }
+            params.values,
+          );
+          this.checkResignRatio(this.counts.resigned, before.active);
+          await db.exec(
+            `UPDATE member m SET status = '${MemberStatus.RESIGNED}', updated_at = now() FROM import_resign x WHERE m.corp_id = $1 AND m.id = x.member_id`,
+          );
+        }
 
-      // The directory events, set-based, appended last (the stream's lock is held from here to COMMIT).
-      await this.deps.events.appendSelect(
-        tx,
-        STREAMS.directory,
-        `SELECT e.type, e.subject_type, e.subject_id, e.audience, e.data FROM (
+        // The directory events, set-based, appended last (the stream's lock is held from here to COMMIT).
+        await this.deps.events.appendSelect(
+          tx,
+          STREAMS.directory,
+          `SELECT e.type, e.subject_type, e.subject_id, e.audience, e.data FROM (
              SELECT 0 AS kind, d.id AS sort, '${DirectoryEventType.DEPARTMENT_CREATED}' AS type, 'Department' AS subject_type, d.id AS subject_id,
                     ARRAY[d.path] AS audience, '{}'::jsonb AS data
                FROM unnest($2::bigint[], $3::text[]) AS d(id, path)
@@ -846,12 +858,12 @@ export class ImportRun {
                     jsonb_build_object('from', x.old_status, 'to', '${MemberStatus.RESIGNED}')
                FROM import_resign x
            ) e ORDER BY e.kind, e.sort`,
-        [newDepartments.map((d) => d.id), newDepartments.map((d) => d.path)],
-      );
-      this.counts.processed = this.counts.total;
-      // A dry run evaluates everything and keeps nothing (no event is published either).
-      if (this.options.dryRun) tx.rollbackOnly();
-      else await this.finish(db);
+          [newDepartments.map((d) => d.id), newDepartments.map((d) => d.path)],
+        );
+        this.counts.processed = this.counts.total;
+        // A dry run evaluates everything and keeps nothing (no event is published either).
+        if (this.options.dryRun) tx.rollbackOnly();
+        else await this.finish(db);
       },
       { connection: this.client },
     );

@@ -130,7 +130,12 @@ export class MemberService {
     prefetch: Pick<MemberPageKey, "withDepartments" | "columns"> = {},
   ): Promise<Connection<Member>> {
     const rows = await ctx.loaders.departmentMembers.load({ departmentPk: department.pk, includeSubdepartments, window, ...prefetch });
-    return toConnection([...rows], window, (m) => [m.pk], () => this.countIn(ctx, department, includeSubdepartments));
+    return toConnection(
+      [...rows],
+      window,
+      (m) => [m.pk],
+      () => this.countIn(ctx, department, includeSubdepartments),
+    );
   }
 
   countIn(ctx: RequestContext, department: Department, includeSubdepartments: boolean): Promise<number> {
@@ -177,7 +182,12 @@ export class MemberService {
       ],
     );
     await this.setDepartments(ctx, member.pk, data.departmentPks);
-    ctx.emit(STREAMS.directory, { type: DirectoryEventType.MEMBER_CREATED, subjectType: "Member", subjectId: member.pk, audience: departments.map((d) => d.path) });
+    ctx.emit(STREAMS.directory, {
+      type: DirectoryEventType.MEMBER_CREATED,
+      subjectType: "Member",
+      subjectId: member.pk,
+      audience: departments.map((d) => d.path),
+    });
     return member;
   }
 
@@ -187,7 +197,7 @@ export class MemberService {
     const sets: string[] = [];
     const params: unknown[] = [pk];
     for (const field of PROFILE_FIELDS) {
-      const value = field === "email" ? data.email?.toLowerCase() ?? data.email : data[field];
+      const value = field === "email" ? (data.email?.toLowerCase() ?? data.email) : data[field];
       if (value === undefined || value === member[field]) continue;
       if (field === "isCorpAdmin") requireAdministratorGrant(ctx.caller);
       params.push(value);
@@ -221,7 +231,13 @@ export class MemberService {
     );
     if (changed.includes("departments")) await this.setDepartments(ctx, pk, departmentPks);
     const scopePaths = [...new Set([...before, ...after].map((d) => d.path))];
-    ctx.emit(STREAMS.directory, { type: DirectoryEventType.MEMBER_UPDATED, subjectType: "Member", subjectId: pk, audience: scopePaths, data: { changedFields: changed } });
+    ctx.emit(STREAMS.directory, {
+      type: DirectoryEventType.MEMBER_UPDATED,
+      subjectType: "Member",
+      subjectId: pk,
+      audience: scopePaths,
+      data: { changedFields: changed },
+    });
     return updated;
   }
 
@@ -236,7 +252,8 @@ export class MemberService {
     );
     ctx.emit(STREAMS.directory, {
       type: DirectoryEventType.MEMBER_STATUS_CHANGED,
-      subjectType: "Member", subjectId: pk,
+      subjectType: "Member",
+      subjectId: pk,
       audience: departments.map((d) => d.path),
       data: { from: member.status, to: status },
     });
@@ -248,7 +265,8 @@ export class MemberService {
     await ctx.db.exec(`DELETE FROM member WHERE corp_id = $1 AND id = $2`, [pk]);
     ctx.emit(STREAMS.directory, {
       type: DirectoryEventType.MEMBER_DELETED,
-      subjectType: "Member", subjectId: pk,
+      subjectType: "Member",
+      subjectId: pk,
       audience: departments.map((d) => d.path),
       data: { employeeId: member.employeeId, name: member.name },
     });
@@ -302,10 +320,10 @@ export class MemberService {
       memberPk,
       departmentPks,
     ]);
-    await ctx.db.exec(
-      `INSERT INTO member_department (corp_id, member_id, department_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING`,
-      [memberPk, departmentPks],
-    );
+    await ctx.db.exec(`INSERT INTO member_department (corp_id, member_id, department_id) SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING`, [
+      memberPk,
+      departmentPks,
+    ]);
     // A member leads only departments they belong to.
     await ctx.db.exec(`DELETE FROM department_leader WHERE corp_id = $1 AND member_id = $2 AND NOT (department_id = ANY($3::bigint[]))`, [
       memberPk,

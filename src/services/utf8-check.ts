@@ -76,7 +76,7 @@ export class Utf8Check extends Transform {
       break;
     }
     if (!isUtf8(buf.subarray(0, end))) {
-      for (let i = 0; i < buf.length; ) {
+      for (let i = 0; i < buf.length;) {
         const length = sequenceLength(buf, i);
         if (length === 0) {
           this.invalidAt = this.offset + i;

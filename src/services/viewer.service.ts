@@ -26,18 +26,21 @@ export class ViewerService {
     const [app] = await ctx.db.entities(App, `SELECT ${selectList(ctx.deps.dataSource, App, "a")} FROM app a WHERE a.corp_id = $1 AND a.id = $2`, [p.appId]);
     // The caller themselves, visible or not (an app may let a member sign in without seeing their department).
     const member = p.member
-      ? ((await ctx.db.entities(Member, `SELECT ${selectList(ctx.deps.dataSource, Member, "m")} FROM member m WHERE m.corp_id = $1 AND m.id = $2`, [p.member.id]))[0] ?? null)
+      ? ((
+          await ctx.db.entities(Member, `SELECT ${selectList(ctx.deps.dataSource, Member, "m")} FROM member m WHERE m.corp_id = $1 AND m.id = $2`, [
+            p.member.id,
+          ])
+        )[0] ?? null)
       : null;
     const role = !p.member ? ViewerRole.APP : p.member.isCorpAdmin ? ViewerRole.ADMIN : isLeader(p) ? ViewerRole.LEADER : ViewerRole.MEMBER;
-    const visibleDepartments =
-      seesWholeCorp(p)
-        ? null
-        : await ctx.db.entities(
-            Department,
-            `SELECT ${selectList(ctx.deps.dataSource, Department, "d")} FROM department d
+    const visibleDepartments = seesWholeCorp(p)
+      ? null
+      : await ctx.db.entities(
+          Department,
+          `SELECT ${selectList(ctx.deps.dataSource, Department, "d")} FROM department d
               WHERE d.corp_id = $1 AND d.path = ANY($2::text[]) ORDER BY d.depth, d."order", d.id`,
-            [p.visibleRoots],
-          );
+          [p.visibleRoots],
+        );
     return {
       corp: await ctx.services.corps.current(ctx),
       app,
