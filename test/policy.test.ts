@@ -1,7 +1,7 @@
 import { isObjectType, type GraphQLSchema } from "graphql";
 import { TestGateway, pk, type TestApp, type TestCorp } from "./harness";
 import { buildWorkgraphSchema } from "../src/schema/build";
-import { SqlParams } from "../src/db/sql-params";
+import { SqlParams } from "../src/db/sql";
 import { toGlobalId } from "../src/schema/global-id";
 import {
   appSeesMemberSql,

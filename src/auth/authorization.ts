@@ -6,22 +6,10 @@ import { isScope } from "../policy/scopes";
 import { parseGlobalId } from "../schema/global-id";
 import type { ClientLookup } from "./client-lookup";
 import { hasControlCharacter } from "./form-input";
-import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types";
+import { AUTHORIZE_FORM_PARAMS, AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types";
 
 /** The parameters of an authorization request that `parse` reads. */
-const AUTHORIZE_REQUEST_PARAMS = [
-  "response_type",
-  "response_mode",
-  "prompt",
-  "client_id",
-  "corp_id",
-  "redirect_uri",
-  "scope",
-  "state",
-  "nonce",
-  "code_challenge",
-  "code_challenge_method",
-] as const;
+const AUTHORIZE_REQUEST_PARAMS = [...AUTHORIZE_FORM_PARAMS, "response_mode", "prompt"] as const;
 
 /**
  * Authorization requests (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636): validating one, the

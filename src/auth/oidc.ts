@@ -8,21 +8,8 @@ import { activationPage, errorPage, FORM_TOKEN_FIELD, PAGE_HEADERS, signInPage, 
 import { SCOPES } from "../policy/scopes";
 import { bearerToken, OAuthError, type TokenApp } from "./oauth-types";
 import type { SsoService } from "./sso";
-import { AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types";
+import { AUTHORIZE_FORM_PARAMS, AuthorizeError, OIDC_SCOPES, type AuthorizeRequest } from "./sso-types";
 import type { TokenService } from "./tokens";
-
-/** The authorization request parameters the sign-in form carries through its POST. */
-const AUTHORIZE_PARAMS = [
-  "response_type",
-  "client_id",
-  "corp_id",
-  "redirect_uri",
-  "scope",
-  "state",
-  "nonce",
-  "code_challenge",
-  "code_challenge_method",
-] as const;
 
 type Form = Record<string, string | undefined>;
 
@@ -156,7 +143,7 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     }
   }
 
-  const hiddenFields = (params: Form) => Object.fromEntries(AUTHORIZE_PARAMS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]!]));
+  const hiddenFields = (params: Form) => Object.fromEntries(AUTHORIZE_FORM_PARAMS.filter((k) => params[k] !== undefined).map((k) => [k, params[k]!]));
 
   /**
    * Login CSRF (issue 10; issue 11, finding 11). The sign-in and activation forms are accepted only

@@ -4,6 +4,19 @@ import type { TokenApp } from "./oauth-types";
 
 /** Authorization codes live 5 minutes (issue 5; RFC 6749 §4.1.2 recommends at most 10). */
 export const CODE_TTL_SECONDS = 300;
+/** The authorization request parameters the sign-in form carries through its POST. */
+export const AUTHORIZE_FORM_PARAMS = [
+  "response_type",
+  "client_id",
+  "corp_id",
+  "redirect_uri",
+  "scope",
+  "state",
+  "nonce",
+  "code_challenge",
+  "code_challenge_method",
+] as const;
+
 /** Scopes of OpenID Connect itself, next to Workgraph's own. */
 export const OIDC_SCOPES = ["openid", "profile", "email"] as const;
 

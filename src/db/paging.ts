@@ -1,7 +1,7 @@
 import type { QueryResultRow } from "pg";
 import { badInput } from "../errors/domain-error";
 import type { CorpDb } from "./scoped-db";
-import { SqlParams } from "./sql-params";
+import { SqlParams } from "./sql";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../domain/paging";
 
 /**

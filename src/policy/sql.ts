@@ -1,4 +1,4 @@
-import type { SqlParams } from "../db/sql-params";
+import type { SqlParams } from "../db/sql";
 import { isCorpAdministrator, reachesWholeCorp, seesWholeCorp, type Principal } from "./principal";
 
 /*

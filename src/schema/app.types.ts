@@ -1,7 +1,7 @@
 import { ArrayMaxSize, IsOptional, Length, Matches } from "class-validator";
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { App } from "../entities/app.entity";
-import { AUDIT_ACTIONS } from "../domain/audit";
+import { AUDIT_ACTIONS, type AuditAction } from "../domain/audit";
 import { ConnectionType } from "./connection";
 import { PlainText } from "../domain/member-rules";
 
@@ -174,22 +174,8 @@ export class RevokeMemberSessionsPayload {
   revokedCount: number;
 }
 
-export enum AuditAction {
-  TOKEN_ISSUED = "TOKEN_ISSUED",
-  TOKEN_REFUSED = "TOKEN_REFUSED",
-  TOKEN_REVOKED = "TOKEN_REVOKED",
-  SIGN_IN = "SIGN_IN",
-  PASSWORD_SET = "PASSWORD_SET",
-  APP_CREATED = "APP_CREATED",
-  APP_UPDATED = "APP_UPDATED",
-  APP_SECRET_ROTATED = "APP_SECRET_ROTATED",
-  APP_VISIBILITY_SET = "APP_VISIBILITY_SET",
-  APP_DISABLED = "APP_DISABLED",
-  APP_INSTALLED = "APP_INSTALLED",
-  APP_UNINSTALLED = "APP_UNINSTALLED",
-  ACTIVATION_LINK_CREATED = "ACTIVATION_LINK_CREATED",
-  MEMBER_SESSIONS_REVOKED = "MEMBER_SESSIONS_REVOKED",
-}
+/** The audit actions of `domain/audit.ts` as the enum object type-graphql registers. */
+const AuditActionEnum = Object.fromEntries(AUDIT_ACTIONS.map((a) => [a, a])) as { [A in AuditAction]: A };
 const AUDIT_DESCRIPTIONS: Record<AuditAction, string> = {
   TOKEN_ISSUED: "An access token was issued (client credentials, code exchange or refresh).",
   TOKEN_REFUSED: "A token request was refused (client authentication, network, reused code or refresh token, member no longer allowed).",
@@ -206,7 +192,7 @@ const AUDIT_DESCRIPTIONS: Record<AuditAction, string> = {
   ACTIVATION_LINK_CREATED: "createActivationLink.",
   MEMBER_SESSIONS_REVOKED: "revokeMemberSessions.",
 };
-registerEnumType(AuditAction, {
+registerEnumType(AuditActionEnum, {
   name: "AuditAction",
   description: "What an audit entry records.",
   valuesConfig: Object.fromEntries(AUDIT_ACTIONS.map((a) => [a, { description: AUDIT_DESCRIPTIONS[a] }])),
@@ -222,7 +208,7 @@ export class AuditEntry {
   @Field({ description: "When it happened." })
   occurredAt: Date;
 
-  @Field(() => AuditAction, { description: "What happened." })
+  @Field(() => AuditActionEnum, { description: "What happened." })
   action: AuditAction;
 
   @Field({ description: "True for a success, false for a refusal or failure." })
@@ -246,7 +232,7 @@ export class AuditEntryConnection extends ConnectionType(AuditEntry, "AuditEntry
 
 @InputType("AuditLogFilter", { description: "Narrows `auditLog`; all given conditions must hold." })
 export class AuditLogFilter {
-  @Field(() => [AuditAction], { nullable: true, description: "Only these actions." })
+  @Field(() => [AuditActionEnum], { nullable: true, description: "Only these actions." })
   actions?: AuditAction[] | null;
 
   @Field(() => Boolean, { nullable: true, description: "Only successes (true) or only failures (false)." })

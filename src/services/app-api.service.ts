@@ -7,7 +7,7 @@ import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { badInput, conflict, notFound } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams } from "../db/sql";
 import { appSeesMemberSql, requireAppAdministrator } from "../policy";
 import { validRanges, validRedirectUris, validScopes } from "./app-input";
 
@@ -205,11 +205,10 @@ export class AppApiService {
   async install(ctx: RequestContext, input: { clientId: string; scopes: string[]; visibility: VisibilityPks }): Promise<App> {
     requireAppAdministrator(ctx.caller);
     // Vendor apps are global (not a corp's): looked up by client id on purpose.
-    const vendor = (
-      await ctx.deps.pool.query<{ id: string; name: string; scopes: string[] }>(`SELECT id, name, scopes FROM vendor_app WHERE client_id = $1`, [
-        input.clientId,
-      ])
-    ).rows[0];
+    const vendor = await ctx.deps.crossCorp.one<{ id: string; name: string; scopes: string[] }>(
+      `SELECT id, name, scopes FROM vendor_app WHERE client_id = $1`,
+      [input.clientId],
+    );
     if (!vendor) throw notFound("A vendor app with this client id", "input.clientId");
     const scopes = validScopes(input.scopes, "input.scopes", vendor.scopes);
     await this.checkVisibility(ctx, input.visibility);

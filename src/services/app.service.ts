@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { CorpDb } from "../db/scoped-db";
+import { CrossCorpDb } from "../db/cross-corp";
 import { isScope, type Scope } from "../policy/scopes";
 import { hashSecret, newClientId, newSecret } from "../auth/secrets";
 import { badInput, notFound } from "../errors/domain-error";
@@ -47,7 +48,8 @@ export class AppService {
     const redirectUris = validRedirectUris(input.redirectUris ?? [], "redirectUris");
     const clientId = newClientId();
     const clientSecret = newSecret();
-    await this.pool.query(`INSERT INTO vendor_app (name, client_id, secret_hash, scopes, redirect_uris) VALUES ($1, $2, $3, $4, $5)`, [
+    // Vendor apps are global, not a corp's.
+    await new CrossCorpDb(this.pool).exec(`INSERT INTO vendor_app (name, client_id, secret_hash, scopes, redirect_uris) VALUES ($1, $2, $3, $4, $5)`, [
       name,
       clientId,
       hashSecret(clientSecret),

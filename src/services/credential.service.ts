@@ -6,7 +6,7 @@ import { sha256 } from "../auth/secrets";
 import { ACTIVATION_TTL_HOURS } from "../domain/credentials";
 import { forbidden } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams } from "../db/sql";
 import { hydrate, selectList } from "../db/scoped-db";
 import { AuditLog } from "../entities/audit-log.entity";
 import type { AuditAction } from "../domain/audit";

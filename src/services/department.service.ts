@@ -7,7 +7,7 @@ import type { MemberPageKey } from "./loaders";
 import type { Member } from "../entities/member.entity";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams } from "../db/sql";
 import { DirectoryEventType } from "../domain/enums";
 
 /** Serialises changes to a corp's department tree (held until the transaction ends); the batch import takes it too. */

@@ -4,7 +4,7 @@ import { Member } from "../entities/member.entity";
 import { hydrate, selectList } from "../db/scoped-db";
 import { badInput } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams } from "../db/sql";
 import { MemberStatus } from "../domain/enums";
 import { memberVisibleSql, requireAdministratorOrLeader, seesWholeCorp, visibleSql } from "../policy";
 

@@ -12,7 +12,7 @@ import { lockDepartmentTree } from "./department.service";
 import { DomainError } from "../errors/domain-error";
 import { checkMemberRow, type MemberRowFields } from "../domain/member-rules";
 import { ImportJobStatus, ImportMode } from "../domain/enums";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams } from "../db/sql";
 import { DirectoryEventType, MemberStatus } from "../domain/enums";
 import {
   childKey,

@@ -8,7 +8,8 @@ import { ImportJob } from "../entities/import-job.entity";
 import { ImportJobError } from "../entities/import-job-error.entity";
 import { badInput, DomainError, notFound } from "../errors/domain-error";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams } from "../db/sql";
+import { CrossCorpDb } from "../db/cross-corp";
 import { ImportJobStatus, ImportMode } from "../domain/enums";
 import { DEFAULT_MAX_RESIGN_RATIO, type ImportRow } from "../domain/import-rules";
 import { CSV_COLUMNS } from "./directory-csv";
@@ -297,10 +298,11 @@ export class ImportService {
    * Marks FAILED every QUEUED or RUNNING job whose runner is gone: its connection held the job's
    * advisory lock, which PostgreSQL released when the connection (or the process) died. Runs at
    * start-up and every minute, so a job is never left RUNNING, whichever instance ran it. Reads
-   * across corps (the pool, not a CorpDb): it is the gateway's housekeeping, not a caller's request.
+   * across corps (`CrossCorpDb`): it is the gateway's housekeeping, not a caller's request. Each
+   * job is then handled on a connection of its own, which must hold the job's lock to mark it.
    */
   async recoverInterrupted(): Promise<number> {
-    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM import_job WHERE status IN ('QUEUED', 'RUNNING')`);
+    const rows = await new CrossCorpDb(this.pool).rows<{ id: string }>(`SELECT id FROM import_job WHERE status IN ('QUEUED', 'RUNNING')`);
     let recovered = 0;
     for (const { id } of rows) {
       if (this.runs.has(id)) continue;

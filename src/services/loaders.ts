@@ -3,7 +3,7 @@ import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { keyset, type PageWindow } from "../db/paging";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams } from "../db/sql";
 import { jsonRow, selectList } from "../db/scoped-db";
 import { canSee, canSeeMember, seesWholeCorp } from "../policy";
 

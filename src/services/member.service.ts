@@ -7,9 +7,8 @@ import { hydrate, selectList } from "../db/scoped-db";
 import { MEMBER_DEPARTMENT_ORDER, type MemberPageKey } from "./loaders";
 import { badInput, forbidden, notFound } from "../errors/domain-error";
 import { paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
-import { SqlParams } from "../db/sql-params";
+import { SqlParams, likeEscape } from "../db/sql";
 import { DirectoryEventType, MemberStatus } from "../domain/enums";
-import { likeEscape } from "../db/sql";
 
 /** The searchable text of a member; the trigram index `member_search_trgm_idx` is on this expression. */
 export const MEMBER_SEARCH_SQL = `lower(m."name"::text || ' ' || m."employee_id"::text || ' ' || coalesce(m."email", '') || ' ' || coalesce(m."mobile", ''))`;
