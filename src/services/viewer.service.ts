@@ -5,7 +5,7 @@ import { ViewerRole } from "../domain/enums";
 import type { Corp } from "../entities/corp.entity";
 import { App } from "../entities/app.entity";
 import { Member } from "../entities/member.entity";
-import { isLeader, seesWholeCorp } from "../policy";
+import { isCorpAdministrator, isLeader, seesWholeCorp } from "../policy";
 
 /** Who the caller is and what they may do (the API shows it as `viewer`). */
 export interface CallerDescription {
@@ -32,7 +32,7 @@ export class ViewerService {
           ])
         )[0] ?? null)
       : null;
-    const role = !p.member ? ViewerRole.APP : p.member.isCorpAdmin ? ViewerRole.ADMIN : isLeader(p) ? ViewerRole.LEADER : ViewerRole.MEMBER;
+    const role = !p.member ? ViewerRole.APP : isCorpAdministrator(p) ? ViewerRole.ADMIN : isLeader(p) ? ViewerRole.LEADER : ViewerRole.MEMBER;
     const visibleDepartments = seesWholeCorp(p)
       ? null
       : await ctx.db.entities(
