@@ -2,6 +2,7 @@ import { getArgumentValues, type GraphQLObjectType, type GraphQLResolveInfo } fr
 import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Transactional } from "./transactional";
+import { ScopedField } from "./authorized";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { pageWindow } from "../db/paging";
@@ -53,7 +54,7 @@ export function selectedMemberPage(info: GraphQLResolveInfo): Omit<MemberPageKey
 
 @Resolver(() => Department)
 export class DepartmentResolver {
-  @Authorized("directory:read")
+  @ScopedField("directory:read")
   @FieldResolver(() => Department, { nullable: true, description: "The parent department; null for the root or when out of your visibility." })
   async parent(@Root() department: Department, @Ctx() ctx: RequestContext) {
     return (await ctx.services.departments.parent(ctx, department)) ?? null;
@@ -65,7 +66,7 @@ export class DepartmentResolver {
     return countedList(ctx, ctx.services.departments.children(ctx, department));
   }
 
-  @Authorized("directory:read")
+  @ScopedField("directory:read")
   @ListSize(5)
   @FieldResolver(() => [Department], { description: "Ancestors you may see, from the root down (excluding this department)." })
   ancestors(@Root() department: Department, @Ctx() ctx: RequestContext) {
@@ -78,7 +79,7 @@ export class DepartmentResolver {
     return countedList(ctx, ctx.services.departments.leaders(ctx, department));
   }
 
-  @Authorized("directory:read")
+  @ScopedField("directory:read")
   @Paged()
   @FieldResolver(() => MemberConnection, { description: "Members of the department, oldest first." })
   members(

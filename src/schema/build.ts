@@ -5,7 +5,7 @@ import { isObjectType, specifiedDirectives, type GraphQLSchema } from "graphql";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { RESOLVERS } from "../resolvers";
 import { COST_DIRECTIVES, costSentence, fieldCostSpec } from "./cost";
-import { scopeAuthChecker } from "../resolvers/authorized";
+import { scopeAuthChecker, scopedFieldScopes } from "../resolvers/authorized";
 import { isScope, type Scope } from "../policy/scopes";
 // Registers the domain enums' GraphQL names and descriptions before the schema is built.
 import "./enums";
@@ -60,6 +60,12 @@ function declaredScopes(schema: GraphQLSchema): Map<string, readonly Scope[]> {
   for (const m of storage.mutations) add(schema.getMutationType()?.name, m.schemaName, m.roles);
   for (const s of storage.subscriptions) add(schema.getSubscriptionType()?.name, s.schemaName, s.roles);
   for (const type of storage.objectTypes) for (const field of type.fields ?? []) add(type.name, field.schemaName, field.roles);
+  for (const resolver of storage.fieldResolvers) {
+    const scopes = scopedFieldScopes(resolver.target, resolver.methodName);
+    const objectType = resolver.getObjectType?.();
+    const typeName = storage.objectTypes.find((t) => t.target === objectType)?.name;
+    if (scopes) add(typeName, resolver.schemaName, [...scopes]);
+  }
   return declared;
 }
 
