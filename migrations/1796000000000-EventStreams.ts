@@ -5,6 +5,10 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  * next). Each row names its stream, its subject generically (type and id instead of the directory's
  * `member_id` / `department_id`) and its audience (the directory's department paths, formerly
  * `scope_paths`); readers follow one stream of a corp through (corp_id, stream, id).
+ *
+ * Not for a rolling upgrade: gateways of the earlier version write the dropped columns and take the
+ * earlier per-corp lock, so stop them all, migrate, then start the new version. It rewrites every
+ * event row and builds the index under one lock of the table (seconds for a million events).
  */
 export class EventStreams1796000000000 implements MigrationInterface {
     name = 'EventStreams1796000000000'

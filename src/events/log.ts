@@ -47,6 +47,7 @@ export const EVENT_SELECT_COLUMNS = "type, subject_type, subject_id, audience, d
 
 export class EventLog {
   private readonly pending = new WeakMap<Tx, Map<string, PendingEvent[]>>();
+  private readonly flushed = new WeakSet<Tx>();
 
   constructor(private readonly bus: EventBus) {}
 
@@ -63,8 +64,11 @@ export class EventLog {
       const buffered = byStream;
       tx.beforeCommit(async () => {
         for (const [name, list] of buffered) await this.insert(tx, name, list);
+        this.flushed.add(tx);
       });
     }
+    // A later append (from a before-commit hook registered after this one) would never be inserted.
+    if (this.flushed.has(tx)) throw new Error("EventLog.append after the transaction's events were written");
     const list = byStream.get(stream);
     if (list) list.push(...events);
     else byStream.set(stream, [...events]);
