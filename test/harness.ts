@@ -372,3 +372,33 @@ export class Subscription {
 
 /** GraphQL fragments the suites share. */
 export const gqlDepartment = `id name depth order parent { id } `;
+
+const unescapeHtml = (v: string) =>
+  v
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
+
+/**
+ * GETs a page with a form, as a browser would: its status, HTML, hidden fields, the form cookie it
+ * set (or `cookie` when the browser already had one), and a `post` that sends the form back with the
+ * cookie, the hidden fields and `fields`.
+ */
+export async function formOf(url: string, cookie?: string) {
+  const res = await fetch(url, { headers: cookie ? { cookie } : {} });
+  const html = await res.text();
+  const set = res.headers.getSetCookie().map((c) => c.split(";")[0]);
+  const jar = set.length ? set.join("; ") : (cookie ?? "");
+  const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], unescapeHtml(m[2])]));
+  const action = new URL(/<form method="post"(?: action="([^"]+)")?/.exec(html)?.[1] ?? url, url);
+  const post = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(action, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: jar, ...headers },
+      body: new URLSearchParams({ ...hidden, ...fields }),
+      redirect: "manual",
+    });
+  return { status: res.status, headers: res.headers, html, hidden, cookie: jar, setCookie: res.headers.getSetCookie(), post };
+}

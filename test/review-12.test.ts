@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Client } from "pg";
-import { freePort, pk, TestGateway, type TestCorp, type Untyped } from "./harness";
+import { formOf, freePort, pk, TestGateway, type TestCorp, type Untyped } from "./harness";
 import { transaction } from "../src/db/transaction";
 import { feedKey, STREAMS, type StreamName } from "../src/events/log";
 import { migrate } from "../src/db/migrate";
@@ -15,34 +15,6 @@ import { toGlobalId } from "../src/schema/global-id";
 
 const PASSWORD = "Correct-horse-9";
 const VENDOR_REDIRECT = "https://crm.example/callback";
-
-const unescapeHtml = (v: string) =>
-  v
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&");
-
-/** GETs a page with a form (as a browser would) and returns a `post` that sends it back with its cookie and hidden fields. */
-async function formOf(url: string) {
-  const res = await fetch(url);
-  const html = await res.text();
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
-  const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], unescapeHtml(m[2])]));
-  const action = new URL(/<form method="post"(?: action="([^"]+)")?/.exec(html)?.[1] ?? url, url);
-  const post = (fields: Record<string, string>) =>
-    fetch(action, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie },
-      body: new URLSearchParams({ ...hidden, ...fields }),
-      redirect: "manual",
-    });
-  return { status: res.status, html, post };
-}
 
 describe("issue 12 review", () => {
   let gw: TestGateway;

@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
 import path from "node:path";
 import jwt, { type JwtPayload } from "jsonwebtoken";
-import { freePort, pk, TestGateway, type TestCorp, type Untyped } from "./harness";
+import { formOf, freePort, pk, TestGateway, type TestCorp, type Untyped } from "./harness";
 import { toGlobalId } from "../src/schema/global-id";
 
 /**
@@ -13,36 +13,6 @@ import { toGlobalId } from "../src/schema/global-id";
 const REDIRECT = "http://localhost:3000/callback";
 const PASSWORD = "Correct-horse-9";
 const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
-
-const unescapeHtml = (v: string) =>
-  v
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&");
-
-/**
- * GETs a page with a form, as a browser would: its status, HTML, hidden fields, the form cookie it
- * set (or `cookie` when the browser already had one), and a `post` that sends the form back with the
- * cookie, the hidden fields and `fields`.
- */
-async function formOf(url: string, cookie?: string) {
-  const res = await fetch(url, { headers: cookie ? { cookie } : {} });
-  const html = await res.text();
-  const set = res.headers.getSetCookie().map((c) => c.split(";")[0]);
-  const jar = set.length ? set.join("; ") : (cookie ?? "");
-  const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], unescapeHtml(m[2])]));
-  const action = new URL(/<form method="post"(?: action="([^"]+)")?/.exec(html)?.[1] ?? url, url);
-  const post = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(action, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: jar, ...headers },
-      body: new URLSearchParams({ ...hidden, ...fields }),
-      redirect: "manual",
-    });
-  return { status: res.status, headers: res.headers, html, hidden, cookie: jar, setCookie: res.headers.getSetCookie(), post };
-}
 
 function runClient(args: object): Promise<Untyped> {
   return new Promise((resolve, reject) => {
