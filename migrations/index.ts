@@ -6,6 +6,7 @@ import { Import1795700000000 } from "./1795700000000-Import";
 import { ImportErrorPerField1795900000100 } from "./1795900000100-ImportErrorPerField";
 import { AppTokensValidAfter1795900000200 } from "./1795900000200-AppTokensValidAfter";
 import { EventStreams1796000000000 } from "./1796000000000-EventStreams";
+import { AppRateLimit1796100000000 } from "./1796100000000-AppRateLimit";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ImportErrorPerField1795900000100,
   AppTokensValidAfter1795900000200,
   EventStreams1796000000000,
+  AppRateLimit1796100000000,
 ];

@@ -13,6 +13,7 @@ import type { EventBus } from "./events/bus";
 import type { EventRelay } from "./events/relay";
 import type { Services } from "./services";
 import type { TokenService } from "./auth/tokens";
+import type { RateLimitCharge } from "./ratelimit/types";
 
 /** Process-wide parts, built once in `server.ts`. */
 export interface AppDeps {
@@ -39,6 +40,8 @@ export class RequestContext implements ListItemBudget {
   loaders: Loaders;
   /** The open transaction of this request, if any (see `transaction`). */
   tx: Tx | null = null;
+  /** What the rate limiter charged this operation (issue 13); null until charged, or when it was not. */
+  rateLimit: RateLimitCharge | null = null;
 
   constructor(
     readonly deps: AppDeps,

@@ -66,7 +66,16 @@ export async function loadDemo(deps: AppDeps): Promise<DemoCorp> {
   const corp = await deps.services.corps.create({ name, edition: Edition.PROFESSIONAL });
   const ctx = new RequestContext(
     deps,
-    { corpId: corp.corpPk, appId: corp.appPk, clientId: corp.clientId, scopes: new Set(ALL_SCOPES), visibleRoots: null, member: null },
+    {
+      corpId: corp.corpPk,
+      appId: corp.appPk,
+      clientId: corp.clientId,
+      scopes: new Set(ALL_SCOPES),
+      visibleRoots: null,
+      member: null,
+      edition: Edition.PROFESSIONAL,
+      appRateLimit: null,
+    },
     "demo",
   );
   const { departments, members } = deps.services;

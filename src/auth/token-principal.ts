@@ -6,6 +6,7 @@ import { isScope, type Scope } from "../policy/scopes";
 import { parseGlobalId, toGlobalId } from "../schema/global-id";
 import { ipAllowed } from "./network";
 import type { SigningKeys } from "./signing-keys";
+import type { Edition } from "../domain/enums";
 
 interface AppGrant {
   pk: string;
@@ -19,6 +20,8 @@ interface AppGrant {
   allowedIpRanges: string[];
   /** The corp's revoked, unexpired access-token ids (RFC 7009), as of the cache entry. */
   revokedJtis: ReadonlySet<string>;
+  edition: Edition;
+  rateLimit: { capacity: number; restoreRate: number } | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,6 +65,8 @@ export class TokenPrincipals {
       scopes,
       visibleRoots: app.visibleRoots,
       member: null,
+      edition: app.edition,
+      appRateLimit: app.rateLimit,
     };
     const db = new CorpDb(app.corpId, this.pool);
     if (claims.member) {
@@ -98,9 +103,22 @@ export class TokenPrincipals {
     const cached = this.appCache.get(`${corpId}:${clientId}`);
     if (cached && cached.until > Date.now()) return cached.grant;
     const db = new CorpDb(corpId, this.pool);
-    type AppRow = { id: string; scopes: string[]; enabled: boolean; valid_after: Date | null; roots: string[] | null; ranges: string[]; revoked: string[] };
+    type AppRow = {
+      id: string;
+      scopes: string[];
+      enabled: boolean;
+      valid_after: Date | null;
+      roots: string[] | null;
+      ranges: string[];
+      revoked: string[];
+      edition: Edition;
+      capacity: number | null;
+      restore_rate: number | null;
+    };
     const row = await db.one<AppRow>(
       `SELECT a.id, a.scopes, a.enabled, a.tokens_valid_after AS valid_after, a.allowed_ip_ranges::text[] AS ranges,
+              (SELECT c.edition FROM corp c WHERE c.id = $1) AS edition,
+              a.rate_limit_capacity AS capacity, a.rate_limit_restore_rate AS restore_rate,
               ARRAY(SELECT r.jti::text FROM revoked_token r WHERE r.corp_id = $1 AND r.expires_at > now() - interval '1 minute') AS revoked,
               CASE WHEN a.visible_department_ids IS NULL THEN NULL
                    ELSE COALESCE((SELECT array_agg(d.path) FROM department d
@@ -119,6 +137,8 @@ export class TokenPrincipals {
       tokensValidAfter: row.valid_after?.getTime() ?? 0,
       allowedIpRanges: row.ranges,
       revokedJtis: new Set(row.revoked),
+      edition: row.edition,
+      rateLimit: row.capacity !== null && row.restore_rate !== null ? { capacity: row.capacity, restoreRate: row.restore_rate } : null,
     };
     this.appCache.set(`${corpId}:${clientId}`, { until: Date.now() + APP_CACHE_MS, grant });
     return grant;

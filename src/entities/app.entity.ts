@@ -18,6 +18,10 @@ import { toGlobalId } from "../schema/global-id";
 @Index("app_corp_vendor_key", ["corpId", "vendorAppId"], { unique: true, where: `"vendor_app_id" IS NOT NULL` })
 @Index("app_corp_id_idx", ["corpId"])
 @Check("app_kind_check", `"kind" IN ('SELF_BUILT', 'VENDOR')`)
+@Check(
+  "app_rate_limit_check",
+  `("rate_limit_capacity" IS NULL AND "rate_limit_restore_rate" IS NULL) OR ("rate_limit_capacity" > 0 AND "rate_limit_restore_rate" > 0)`,
+)
 export class App {
   @PrimaryGeneratedColumn("identity", { name: "id", type: "bigint", primaryKeyConstraintName: "app_pkey" })
   pk: string;
@@ -96,6 +100,14 @@ export class App {
   /** Set by every disable: tokens issued at or before it stay refused after the app is enabled again. */
   @Column({ name: "tokens_valid_after", type: "timestamptz", nullable: true })
   tokensValidAfter: Date | null;
+
+  /** `setAppRateLimit`: the app's bucket size in points, below its edition's (null: the edition's). */
+  @Column({ name: "rate_limit_capacity", type: "integer", nullable: true })
+  rateLimitCapacity: number | null;
+
+  /** `setAppRateLimit`: points regained per second (null: the edition's). */
+  @Column({ name: "rate_limit_restore_rate", type: "integer", nullable: true })
+  rateLimitRestoreRate: number | null;
 
   @Field({ description: "When the app was created (or installed)." })
   @CreateDateColumn({ name: "created_at", type: "timestamptz" })

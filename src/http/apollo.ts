@@ -30,7 +30,7 @@ function documentCaps(limits: Limits): ApolloServerPlugin<RequestContext> {
     requestDidStart: async () => ({
       didResolveOperation: async ({ document, request, contextValue, schema }) => {
         try {
-          checkOperation(schema, document, request.operationName, request.variables, contextValue.principal !== null, limits);
+          checkOperation(schema, document, request.operationName, request.variables, contextValue.principal, limits);
         } catch (e) {
           if (e instanceof DomainError) throw asGraphQLError(e, e.code === "UNAUTHENTICATED" ? 401 : 400);
           throw e;

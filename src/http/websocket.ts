@@ -21,6 +21,13 @@ export interface WebSocketOptions {
   clientIp: (socketAddress: string | undefined, forwarded: string | string[] | undefined) => string | undefined;
 }
 
+export interface WebSocketEndpoint {
+  /** Closes every socket (the drain on shutdown). */
+  dispose: () => Promise<void>;
+  /** Open sockets and running subscriptions of this instance (for `/metrics`). */
+  stats: () => { sockets: number; subscriptions: number };
+}
+
 /**
  * GraphQL over WebSocket (graphql-ws) on `/graphql` of `httpServer`. `connection_init` must carry a
  * valid token (else 4403 at once), and every operation on the socket is authorised again, like an
@@ -29,7 +36,7 @@ export interface WebSocketOptions {
  * `wsMaxPayloadBytes` (ws's default is 100 MiB), operations per connection at `wsMaxOperations`.
  * Returns what drains the sockets on shutdown.
  */
-export function attachWebSocket(httpServer: http.Server, { schema, deps, limits, clientIp }: WebSocketOptions): { dispose: () => Promise<void> } {
+export function attachWebSocket(httpServer: http.Server, { schema, deps, limits, clientIp }: WebSocketOptions): WebSocketEndpoint {
   const { config, tokens } = deps;
   // `noServer`: the WebSocket server takes upgrades only, so an HTTP server error (a busy port) is
   // not re-emitted on it (graphql-ws would log it as an internal error with a stack trace).
@@ -88,7 +95,7 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           return [asGraphQLError(e)];
         }
         try {
-          const prepared = prepareOperation(schema, payload, true, limits);
+          const prepared = prepareOperation(schema, payload, ctx.extra.principal, limits);
           if ("errors" in prepared) return prepared.errors;
           const recheck = () => tokens.authenticate(token, ip);
           return {
@@ -113,5 +120,8 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     },
     wsServer,
   );
-  return { dispose: async () => void (await cleanup.dispose()) };
+  return {
+    dispose: async () => void (await cleanup.dispose()),
+    stats: () => ({ sockets: wsServer.clients.size, subscriptions: 0 }),
+  };
 }

@@ -10,6 +10,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { Config } from "../config";
+import type { Principal } from "../policy/principal";
 import { limitExceeded, unauthenticated } from "../errors/domain-error";
 import { documentCapError } from "../errors/graphql-caps";
 import { analyzeOperation, SATURATED, type DocumentCost } from "./analyze";
@@ -86,9 +87,10 @@ export function checkOperation(
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Readonly<Record<string, unknown>> | null | undefined,
-  authenticated: boolean,
+  principal: Principal | null,
   limits: DocumentLimits,
 ): DocumentCost {
+  const authenticated = principal !== null;
   const operation = getOperationAST(document, operationName);
   if (!operation) return { cost: 0, depth: 0, aliases: 0, introspection: false };
   const fragments: Record<string, FragmentDefinitionNode> = {};
@@ -140,7 +142,7 @@ export function checkOperation(
 export function prepareOperation(
   schema: GraphQLSchema,
   payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
-  authenticated: boolean,
+  principal: Principal | null,
   limits: DocumentLimits,
 ): { document: DocumentNode; cost: DocumentCost } | { errors: readonly GraphQLError[] } {
   const document = parseDocument(payload.query, limits);
@@ -150,5 +152,5 @@ export function prepareOperation(
     if (cap) throw cap;
     return { errors };
   }
-  return { document, cost: checkOperation(schema, document, payload.operationName, payload.variables, authenticated, limits) };
+  return { document, cost: checkOperation(schema, document, payload.operationName, payload.variables, principal, limits) };
 }

@@ -1,4 +1,5 @@
 import type { Scope } from "./scopes";
+import type { Edition } from "../domain/enums";
 
 /**
  * Who is calling. Always an app of one corp; with SSO (issue 5) also a member acting through it.
@@ -12,6 +13,10 @@ export interface Principal {
   visibleRoots: readonly string[] | null;
   /** Present when a member acts through the app: their role limits writes (source §1). */
   member: MemberActor | null;
+  /** The corp's edition: which features it has and how large its buckets are (`domain/editions.ts`). */
+  edition: Edition;
+  /** The app's own bucket when `setAppRateLimit` lowered it (null: the edition's). */
+  appRateLimit: { capacity: number; restoreRate: number } | null;
 }
 
 export interface MemberActor {
