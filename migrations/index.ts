@@ -7,6 +7,7 @@ import { ImportErrorPerField1795900000100 } from "./1795900000100-ImportErrorPer
 import { AppTokensValidAfter1795900000200 } from "./1795900000200-AppTokensValidAfter";
 import { EventStreams1796000000000 } from "./1796000000000-EventStreams";
 import { AppRateLimit1796100000000 } from "./1796100000000-AppRateLimit";
+import { Messaging1796200000000 } from "./1796200000000-Messaging";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AppTokensValidAfter1795900000200,
   EventStreams1796000000000,
   AppRateLimit1796100000000,
+  Messaging1796200000000,
 ];

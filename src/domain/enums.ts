@@ -55,3 +55,58 @@ export enum ViewerRole {
   LEADER = "LEADER",
   MEMBER = "MEMBER",
 }
+
+/** What a conversation is (issue 14; source §2). */
+export enum ConversationKind {
+  DIRECT = "DIRECT",
+  GROUP = "GROUP",
+  APP = "APP",
+  CUSTOMER = "CUSTOMER",
+}
+
+/** A member's role in a conversation: owners and admins manage a group. */
+export enum ConversationRole {
+  OWNER = "OWNER",
+  ADMIN = "ADMIN",
+  MEMBER = "MEMBER",
+}
+
+/** What a message carries (issue 14; source §2). */
+export enum MessageKind {
+  TEXT = "TEXT",
+  MARKDOWN = "MARKDOWN",
+  IMAGE = "IMAGE",
+  FILE = "FILE",
+  LINK_CARD = "LINK_CARD",
+  TODO = "TODO",
+  VOTE = "VOTE",
+  FORM = "FORM",
+}
+
+/** The type of a form message's field. */
+export enum FormFieldType {
+  TEXT = "TEXT",
+  NUMBER = "NUMBER",
+  CHOICE = "CHOICE",
+  MULTIPLE_CHOICE = "MULTIPLE_CHOICE",
+}
+
+/** Who sent a message: a member, or an app on its own. */
+export enum SenderKind {
+  MEMBER = "MEMBER",
+  APP = "APP",
+}
+
+/** What changed, in a messages event (issue 14). */
+export enum MessageEventType {
+  CONVERSATION_CREATED = "CONVERSATION_CREATED",
+  CONVERSATION_UPDATED = "CONVERSATION_UPDATED",
+  MEMBERSHIP_CHANGED = "MEMBERSHIP_CHANGED",
+  MESSAGE_ADDED = "MESSAGE_ADDED",
+  MESSAGE_RECALLED = "MESSAGE_RECALLED",
+  MESSAGE_READ = "MESSAGE_READ",
+  SETTINGS_CHANGED = "SETTINGS_CHANGED",
+  VOTE_UPDATED = "VOTE_UPDATED",
+  TODO_UPDATED = "TODO_UPDATED",
+  FORM_SUBMITTED = "FORM_SUBMITTED",
+}

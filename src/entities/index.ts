@@ -16,6 +16,12 @@ import { RevokedToken } from "./revoked-token.entity";
 import { ImportJob } from "./import-job.entity";
 import { ImportJobError } from "./import-job-error.entity";
 import { MemberExport } from "./member-export.entity";
+import { Conversation } from "./conversation.entity";
+import { ConversationMember } from "./conversation-member.entity";
+import { Message } from "./message.entity";
+import { MessageBallot } from "./message-ballot.entity";
+import { MessageTodoDone } from "./message-todo-done.entity";
+import { MessageFormSubmission } from "./message-form-submission.entity";
 
 /** Every entity, for the DataSource. */
 export const ENTITIES = [
@@ -37,4 +43,10 @@ export const ENTITIES = [
   ImportJob,
   ImportJobError,
   MemberExport,
+  Conversation,
+  ConversationMember,
+  Message,
+  MessageBallot,
+  MessageTodoDone,
+  MessageFormSubmission,
 ];
