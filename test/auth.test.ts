@@ -9,7 +9,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 import jwt, { type JwtPayload } from "jsonwebtoken";
-import { TestGateway, type TestCorp, type Untyped } from "./harness";
+import { TestGateway, withCost, type TestCorp, type Untyped } from "./harness";
 import { ALL_SCOPES } from "../src/policy/scopes";
 import { TokenService } from "../src/auth/tokens";
 import { toGlobalId } from "../src/schema/global-id";
@@ -73,7 +73,7 @@ describe("auth", () => {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json" };
     if (authorization !== null) headers.authorization = authorization;
     const res = await fetch(`${gw.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query: "{ viewer { role scopes app { clientId } } }" }) });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as Untyped };
+    return withCost({ status: res.status, headers: res.headers, body: (await res.json()) as Untyped });
   }
 
   describe("POST /oauth/token", () => {

@@ -70,6 +70,6 @@ describe("GraphQL over HTTP conformance (graphql-http 1.23.1 server audits)", ()
 
     const allowed = await fetch(url, { headers: { accept: "application/json", "apollo-require-preflight": "true", authorization } });
     expect(allowed.status).toBe(200);
-    expect(await allowed.json()).toEqual({ data: { __type: { name: "Query" } } });
+    expect(await allowed.json()).toEqual({ data: { __type: { name: "Query" } }, extensions: { cost: expect.objectContaining({ requestedQueryCost: 10 }) } });
   });
 });

@@ -24,7 +24,7 @@ describe("server", () => {
     it("GET /readyz answers 200 while the database answers", async () => {
       const res = await fetch(`${gw.url}/readyz`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: "ready" });
+      expect(await res.json()).toEqual({ status: "ready", database: "ok", redis: "disabled" });
     });
 
     it("every response carries a fresh x-request-id", async () => {
@@ -115,7 +115,17 @@ describe("server", () => {
         headers: { accept: "application/graphql-response+json", "apollo-require-preflight": "true" },
       });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ data: { __typename: "Query" } });
+      // An anonymous call is charged to its address's bucket: one point (issue 13).
+      expect(await res.json()).toEqual({
+        data: { __typename: "Query" },
+        extensions: {
+          cost: {
+            requestedQueryCost: 1,
+            actualQueryCost: 1,
+            throttleStatus: { maximumAvailable: 100, currentlyAvailable: expect.any(Number), restoreRate: 2 },
+          },
+        },
+      });
     });
   });
 

@@ -2,7 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Config } from "../config";
 import { DomainError } from "../errors/domain-error";
-import { IpThrottle, throttleRedis } from "../ratelimit/ip-throttle";
+import type Redis from "ioredis";
+import { IpThrottle } from "../ratelimit/ip-throttle";
 import { hasControlCharacter } from "./form-input";
 import { activationPage, errorPage, FORM_TOKEN_FIELD, PAGE_HEADERS, signInPage, throttledPage } from "./pages";
 import { SCOPES } from "../policy/scopes";
@@ -64,17 +65,15 @@ function sendOAuthError(res: Response, e: unknown): void {
  * token (client credentials, authorization code, refresh token), userinfo, revoke (RFC 7009),
  * introspect (RFC 7662), and the activation page. Mounted by `server.ts` on the API's port.
  */
-export function oauthRouter(config: Config, tokens: TokenService, sso: SsoService): Router & { close(): Promise<void> } {
+export function oauthRouter(config: Config, tokens: TokenService, sso: SsoService, redis?: Redis): Router {
   const router = express.Router();
   const pageHeaders = (res: Response) => Object.entries(PAGE_HEADERS).forEach(([k, v]) => res.setHeader(k, v));
 
   // Per-IP throttles (issue 11, finding 8): the per-account lockout does not stop one address
-  // spraying a password over many accounts. Shared through Redis when REDIS_URL is set.
-  const redis = config.redisUrl ? throttleRedis(config.redisUrl) : undefined;
+  // spraying a password over many accounts. Shared through Redis (the gateway's `throttleRedis`
+  // connection, which the gateway closes) when REDIS_URL is set.
   const formThrottle = new IpThrottle("sign-in-forms", config.signinIpLimitPerMinute, redis);
   const tokenThrottle = new IpThrottle("token", config.tokenIpLimitPerMinute, redis);
-  /** For gateway.stop: ends the Redis connection at once (no reconnection timer left behind; counts in flight are moot then). */
-  const close = async () => redis?.disconnect();
   const throttleForms = async (req: Request, res: Response, next: NextFunction) => {
     const verdict = await formThrottle.consume(req.ip);
     if (verdict.allowed) return next();
@@ -361,5 +360,5 @@ export function oauthRouter(config: Config, tokens: TokenService, sso: SsoServic
     await activation(req, res, 400, token, result.error);
   });
 
-  return Object.assign(router, { close });
+  return router;
 }

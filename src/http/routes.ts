@@ -2,6 +2,7 @@ import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { ApolloServer } from "@apollo/server";
+import type Redis from "ioredis";
 import { expressMiddleware } from "@as-integrations/express5";
 import { RequestContext, type AppDeps } from "../context";
 import { bearerToken } from "../auth/oauth-types";
@@ -25,13 +26,15 @@ export function healthRoutes(deps: AppDeps, draining: () => boolean): Router {
   const router = express.Router();
   router.get("/favicon.ico", (_req, res) => void res.status(204).end());
   router.get("/healthz", (_req, res) => void res.json({ status: "ok" }));
+  // Redis is optional for serving (the buckets and throttles fall back to memory): reported, never a 503.
   router.get("/readyz", async (_req, res) => {
     if (draining()) return void res.status(503).json({ status: "draining" });
+    const redis = redisState(deps.redis);
     try {
       await deps.pool.query("SELECT 1");
-      res.json({ status: "ready" });
+      res.json({ status: "ready", database: "ok", redis: await redis });
     } catch {
-      res.status(503).json({ status: "database unavailable" });
+      res.status(503).json({ status: "database unavailable", database: "unavailable", redis: await redis });
     }
   });
   router.get("/.well-known/jwks.json", async (_req, res) => {
@@ -39,6 +42,21 @@ export function healthRoutes(deps: AppDeps, draining: () => boolean): Router {
     res.json(await deps.tokens.jwks());
   });
   return router;
+}
+
+/**
+ * Redis as `/readyz` reports it: `disabled` without `REDIS_URL`, `ok` when it answers a PING within
+ * the connection's command timeout, else `degraded` (rate limits and throttles count per instance).
+ */
+async function redisState(redis: Redis | undefined): Promise<"disabled" | "ok" | "degraded"> {
+  if (!redis) return "disabled";
+  if (redis.status !== "ready") return "degraded";
+  try {
+    await redis.ping();
+    return "ok";
+  } catch {
+    return "degraded";
+  }
 }
 
 /**
@@ -90,7 +108,11 @@ export function graphqlRoute(deps: AppDeps, apollo: ApolloServer<RequestContext>
       }
     },
     expressMiddleware(apollo, {
-      context: async ({ res }) => new RequestContext(deps, (res.locals.principal as Principal | undefined) ?? null, res.locals.requestId as string),
+      context: async ({ req, res }) => {
+        const ctx = new RequestContext(deps, (res.locals.principal as Principal | undefined) ?? null, res.locals.requestId as string);
+        ctx.clientIp = req.ip;
+        return ctx;
+      },
     }),
   ];
 }

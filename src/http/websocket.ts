@@ -3,13 +3,14 @@ import type http from "node:http";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import { CloseCode, MessageType, stringifyMessage } from "graphql-ws";
-import { GraphQLError, type GraphQLSchema } from "graphql";
+import { GraphQLError, getOperationAST, type GraphQLSchema } from "graphql";
 import { RequestContext, type AppDeps } from "../context";
 import { bearerToken } from "../auth/oauth-types";
 import type { Principal } from "../policy/principal";
 import { DomainError, limitExceeded } from "../errors/domain-error";
 import { asGraphQLError, formatError } from "../errors/format";
 import { prepareOperation, type DocumentLimits } from "../limits/document-limits";
+import { costExtension, type RateLimits } from "./rate-limits";
 
 type WsExtra = { principal?: Principal; token?: string; ip?: string };
 
@@ -17,8 +18,29 @@ export interface WebSocketOptions {
   schema: GraphQLSchema;
   deps: AppDeps;
   limits: DocumentLimits;
+  rateLimits: RateLimits;
   /** The client address of an upgrade request (see `client-ip.ts`). */
   clientIp: (socketAddress: string | undefined, forwarded: string | string[] | undefined) => string | undefined;
+}
+
+/** The subscription slots a socket holds, by operation id: released when the operation completes or the socket closes. */
+const heldSlots = new WeakMap<object, Map<string, () => void>>();
+
+function holdSlot(socket: object, id: string, release: () => void): void {
+  let slots = heldSlots.get(socket);
+  if (!slots) heldSlots.set(socket, (slots = new Map()));
+  slots.set(id, release);
+}
+
+function releaseSlot(socket: object, id: string): void {
+  const slots = heldSlots.get(socket);
+  slots?.get(id)?.();
+  slots?.delete(id);
+}
+
+function releaseSlots(socket: object): void {
+  for (const release of heldSlots.get(socket)?.values() ?? []) release();
+  heldSlots.delete(socket);
 }
 
 export interface WebSocketEndpoint {
@@ -36,7 +58,7 @@ export interface WebSocketEndpoint {
  * `wsMaxPayloadBytes` (ws's default is 100 MiB), operations per connection at `wsMaxOperations`.
  * Returns what drains the sockets on shutdown.
  */
-export function attachWebSocket(httpServer: http.Server, { schema, deps, limits, clientIp }: WebSocketOptions): WebSocketEndpoint {
+export function attachWebSocket(httpServer: http.Server, { schema, deps, limits, rateLimits, clientIp }: WebSocketOptions): WebSocketEndpoint {
   const { config, tokens } = deps;
   // `noServer`: the WebSocket server takes upgrades only, so an HTTP server error (a busy port) is
   // not re-emitted on it (graphql-ws would log it as an internal error with a stack trace).
@@ -94,34 +116,54 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden");
           return [asGraphQLError(e)];
         }
+        let release: (() => void) | undefined;
         try {
           const prepared = prepareOperation(schema, payload, ctx.extra.principal, limits);
           if ("errors" in prepared) return prepared.errors;
           const recheck = () => tokens.authenticate(token, ip);
+          const contextValue = new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck);
+          contextValue.clientIp = ip;
+          // A subscription holds one of its token holder's slots until it ends (THROTTLED beyond them);
+          // starting it, like any operation on the socket, is charged as over HTTP. Events are free.
+          if (getOperationAST(prepared.document, payload.operationName)?.operation === "subscription") {
+            release = deps.rateLimiter.subscriptions.acquire(ctx.extra.principal);
+          }
+          await rateLimits.admit(contextValue, prepared.cost);
+          if (release) holdSlot(ctx, id, release);
           return {
             schema,
             document: prepared.document,
             operationName: payload.operationName,
             variableValues: payload.variables,
-            contextValue: new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck),
+            contextValue,
           };
         } catch (e) {
+          release?.();
           if (e instanceof DomainError) return [asGraphQLError(e)];
           if (e instanceof GraphQLError) return [e];
           throw e;
         }
       },
-      onNext: (_ctx, _id, _payload, args, result) => {
-        if (!result.errors?.length) return result;
-        const requestId = (args.contextValue as RequestContext).requestId;
-        return { ...result, errors: result.errors.map((e) => formatError(e, requestId)) };
+      onNext: async (_ctx, _id, _payload, args, result) => {
+        const contextValue = args.contextValue as RequestContext;
+        const operation = getOperationAST(args.document, args.operationName);
+        let answer = result;
+        // A query or mutation: what it really cost, and the unused points back (never per event).
+        if (operation && operation.operation !== "subscription" && contextValue.rateLimit) {
+          await rateLimits.settle(contextValue, schema, args.document, operation, result);
+          answer = { ...answer, extensions: { ...answer.extensions, cost: costExtension(contextValue.rateLimit) } };
+        }
+        if (!answer.errors?.length) return answer;
+        return { ...answer, errors: answer.errors.map((e) => formatError(e, contextValue.requestId)) };
       },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e, randomUUID())),
+      onComplete: (ctx, id) => releaseSlot(ctx, id),
+      onClose: (ctx) => releaseSlots(ctx),
     },
     wsServer,
   );
   return {
     dispose: async () => void (await cleanup.dispose()),
-    stats: () => ({ sockets: wsServer.clients.size, subscriptions: 0 }),
+    stats: () => ({ sockets: wsServer.clients.size, subscriptions: deps.rateLimiter.subscriptions.count }),
   };
 }

@@ -187,6 +187,7 @@ const AUDIT_DESCRIPTIONS: Record<AuditAction, string> = {
   APP_SECRET_ROTATED: "rotateAppSecret.",
   APP_VISIBILITY_SET: "setAppVisibility.",
   APP_DISABLED: "disableApp.",
+  APP_RATE_LIMIT_SET: "setAppRateLimit.",
   APP_INSTALLED: "installApp.",
   APP_UNINSTALLED: "uninstallApp.",
   ACTIVATION_LINK_CREATED: "createActivationLink.",

@@ -5,7 +5,8 @@ import { writeAudit } from "./audit";
 import { App } from "../entities/app.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
-import { badInput, conflict, notFound } from "../errors/domain-error";
+import { badInput, conflict, limitExceeded, notFound } from "../errors/domain-error";
+import { EDITION_LIMITS } from "../domain/editions";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { appSeesMemberSql, requireAppAdministrator } from "../policy";
@@ -199,6 +200,51 @@ export class AppApiService {
     ctx.deps.tokens.invalidate(app.clientId, app.corpId);
     await writeAudit(ctx.db, { action: "APP_DISABLED", success: true, appPk: pk, detail: { by: actor(ctx) } });
     return this.get(ctx, pk);
+  }
+
+  /**
+   * Lowers the app's bucket (and each of its members' buckets) below its edition's, or with both
+   * null returns it to the edition's (issue 13). Above the edition's ceiling: LIMIT_EXCEEDED naming
+   * the field. Applies at once on this instance, on others within the token cache's 5 s.
+   */
+  async setRateLimit(ctx: RequestContext, pk: string, capacity: number | null, restoreRate: number | null): Promise<App> {
+    const app = await this.get(ctx, pk, "input.appId");
+    if ((capacity === null) !== (restoreRate === null)) {
+      throw badInput(capacity === null ? "input.capacity" : "input.restoreRate", "Give both capacity and restoreRate, or neither (the edition's).");
+    }
+    const ceiling = EDITION_LIMITS[ctx.caller.edition];
+    const check = (field: string, value: number | null, maximum: number) => {
+      if (value === null) return;
+      if (!Number.isInteger(value) || value < 1) throw badInput(field, `${field} must be a whole number of points of at least 1.`);
+      if (value > maximum) {
+        throw limitExceeded(`${field} may be at most ${maximum} in the ${ctx.caller.edition} edition; an app's bucket can be lowered, not raised.`, {
+          field,
+          maximum,
+          actual: value,
+        });
+      }
+    };
+    check("input.capacity", capacity, ceiling.bucketCapacity);
+    check("input.restoreRate", restoreRate, ceiling.restoreRate);
+    await ctx.db.exec(`UPDATE app SET rate_limit_capacity = $3, rate_limit_restore_rate = $4, updated_at = now() WHERE corp_id = $1 AND id = $2`, [
+      pk,
+      capacity,
+      restoreRate,
+    ]);
+    ctx.deps.tokens.invalidate(app.clientId, app.corpId);
+    await writeAudit(ctx.db, { action: "APP_RATE_LIMIT_SET", success: true, appPk: pk, detail: { by: actor(ctx), capacity, restoreRate } });
+    return this.get(ctx, pk);
+  }
+
+  /** The bucket the app's tokens are charged to now: the edition's, or lower. */
+  rateLimit(ctx: RequestContext, app: App): { capacity: number; restoreRate: number; lowered: boolean } {
+    const ceiling = EDITION_LIMITS[ctx.caller.edition];
+    const lowered = app.rateLimitCapacity !== null && app.rateLimitRestoreRate !== null;
+    return {
+      capacity: Math.min(ceiling.bucketCapacity, app.rateLimitCapacity ?? Infinity),
+      restoreRate: Math.min(ceiling.restoreRate, app.rateLimitRestoreRate ?? Infinity),
+      lowered,
+    };
   }
 
   /** Installs a vendor app; the corp grants a subset of what the vendor asks for. */

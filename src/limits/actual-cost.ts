@@ -1,0 +1,105 @@
+import {
+  getNamedType,
+  getNullableType,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  getDirectiveValues,
+  isAbstractType,
+  isCompositeType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from "graphql";
+import { MUTATION_WEIGHT, fieldCostSpec } from "../schema/cost";
+
+/**
+ * What an operation really cost (issue 13), by the same `@cost` weights as its requested cost
+ * (`analyze.ts`), but counting the items its lists and connections returned instead of the items
+ * asked for: `departments(first: 100)` that returned 3 costs 3 items. Shopify's `actualQueryCost`.
+ * A field that returned null costs its own weight; a top-level mutation field always costs its
+ * weight (it ran). Where the concrete type of an abstract field is unknown, the largest of its type
+ * conditions counts (as in the requested cost), so the actual cost never exceeds the requested.
+ */
+export function actualCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>>,
+  data: Record<string, unknown> | null | undefined,
+): number {
+  const root = schema.getRootType(operation.operation);
+  if (!root || !data) return operation.operation === "mutation" ? MUTATION_WEIGHT : 0;
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  }
+  const isMutation = operation.operation === "mutation";
+
+  const included = (node: FieldNode | { directives?: FieldNode["directives"] }): boolean => {
+    if (!node.directives?.length) return true;
+    try {
+      if (getDirectiveValues(GraphQLSkipDirective, node as FieldNode, variables)?.if === true) return false;
+      if (getDirectiveValues(GraphQLIncludeDirective, node as FieldNode, variables)?.if === false) return false;
+    } catch {
+      // Variables were coerced before execution; nothing to refuse here.
+    }
+    return true;
+  };
+
+  /** The cost of `value` (an item, a list of items, or null) selected with `node` on a field of type `fieldType`. */
+  const valueCost = (value: unknown, weight: number, named: GraphQLCompositeType | undefined, set: SelectionSetNode | undefined): number => {
+    if (Array.isArray(value)) {
+      let sum = 0;
+      for (const item of value) sum += valueCost(item, weight, named, set);
+      return sum;
+    }
+    if (value === null || value === undefined || !named || !set || typeof value !== "object") return weight;
+    return weight + selectionCost(set, named, value as Record<string, unknown>, false);
+  };
+
+  const selectionCost = (set: SelectionSetNode, type: GraphQLCompositeType, value: Record<string, unknown>, top: boolean): number => {
+    let own = 0;
+    const groups = new Map<string, number>();
+    const conditional = (condition: string | undefined, inner: SelectionSetNode) => {
+      const target = condition ? schema.getType(condition) : type;
+      if (!target || !isCompositeType(target)) return;
+      // On a concrete type, a condition it does not satisfy selected nothing.
+      if (isObjectType(type) && target !== type && !(isAbstractType(target) && schema.isSubType(target, type))) return;
+      const cost = selectionCost(inner, isObjectType(type) ? type : target, value, top);
+      if (!condition || target === type || isObjectType(type)) own += cost;
+      else groups.set(condition, (groups.get(condition) ?? 0) + cost);
+    };
+    for (const selection of set.selections) {
+      if (!included(selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name === "__typename" || name === "__schema" || name === "__type") continue;
+        if (!isObjectType(type) && !isInterfaceType(type)) continue;
+        const field = type.getFields()[name];
+        const key = selection.alias?.value ?? name;
+        if (!field || !(key in value)) continue;
+        const named = getNamedType(field.type);
+        const weight = fieldCostSpec(field).weight ?? (top && isMutation ? MUTATION_WEIGHT : isCompositeType(named) ? 1 : 0);
+        const composite = isCompositeType(getNullableType(named)) ? (named as GraphQLCompositeType) : undefined;
+        own += valueCost(value[key], weight, composite, selection.selectionSet);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        conditional(selection.typeCondition?.name.value, selection.selectionSet);
+      } else {
+        const fragment = fragments[selection.name.value];
+        if (fragment) conditional(fragment.typeCondition.name.value, fragment.selectionSet);
+      }
+    }
+    let widest = 0;
+    for (const cost of groups.values()) widest = Math.max(widest, cost);
+    return own + widest;
+  };
+
+  return selectionCost(operation.selectionSet, root, data, true);
+}
