@@ -127,6 +127,27 @@ describe("rate limits over HTTP and WebSocket", () => {
     expect(res.headers.get("ratelimit")).toBe(`"app";r=498;t=2`);
   });
 
+  it("the README's worked example: 3 sub-departments of 100 asked for cost 4 of the 101 taken", async () => {
+    const own = await gw.createCorp("Worked Example");
+    for (const name of ["Sales", "Support", "Engineering"]) await gw.createDepartment(own.token, { name });
+    const res = await gw.gql(own.token, `query($root: ID!) { departments(parentId: $root, first: 100) { nodes { id name } } }`, { root: own.rootId });
+    expect(res.body.data.departments.nodes).toHaveLength(3);
+    expect(res.cost).toMatchObject({ requestedQueryCost: 101, actualQueryCost: 4 });
+    // The raw body carries it (the harness moves it to `res.cost`).
+    const raw = (await (
+      await fetch(`${gw.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${own.token}` },
+        body: JSON.stringify({ query: `{ rateLimit { edition } }` }),
+      })
+    ).json()) as Untyped;
+    expect(raw.extensions.cost).toEqual({
+      requestedQueryCost: 0,
+      actualQueryCost: 0,
+      throttleStatus: { maximumAvailable: 10000, currentlyAvailable: expect.any(Number), restoreRate: 500 },
+    });
+  });
+
   it("is free to ask: rateLimit costs nothing and reports the bucket", async () => {
     const app = await appWithBucket(300, 2);
     const first = await gw.gql(app.token, STATUS);

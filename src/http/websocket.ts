@@ -23,6 +23,9 @@ export interface WebSocketOptions {
   clientIp: (socketAddress: string | undefined, forwarded: string | string[] | undefined) => string | undefined;
 }
 
+/** Contexts of the queries and mutations run over sockets (settled once), as opposed to subscriptions (never charged per event). */
+const oneShot = new WeakSet<RequestContext>();
+
 /** The subscription slots a socket holds, by operation id: released when the operation completes or the socket closes. */
 const heldSlots = new WeakMap<object, Map<string, () => void>>();
 
@@ -127,6 +130,8 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           // starting it, like any operation on the socket, is charged as over HTTP. Events are free.
           if (getOperationAST(prepared.document, payload.operationName)?.operation === "subscription") {
             release = deps.rateLimiter.subscriptions.acquire(ctx.extra.principal);
+          } else {
+            oneShot.add(contextValue);
           }
           await rateLimits.admit(contextValue, prepared.cost);
           if (release) holdSlot(ctx, id, release);
@@ -146,10 +151,10 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
       },
       onNext: async (_ctx, _id, _payload, args, result) => {
         const contextValue = args.contextValue as RequestContext;
-        const operation = getOperationAST(args.document, args.operationName);
         let answer = result;
         // A query or mutation: what it really cost, and the unused points back (never per event).
-        if (operation && operation.operation !== "subscription" && contextValue.rateLimit) {
+        const operation = oneShot.has(contextValue) ? getOperationAST(args.document, args.operationName) : null;
+        if (operation && contextValue.rateLimit) {
           await rateLimits.settle(contextValue, schema, args.document, operation, result);
           answer = { ...answer, extensions: { ...answer.extensions, cost: costExtension(contextValue.rateLimit) } };
         }
