@@ -47,8 +47,8 @@ const LAYERS = [
   allow("db", ["domain", "errors", "entities", "config", "log"]),
   allow("entities", ["domain", el("schema", ["node.ts", "global-id.ts"])]),
   allow("events", ["db", "entities", "domain", "errors", "log", "config"]),
-  // The cost analysis reads the cost declarations, which live with the schema's directives.
-  allow("limits", ["errors", "config", "log", "domain", "policy", "db", el("schema", ["cost.ts"])]),
+  // The cost analysis reads the cost and edition declarations, which live with the schema's directives.
+  allow("limits", ["errors", "config", "log", "domain", "policy", "db", el("schema", ["cost.ts", "edition.ts"])]),
   allow("ratelimit", ["errors", "config", "log", "domain", "policy", "db"]),
   allow("services", [
     "db",

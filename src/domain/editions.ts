@@ -29,3 +29,75 @@ const ORDER: readonly Edition[] = [Edition.BASIC, Edition.PROFESSIONAL];
 export function editionIncludes(have: Edition, need: Edition): boolean {
   return ORDER.indexOf(have) >= ORDER.indexOf(need);
 }
+
+/**
+ * The features some editions lack, each a stable key a client may rely on (they appear in the
+ * schema's `@requiresEdition` declarations, in `corp { features }` and in EDITION_REQUIRED messages).
+ * PRODUCT.md, "Editions": PROFESSIONAL has the whole API, incl. bulk import, exports, customer events
+ * and their webhooks.
+ */
+export enum Feature {
+  BULK_IMPORT = "BULK_IMPORT",
+  EXPORTS = "EXPORTS",
+  CUSTOMER_EVENTS = "CUSTOMER_EVENTS",
+  WEBHOOKS = "WEBHOOKS",
+}
+
+export interface FeatureSpec {
+  /** The lowest edition that has the feature. */
+  edition: Edition;
+  /** Its name in a sentence ("`importMembers` needs the PROFESSIONAL edition (bulk import)"). */
+  name: string;
+  /** One line for the schema's docs: what the feature is and which operations it covers. */
+  description: string;
+}
+
+/** The catalog: every feature, in the order `corp { features }` lists them. */
+export const FEATURES: Readonly<Record<Feature, FeatureSpec>> = {
+  [Feature.BULK_IMPORT]: {
+    edition: Edition.PROFESSIONAL,
+    name: "bulk import",
+    description: "Import members and departments in one job and follow it: `importMembers`, `importJob`, `importJobEvents`, `POST /imports`.",
+  },
+  [Feature.EXPORTS]: {
+    edition: Edition.PROFESSIONAL,
+    name: "exports",
+    description: "Export members as CSV in the import's format: `exportMembers`, `GET /exports/:id`.",
+  },
+  [Feature.CUSTOMER_EVENTS]: {
+    edition: Edition.PROFESSIONAL,
+    name: "customer events",
+    description: "Customer changes streamed live over subscriptions, resumable by cursor (not in the API yet).",
+  },
+  [Feature.WEBHOOKS]: {
+    edition: Edition.PROFESSIONAL,
+    name: "webhooks",
+    description: "Customer events delivered to a vendor app as HMAC-signed webhooks with retries (not in the API yet).",
+  },
+};
+
+/** Does a corp on `edition` have `feature`? */
+export function hasFeature(edition: Edition, feature: Feature): boolean {
+  return editionIncludes(edition, FEATURES[feature].edition);
+}
+
+/**
+ * The refusal's message: "`importMembers` needs the PROFESSIONAL edition (bulk import); this corp has
+ * BASIC." Without `what`: "Bulk import needs the PROFESSIONAL edition; this corp has BASIC."
+ */
+export function featureRefusal(what: string | undefined, feature: Feature, have: Edition): string {
+  const spec = FEATURES[feature];
+  const subject = what ?? spec.name[0].toUpperCase() + spec.name.slice(1);
+  const why = what === undefined ? "" : ` (${spec.name})`;
+  return `${subject} needs the ${spec.edition} edition${why}; this corp has ${have}.`;
+}
+
+/** Every feature of the catalog, in order, with whether a corp on `edition` has it (`corp { features }`). */
+export function featuresOf(edition: Edition): { key: Feature; description: string; edition: Edition; enabled: boolean }[] {
+  return (Object.keys(FEATURES) as Feature[]).map((key) => ({
+    key,
+    description: FEATURES[key].description,
+    edition: FEATURES[key].edition,
+    enabled: hasFeature(edition, key),
+  }));
+}

@@ -32,7 +32,7 @@ function documentCaps(limits: Limits): ApolloServerPlugin<RequestContext> {
         try {
           checkOperation(schema, document, request.operationName, request.variables, contextValue.principal, limits);
         } catch (e) {
-          if (e instanceof DomainError) throw asGraphQLError(e, e.code === "UNAUTHENTICATED" ? 401 : 400);
+          if (e instanceof DomainError) throw asGraphQLError(e, e.code === "UNAUTHENTICATED" ? 401 : e.code === "EDITION_REQUIRED" ? 403 : 400);
           throw e;
         }
       },

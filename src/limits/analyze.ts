@@ -19,6 +19,7 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import { DEFAULT_LIST_SIZE, MUTATION_WEIGHT, fieldCostSpec } from "../schema/cost";
+import { fieldRequirement, type FieldRequirement } from "../schema/edition";
 
 /**
  * What a document asks of the gateway, computed before anything runs:
@@ -28,6 +29,9 @@ import { DEFAULT_LIST_SIZE, MUTATION_WEIGHT, fieldCostSpec } from "../schema/cos
  * - `aliases`: aliased fields, fragments expanded as often as they are spread.
  * - `introspection`: whether `__schema` / `__type` is asked (its own recursion is bounded by
  *   graphql-js's MaxIntrospectionDepthRule, part of validation).
+ * - `requirements` (of `analyzeOperation` only): the features the operation's fields declare with
+ *   `@RequiresFeature` (`schema/edition.ts`), each field once, in document order; fields left out
+ *   by `@skip` / `@include` do not count, fragments on any type do (one of them may run).
  *
  * Each (selection set, type, list size) is computed once, so a document whose fragments double at
  * every level (`F(i) { a { ...F(i-1) } b { ...F(i-1) } }`) is analysed in time linear in its text,
@@ -40,6 +44,11 @@ export interface DocumentCost {
   introspection: boolean;
 }
 
+/** The analysis with what the operation's fields need of the corp's edition (see above). */
+export interface OperationAnalysis extends DocumentCost {
+  requirements: readonly FieldRequirement[];
+}
+
 export const SATURATED = 1e12;
 
 /** Points of the introspection entry points: a schema is large, but the same for every caller. */
@@ -50,10 +59,23 @@ interface Part {
   depth: number;
   aliases: number;
   introspection: boolean;
+  requirements: readonly FieldRequirement[];
 }
 
-const ZERO: Part = { cost: 0, depth: 0, aliases: 0, introspection: false };
+const NONE: readonly FieldRequirement[] = [];
+const ZERO: Part = { cost: 0, depth: 0, aliases: 0, introspection: false, requirements: NONE };
 const cap = (n: number) => (n > SATURATED ? SATURATED : n);
+
+/**
+ * Both lists, each requirement once. At most one entry per declared field of the schema, so a
+ * merge costs a constant and the walk stays linear.
+ */
+function union(a: readonly FieldRequirement[], b: readonly FieldRequirement[]): readonly FieldRequirement[] {
+  if (b.length === 0 || a === b) return a;
+  if (a.length === 0) return b;
+  const extra = b.filter((r) => !a.includes(r));
+  return extra.length ? [...a, ...extra] : a;
+}
 
 /** Sized children: the connection fields (`edges`, `nodes`) whose items the parent field counts. */
 interface Sizing {
@@ -66,11 +88,11 @@ export function analyzeOperation(
   operation: OperationDefinitionNode,
   fragments: Readonly<Record<string, FragmentDefinitionNode>>,
   variables: Readonly<Record<string, unknown>>,
-): DocumentCost {
+): OperationAnalysis {
   const memo = new WeakMap<SelectionSetNode, Map<string, Part>>();
   const visiting = new Set<SelectionSetNode>();
   const root = schema.getRootType(operation.operation);
-  if (!root) return { cost: 0, depth: 0, aliases: 0, introspection: false };
+  if (!root) return { cost: 0, depth: 0, aliases: 0, introspection: false, requirements: NONE };
   const isMutation = operation.operation === "mutation";
 
   const included = (node: { directives?: readonly unknown[] }): boolean => {
@@ -115,6 +137,7 @@ export function analyzeOperation(
         depth: 1 + child.depth,
         aliases: cap(aliases + child.aliases),
         introspection: true,
+        requirements: NONE,
       };
     }
     if (!isObjectType(parent) && !isInterfaceType(parent)) return { ...ZERO, depth: 1, aliases };
@@ -127,7 +150,7 @@ export function analyzeOperation(
     if (inIntrospection) {
       // Introspection reads the in-memory schema: counted by its entry point.
       const child = node.selectionSet && isCompositeType(named) ? selectionPart(node.selectionSet, named, true, undefined) : ZERO;
-      return { cost: child.cost, depth: 1 + child.depth, aliases: cap(aliases + child.aliases), introspection: true };
+      return { cost: child.cost, depth: 1 + child.depth, aliases: cap(aliases + child.aliases), introspection: true, requirements: NONE };
     }
 
     const weight = spec.weight ?? (top && isMutation ? MUTATION_WEIGHT : isCompositeType(named) ? 1 : 0);
@@ -136,7 +159,14 @@ export function analyzeOperation(
     // A connection's `edges` / `nodes` hold as many items as the connection field's declaration says.
     const items = sizing?.fields.includes(name) ? sizing.size : isList && !sized ? listSize(field, node) : 1;
     const cost = items * (weight + child.cost);
-    return { cost: cap(cost), depth: 1 + child.depth, aliases: cap(aliases + child.aliases), introspection: child.introspection };
+    const requirement = fieldRequirement(parent.name, field);
+    return {
+      cost: cap(cost),
+      depth: 1 + child.depth,
+      aliases: cap(aliases + child.aliases),
+      introspection: child.introspection,
+      requirements: requirement ? union([requirement], child.requirements) : child.requirements,
+    };
   };
 
   /**
@@ -158,6 +188,7 @@ export function analyzeOperation(
       into.depth = Math.max(into.depth, part.depth);
       into.aliases = cap(into.aliases + part.aliases);
       into.introspection ||= part.introspection;
+      into.requirements = union(into.requirements, part.requirements);
     };
     const addConditional = (condition: string | undefined, inner: SelectionSetNode) => {
       const target = condition ? (schema.getType(condition) as GraphQLCompositeType | undefined) : type;
@@ -183,6 +214,7 @@ export function analyzeOperation(
       own.depth = Math.max(own.depth, group.depth);
       own.aliases = cap(own.aliases + group.aliases);
       own.introspection ||= group.introspection;
+      own.requirements = union(own.requirements, group.requirements);
     }
     if (widest) own.cost = cap(own.cost + widest.cost);
 
@@ -193,5 +225,5 @@ export function analyzeOperation(
   };
 
   const result = selectionPart(operation.selectionSet, root, false, undefined, true);
-  return { cost: result.cost, depth: result.depth, aliases: result.aliases, introspection: result.introspection };
+  return { cost: result.cost, depth: result.depth, aliases: result.aliases, introspection: result.introspection, requirements: result.requirements };
 }

@@ -11,6 +11,7 @@ import {
 } from "graphql";
 import type { Config } from "../config";
 import type { Principal } from "../policy/principal";
+import { requireFeature } from "../policy/require";
 import { limitExceeded, unauthenticated } from "../errors/domain-error";
 import { documentCapError } from "../errors/graphql-caps";
 import { analyzeOperation, SATURATED, type DocumentCost } from "./analyze";
@@ -80,7 +81,10 @@ export function parseDocument(query: string, limits: DocumentLimits): DocumentNo
 
 /**
  * Checks a parsed, validated operation against the caps and answers its analysis. Introspection
- * needs a token: an anonymous caller may ask `__typename` and nothing else of the schema.
+ * needs a token: an anonymous caller may ask `__typename` and nothing else of the schema. A field
+ * that needs a feature the principal's edition lacks (`@RequiresFeature`, `schema/edition.ts`)
+ * refuses the whole operation with EDITION_REQUIRED naming the first such field, so nothing of it
+ * runs (anonymous callers are refused by the fields' scopes instead).
  */
 export function checkOperation(
   schema: GraphQLSchema,
@@ -102,7 +106,7 @@ export function checkOperation(
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
   if (coerced.errors) return { cost: 0, depth: 0, aliases: 0, introspection: false };
   checkNoNul(document, coerced.coerced);
-  const result = analyzeOperation(schema, operation, fragments, coerced.coerced);
+  const { requirements, ...result } = analyzeOperation(schema, operation, fragments, coerced.coerced);
   if (result.introspection && !authenticated) {
     throw unauthenticated("Introspection (`__schema`, `__type`) needs an access token: send `Authorization: Bearer <token>`.");
   }
@@ -132,6 +136,7 @@ export function checkOperation(
       { limit: "cost", maximum: limits.maxCost, actual: result.cost },
     );
   }
+  if (principal) for (const r of requirements) requireFeature(principal, r.feature, `\`${r.field}\``);
   return result;
 }
 

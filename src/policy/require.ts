@@ -1,6 +1,5 @@
 import { editionRequired, forbidden, notFound } from "../errors/domain-error";
-import type { CorpDb } from "../db/scoped-db";
-import { Edition } from "../domain/enums";
+import { featureRefusal, hasFeature, type Feature } from "../domain/editions";
 import {
   canGrantAdministrator,
   canManageDepartments,
@@ -71,12 +70,12 @@ export function requireMemberWritable(principal: Principal, member: MemberReach,
 }
 
 /**
- * Refuses (EDITION_REQUIRED) a feature of the PROFESSIONAL edition to a BASIC corp (PRODUCT.md,
- * "Editions"). A later issue declares it on the schema instead.
+ * Refuses (EDITION_REQUIRED) a feature the principal's corp does not have (PRODUCT.md, "Editions";
+ * the catalog is `domain/editions.ts`). `what` is named in the message: the field or route asked
+ * for (without it, the message names the feature). GraphQL fields declare their feature with `@RequiresFeature`
+ * and are refused before execution (`limits/document-limits.ts`); REST routes declare theirs next
+ * to their scopes (`rest/directory-files.ts`). Both end here.
  */
-export async function requireProfessional(db: Pick<CorpDb, "one">, feature: string): Promise<void> {
-  const corp = await db.one<{ edition: Edition }>(`SELECT edition FROM corp WHERE id = $1`);
-  if (corp?.edition !== Edition.PROFESSIONAL) {
-    throw editionRequired(`${feature} needs the PROFESSIONAL edition; this corp has ${corp?.edition ?? "none"}.`);
-  }
+export function requireFeature(principal: Principal, feature: Feature, what?: string): void {
+  if (!hasFeature(principal.edition, feature)) throw editionRequired(featureRefusal(what, feature, principal.edition));
 }

@@ -4,13 +4,16 @@ import { ImportJob } from "../entities/import-job.entity";
 import { pageWindow } from "../db/paging";
 import { ImportMembersInput, ImportMembersPayload, ImportRowErrorConnection } from "../schema/import.types";
 import { Paged } from "../schema/cost";
+import { RequiresFeature } from "../schema/edition";
+import { Feature } from "../domain/editions";
 
 @Resolver(() => ImportJob)
 export class ImportResolver {
   @Authorized("directory:write", "directory:read")
+  @RequiresFeature(Feature.BULK_IMPORT)
   @Mutation(() => ImportMembersPayload, {
     description:
-      "Starts a batch import of members and answers the job at once (it runs in the background). Needs the PROFESSIONAL edition (else EDITION_REQUIRED); leaders only within the subtrees they lead. CONFLICT while another import of the corp is queued or running. Files over 5 MB: `POST /imports`.",
+      "Starts a batch import of members and answers the job at once (it runs in the background). Leaders only within the subtrees they lead. CONFLICT while another import of the corp is queued or running. Files over 5 MB: `POST /imports`.",
   })
   async importMembers(@Arg("input", { description: "The file or rows, and how to apply them." }) input: ImportMembersInput, @Ctx() ctx: RequestContext) {
     const job = await ctx.services.imports.importInline(ctx, input);
@@ -18,6 +21,7 @@ export class ImportResolver {
   }
 
   @Authorized("directory:read")
+  @RequiresFeature(Feature.BULK_IMPORT)
   @Query(() => ImportJob, {
     nullable: true,
     description:
@@ -28,6 +32,7 @@ export class ImportResolver {
   }
 
   @Authorized("directory:read")
+  @RequiresFeature(Feature.BULK_IMPORT)
   @Subscription(() => ImportJob, {
     description:
       "The job's progress over graphql-ws: its state now, then each change, until it SUCCEEDED or FAILED (then the stream completes). NOT_FOUND for a job you may not see.",

@@ -2,6 +2,7 @@ import { DepartmentResolver } from "./department.resolver";
 import { DirectoryEventResolver } from "./directory-event.resolver";
 import { MemberResolver } from "./member.resolver";
 import { QueryResolver } from "./query.resolver";
+import { CorpResolver } from "./corp.resolver";
 import { AppResolver } from "./app.resolver";
 import { ImportResolver } from "./import.resolver";
 import { ExportResolver } from "./export.resolver";
@@ -11,6 +12,7 @@ import { AuditEntryResolver } from "./audit-entry.resolver";
 /** Every resolver class of the schema. */
 export const RESOLVERS = [
   QueryResolver,
+  CorpResolver,
   DepartmentResolver,
   MemberResolver,
   DirectoryEventResolver,

@@ -5,29 +5,34 @@ import { sendHttpError } from "../errors/http";
 import { bearerToken } from "../auth/oauth-types";
 import { ImportMode } from "../domain/enums";
 import { FailedImport } from "../services/import.service";
-import { requireScopes } from "../policy/require";
+import { requireFeature, requireScopes } from "../policy/require";
 import type { Scope } from "../policy/scopes";
+import { Feature } from "../domain/editions";
 
 /**
- * The scopes of each route, as `@Authorized(...)` declares them on GraphQL fields: the import writes
- * the directory, the export reads it.
+ * What each route needs, as GraphQL fields declare it: its scopes (`@Authorized(...)`: the import
+ * writes the directory, the export reads it) and its feature (`@RequiresFeature`, the same feature
+ * as `importMembers` and `exportMembers`).
  */
-const ROUTE_SCOPES = {
-  "POST /imports": ["directory:write"],
-  "GET /exports/:id": ["directory:read"],
-} as const satisfies Record<string, readonly Scope[]>;
+const ROUTES = {
+  "POST /imports": { scopes: ["directory:write"], feature: Feature.BULK_IMPORT },
+  "GET /exports/:id": { scopes: ["directory:read"], feature: Feature.EXPORTS },
+} as const satisfies Record<string, { scopes: readonly Scope[]; feature: Feature }>;
 
 /**
- * The request context of a bearer token whose principal carries the route's scopes (required:
- * these endpoints have no anonymous use): UNAUTHENTICATED without a valid token, FORBIDDEN naming
- * the missing scope (the policy's `requireScopes`, the check behind `@Authorized`).
+ * The request context of a bearer token whose principal may use the route (required: these
+ * endpoints have no anonymous use): UNAUTHENTICATED without a valid token; EDITION_REQUIRED when
+ * the corp's edition lacks the route's feature (checked first, as GraphQL refuses such a field
+ * before it runs); FORBIDDEN naming the missing scope (the policy's `requireScopes`, the check
+ * behind `@Authorized`).
  */
-async function authorize(deps: AppDeps, req: Request, res: Response, route: keyof typeof ROUTE_SCOPES): Promise<RequestContext> {
+async function authorize(deps: AppDeps, req: Request, res: Response, route: keyof typeof ROUTES): Promise<RequestContext> {
   const token = bearerToken(req.headers.authorization);
   if (!token) throw new DomainError("UNAUTHENTICATED", "Send `Authorization: Bearer <token>`.");
   // With the client's address: the app's allowed IP ranges apply here as on /graphql.
   const principal = await deps.tokens.authenticate(token, req.ip);
-  requireScopes(principal, ROUTE_SCOPES[route]);
+  requireFeature(principal, ROUTES[route].feature, `\`${route}\``);
+  requireScopes(principal, ROUTES[route].scopes);
   return new RequestContext(deps, principal, String(res.locals.requestId));
 }
 
@@ -47,6 +52,7 @@ function queryFlag(value: unknown, field: string): boolean | undefined {
  *   `IMPORT_IDLE_TIMEOUT_SECONDS` (the job FAILED, the corp's import lock released), 409 while
  *   another import of the corp runs.
  * - `GET /exports/:id`: the CSV of an export made with `exportMembers`.
+ * Both need the PROFESSIONAL edition (403 EDITION_REQUIRED, see `ROUTES`).
  */
 export function directoryFileRoutes(deps: AppDeps): Router {
   const router = Router();

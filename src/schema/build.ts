@@ -1,10 +1,11 @@
 import { buildSchema, getMetadataStorage, type PubSub } from "type-graphql";
 import { createPubSub } from "@graphql-yoga/subscription";
 import { GraphQLDateTime } from "graphql-scalars";
-import { isObjectType, specifiedDirectives, type GraphQLSchema } from "graphql";
+import { GraphQLSchema, isObjectType, specifiedDirectives } from "graphql";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { RESOLVERS } from "../resolvers";
 import { COST_DIRECTIVES, costSentence, fieldCostSpec } from "./cost";
+import { editionSentence, fieldRequirement, requiresEditionDirective } from "./edition";
 import { scopeAuthChecker, scopedFieldScopes } from "../resolvers/authorized";
 import { isScope, type Scope } from "../policy/scopes";
 // Registers the domain enums' GraphQL names and descriptions before the schema is built.
@@ -17,7 +18,7 @@ import "./enums";
  * type-graphql's requirement only (the gateway passes its event bus; printing needs none).
  */
 export async function buildWorkgraphSchema(pubSub: PubSub = createPubSub()): Promise<GraphQLSchema> {
-  const schema = await buildSchema({
+  const built = await buildSchema({
     resolvers: RESOLVERS,
     pubSub,
     validate: { forbidUnknownValues: false },
@@ -25,13 +26,20 @@ export async function buildWorkgraphSchema(pubSub: PubSub = createPubSub()): Pro
     directives: [...specifiedDirectives, ...COST_DIRECTIVES],
     authChecker: scopeAuthChecker,
   });
-  // Each field's scope and cost declarations, in words, end its description (the playground's docs show them).
+  // `@requiresEdition`'s arguments are the built schema's own Edition and Feature enums (see `edition.ts`).
+  const schema = new GraphQLSchema({ ...built.toConfig(), directives: [...built.getDirectives(), requiresEditionDirective(built)] });
+  // Each field's scope, edition and cost declarations, in words, end its description (the playground's
+  // docs show them); reading every field's edition declaration here also refuses a malformed one.
   const scopes = declaredScopes(schema);
   const mutation = schema.getMutationType();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith("__")) continue;
     for (const field of Object.values(type.getFields())) {
-      const sentences = [scopeSentence(scopes.get(`${type.name}.${field.name}`)), costSentence(fieldCostSpec(field), type === mutation)].filter(Boolean);
+      const sentences = [
+        scopeSentence(scopes.get(`${type.name}.${field.name}`)),
+        editionSentence(fieldRequirement(type.name, field)),
+        costSentence(fieldCostSpec(field), type === mutation),
+      ].filter(Boolean);
       if (sentences.length) field.description = [field.description, ...sentences].filter(Boolean).join(" ");
     }
   }
@@ -79,8 +87,9 @@ function scopeSentence(scopes: readonly Scope[] | undefined): string {
 }
 
 /**
- * The SDL with the applied cost directives (`@cost`, `@listSize`): graphql's `printSchema` drops
- * applied directives, and so would hide the declarations a client computes a query's cost from.
+ * The SDL with the applied cost directives (`@cost`, `@listSize`) and edition declarations
+ * (`@requiresEdition`): graphql's `printSchema` drops applied directives, and so would hide the
+ * declarations a client computes a query's cost from and learns which edition a field needs from.
  */
 export function printWorkgraphSchema(schema: GraphQLSchema): string {
   return printSchemaWithDirectives(schema) + "\n";

@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
 import { once } from "node:events";
 import type { RequestContext } from "../context";
-import { canManageMembersIn, outOfReachSql, requireAdministratorOrLeader, requireProfessional } from "../policy";
+import { canManageMembersIn, outOfReachSql, requireAdministratorOrLeader } from "../policy";
 import { likeEscape, SqlParams } from "../db/sql";
 import { forbidden, notFound } from "../errors/domain-error";
 import { MemberStatus } from "../domain/enums";
@@ -54,15 +54,18 @@ export function exportKeys(departments: { id: string; parent_id: string | null; 
  * Member exports (issue 4): `exportMembers` records what to export and answers a URL; `GET
  * /exports/:id` streams it as CSV in the import's format, in batches, so an export of any size
  * holds one batch in memory. Administrators (and apps) within their visibility, leaders within the
- * subtrees they lead; PROFESSIONAL edition. A file holds only members wholly within the caller's
+ * subtrees they lead; the EXPORTS feature (PROFESSIONAL). A file holds only members wholly within the caller's
  * reach (every department of theirs), so that importing it with REPLACE changes nothing: not their
  * departments elsewhere, not the members it leaves out. Paths: `exportKeys`; cells: `writeCell`.
  */
 export class ExportService {
-  /** Refuses callers who may not export; checks the filter's department is theirs to export. */
+  /**
+   * Refuses callers who may not export; checks the filter's department is theirs to export. The
+   * scope and the edition's feature (EXPORTS) are checked where the request arrives: declared on
+   * `exportMembers` and on `GET /exports/:id`.
+   */
   private async authorize(ctx: RequestContext, filter: StoredFilter, field: string): Promise<void> {
     requireAdministratorOrLeader(ctx.caller, "export members");
-    await requireProfessional(ctx.db, "Exports");
     if (filter.departmentPk) {
       const department = await ctx.services.departments.get(ctx, filter.departmentPk, field);
       if (!canManageMembersIn(ctx.caller, department.path)) {

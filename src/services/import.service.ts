@@ -14,7 +14,7 @@ import { ImportJobStatus, ImportMode } from "../domain/enums";
 import { DEFAULT_MAX_RESIGN_RATIO, type ImportRow } from "../domain/import-rules";
 import { CSV_COLUMNS } from "./directory-csv";
 import { ImportFailure, ImportRun, JOB_LOCK_SQL, UploadStalled, type ImportOptions } from "./import-run";
-import { reachesWholeCorp, requireAdministratorOrLeader, requireProfessional } from "../policy";
+import { reachesWholeCorp, requireAdministratorOrLeader } from "../policy";
 import { utf8Bytes } from "./utf8-check";
 import { log } from "../log";
 
@@ -103,8 +103,8 @@ export interface ImportRequest {
 }
 
 /**
- * Batch imports of members (issue 4). Needs `directory:write` (declared on the resolver and the
- * REST route), the PROFESSIONAL edition, and, for a member acting through an app, to be a corp admin or a department leader (who may touch only the
+ * Batch imports of members (issue 4). Needs `directory:write` and the BULK_IMPORT feature (both
+ * declared on the resolver and the REST route), and, for a member acting through an app, to be a corp admin or a department leader (who may touch only the
  * members and departments of the subtrees they lead). One job at a time per corp (CONFLICT). Jobs
  * are rows; a job whose gateway died is found by `recoverInterrupted` (its connection's advisory
  * lock is gone) and marked FAILED with a reason: nothing of it was applied, since the apply step is
@@ -130,10 +130,13 @@ export class ImportService {
     return { mode: request.mode, dryRun: request.dryRun ?? false, maxResignRatio: ratio };
   }
 
-  /** Refuses callers who may not import (the scope is checked where the request arrives). */
-  async authorize(ctx: RequestContext): Promise<void> {
+  /**
+   * Refuses callers who may not import. The scope and the edition's feature (BULK_IMPORT) are
+   * checked where the request arrives: `importMembers` declares them (its document is refused before
+   * it runs), `POST /imports` declares them on the route.
+   */
+  authorize(ctx: RequestContext): void {
     requireAdministratorOrLeader(ctx.caller, "import members");
-    await requireProfessional(ctx.db, "Bulk import");
   }
 
   /**
@@ -144,7 +147,7 @@ export class ImportService {
    */
   async importStream(ctx: RequestContext, request: ImportRequest, body: Readable): Promise<string> {
     const options = this.options(request, "");
-    await this.authorize(ctx);
+    this.authorize(ctx);
     const run = await this.open(ctx, options);
     try {
       await run.stageCsv(progressGuard(body, ctx.deps.config.importIdleTimeoutSeconds * 1000));
@@ -168,7 +171,7 @@ export class ImportService {
   async importInline(ctx: RequestContext, request: ImportRequest & { csv?: string | null; rows?: ImportRow[] | null }): Promise<ImportJob> {
     const options = this.options(request);
     if ((request.csv == null) === (request.rows == null)) throw badInput("input.csv", "Give exactly one of csv and rows.");
-    await this.authorize(ctx);
+    this.authorize(ctx);
     const run = await this.open(ctx, options);
     const rows = request.rows;
     const csv = request.csv;
