@@ -45,6 +45,16 @@ describe("token buckets (in memory, injected clock)", () => {
     expect(buckets.size).toBe(0);
   });
 
+  it("forgets buckets that have refilled: memory follows recent callers, not every address ever seen", async () => {
+    let now = 0;
+    const buckets = new MemoryBuckets(() => now);
+    for (let i = 0; i < 1000; i++) await buckets.take(`ip:${i}`, spec, 10); // each full again after 1 s
+    expect(buckets.size).toBe(1000);
+    now += 11_000;
+    await buckets.take("late", spec, 1);
+    expect(buckets.size).toBe(1);
+  });
+
   it("gives back unused points up to capacity, and keeps keys apart", async () => {
     let now = 0;
     const buckets = new MemoryBuckets(() => now);

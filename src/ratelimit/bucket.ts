@@ -39,40 +39,42 @@ export function waitMs(spec: BucketSpec, available: number, points: number): num
 interface MemoryBucket {
   points: number;
   at: number;
+  /** When it is full again if left alone (then it equals no bucket and can go). */
+  fullAt: number;
 }
 
 /**
  * Buckets in this process's memory. `now` is injectable (tests advance a clock instead of
- * sleeping). A bucket left alone long enough to be full again is the same as no bucket, so full
- * ones are dropped in a sweep every `SWEEP_EVERY` calls: memory follows the active callers.
+ * sleeping). A bucket left alone until it is full again is the same as no bucket, so full ones are
+ * not kept, and a sweep at most every `SWEEP_MS` drops those that have refilled since: memory
+ * follows the callers of the last minute or so, whatever the number of addresses seen over time.
  */
 export class MemoryBuckets implements BucketStore {
   private readonly buckets = new Map<string, MemoryBucket>();
-  private calls = 0;
-  private static readonly SWEEP_EVERY = 10_000;
+  private lastSweep: number;
+  private static readonly SWEEP_MS = 10_000;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now) {
+    this.lastSweep = now();
+  }
 
   private current(key: string, spec: BucketSpec, at: number): MemoryBucket {
     const bucket = this.buckets.get(key);
-    if (!bucket) return { points: spec.capacity, at };
+    if (!bucket) return { points: spec.capacity, at, fullAt: at };
     const refilled = bucket.points + (Math.max(0, at - bucket.at) * spec.restoreRate) / 1000;
-    return { points: Math.min(spec.capacity, refilled), at };
+    return { points: Math.min(spec.capacity, refilled), at, fullAt: at };
   }
 
   private store(key: string, bucket: MemoryBucket, spec: BucketSpec): void {
-    if (++this.calls % MemoryBuckets.SWEEP_EVERY === 0) this.sweep();
-    if (bucket.points >= spec.capacity) this.buckets.delete(key);
-    else this.buckets.set(key, bucket);
+    if (bucket.at - this.lastSweep >= MemoryBuckets.SWEEP_MS) this.sweep(bucket.at);
+    if (bucket.points >= spec.capacity) return void this.buckets.delete(key);
+    bucket.fullAt = bucket.at + ((spec.capacity - bucket.points) * 1000) / spec.restoreRate;
+    this.buckets.set(key, bucket);
   }
 
-  /** Drops buckets that have refilled completely (their state is the default). Assumes the largest restore rate is ≥ 1/s. */
-  private sweep(): void {
-    const at = this.now();
-    for (const [key, bucket] of this.buckets) {
-      // Without the spec here: a bucket untouched for an hour has refilled under any real edition.
-      if (at - bucket.at > 3_600_000) this.buckets.delete(key);
-    }
+  private sweep(at: number): void {
+    this.lastSweep = at;
+    for (const [key, bucket] of this.buckets) if (bucket.fullAt <= at) this.buckets.delete(key);
   }
 
   async take(key: string, spec: BucketSpec, points: number): Promise<TakeResult> {
