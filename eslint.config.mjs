@@ -22,11 +22,13 @@ const ELEMENTS = [
   { type: "context", pattern: "src/context.ts", mode: "full" },
   { type: "root", pattern: "src/{server,main,cli,demo,playground}.ts", mode: "full" },
   { type: "root", pattern: "src/http/**", mode: "full" },
-  ...["domain", "errors", "policy", "db", "entities", "events", "limits", "ratelimit", "services", "auth", "schema", "resolvers", "rest"].map((folder) => ({
-    type: folder,
-    pattern: `src/${folder}/**`,
-    mode: "full",
-  })),
+  ...["domain", "errors", "policy", "db", "entities", "events", "limits", "ratelimit", "services", "auth", "schema", "resolvers", "rest", "metrics"].map(
+    (folder) => ({
+      type: folder,
+      pattern: `src/${folder}/**`,
+      mode: "full",
+    }),
+  ),
 ];
 
 const el = (type, files) => (files ? { element: { type, fileInternalPath: files } } : { element: { type } });
@@ -41,7 +43,8 @@ const LAYERS = [
   OWN_FOLDER,
   allow("domain", ["errors"]),
   allow("errors", ["log", "config"]),
-  allow("config", ["log"]),
+  // The one CIDR parser validates METRICS_ALLOW_NETWORKS (network.ts imports nothing of ours).
+  allow("config", ["log", el("auth", ["network.ts"])]),
   allow("log", ["config"]),
   allow("policy", ["domain", "errors", "db"]),
   allow("db", ["domain", "errors", "entities", "config", "log"]),
@@ -72,6 +75,10 @@ const LAYERS = [
   allow("resolvers", [el("db", ["paging.ts"])]),
   allowTypes("resolvers", ["db"]),
   allow("rest", ["services", "policy", "auth", "errors", "context", "config", "log", "entities", "domain", "limits", "ratelimit"]),
+  // /metrics (issue 13): the address rules and bearer parsing of auth, the API's JSON errors; what it
+  // counts (a rate-limit charge) and the labelled cross-corp handle it reads import jobs through, as types.
+  allow("metrics", ["log", "errors", el("auth", ["network.ts", "oauth-types.ts"])]),
+  allowTypes("metrics", [el("ratelimit", ["types.ts"]), el("db", ["cross-corp.ts"])]),
   { from: el(["root", "context"]), allow: { to: { element: { type: "*" } } } },
 ];
 

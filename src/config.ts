@@ -1,3 +1,5 @@
+import { parseCidr } from "./auth/network";
+
 /**
  * The one typed, validated configuration object. Every setting has an environment variable, a
  * default, a description and a secrecy flag; the README's configuration table is generated from
@@ -33,6 +35,8 @@ export interface Config {
   redisUrl: string | undefined;
   signinIpLimitPerMinute: number;
   tokenIpLimitPerMinute: number;
+  metricsAllowNetworks: string[];
+  metricsToken: string | undefined;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -320,6 +324,36 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
       "Requests to the endpoints that authenticate a client (POST /oauth/token, /oauth/revoke, /oauth/introspect: one budget) accepted per client IP (IPv6: per /64) per minute; more get 429 `slow_down` with Retry-After before the client secret is checked.",
     defaultText: "300",
     parse: int("TOKEN_IP_LIMIT_PER_MINUTE", 1, 1000000, 300),
+  },
+  {
+    key: "metricsAllowNetworks",
+    env: "METRICS_ALLOW_NETWORKS",
+    description:
+      "Networks (comma-separated CIDRs, e.g. `10.0.0.0/8, fd00::/8`) whose clients may read GET /metrics, besides loopback callers; the client address is the one TRUST_PROXY gives, as for apps' allowed IP ranges. Anyone else needs METRICS_TOKEN or gets 403.",
+    defaultText: "unset (loopback only)",
+    parse: (raw) => {
+      const items = (raw ?? "")
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
+      const networks = items.map(parseCidr);
+      const bad = items.filter((_, i) => networks[i] === undefined);
+      if (bad.length) throw new ConfigError(`METRICS_ALLOW_NETWORKS must be comma-separated CIDRs or addresses, got "${bad.join('", "')}"`);
+      return networks as string[];
+    },
+  },
+  {
+    key: "metricsToken",
+    env: "METRICS_TOKEN",
+    description:
+      "A bearer token that opens GET /metrics from any address (`Authorization: Bearer <token>`, compared in constant time; at least 16 printable characters). A request presenting any other token is refused, even from loopback.",
+    secret: true,
+    defaultText: "unset",
+    parse: (raw) => {
+      if (!raw) return undefined;
+      if (raw.length < 16 || !/^[\x21-\x7e]+$/.test(raw)) throw new ConfigError("METRICS_TOKEN must be at least 16 printable characters without spaces");
+      return raw;
+    },
   },
 ];
 

@@ -14,6 +14,7 @@ import type { EventRelay } from "./events/relay";
 import type { Services } from "./services";
 import type { TokenService } from "./auth/tokens";
 import type { RateLimitCharge } from "./ratelimit/types";
+import type { Metrics } from "./metrics/metrics";
 
 /** Process-wide parts, built once in `server.ts`. */
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   relay: EventRelay;
   tokens: TokenService;
   services: Services;
+  /** The Prometheus metrics served on `GET /metrics` (issue 13). */
+  metrics: Metrics;
 }
 
 /**

@@ -23,6 +23,8 @@ import { clientIpResolver } from "./http/client-ip";
 import { errorHandler, graphqlRoute, healthRoutes, notFound, requestIds } from "./http/routes";
 import { attachWebSocket } from "./http/websocket";
 import { log } from "./log";
+import { Metrics } from "./metrics/metrics";
+import { metricsEndpoint } from "./metrics/endpoint";
 
 export { DIAGNOSTICS_HEADER } from "./http/apollo";
 
@@ -40,18 +42,23 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
   const pool = poolOf(dataSource);
   const bus = createEventBus();
   const relay = new EventRelay(pool, dataSource, bus);
+  const crossCorp = new CrossCorpDb(pool);
+  const metrics = new Metrics({ pool, crossCorp });
+  relay.onLag((seconds) => metrics.observeRelayLag(seconds));
+  metrics.watchRelay(() => relay.activeCorps);
   const tokens = new TokenService(pool, config);
   await tokens.init();
   return {
     config,
     dataSource,
     pool,
-    crossCorp: new CrossCorpDb(pool),
+    crossCorp,
     bus,
     events: new EventLog(bus),
     relay,
     tokens,
     services: createServices(pool, dataSource),
+    metrics,
   };
 }
 
@@ -77,10 +84,13 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   app.use(securityHeaders); // nosniff, no framing, a default CSP on every response (issue 11, finding 12)
   const httpServer = http.createServer(app);
   const webSocket = attachWebSocket(httpServer, { schema, deps, limits, clientIp: clientIpResolver(app) });
-  const apollo = await startApollo(schema, httpServer, limits, webSocket.dispose);
+  deps.metrics.watchWebSocket(webSocket.stats);
+  const apollo = await startApollo(schema, httpServer, limits, webSocket.dispose, deps.metrics);
 
   app.use(requestIds);
   app.use(healthRoutes(deps, () => draining));
+  // Prometheus metrics (issue 13): loopback, METRICS_ALLOW_NETWORKS or METRICS_TOKEN, else 403.
+  app.get("/metrics", metricsEndpoint(deps.metrics, config));
   // OAuth 2.0 and OpenID Connect (issue 5): discovery, authorize + sign-in page, token (client
   // credentials, authorization code, refresh token), userinfo, revoke, introspect, activation.
   const oauth = oauthRouter(config, deps.tokens, new SsoService(deps.pool, config, deps.tokens, deps.events));

@@ -30,6 +30,8 @@ class CorpFeed {
     readonly stream: string,
     private readonly columns: string,
     start: bigint,
+    /** Told of each page of new events this feed reads (the relay's lag, see `EventRelay.onLag`). */
+    private readonly onRead: (rows: EventRecord[]) => void,
   ) {
     this.floor = start;
     this.latest = start;
@@ -65,6 +67,7 @@ class CorpFeed {
               [this.stream, this.latest.toString()],
             );
             if (rows.length) {
+              this.onRead(rows);
               this.ring.push(...rows);
               this.latest = BigInt(rows[rows.length - 1].id);
             }
@@ -97,6 +100,7 @@ class CorpFeed {
 export class EventRelay {
   private feeds = new Map<string, { refs: number; feed: Promise<CorpFeed> }>();
   private readonly columns: string;
+  private lagListener: ((seconds: number) => void) | null = null;
 
   constructor(
     private readonly pool: Pool,
@@ -152,7 +156,7 @@ export class EventRelay {
       const feed = (async () => {
         const db = new CorpDb(corpId, this.pool);
         const row = await db.one<{ max: string | null }>("SELECT max(id)::text AS max FROM event WHERE corp_id = $1 AND stream = $2", [stream]);
-        const created = new CorpFeed(db, stream, this.columns, BigInt(row?.max ?? "0"));
+        const created = new CorpFeed(db, stream, this.columns, BigInt(row?.max ?? "0"), (rows) => this.observeLag(rows));
         const notifications = this.bus.subscribe("events", key);
         void (async () => {
           for await (const _ of notifications) void created.refresh();
@@ -179,6 +183,23 @@ export class EventRelay {
     this.feeds.delete(key);
     feed.stopBus();
     clearInterval(feed.timer);
+  }
+
+  /**
+   * Calls `listener` with each event's lag as a live feed reads it: the seconds from its
+   * `occurred_at` (clock_timestamp() just before its COMMIT, by the database's clock) to now (this
+   * host's clock). What subscribers wait beyond it is one push from memory. Replays of older
+   * events (a cursor outside the ring) are not lag and are not reported. One listener (`/metrics`).
+   */
+  onLag(listener: (seconds: number) => void): void {
+    this.lagListener = listener;
+  }
+
+  private observeLag(rows: readonly EventRecord[]): void {
+    const listener = this.lagListener;
+    if (!listener) return;
+    const now = Date.now();
+    for (const event of rows) listener((now - new Date(event.occurredAt).getTime()) / 1000);
   }
 
   /** Number of (corp, stream) feeds with live subscribers in this process (for /metrics and tests). */

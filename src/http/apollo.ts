@@ -8,6 +8,8 @@ import type { RequestContext } from "../context";
 import { DomainError } from "../errors/domain-error";
 import { asGraphQLError, formatError } from "../errors/format";
 import { checkOperation, type DocumentLimits } from "../limits/document-limits";
+import { metricsPlugin } from "../metrics/apollo-plugin";
+import type { Metrics } from "../metrics/metrics";
 
 type Limits = DocumentLimits;
 
@@ -70,12 +72,13 @@ function responseShape(): ApolloServerPlugin<RequestContext> {
   };
 }
 
-/** Apollo Server for `/graphql` over HTTP, started; `drain` runs on stop (the WebSocket side). */
+/** Apollo Server for `/graphql` over HTTP, started; `drain` runs on stop (the WebSocket side); `metrics` records every operation. */
 export async function startApollo(
   schema: GraphQLSchema,
   httpServer: http.Server,
   limits: Limits,
   drain: () => Promise<void>,
+  metrics: Metrics,
 ): Promise<ApolloServer<RequestContext>> {
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -88,6 +91,8 @@ export async function startApollo(
       ApolloServerPluginCacheControlDisabled(),
       documentCaps(limits),
       responseShape(),
+      // Last: its willSendResponse reads the rate-limit charge as `documentCaps` settled it.
+      metricsPlugin(metrics),
     ],
     csrfPrevention: true,
     // main.ts owns the signals: it drains, then closes the database and the embedded server.
