@@ -24,7 +24,7 @@ import type { EventBus } from "./bus";
  */
 
 /** The streams of the log. A new feature adds its name here. */
-export const STREAMS = { directory: "directory" } as const;
+export const STREAMS = { directory: "directory", messages: "messages" } as const;
 export type StreamName = (typeof STREAMS)[keyof typeof STREAMS];
 
 /** An event a service records; written when its transaction commits. */

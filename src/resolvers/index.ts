@@ -8,6 +8,8 @@ import { ImportResolver } from "./import.resolver";
 import { ExportResolver } from "./export.resolver";
 import { HealthResolver } from "./health.resolver";
 import { AuditEntryResolver } from "./audit-entry.resolver";
+import { ConversationMembershipResolver, ConversationResolver } from "./conversation.resolver";
+import { MessageResolver, MessageSenderResolver, TodoAssigneeResolver } from "./message.resolver";
 
 /** Every resolver class of the schema. */
 export const RESOLVERS = [
@@ -21,4 +23,9 @@ export const RESOLVERS = [
   AuditEntryResolver,
   ExportResolver,
   HealthResolver,
+  ConversationResolver,
+  ConversationMembershipResolver,
+  MessageResolver,
+  MessageSenderResolver,
+  TodoAssigneeResolver,
 ] as const;

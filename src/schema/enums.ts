@@ -1,5 +1,6 @@
 import { registerEnumType } from "type-graphql";
 import { Edition, MemberStatus, DirectoryEventType, ImportMode, ImportJobStatus, AppKind, ViewerRole } from "../domain/enums";
+import { ConversationKind, ConversationRole, FormFieldType, MessageKind, SenderKind } from "../domain/enums";
 
 /** The GraphQL side of `domain/enums.ts`: names and descriptions shown in the schema. */
 
@@ -79,5 +80,61 @@ registerEnumType(ViewerRole, {
     ADMIN: { description: "A corp administrator acting through an app: may do everything the app's scopes allow." },
     LEADER: { description: "A department leader: may manage members within the subtrees they lead." },
     MEMBER: { description: "A member: may read within the app's visibility and change nothing." },
+  },
+});
+
+registerEnumType(ConversationKind, {
+  name: "ConversationKind",
+  description: "What a conversation is (source §2).",
+  valuesConfig: {
+    DIRECT: { description: "Between two members; one per pair (`openDirectConversation`)." },
+    GROUP: { description: "A group of at most 10,000 members with an owner and admins (`createGroup`)." },
+    APP: { description: "An app's channel to one member." },
+    CUSTOMER: { description: "Members with an external contact (the customers feature)." },
+  },
+});
+
+registerEnumType(ConversationRole, {
+  name: "ConversationRole",
+  description: "A member's role in a conversation.",
+  valuesConfig: {
+    OWNER: { description: "Owns the group: manages it, names its admins, hands it over." },
+    ADMIN: { description: "Manages the group: renames it, adds and removes members (not admins)." },
+    MEMBER: { description: "Reads and sends." },
+  },
+});
+
+registerEnumType(MessageKind, {
+  name: "MessageKind",
+  description: "What a message carries; its `content` is the matching type.",
+  valuesConfig: {
+    TEXT: { description: "Plain text (TextContent)." },
+    MARKDOWN: { description: "Markdown (MarkdownContent)." },
+    IMAGE: { description: "An image by URL (ImageContent)." },
+    FILE: { description: "A file by URL and metadata (FileContent)." },
+    LINK_CARD: { description: "A link card (LinkCardContent)." },
+    TODO: { description: "A to-do with assignees (TodoContent)." },
+    VOTE: { description: "A vote (VoteContent)." },
+    FORM: { description: "A form (FormContent)." },
+  },
+});
+
+registerEnumType(FormFieldType, {
+  name: "FormFieldType",
+  description: "What an answer to a form field gives.",
+  valuesConfig: {
+    TEXT: { description: "A text (`text`)." },
+    NUMBER: { description: "A number (`number`)." },
+    CHOICE: { description: "Exactly one of the field's options (`choices`)." },
+    MULTIPLE_CHOICE: { description: "One or more of the field's options (`choices`)." },
+  },
+});
+
+registerEnumType(SenderKind, {
+  name: "SenderKind",
+  description: "Who sent a message.",
+  valuesConfig: {
+    MEMBER: { description: "A member (a member token)." },
+    APP: { description: "An app acting on its own (its client-credentials token)." },
   },
 });

@@ -11,6 +11,9 @@ import { ViewerService } from "./viewer.service";
 import { ImportService } from "./import.service";
 import { ExportService } from "./export.service";
 import { HealthService } from "./health.service";
+import { ConversationService } from "./conversation.service";
+import { MessageService } from "./message.service";
+import { systemClock } from "./clock";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -25,6 +28,8 @@ export interface Services {
   imports: ImportService;
   exports: ExportService;
   health: HealthService;
+  conversations: ConversationService;
+  messages: MessageService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -41,5 +46,7 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     imports: new ImportService(pool),
     exports: new ExportService(),
     health: new HealthService(),
+    conversations: new ConversationService(systemClock),
+    messages: new MessageService(systemClock),
   };
 }

@@ -1,0 +1,310 @@
+import { createHash } from "node:crypto";
+import type { RequestContext } from "../context";
+import { STREAMS } from "../events/log";
+import { Message } from "../entities/message.entity";
+import { hydrate, selectList } from "../db/scoped-db";
+import { paginate, type Connection, type PageWindow } from "../db/paging";
+import { SqlParams } from "../db/sql";
+import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
+import { MessageEventType, MessageKind } from "../domain/enums";
+import {
+  CLIENT_MESSAGE_ID,
+  RECALL_WINDOW_MS,
+  checkChoices,
+  normaliseAnswers,
+  normaliseContent,
+  type FormAnswerInput,
+  type FormContentData,
+  type MessageContentInput,
+  type TodoContentData,
+  type VoteContentData,
+} from "../domain/messaging";
+import { requireMemberCaller } from "../policy/messaging";
+import { conversationAudience } from "./conversation.service";
+import type { Clock } from "./clock";
+
+/** The answers to an interactive message as the caller sees them (read with the message). */
+export interface MessageState {
+  /** VOTE: ballots per option (by index), how many voted, the caller's own choice. */
+  vote?: { tallies: number[]; voters: number; mine: number[] | null };
+  /** TODO: when each assignee who is done completed it, by member id. */
+  todo?: { doneAt: Map<string, Date> };
+  /** FORM: how many submitted, the caller's own answers. */
+  form?: { submissions: number; mine: Array<Record<string, unknown>> | null };
+}
+
+/** A message with its interactive state. */
+export type MessageView = Message & { state: MessageState };
+
+export interface SendMessageData {
+  conversationPk: string;
+  clientMessageId: string;
+  content: MessageContentInput;
+}
+
+const INTERACTIVE = new Set<string>([MessageKind.VOTE, MessageKind.TODO, MessageKind.FORM]);
+
+/** The digest that tells a repeated send from a different one: SHA-256 of the kind and the normalised content. */
+function digestOf(kind: MessageKind, content: Record<string, unknown>): string {
+  return createHash("sha256")
+    .update(JSON.stringify([kind, content]))
+    .digest("hex");
+}
+
+/**
+ * Messages (issue 14, source §2): numbered per conversation under the conversation row's lock,
+ * idempotent per (sender, conversation, clientMessageId), recalled by their sender within 24 hours,
+ * and the one-per-member answers of votes, to-dos and forms (primary keys, so a concurrent repeat
+ * counts once). Every write appends its event to the `messages` stream in the same transaction.
+ */
+export class MessageService {
+  constructor(public clock: Clock) {}
+
+  /** A message in a conversation the caller takes part in, or undefined. */
+  async find(ctx: RequestContext, pk: string): Promise<MessageView | undefined> {
+    const [message] = await ctx.db.entities(
+      Message,
+      `SELECT ${selectList(ctx.deps.dataSource, Message, "m")} FROM message m WHERE m.corp_id = $1 AND m.id = $2`,
+      [pk],
+    );
+    if (!message || !(await ctx.services.conversations.find(ctx, message.conversationId))) return undefined;
+    return (await this.withState(ctx, [message]))[0];
+  }
+
+  async get(ctx: RequestContext, pk: string, field: string): Promise<MessageView> {
+    const message = await this.find(ctx, pk);
+    if (!message) throw notFound("Message", field);
+    return message;
+  }
+
+  /** A conversation's messages by `seq` (keyset on seq: `first`/`after` forwards, `last`/`before` backwards). */
+  async list(ctx: RequestContext, conversationPk: string, window: PageWindow): Promise<Connection<MessageView>> {
+    const conversation = await ctx.services.conversations.get(ctx, conversationPk, "conversationId");
+    const params = new SqlParams();
+    const page = await paginate<Record<string, unknown>, MessageView>(ctx.db, window, {
+      select: selectList(ctx.deps.dataSource, Message, "m"),
+      from: "message m",
+      where: `m.corp_id = $1 AND m.conversation_id = ${params.add(conversation.pk)}`,
+      params,
+      key: [{ sql: "m.seq", cast: "bigint" }],
+      keyOf: (m) => [m.seq],
+      map: (row) => hydrate(Message, row) as MessageView,
+    });
+    await this.withState(ctx, page.nodes);
+    return page;
+  }
+
+  /**
+   * Sends a message. A repeat of (sender, conversation, clientMessageId) with the same content
+   * returns the original message (nothing new is written); with other content it is CONFLICT.
+   */
+  async send(ctx: RequestContext, data: SendMessageData): Promise<MessageView> {
+    if (typeof data.clientMessageId !== "string" || !CLIENT_MESSAGE_ID.test(data.clientMessageId)) {
+      throw badInput("input.clientMessageId", "input.clientMessageId must be 1–64 visible ASCII characters (e.g. a UUID).");
+    }
+    const now = this.clock.now();
+    const { kind, content } = normaliseContent(data.content, now);
+    // The conversation row's lock orders sends: the repeat check below and the seq are then safe.
+    const conversation = await ctx.services.conversations.get(ctx, data.conversationPk, "input.conversationId", true);
+    if (kind === MessageKind.TODO) {
+      const assignees = (content as unknown as TodoContentData).assigneeIds;
+      const found = await ctx.db.one<{ n: number }>(
+        `SELECT count(*)::int AS n FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2 AND member_id = ANY($3::bigint[])`,
+        [conversation.pk, assignees],
+      );
+      if (found?.n !== assignees.length) throw badInput("input.todo.assigneeIds", "Every assignee must be a member of the conversation.");
+    }
+    const principal = ctx.caller;
+    const senderColumn = principal.member ? "sender_member_id" : "sender_app_id";
+    const senderPk = principal.member ? principal.member.id : principal.appId;
+    const digest = digestOf(kind, content);
+    const cols = selectList(ctx.deps.dataSource, Message, "m");
+    const [existing] = await ctx.db.entities(
+      Message,
+      `SELECT ${cols} FROM message m WHERE m.corp_id = $1 AND m.conversation_id = $2 AND m.${senderColumn} = $3 AND m.client_message_id = $4`,
+      [conversation.pk, senderPk, data.clientMessageId],
+    );
+    if (existing) {
+      if (existing.contentDigest !== digest) {
+        throw conflict("This clientMessageId was already used for a different message in this conversation.", "input.clientMessageId");
+      }
+      return (await this.withState(ctx, [existing]))[0];
+    }
+    const seq = await ctx.db.one<{ seq: string }>(
+      `UPDATE conversation SET last_seq = last_seq + 1, last_message_at = $3, last_activity_at = $3 WHERE corp_id = $1 AND id = $2 RETURNING last_seq::text AS seq`,
+      [conversation.pk, now],
+    );
+    const [message] = await ctx.db.entities(
+      Message,
+      `INSERT INTO message AS m (corp_id, conversation_id, seq, ${senderColumn}, client_message_id, kind, content, content_digest, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING ${cols}`,
+      [conversation.pk, seq!.seq, senderPk, data.clientMessageId, kind, JSON.stringify(content), digest, now],
+    );
+    if (principal.member) {
+      // What you send you have read: your read pointer moves to your message.
+      await ctx.db.exec(`UPDATE conversation_member SET read_seq = $4 WHERE corp_id = $1 AND conversation_id = $2 AND member_id = $3 AND read_seq < $4`, [
+        conversation.pk,
+        principal.member.id,
+        message.seq,
+      ]);
+    }
+    ctx.emit(STREAMS.messages, {
+      type: MessageEventType.MESSAGE_ADDED,
+      subjectType: "Message",
+      subjectId: message.pk,
+      audience: [conversationAudience(conversation.pk)],
+      data: { conversationId: conversation.pk, seq: message.seq, kind },
+    });
+    return (await this.withState(ctx, [message]))[0];
+  }
+
+  /**
+   * The sender (the member, or the app that sent it) recalls a message within 24 hours of sending
+   * (else LIMIT_EXCEEDED): it keeps its seq and place, its content is gone for everyone. Recalling
+   * it again changes nothing.
+   */
+  async recall(ctx: RequestContext, pk: string): Promise<MessageView> {
+    const message = await this.get(ctx, pk, "input.id");
+    const principal = ctx.caller;
+    const isSender = principal.member ? message.senderMemberId === principal.member.id : message.senderAppId === principal.appId;
+    if (!isSender) throw forbidden("Only the sender may recall a message.");
+    if (message.recalledAt) return message;
+    const now = this.clock.now();
+    if (now.getTime() - message.createdAt.getTime() > RECALL_WINDOW_MS) {
+      throw limitExceeded(`A message can be recalled within 24 hours of sending; this one was sent at ${message.createdAt.toISOString()}.`, {
+        field: "input.id",
+      });
+    }
+    const updated = await ctx.db.exec(`UPDATE message SET content = '{}'::jsonb, recalled_at = $3 WHERE corp_id = $1 AND id = $2 AND recalled_at IS NULL`, [
+      message.pk,
+      now,
+    ]);
+    if (updated) {
+      ctx.emit(STREAMS.messages, {
+        type: MessageEventType.MESSAGE_RECALLED,
+        subjectType: "Message",
+        subjectId: message.pk,
+        audience: [conversationAudience(message.conversationId)],
+        data: { conversationId: message.conversationId, seq: message.seq },
+      });
+    }
+    return this.get(ctx, pk, "input.id");
+  }
+
+  /** An interactive message of `kind` the caller (a member) may answer: not recalled. */
+  private async answerable(ctx: RequestContext, pk: string, kind: MessageKind, what: string): Promise<{ message: MessageView; memberPk: string }> {
+    const memberPk = requireMemberCaller(ctx.caller, what);
+    const message = await this.get(ctx, pk, "input.messageId");
+    if (message.kind !== kind) throw badInput("input.messageId", `This message is not a ${kind} message.`);
+    if (message.recalledAt) throw conflict("The message was recalled.", "input.messageId");
+    return { message, memberPk };
+  }
+
+  /** One ballot per member and vote (a second one, concurrent or not, is CONFLICT); not after the vote closed. */
+  async castVote(ctx: RequestContext, pk: string, options: number[]): Promise<MessageView> {
+    const { message, memberPk } = await this.answerable(ctx, pk, MessageKind.VOTE, "vote");
+    const vote = message.content as unknown as VoteContentData;
+    const now = this.clock.now();
+    if (vote.closesAt && now.getTime() >= Date.parse(vote.closesAt)) throw conflict(`The vote closed at ${vote.closesAt}.`, "input.messageId");
+    if (vote.multiple ? options.length < 1 : options.length !== 1) {
+      throw badInput("input.options", vote.multiple ? "Choose at least one option." : "This vote takes exactly one option.");
+    }
+    checkChoices(options, vote.options.length, "input.options");
+    const cast = await ctx.db.exec(
+      `INSERT INTO message_ballot (corp_id, message_id, member_id, options, cast_at) VALUES ($1, $2, $3, $4::int[], $5) ON CONFLICT DO NOTHING`,
+      [message.pk, memberPk, [...options].sort((a, b) => a - b), now],
+    );
+    if (!cast) throw conflict("You have already voted on this message.", "input.messageId");
+    this.emitAnswer(ctx, message, MessageEventType.VOTE_UPDATED, memberPk);
+    return this.get(ctx, pk, "input.messageId");
+  }
+
+  /** An assignee marks the to-do done for themselves; doing it again changes nothing. */
+  async completeTodo(ctx: RequestContext, pk: string): Promise<MessageView> {
+    const { message, memberPk } = await this.answerable(ctx, pk, MessageKind.TODO, "complete a to-do");
+    if (!(message.content as unknown as TodoContentData).assigneeIds.includes(memberPk)) throw forbidden("Only the to-do's assignees may complete it.");
+    const done = await ctx.db.exec(`INSERT INTO message_todo_done (corp_id, message_id, member_id, done_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [
+      message.pk,
+      memberPk,
+      this.clock.now(),
+    ]);
+    if (done) this.emitAnswer(ctx, message, MessageEventType.TODO_UPDATED, memberPk);
+    return this.get(ctx, pk, "input.messageId");
+  }
+
+  /** One submission per member and form (a second one, concurrent or not, is CONFLICT). */
+  async submitForm(ctx: RequestContext, pk: string, answers: FormAnswerInput[]): Promise<MessageView> {
+    const { message, memberPk } = await this.answerable(ctx, pk, MessageKind.FORM, "submit a form");
+    const normalised = normaliseAnswers(message.content as unknown as FormContentData, answers);
+    const submitted = await ctx.db.exec(
+      `INSERT INTO message_form_submission (corp_id, message_id, member_id, answers, submitted_at) VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT DO NOTHING`,
+      [message.pk, memberPk, JSON.stringify(normalised), this.clock.now()],
+    );
+    if (!submitted) throw conflict("You have already submitted this form.", "input.messageId");
+    this.emitAnswer(ctx, message, MessageEventType.FORM_SUBMITTED, memberPk);
+    return this.get(ctx, pk, "input.messageId");
+  }
+
+  private emitAnswer(ctx: RequestContext, message: Message, type: MessageEventType, memberPk: string): void {
+    ctx.emit(STREAMS.messages, {
+      type,
+      subjectType: "Message",
+      subjectId: message.pk,
+      audience: [conversationAudience(message.conversationId)],
+      data: { conversationId: message.conversationId, seq: message.seq, memberId: memberPk },
+    });
+  }
+
+  /**
+   * Attaches the interactive state (tallies, completions, submissions, the caller's own answers) to
+   * `messages`: one statement per interactive kind present, whatever the number of messages.
+   */
+  private async withState(ctx: RequestContext, messages: Message[]): Promise<MessageView[]> {
+    const views = messages as MessageView[];
+    for (const m of views) m.state = {};
+    const live = views.filter((m) => INTERACTIVE.has(m.kind) && !m.recalledAt);
+    const ofKind = (kind: MessageKind) => live.filter((m) => m.kind === kind);
+    const memberPk = ctx.caller.member?.id ?? null;
+    const votes = ofKind(MessageKind.VOTE);
+    if (votes.length) {
+      const pks = votes.map((m) => m.pk);
+      const tallies = await ctx.db.rows<{ id: string; option: number; n: number }>(
+        `SELECT b.message_id::text AS id, o.option, count(*)::int AS n
+           FROM message_ballot b CROSS JOIN LATERAL unnest(b.options) AS o(option)
+          WHERE b.corp_id = $1 AND b.message_id = ANY($2::bigint[]) GROUP BY b.message_id, o.option`,
+        [pks],
+      );
+      const voters = await ctx.db.rows<{ id: string; voters: number; mine: string | null }>(
+        `SELECT message_id::text AS id, count(*)::int AS voters, max(array_to_string(options, ',')) FILTER (WHERE member_id = $3) AS mine
+           FROM message_ballot WHERE corp_id = $1 AND message_id = ANY($2::bigint[]) GROUP BY message_id`,
+        [pks, memberPk],
+      );
+      const byId = new Map(voters.map((r) => [r.id, r]));
+      for (const m of votes) {
+        const counts = (m.content as unknown as VoteContentData).options.map(() => 0);
+        for (const t of tallies) if (t.id === m.pk && t.option < counts.length) counts[t.option] = t.n;
+        const row = byId.get(m.pk);
+        m.state.vote = { tallies: counts, voters: row?.voters ?? 0, mine: row?.mine != null ? row.mine.split(",").map(Number) : null };
+      }
+    }
+    const todos = ofKind(MessageKind.TODO);
+    if (todos.length) {
+      const rows = await ctx.db.rows<{ id: string; member: string; done_at: Date }>(
+        `SELECT message_id::text AS id, member_id::text AS member, done_at FROM message_todo_done WHERE corp_id = $1 AND message_id = ANY($2::bigint[])`,
+        [todos.map((m) => m.pk)],
+      );
+      for (const m of todos) m.state.todo = { doneAt: new Map(rows.filter((r) => r.id === m.pk).map((r) => [r.member, r.done_at])) };
+    }
+    const forms = ofKind(MessageKind.FORM);
+    if (forms.length) {
+      const rows = await ctx.db.rows<{ id: string; n: number; mine: Array<Record<string, unknown>> | null }>(
+        `SELECT message_id::text AS id, count(*)::int AS n, (array_agg(answers) FILTER (WHERE member_id = $3))[1] AS mine
+           FROM message_form_submission WHERE corp_id = $1 AND message_id = ANY($2::bigint[]) GROUP BY message_id`,
+        [forms.map((m) => m.pk), memberPk],
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const m of forms) m.state.form = { submissions: byId.get(m.pk)?.n ?? 0, mine: byId.get(m.pk)?.mine ?? null };
+    }
+    return views;
+  }
+}
