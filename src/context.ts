@@ -15,6 +15,8 @@ import type { Services } from "./services";
 import type { TokenService } from "./auth/tokens";
 import type { RateLimitCharge } from "./ratelimit/types";
 import type { Metrics } from "./metrics/metrics";
+import type { RateLimiter } from "./ratelimit/rate-limiter";
+import type Redis from "ioredis";
 
 /** Process-wide parts, built once in `server.ts`. */
 export interface AppDeps {
@@ -30,6 +32,10 @@ export interface AppDeps {
   services: Services;
   /** The Prometheus metrics served on `GET /metrics` (issue 13). */
   metrics: Metrics;
+  /** The query-cost buckets and concurrent-subscription slots (issue 13). */
+  rateLimiter: RateLimiter;
+  /** The Redis connection of the buckets and throttles, when `REDIS_URL` is set (fails fast: see `throttleRedis`). */
+  redis: Redis | undefined;
 }
 
 /**
@@ -43,6 +49,8 @@ export class RequestContext implements ListItemBudget {
   loaders: Loaders;
   /** The open transaction of this request, if any (see `transaction`). */
   tx: Tx | null = null;
+  /** The caller's address (the anonymous caller's bucket is its IP's); set by the transport. */
+  clientIp: string | undefined = undefined;
   /** What the rate limiter charged this operation (issue 13); null until charged, or when it was not. */
   rateLimit: RateLimitCharge | null = null;
 

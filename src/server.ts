@@ -1,6 +1,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
+import { createHash } from "node:crypto";
+import type { Pool } from "pg";
 import type { DataSource } from "typeorm";
 import type { Config } from "./config";
 import type { AppDeps } from "./context";
@@ -25,6 +27,10 @@ import { attachWebSocket } from "./http/websocket";
 import { log } from "./log";
 import { Metrics } from "./metrics/metrics";
 import { metricsEndpoint } from "./metrics/endpoint";
+import { throttleRedis } from "./ratelimit/ip-throttle";
+import { MemoryBuckets, ResilientBuckets } from "./ratelimit/bucket";
+import { RateLimiter } from "./ratelimit/rate-limiter";
+import { RateLimits } from "./http/rate-limits";
 
 export { DIAGNOSTICS_HEADER } from "./http/apollo";
 
@@ -48,7 +54,10 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
   metrics.watchRelay(() => relay.activeCorps);
   const tokens = new TokenService(pool, config);
   await tokens.init();
+  const redis = config.redisUrl ? throttleRedis(config.redisUrl) : undefined;
   return {
+    redis,
+    rateLimiter: new RateLimiter(redis ? new ResilientBuckets(redis, await bucketPrefix(pool)) : new MemoryBuckets()),
     config,
     dataSource,
     pool,
@@ -60,6 +69,17 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
     services: createServices(pool, dataSource),
     metrics,
   };
+}
+
+/**
+ * The Redis key prefix of this deployment's buckets: gateways on the same database share buckets,
+ * gateways on different databases sharing one Redis (two deployments, or parallel test runs) do not.
+ */
+async function bucketPrefix(pool: Pool): Promise<string> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT current_database() || '@' || COALESCE(inet_server_addr()::text, 'local') || ':' || COALESCE(inet_server_port(), 0) AS id`,
+  );
+  return `workgraph:bucket:${createHash("sha256").update(rows[0].id).digest("hex").slice(0, 16)}:`;
 }
 
 /**
@@ -83,9 +103,10 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   app.set("trust proxy", config.trustProxy);
   app.use(securityHeaders); // nosniff, no framing, a default CSP on every response (issue 11, finding 12)
   const httpServer = http.createServer(app);
-  const webSocket = attachWebSocket(httpServer, { schema, deps, limits, clientIp: clientIpResolver(app) });
+  const rateLimits = new RateLimits(deps.rateLimiter);
+  const webSocket = attachWebSocket(httpServer, { schema, deps, limits, rateLimits, clientIp: clientIpResolver(app) });
   deps.metrics.watchWebSocket(webSocket.stats);
-  const apollo = await startApollo(schema, httpServer, limits, webSocket.dispose, deps.metrics);
+  const apollo = await startApollo(schema, httpServer, limits, rateLimits, webSocket.dispose, deps.metrics);
 
   app.use(requestIds);
   app.use(healthRoutes(deps, () => draining));
@@ -93,7 +114,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   app.get("/metrics", metricsEndpoint(deps.metrics, config));
   // OAuth 2.0 and OpenID Connect (issue 5): discovery, authorize + sign-in page, token (client
   // credentials, authorization code, refresh token), userinfo, revoke, introspect, activation.
-  const oauth = oauthRouter(config, deps.tokens, new SsoService(deps.pool, config, deps.tokens, deps.events));
+  const oauth = oauthRouter(config, deps.tokens, new SsoService(deps.pool, config, deps.tokens, deps.events), deps.redis);
   app.use(oauth);
   if (config.playground) app.use("/playground", playgroundAssets());
   app.use("/graphql", ...graphqlRoute(deps, apollo, limits));
@@ -113,7 +134,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
     stop: async () => {
       draining = true;
       await apollo.stop();
-      await oauth.close();
+      // At once: no reconnection timer left behind; bucket calls in flight are moot now.
+      deps.redis?.disconnect();
       await deps.services.imports.shutdown();
       if (dataSource.isInitialized) await dataSource.destroy();
       log.info("gateway stopped");

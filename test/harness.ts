@@ -346,6 +346,8 @@ export class TestGateway {
 
 export class Subscription {
   readonly results: Array<{ data?: Untyped; errors?: Untyped[] }> = [];
+  /** The `extensions.cost` of each result that had one (queries and mutations, never events). */
+  readonly costs: Untyped[] = [];
   private waiters: Array<() => void> = [];
   private unsubscribe: () => void;
   completed = false;
@@ -356,7 +358,10 @@ export class Subscription {
       { query, variables },
       {
         next: (value) => {
-          this.results.push(value as Untyped);
+          // A query or mutation over the socket carries extensions.cost: kept apart, as `gql` does.
+          const { body, cost } = withCost<{ body: GqlResponse["body"]; cost?: Untyped }>({ body: value as GqlResponse["body"] });
+          this.results.push(body);
+          if (cost !== undefined) this.costs.push(cost);
           this.wake();
         },
         error: (e) => {

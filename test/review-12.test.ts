@@ -4,6 +4,8 @@ import { formOf, freePort, pk, TestGateway, type TestCorp, type Untyped } from "
 import { transaction } from "../src/db/transaction";
 import { feedKey, STREAMS, type StreamName } from "../src/events/log";
 import { migrate } from "../src/db/migrate";
+import { MIGRATIONS } from "../migrations";
+import { EventStreams1796000000000 } from "../migrations/1796000000000-EventStreams";
 import { toGlobalId } from "../src/schema/global-id";
 
 /**
@@ -333,7 +335,9 @@ describe("issue 12 review", () => {
         [acme.corpPk, pk(member), acme.rootPk],
       );
       try {
-        await ds.undoLastMigration({ transaction: "each" });
+        // Down to before EventStreams: the later migrations first, newest first.
+        const undo = MIGRATIONS.length - MIGRATIONS.indexOf(EventStreams1796000000000);
+        for (let i = 0; i < undo; i++) await ds.undoLastMigration({ transaction: "each" });
         expect(await gw.sql(`SELECT type, member_id::text, department_id::text, scope_paths FROM event ORDER BY id`)).toEqual([
           { type: "MEMBER_CREATED", member_id: pk(member), department_id: null, scope_paths: ["/x/"] },
           { type: "DEPARTMENT_CREATED", member_id: null, department_id: acme.rootPk, scope_paths: ["/y/"] },

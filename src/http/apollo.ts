@@ -8,6 +8,8 @@ import type { RequestContext } from "../context";
 import { DomainError } from "../errors/domain-error";
 import { asGraphQLError, formatError } from "../errors/format";
 import { checkOperation, type DocumentLimits } from "../limits/document-limits";
+import type { DocumentCost } from "../limits/analyze";
+import type { RateLimits } from "./rate-limits";
 import { metricsPlugin } from "../metrics/apollo-plugin";
 import type { Metrics } from "../metrics/metrics";
 
@@ -26,18 +28,28 @@ const DOCUMENT_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATIO
  */
 const errorRequestIds = new WeakMap<object, string>();
 
-/** Document caps (issue 11): after validation, before any resolver or SQL runs. */
-function documentCaps(limits: Limits): ApolloServerPlugin<RequestContext> {
+/**
+ * Document caps (issue 11), then the rate limit (issue 13): after validation, before any resolver
+ * or SQL runs, the document is checked and its requested cost taken from the caller's bucket (one
+ * hook: Apollo runs plugins' hooks concurrently, and nothing may be charged for a refused document).
+ * After execution the unused points are given back, and every response says what it cost.
+ */
+function documentCaps(limits: Limits, rateLimits: RateLimits): ApolloServerPlugin<RequestContext> {
   return {
     requestDidStart: async () => ({
       didResolveOperation: async ({ document, request, contextValue, schema }) => {
+        let analysis: DocumentCost;
         try {
-          checkOperation(schema, document, request.operationName, request.variables, contextValue.principal, limits);
+          analysis = checkOperation(schema, document, request.operationName, request.variables, contextValue.principal, limits);
         } catch (e) {
           if (e instanceof DomainError) throw asGraphQLError(e, e.code === "UNAUTHENTICATED" ? 401 : e.code === "EDITION_REQUIRED" ? 403 : 400);
           throw e;
         }
+        await rateLimits.admit(contextValue, analysis);
       },
+      // Synchronous up to the refund's store call, so that `contextValue.rateLimit.actual` is final
+      // before the other plugins' `willSendResponse` (run concurrently, after this one starts) read it.
+      willSendResponse: (requestContext) => rateLimits.respond(requestContext),
     }),
   };
 }
@@ -77,6 +89,7 @@ export async function startApollo(
   schema: GraphQLSchema,
   httpServer: http.Server,
   limits: Limits,
+  rateLimits: RateLimits,
   drain: () => Promise<void>,
   metrics: Metrics,
 ): Promise<ApolloServer<RequestContext>> {
@@ -89,7 +102,7 @@ export async function startApollo(
       // The cache-control plugin wraps every field resolver to collect hints; the schema has none, so
       // every response is `no-store`, which `responseShape` sets directly.
       ApolloServerPluginCacheControlDisabled(),
-      documentCaps(limits),
+      documentCaps(limits, rateLimits),
       responseShape(),
       // Last: its willSendResponse reads the rate-limit charge as `documentCaps` settled it.
       metricsPlugin(metrics),

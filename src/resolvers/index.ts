@@ -10,6 +10,7 @@ import { HealthResolver } from "./health.resolver";
 import { AuditEntryResolver } from "./audit-entry.resolver";
 import { ConversationMembershipResolver, ConversationResolver } from "./conversation.resolver";
 import { MessageResolver, MessageSenderResolver, TodoAssigneeResolver } from "./message.resolver";
+import { RateLimitResolver } from "./rate-limit.resolver";
 
 /** Every resolver class of the schema. */
 export const RESOLVERS = [
@@ -28,4 +29,5 @@ export const RESOLVERS = [
   MessageResolver,
   MessageSenderResolver,
   TodoAssigneeResolver,
+  RateLimitResolver,
 ] as const;

@@ -14,6 +14,7 @@ import { HealthService } from "./health.service";
 import { ConversationService } from "./conversation.service";
 import { MessageService } from "./message.service";
 import { systemClock } from "./clock";
+import { RateLimitService } from "./rate-limit.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -30,6 +31,7 @@ export interface Services {
   health: HealthService;
   conversations: ConversationService;
   messages: MessageService;
+  rateLimits: RateLimitService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -48,5 +50,6 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     health: new HealthService(),
     conversations: new ConversationService(systemClock),
     messages: new MessageService(systemClock),
+    rateLimits: new RateLimitService(),
   };
 }
