@@ -151,6 +151,36 @@ describe("GET /metrics", () => {
     expect(delta("workgraph_ratelimit_cost_points_total", { app: "anonymous" })).toBe(1);
   });
 
+  it("counts WebSocket operations end to end: a query with its charge, a subscription while it runs and when it ends", async () => {
+    const before = await scrape();
+    const client = gw.wsClient(corp.token);
+    try {
+      const once = (query: string) =>
+        new Promise<Untyped>((resolve) => {
+          let value: Untyped;
+          client.subscribe({ query }, { next: (v) => (value = v), error: (e) => resolve({ errors: e }), complete: () => resolve(value) });
+        });
+      const ok = await once("query WsOk { corp { id } }");
+      expect(ok.extensions.cost.actualQueryCost).toBe(1);
+      const sub = gw.subscribe(client, "subscription WsLive { directoryEvents { cursor } }");
+      const deadline = Date.now() + 5000;
+      while (valueOf(await scrape(), "workgraph_websocket_subscriptions") < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(valueOf(await scrape(), "workgraph_websocket_subscriptions")).toBe(1);
+      sub.stop();
+      while (valueOf(await scrape(), "workgraph_websocket_subscriptions") > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const after = await scrape();
+      const delta = (name: string, labels: Record<string, string>) => valueOf(after, name, labels) - valueOf(before, name, labels);
+      const ops = "workgraph_graphql_operations_total";
+      expect(delta(ops, { transport: "ws", operation: "WsOk", type: "query", outcome: "ok" })).toBe(1);
+      expect(delta(ops, { transport: "ws", operation: "WsLive", type: "subscription", outcome: "ok" })).toBe(1);
+      expect(valueOf(after, "workgraph_websocket_subscriptions")).toBe(0);
+      // The query's point and the subscription's start (its selection's cost) were charged to the app.
+      expect(delta("workgraph_ratelimit_cost_points_total", { app: corp.appPk })).toBeGreaterThanOrEqual(2);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it("shows the open WebSockets, the database pool, import jobs and the process", async () => {
     const client = gw.wsClient(corp.token, { lazy: false });
     await new Promise<void>((resolve) => client.on("connected", () => resolve()));

@@ -11,6 +11,7 @@ import { DomainError, limitExceeded } from "../errors/domain-error";
 import { asGraphQLError, formatError } from "../errors/format";
 import { prepareOperation, type DocumentLimits } from "../limits/document-limits";
 import { costExtension, type RateLimits } from "./rate-limits";
+import { WsOperationMetrics } from "../metrics/ws-operations";
 
 type WsExtra = { principal?: Principal; token?: string; ip?: string };
 
@@ -78,6 +79,8 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     });
   });
 
+  // Each operation on a socket counted once in /metrics, when it ends (see `metrics/ws-operations.ts`).
+  const wsMetrics = new WsOperationMetrics(deps.metrics);
   const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -95,6 +98,7 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
         }
       },
       onSubscribe: async (ctx, id, payload) => {
+        wsMetrics.start(ctx, id, payload.operationName);
         // Before any await: ctx.subscriptions then holds the operations received so far, this one
         // included (a burst of subscribe messages is counted in order, not all at once).
         if (Object.keys(ctx.subscriptions).length > config.wsMaxOperations) {
@@ -114,7 +118,9 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           if (!(e instanceof DomainError)) throw e;
           // The refusal is queued first, then the close frame (ws writes both in that order); graphql-ws's
           // own send of the returned errors is then skipped, the socket being no longer open.
-          const refusal = stringifyMessage({ id, type: MessageType.Error, payload: [formatError(e, requestId)] });
+          const formatted = [formatError(e, requestId)];
+          wsMetrics.error(ctx, id, formatted);
+          const refusal = stringifyMessage({ id, type: MessageType.Error, payload: formatted });
           ctx.extra.socket.send(refusal);
           ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden");
           return [asGraphQLError(e)];
@@ -128,7 +134,10 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           contextValue.clientIp = ip;
           // A subscription holds one of its token holder's slots until it ends (THROTTLED beyond them);
           // starting it, like any operation on the socket, is charged as over HTTP. Events are free.
-          if (getOperationAST(prepared.document, payload.operationName)?.operation === "subscription") {
+          const operation = getOperationAST(prepared.document, payload.operationName);
+          const type = operation?.operation;
+          wsMetrics.prepared(ctx, id, type, contextValue, operation?.name?.value);
+          if (type === "subscription") {
             release = deps.rateLimiter.subscriptions.acquire(ctx.extra.principal);
           } else {
             oneShot.add(contextValue);
@@ -149,7 +158,7 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           throw e;
         }
       },
-      onNext: async (_ctx, _id, _payload, args, result) => {
+      onNext: async (ctx, id, _payload, args, result) => {
         const contextValue = args.contextValue as RequestContext;
         let answer = result;
         // A query or mutation: what it really cost, and the unused points back (never per event).
@@ -158,11 +167,19 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           await rateLimits.settle(contextValue, schema, args.document, operation, result);
           answer = { ...answer, extensions: { ...answer.extensions, cost: costExtension(contextValue.rateLimit) } };
         }
-        if (!answer.errors?.length) return answer;
-        return { ...answer, errors: answer.errors.map((e) => formatError(e, contextValue.requestId)) };
+        const sent = answer.errors?.length ? { ...answer, errors: answer.errors.map((e) => formatError(e, contextValue.requestId)) } : answer;
+        wsMetrics.next(ctx, id, sent);
+        return sent;
       },
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e, randomUUID())),
-      onComplete: (ctx, id) => releaseSlot(ctx, id),
+      onError: (ctx, id, _payload, errors) => {
+        const sent = errors.map((e) => formatError(e, randomUUID()));
+        wsMetrics.error(ctx, id, sent);
+        return sent;
+      },
+      onComplete: (ctx, id) => {
+        releaseSlot(ctx, id);
+        wsMetrics.complete(ctx, id);
+      },
       onClose: (ctx) => releaseSlots(ctx),
     },
     wsServer,

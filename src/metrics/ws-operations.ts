@@ -38,10 +38,12 @@ export class WsOperationMetrics {
    * (`query`, `mutation`, `subscription`) and the context whose `rateLimit` the rate limiter sets
    * (also when it refuses with THROTTLED).
    */
-  prepared(socket: object, id: string, type: string | undefined, context: { rateLimit: RateLimitCharge | null }): void {
+  prepared(socket: object, id: string, type: string | undefined, context: { rateLimit: RateLimitCharge | null }, name?: string): void {
     const op = this.sockets.get(socket)?.get(id);
     if (!op) return;
     op.type = type;
+    // The operation's own name when the client sent no `operationName` (graphql-ws clients usually do not).
+    op.operationName ??= name;
     op.context = context;
   }
 
