@@ -10,6 +10,7 @@ import { HealthResolver } from "./health.resolver";
 import { AuditEntryResolver } from "./audit-entry.resolver";
 import { ConversationMembershipResolver, ConversationResolver } from "./conversation.resolver";
 import { MessageResolver, MessageSenderResolver, TodoAssigneeResolver } from "./message.resolver";
+import { MessageEventResolver } from "./message-event.resolver";
 import { RateLimitResolver } from "./rate-limit.resolver";
 
 /** Every resolver class of the schema. */
@@ -29,5 +30,6 @@ export const RESOLVERS = [
   MessageResolver,
   MessageSenderResolver,
   TodoAssigneeResolver,
+  MessageEventResolver,
   RateLimitResolver,
 ] as const;

@@ -1,6 +1,6 @@
 import { registerEnumType } from "type-graphql";
 import { Edition, MemberStatus, DirectoryEventType, ImportMode, ImportJobStatus, AppKind, ViewerRole } from "../domain/enums";
-import { ConversationKind, ConversationRole, FormFieldType, MessageKind, SenderKind } from "../domain/enums";
+import { ConversationKind, ConversationRole, FormFieldType, MessageEventType, MessageKind, SenderKind } from "../domain/enums";
 
 /** The GraphQL side of `domain/enums.ts`: names and descriptions shown in the schema. */
 
@@ -136,5 +136,21 @@ registerEnumType(SenderKind, {
   valuesConfig: {
     MEMBER: { description: "A member (a member token)." },
     APP: { description: "An app acting on its own (its client-credentials token)." },
+  },
+});
+registerEnumType(MessageEventType, {
+  name: "MessageEventType",
+  description: "What changed, in a messages event.",
+  valuesConfig: {
+    CONVERSATION_CREATED: { description: "A conversation was created (ConversationCreated)." },
+    CONVERSATION_UPDATED: { description: "A group's name, owner or admins changed (ConversationUpdated)." },
+    MEMBERSHIP_CHANGED: { description: "Members were added or removed (MembershipChanged)." },
+    MESSAGE_ADDED: { description: "A message was sent (MessageAdded)." },
+    MESSAGE_RECALLED: { description: "A message was recalled (MessageRecalled)." },
+    MESSAGE_READ: { description: "A member moved their read pointer (MessageRead)." },
+    SETTINGS_CHANGED: { description: "Your own settings of the conversation changed (ConversationUpdated)." },
+    VOTE_UPDATED: { description: "A ballot was cast (VoteUpdated)." },
+    TODO_UPDATED: { description: "An assignee completed a to-do (TodoUpdated)." },
+    FORM_SUBMITTED: { description: "A member submitted a form (FormSubmitted)." },
   },
 });

@@ -13,6 +13,7 @@ import { ExportService } from "./export.service";
 import { HealthService } from "./health.service";
 import { ConversationService } from "./conversation.service";
 import { MessageService } from "./message.service";
+import { MessageEventService } from "./message-event.service";
 import { systemClock } from "./clock";
 import { RateLimitService } from "./rate-limit.service";
 
@@ -31,6 +32,7 @@ export interface Services {
   health: HealthService;
   conversations: ConversationService;
   messages: MessageService;
+  messageEvents: MessageEventService;
   rateLimits: RateLimitService;
 }
 
@@ -50,6 +52,7 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     health: new HealthService(),
     conversations: new ConversationService(systemClock),
     messages: new MessageService(systemClock),
+    messageEvents: new MessageEventService(),
     rateLimits: new RateLimitService(),
   };
 }

@@ -1,0 +1,91 @@
+import { Repeater } from "@repeaterjs/repeater";
+import type { RequestContext } from "../context";
+import type { EventRecord } from "../entities/event.entity";
+import { badInput } from "../errors/domain-error";
+import { STREAMS } from "../events/log";
+import { MessageEventType } from "../domain/enums";
+import { requireScopes } from "../policy/require";
+import { takesPart } from "../policy/messaging";
+import type { Scope } from "../policy/scopes";
+import { conversationAudience, memberAudience } from "./conversation.service";
+
+/**
+ * The scopes a messages event stream needs: declared on `messageEvents` (`@Authorized`, checked when
+ * it subscribes) and checked again, by the same policy function, at each re-check of the token.
+ */
+export const MESSAGE_EVENTS_SCOPES: readonly Scope[] = ["messages:read"];
+
+/** A messages event with what the caller's filter decided: the conversation it is about and whether to notify. */
+export interface MessageEventDelivery {
+  record: EventRecord;
+  conversationPk: string;
+  notify: boolean;
+}
+
+const CONVERSATION_PREFIX = "conversation:";
+
+/** The conversation an event of the messages stream is about (every event names it in its audience or as its subject). */
+export function conversationOf(record: EventRecord): string {
+  const tagged = record.audience.find((a) => a.startsWith(CONVERSATION_PREFIX));
+  if (tagged) return tagged.slice(CONVERSATION_PREFIX.length);
+  return String(record.data?.conversationId ?? record.subjectId);
+}
+
+/**
+ * The `messages` stream of the caller's corp as a subscription (issue 14): from a cursor (`after`:
+ * replay, then live) or live only, for one conversation or all of the caller's. An event is
+ * delivered when the caller takes part in its conversation now (a member belongs to it, an app
+ * created it: `policy/messaging.ts`), or when it is addressed to the caller alone (their settings,
+ * their removal from a group). Whether a member takes part, and has muted the conversation
+ * (`notify: false`), is read once per conversation and read again after each membership or
+ * settings event of that conversation, which the same ordered stream carries. Like
+ * `directoryEvents`, the token is checked again at most every SUBSCRIPTION_RECHECK_SECONDS.
+ */
+export class MessageEventService {
+  async stream(ctx: RequestContext, conversationPk: string | null, after: string | null | undefined): Promise<AsyncIterableIterator<MessageEventDelivery>> {
+    let from: bigint | null = null;
+    if (after != null) {
+      if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw badInput("after", "after must be a cursor received from messageEvents.");
+      from = BigInt(after);
+    }
+    if (conversationPk !== null) await ctx.services.conversations.get(ctx, conversationPk, "conversationId");
+    const access = new Map<string, { takesPart: boolean; muted: boolean }>();
+    const accessOf = async (pk: string) => {
+      let known = access.get(pk);
+      if (!known) {
+        const view = await ctx.services.conversations.load(ctx, pk);
+        known = { takesPart: !!view && takesPart(ctx.caller, view, view.viewer), muted: view?.viewer?.muted ?? false };
+        access.set(pk, known);
+      }
+      return known;
+    };
+    const source = ctx.deps.relay.stream(ctx.caller.corpId, STREAMS.messages, from, () => true);
+    const recheckMs = ctx.deps.config.subscriptionRecheckSeconds * 1000;
+    let checked = Date.now();
+    return new Repeater<MessageEventDelivery>(async (push, stop) => {
+      void stop.then(() => source.return?.());
+      try {
+        for await (const record of source) {
+          if (Date.now() - checked >= recheckMs) {
+            await ctx.reauthenticate();
+            requireScopes(ctx.caller, MESSAGE_EVENTS_SCOPES);
+            checked = Date.now();
+            access.clear();
+          }
+          const pk = conversationOf(record);
+          if (conversationPk !== null && pk !== conversationPk) continue;
+          if (record.type === MessageEventType.MEMBERSHIP_CHANGED || record.type === MessageEventType.SETTINGS_CHANGED) access.delete(pk);
+          const member = ctx.caller.member;
+          const toMe = member !== null && record.audience.includes(memberAudience(member.id));
+          const known = await accessOf(pk);
+          if (toMe || (known.takesPart && record.audience.includes(conversationAudience(pk)))) {
+            await push({ record, conversationPk: pk, notify: !known.muted });
+          }
+        }
+      } finally {
+        await source.return?.();
+      }
+      stop();
+    });
+  }
+}
