@@ -743,6 +743,18 @@ describe("messaging", () => {
       await expectRefused(betaMemberToken, ADD_MEMBERS, { input: { id: g.id, memberIds: [m.dave] } }, "NOT_FOUND", "input.id");
     });
 
+    it("node(id) finds conversations and messages for those who take part, null for others", async () => {
+      const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on Conversation { name } ... on Message { seq } } }`;
+      expect((await gw.data(t.bob, NODE, { id: g.id })).node).toEqual({ __typename: "Conversation", id: g.id, name: "Private" });
+      expect((await gw.data(t.bob, NODE, { id: message.id })).node).toEqual({ __typename: "Message", id: message.id, seq: 1 });
+      for (const token of [t.dave, corp.token, beta.token, betaMemberToken]) {
+        expect((await gw.data(token, NODE, { id: g.id })).node).toBeNull();
+        expect((await gw.data(token, NODE, { id: message.id })).node).toBeNull();
+      }
+      const directoryOnly = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, pk(m.bob), ["directory:read"]);
+      expectOneError(await gw.gql(directoryOnly, NODE, { id: g.id }), "FORBIDDEN");
+    });
+
     it("a member outside the conversation and an app that did not create it see nothing", async () => {
       expect(await conversationAs(t.dave, g.id)).toBeNull();
       expectOneError(await gw.gql(t.dave, MESSAGES, { c: g.id }), "NOT_FOUND", "conversationId");

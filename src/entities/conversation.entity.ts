@@ -4,6 +4,7 @@ import { Corp } from "./corp.entity";
 import { Member } from "./member.entity";
 import { App } from "./app.entity";
 import { ConversationKind } from "../domain/enums";
+import { Node } from "../schema/node";
 import { toGlobalId } from "../schema/global-id";
 
 /**
@@ -16,6 +17,7 @@ import { toGlobalId } from "../schema/global-id";
  */
 @Entity({ name: "conversation" })
 @ObjectType("Conversation", {
+  implements: Node,
   simpleResolvers: true,
   description: "A conversation: direct (two members), group, an app's channel to a member, or with a customer.",
 })

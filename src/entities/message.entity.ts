@@ -3,6 +3,7 @@ import { Field, ID, ObjectType } from "type-graphql";
 import { Corp } from "./corp.entity";
 import { Conversation } from "./conversation.entity";
 import { MessageKind } from "../domain/enums";
+import { Node } from "../schema/node";
 import { toGlobalId } from "../schema/global-id";
 
 /**
@@ -13,7 +14,7 @@ import { toGlobalId } from "../schema/global-id";
  * a recall, which empties `content` but keeps the row, its place and its seq.
  */
 @Entity({ name: "message" })
-@ObjectType("Message", { simpleResolvers: true, description: "A message in a conversation, numbered by `seq`." })
+@ObjectType("Message", { implements: Node, simpleResolvers: true, description: "A message in a conversation, numbered by `seq`." })
 @Index("message_conversation_seq_key", ["conversationId", "seq"], { unique: true })
 @Index("message_member_client_id_key", ["conversationId", "senderMemberId", "clientMessageId"], { unique: true, where: `"sender_member_id" IS NOT NULL` })
 @Index("message_app_client_id_key", ["conversationId", "senderAppId", "clientMessageId"], { unique: true, where: `"sender_app_id" IS NOT NULL` })

@@ -14,7 +14,13 @@ import { requireScopes } from "../policy/require";
 import type { Scope } from "../policy/scopes";
 
 /** The scope `node(id:)` needs for each type of object it returns (other types need none). */
-const NODE_SCOPES: Partial<Record<string, Scope>> = { Department: "directory:read", Member: "directory:read", App: "apps:admin" };
+const NODE_SCOPES: Partial<Record<string, Scope>> = {
+  Department: "directory:read",
+  Member: "directory:read",
+  App: "apps:admin",
+  Conversation: "messages:read",
+  Message: "messages:read",
+};
 
 const NODE_SCOPE_SENTENCE = `Needs the scope of the object's type (else FORBIDDEN): ${Object.entries(NODE_SCOPES)
   .map(([type, scope]) => `\`${scope}\` for ${type}`)
@@ -48,6 +54,10 @@ export class QueryResolver {
         return ((await ctx.services.members.find(ctx, parsed.pk)) ?? null) as Node | null;
       case "App":
         return ((await ctx.services.appApi.find(ctx, parsed.pk)) ?? null) as Node | null;
+      case "Conversation":
+        return ((await ctx.services.conversations.find(ctx, parsed.pk)) ?? null) as Node | null;
+      case "Message":
+        return ((await ctx.services.messages.find(ctx, parsed.pk)) ?? null) as Node | null;
       case "Corp": {
         const corp = await ctx.services.corps.current(ctx);
         return (corp.pk === parsed.pk ? corp : null) as Node | null;

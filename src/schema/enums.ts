@@ -138,6 +138,7 @@ registerEnumType(SenderKind, {
     APP: { description: "An app acting on its own (its client-credentials token)." },
   },
 });
+
 registerEnumType(MessageEventType, {
   name: "MessageEventType",
   description: "What changed, in a messages event.",
