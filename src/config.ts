@@ -300,7 +300,7 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
     key: "redisUrl",
     env: "REDIS_URL",
     description:
-      "Redis shared by several gateway instances (redis:// or rediss://). Unset: one instance, everything in memory. It carries the query-cost buckets (see Rate limits) and the per-IP throttles of sign-in and the OAuth client endpoints; when Redis is unreachable, or leaves a command unanswered for 250 ms, each instance falls back to counting in memory, and /readyz reports Redis as degraded.",
+      "Redis shared by several gateway instances (redis:// or rediss://). Unset: one instance, everything in memory. It carries the query-cost buckets (see Rate limits), the per-IP throttles of sign-in and the OAuth client endpoints, and the event notifications between instances; when Redis is unreachable, or leaves a command unanswered for 250 ms, each instance falls back to counting in memory and to reading the log every 2 s, and /readyz reports Redis as degraded.",
     secret: true,
     defaultText: "unset",
     parse: (raw) => {

@@ -36,6 +36,8 @@ export interface AppDeps {
   rateLimiter: RateLimiter;
   /** The Redis connection of the buckets and throttles, when `REDIS_URL` is set (fails fast: see `throttleRedis`). */
   redis: Redis | undefined;
+  /** The event bus's Redis subscriber connection (notifications from other instances), with `REDIS_URL`. */
+  redisSubscriber: Redis | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Config } from "./config";
 import type { AppDeps } from "./context";
 import { poolOf } from "./db/data-source";
 import { CrossCorpDb } from "./db/cross-corp";
-import { createEventBus } from "./events/bus";
+import { busSubscriber, createEventBus } from "./events/bus";
 import { EventLog } from "./events/log";
 import { EventRelay } from "./events/relay";
 import { TokenService } from "./auth/tokens";
@@ -46,7 +46,10 @@ export interface Gateway {
 /** The process-wide parts on a migrated database (also used by the CLI). */
 export async function createDeps(config: Config, dataSource: DataSource): Promise<AppDeps> {
   const pool = poolOf(dataSource);
-  const bus = createEventBus();
+  const redis = config.redisUrl ? throttleRedis(config.redisUrl) : undefined;
+  const prefix = await deploymentKey(pool);
+  const redisSubscriber = config.redisUrl ? busSubscriber(config.redisUrl) : undefined;
+  const bus = createEventBus(redis && redisSubscriber ? { publisher: redis, subscriber: redisSubscriber, channel: `workgraph:events:${prefix}` } : undefined);
   const relay = new EventRelay(pool, dataSource, bus);
   const crossCorp = new CrossCorpDb(pool);
   const metrics = new Metrics({ pool, crossCorp });
@@ -54,10 +57,10 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
   metrics.watchRelay(() => relay.activeCorps);
   const tokens = new TokenService(pool, config);
   await tokens.init();
-  const redis = config.redisUrl ? throttleRedis(config.redisUrl) : undefined;
   return {
     redis,
-    rateLimiter: new RateLimiter(redis ? new ResilientBuckets(redis, await bucketPrefix(pool)) : new MemoryBuckets()),
+    redisSubscriber,
+    rateLimiter: new RateLimiter(redis ? new ResilientBuckets(redis, `workgraph:bucket:${prefix}:`) : new MemoryBuckets()),
     config,
     dataSource,
     pool,
@@ -72,14 +75,15 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
 }
 
 /**
- * The Redis key prefix of this deployment's buckets: gateways on the same database share buckets,
- * gateways on different databases sharing one Redis (two deployments, or parallel test runs) do not.
+ * This deployment's part of Redis key and channel names: gateways on the same database share buckets
+ * and event notifications, gateways on different databases sharing one Redis (two deployments, or
+ * parallel test runs) do not.
  */
-async function bucketPrefix(pool: Pool): Promise<string> {
+async function deploymentKey(pool: Pool): Promise<string> {
   const { rows } = await pool.query<{ id: string }>(
     `SELECT current_database() || '@' || COALESCE(inet_server_addr()::text, 'local') || ':' || COALESCE(inet_server_port(), 0) AS id`,
   );
-  return `workgraph:bucket:${createHash("sha256").update(rows[0].id).digest("hex").slice(0, 16)}:`;
+  return createHash("sha256").update(rows[0].id).digest("hex").slice(0, 16);
 }
 
 /**
@@ -136,6 +140,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
       await apollo.stop();
       // At once: no reconnection timer left behind; bucket calls in flight are moot now.
       deps.redis?.disconnect();
+      deps.redisSubscriber?.disconnect();
       await deps.services.imports.shutdown();
       if (dataSource.isInitialized) await dataSource.destroy();
       log.info("gateway stopped");

@@ -29,7 +29,7 @@ export function healthRoutes(deps: AppDeps, draining: () => boolean): Router {
   // Redis is optional for serving (the buckets and throttles fall back to memory): reported, never a 503.
   router.get("/readyz", async (_req, res) => {
     if (draining()) return void res.status(503).json({ status: "draining" });
-    const redis = redisState(deps.redis);
+    const redis = redisState(deps.redis, deps.redisSubscriber);
     try {
       await deps.pool.query("SELECT 1");
       res.json({ status: "ready", database: "ok", redis: await redis });
@@ -46,11 +46,12 @@ export function healthRoutes(deps: AppDeps, draining: () => boolean): Router {
 
 /**
  * Redis as `/readyz` reports it: `disabled` without `REDIS_URL`, `ok` when it answers a PING within
- * the connection's command timeout, else `degraded` (rate limits and throttles count per instance).
+ * the connection's command timeout and the event bus's subscriber is connected, else `degraded`
+ * (rate limits and throttles count per instance, other instances' events arrive at the next poll).
  */
-async function redisState(redis: Redis | undefined): Promise<"disabled" | "ok" | "degraded"> {
+async function redisState(redis: Redis | undefined, subscriber: Redis | undefined): Promise<"disabled" | "ok" | "degraded"> {
   if (!redis) return "disabled";
-  if (redis.status !== "ready") return "degraded";
+  if (redis.status !== "ready" || (subscriber && subscriber.status !== "ready")) return "degraded";
   try {
     await redis.ping();
     return "ok";
