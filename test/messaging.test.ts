@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { TestGateway, expectOneError, expectUnchanged, pk, type GqlResponse, type TestApp, type TestCorp, type Untyped } from "./harness";
 import { toGlobalId } from "../src/schema/global-id";
 import type { Clock } from "../src/services/clock";
@@ -818,6 +821,37 @@ describe("messaging", () => {
           audience: [`conversation:${pk(g.id)}`],
           data: { memberId: pk(m.alice), upToSeq: sent.seq },
         },
+      ]);
+    });
+  });
+  describe("the README's example", () => {
+    it("runs as written: two members, a group the app creates, one message sent twice, the history", async () => {
+      const readme = readFileSync(path.resolve(__dirname, "..", "README.md"), "utf8");
+      const from = readme.indexOf("## Messaging (first slice");
+      const section = readme.slice(from, readme.indexOf("\n## ", from + 1));
+      const [block] = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((x) => x[1]);
+      const readmeCorp = await gw.createCorp("Readme");
+      const script = ["set -euo pipefail", block.replaceAll("http://localhost:4000", gw.url)].join("\n");
+      const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn("bash", ["-c", script], { env: { ...process.env, TOKEN: readmeCorp.token } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("exit", (code) => resolve({ code, stdout, stderr }));
+      });
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
+      const lines = result.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).data);
+      expect(lines).toEqual([
+        { sendMessage: { message: { seq: 1, kind: "MARKDOWN", sender: { kind: "APP" } } } },
+        { sendMessage: { message: { seq: 1, kind: "MARKDOWN", sender: { kind: "APP" } } } },
+        { messages: { totalCount: 1, nodes: [{ seq: 1, content: { content: "**Deal won**: ACME" } }] } },
+      ]);
+      expect(await gw.sql(`SELECT c.name, c.member_count, c.created_by_app_id::text FROM conversation c WHERE c.corp_id = $1`, [readmeCorp.corpPk])).toEqual([
+        { name: "Deals", member_count: 2, created_by_app_id: readmeCorp.appPk },
       ]);
     });
   });
