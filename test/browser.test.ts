@@ -345,7 +345,17 @@ if (!HAVE_CHROMIUM && !CI) {
       await setQuery("Viewer", "query Viewer { viewer { role corp { name } } }");
       await page.click(".graphiql-execute-button");
       await page.waitForFunction(() => (document.querySelector(".result-window") as HTMLElement | null)?.innerText.includes("Acme Trading"));
-      expect(JSON.parse(await result())).toEqual({ data: { viewer: { role: "APP", corp: { name: "Acme Trading" } } } });
+      // The result pane shows what the query cost (issue 13) next to the data.
+      expect(JSON.parse(await result())).toEqual({
+        data: { viewer: { role: "APP", corp: { name: "Acme Trading" } } },
+        extensions: {
+          cost: {
+            requestedQueryCost: 2,
+            actualQueryCost: 2,
+            throttleStatus: { maximumAvailable: 10000, currentlyAvailable: expect.any(Number), restoreRate: 500 },
+          },
+        },
+      });
 
       await setQuery("Follow", "subscription Follow { directoryEvents { type member { name } } }");
       await page.click(".graphiql-execute-button");
