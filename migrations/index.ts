@@ -8,6 +8,7 @@ import { AppTokensValidAfter1795900000200 } from "./1795900000200-AppTokensValid
 import { EventStreams1796000000000 } from "./1796000000000-EventStreams";
 import { AppRateLimit1796100000000 } from "./1796100000000-AppRateLimit";
 import { Messaging1796200000000 } from "./1796200000000-Messaging";
+import { MessagingMemberIndexes1796200000100 } from "./1796200000100-MessagingMemberIndexes";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   EventStreams1796000000000,
   AppRateLimit1796100000000,
   Messaging1796200000000,
+  MessagingMemberIndexes1796200000100,
 ];

@@ -162,6 +162,14 @@ describe("messaging", () => {
       expect(await conversationAs(t.dave, created.id)).toBeNull();
     });
 
+    it("a resigned member cannot join a group or a direct conversation", async () => {
+      const gone = await gw.createMember(corp.token, { employeeId: "gone", name: "Gone Away", departmentIds: [sales], status: "RESIGNED" });
+      await expectRefused(t.alice, CREATE_GROUP, { input: { name: "With gone", memberIds: [gone] } }, "BAD_USER_INPUT", "input.memberIds");
+      await expectRefused(t.alice, OPEN_DIRECT, { input: { memberId: gone } }, "BAD_USER_INPUT", "input.memberId");
+      const g = await group(t.alice, "Without gone", []);
+      await expectRefused(t.alice, ADD_MEMBERS, { input: { id: g.id, memberIds: [gone] } }, "BAD_USER_INPUT", "input.memberIds");
+    });
+
     it("refuses bad names, owners and members, changing nothing", async () => {
       await expectRefused(t.alice, CREATE_GROUP, { input: { name: " Padded", memberIds: [] } }, "BAD_USER_INPUT", "input.name");
       await expectRefused(t.alice, CREATE_GROUP, { input: { name: "x".repeat(65), memberIds: [] } }, "BAD_USER_INPUT", "input.name");
@@ -680,6 +688,43 @@ describe("messaging", () => {
           ],
         },
       ]);
+    });
+  });
+
+  describe("statements per query (no N+1)", () => {
+    it("a page of conversations with their owners and members costs the same for 2 and for 6 conversations", async () => {
+      const QUERY = `{ conversations(first: 10) { nodes { name owner { name } members(first: 3) { totalCount nodes { role memberId member { employeeId } } } } } }`;
+      const frank = await gw.createMember(corp.token, { employeeId: "frank", name: "Frank Sales", departmentIds: [sales], status: "ACTIVE" });
+      const token = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, pk(frank));
+      const measure = async () => {
+        const res = await gw.gql(token, QUERY, {}, { debugSql: true });
+        expect(res.body.errors).toBeUndefined();
+        return { nodes: res.body.data.conversations.nodes as Untyped[], statements: res.body.extensions!.diagnostics.sqlStatements as number };
+      };
+      const names: string[] = [];
+      const add = async (i: number) => {
+        const g = await group(token, `Frank ${i}`, [m.bob, m.carol, m.erin]);
+        await send(token, g.id, { text: { content: `hi ${i}` } });
+        names.unshift(`Frank ${i}`);
+      };
+      await add(0);
+      await add(1);
+      const two = await measure();
+      expect(two.nodes.map((n) => n.name)).toEqual(names);
+      for (let i = 2; i < 6; i++) await add(i);
+      const six = await measure();
+      expect(six.nodes.map((n) => n.name)).toEqual(names);
+      const employeeIds: Record<string, string> = { [frank]: "frank", [m.bob]: "bob", [m.carol]: "carol", [m.erin]: "erin" };
+      const firstThree = [frank, m.bob, m.carol, m.erin].sort((a, b) => Number(pk(a)) - Number(pk(b))).slice(0, 3);
+      expect(six.nodes[0]).toEqual({
+        name: "Frank 5",
+        owner: { name: "Frank Sales" },
+        members: {
+          totalCount: 4,
+          nodes: firstThree.map((id) => ({ role: id === frank ? "OWNER" : "MEMBER", memberId: id, member: { employeeId: employeeIds[id] } })),
+        },
+      });
+      expect(six.statements).toBe(two.statements);
     });
   });
 

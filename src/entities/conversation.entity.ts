@@ -23,6 +23,8 @@ import { toGlobalId } from "../schema/global-id";
 })
 @Index("conversation_corp_direct_key", ["corpId", "directKey"], { unique: true, where: `"direct_key" IS NOT NULL` })
 @Index("conversation_corp_app_activity_idx", ["corpId", "createdByAppId", "lastActivityAt", "pk"], { where: `"created_by_app_id" IS NOT NULL` })
+@Index("conversation_owner_idx", ["ownerId"])
+@Index("conversation_created_by_app_idx", ["createdByAppId"])
 @Check("conversation_kind_check", `"kind" IN ('DIRECT', 'GROUP', 'APP', 'CUSTOMER')`)
 @Check("conversation_member_count_check", `"member_count" >= 0`)
 @Check("conversation_last_seq_check", `"last_seq" >= 0`)

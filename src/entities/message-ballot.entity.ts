@@ -1,10 +1,11 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from "typeorm";
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from "typeorm";
 import { Corp } from "./corp.entity";
 import { Member } from "./member.entity";
 import { Message } from "./message.entity";
 
 /** A member's ballot on a vote message: the primary key allows one per member and vote, so concurrent ballots count once. */
 @Entity({ name: "message_ballot" })
+@Index("message_ballot_member_idx", ["memberId"])
 export class MessageBallot {
   @PrimaryColumn({ name: "message_id", type: "bigint", primaryKeyConstraintName: "message_ballot_pkey" })
   messageId: string;

@@ -1,10 +1,11 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from "typeorm";
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from "typeorm";
 import { Corp } from "./corp.entity";
 import { Member } from "./member.entity";
 import { Message } from "./message.entity";
 
 /** A member's submission of a form message: the primary key allows one per member and form. */
 @Entity({ name: "message_form_submission" })
+@Index("message_form_submission_member_idx", ["memberId"])
 export class MessageFormSubmission {
   @PrimaryColumn({ name: "message_id", type: "bigint", primaryKeyConstraintName: "message_form_submission_pkey" })
   messageId: string;

@@ -1,10 +1,11 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from "typeorm";
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from "typeorm";
 import { Corp } from "./corp.entity";
 import { Member } from "./member.entity";
 import { Message } from "./message.entity";
 
 /** An assignee's completion of a to-do message: the primary key allows one per assignee and to-do. */
 @Entity({ name: "message_todo_done" })
+@Index("message_todo_done_member_idx", ["memberId"])
 export class MessageTodoDone {
   @PrimaryColumn({ name: "message_id", type: "bigint", primaryKeyConstraintName: "message_todo_done_pkey" })
   messageId: string;

@@ -3,10 +3,11 @@ import { STREAMS } from "../events/log";
 import { Conversation } from "../entities/conversation.entity";
 import { Member } from "../entities/member.entity";
 import { hydrate, selectList } from "../db/scoped-db";
-import { paginate, type Connection, type PageWindow } from "../db/paging";
+import DataLoader from "dataloader";
+import { keyset, paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { badInput, forbidden, limitExceeded, notFound } from "../errors/domain-error";
-import { ConversationKind, ConversationRole, MessageEventType } from "../domain/enums";
+import { ConversationKind, ConversationRole, MemberStatus, MessageEventType } from "../domain/enums";
 import { GROUP_NAME_MAX, MAX_GROUP_MEMBERS, MAX_MEMBERS_PER_CALL, lineText } from "../domain/messaging";
 import { requireGroupGovernor, requireGroupManager, requireMemberCaller, requireTakesPart, takesPartSql, type Membership } from "../policy/messaging";
 import type { Clock } from "./clock";
@@ -27,6 +28,12 @@ export interface ConversationMemberRow {
   memberPk: string;
   role: ConversationRole;
   joinedAt: Date;
+}
+
+/** One page of one conversation's members (the member pages loader's key). */
+interface MemberPageKey {
+  conversationPk: string;
+  window: PageWindow;
 }
 
 export interface ConversationFilter {
@@ -162,25 +169,62 @@ export class ConversationService {
     });
   }
 
-  /** The members of a conversation the caller takes part in, by member id. */
+  /**
+   * A page of the members of a conversation the caller takes part in, by member id. Pages asked for
+   * several conversations of one request (a list of conversations with their members) come from
+   * one statement; `totalCount` is the conversation's member count.
+   */
   async members(ctx: RequestContext, conversation: Conversation, window: PageWindow): Promise<Connection<ConversationMemberRow>> {
-    const params = new SqlParams();
-    const where = `cm.corp_id = $1 AND cm.conversation_id = ${params.add(conversation.pk)}`;
-    return paginate(ctx.db, window, {
-      select: `cm.member_id::text AS "memberPk", cm.role, cm.joined_at AS "joinedAt"`,
-      from: "conversation_member cm",
-      where,
-      params,
-      key: [{ sql: "cm.member_id", cast: "bigint" }],
-      keyOf: (m) => [m.memberPk],
-      map: (row) => row as ConversationMemberRow,
-    });
+    let loader = this.memberPages.get(ctx.loaders);
+    if (!loader) {
+      loader = new DataLoader((keys) => this.loadMemberPages(ctx, keys), { cacheKeyFn: (key) => JSON.stringify([key.conversationPk, key.window]) });
+      this.memberPages.set(ctx.loaders, loader);
+    }
+    const rows = await loader.load({ conversationPk: conversation.pk, window });
+    return toConnection(
+      rows,
+      window,
+      (m) => [m.memberPk],
+      () => Promise.resolve(conversation.memberCount),
+    );
+  }
+
+  /** Per request (keyed by `ctx.loaders`, which a transaction or a subscription's event renews): the member pages loader. */
+  private readonly memberPages = new WeakMap<object, DataLoader<MemberPageKey, ConversationMemberRow[], string>>();
+
+  private async loadMemberPages(ctx: RequestContext, keys: readonly MemberPageKey[]): Promise<ConversationMemberRow[][]> {
+    const byWindow = new Map<string, { window: PageWindow; pks: string[] }>();
+    for (const key of keys) {
+      const id = JSON.stringify(key.window);
+      const group = byWindow.get(id) ?? { window: key.window, pks: [] };
+      group.pks.push(key.conversationPk);
+      byWindow.set(id, group);
+    }
+    const pages = new Map<string, ConversationMemberRow[]>();
+    await Promise.all(
+      [...byWindow.entries()].map(async ([id, { window, pks }]) => {
+        const params = new SqlParams();
+        const pksParam = params.add(pks);
+        const page = keyset(window, ["cm.member_id"], params, ["bigint"]);
+        const rows = await ctx.db.rows<ConversationMemberRow & { __key: string }>(
+          `SELECT c.pk::text AS "__key", p.* FROM unnest(${pksParam}::bigint[]) AS c(pk) CROSS JOIN LATERAL (
+             SELECT cm.member_id::text AS "memberPk", cm.role, cm.joined_at AS "joinedAt" FROM conversation_member cm
+              WHERE cm.corp_id = $1 AND cm.conversation_id = c.pk AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}) p`,
+          params.values,
+        );
+        for (const pk of pks) pages.set(`${pk}|${id}`, []);
+        for (const { __key, ...row } of rows) pages.get(`${__key}|${id}`)!.push(row);
+      }),
+    );
+    return keys.map((key) => pages.get(`${key.conversationPk}|${JSON.stringify(key.window)}`)!);
   }
 
   /** Members by id that the caller may see (the directory's visibility), in order; NOT_FOUND on `field` for any other. */
-  private async visibleMembers(ctx: RequestContext, pks: readonly string[], field: string): Promise<Member[]> {
+  private async visibleMembers(ctx: RequestContext, pks: readonly string[], field: string, joining = false): Promise<Member[]> {
     const found = (await ctx.loaders.member.loadMany(pks)).filter((m): m is Member => m instanceof Member);
     if (found.length !== pks.length) throw notFound("Member", field);
+    if (joining && found.some((m) => m.status === MemberStatus.RESIGNED))
+      throw badInput(field, `${field} names a member who resigned: they cannot join a conversation.`);
     return found;
   }
 
@@ -199,8 +243,8 @@ export class ConversationService {
       throw badInput("input.memberIds", `Name at most ${MAX_MEMBERS_PER_CALL} members per call; add more with addGroupMembers.`);
     }
     const others = [...new Set(data.memberPks)].filter((pk) => pk !== ownerPk);
-    await this.visibleMembers(ctx, [ownerPk], "input.ownerId");
-    await this.visibleMembers(ctx, others, "input.memberIds");
+    await this.visibleMembers(ctx, [ownerPk], "input.ownerId", true);
+    await this.visibleMembers(ctx, others, "input.memberIds", true);
     const now = this.clock.now();
     const [row] = await ctx.db.rows(
       `INSERT INTO conversation AS c (corp_id, kind, name, owner_id, created_by_app_id, member_count, last_activity_at, created_at, updated_at)
@@ -293,7 +337,7 @@ export class ConversationService {
     const group = await this.lockedGroup(ctx, pk);
     requireGroupManager(ctx.caller, group, group.viewer);
     const pks = [...new Set(memberPks)];
-    await this.visibleMembers(ctx, pks, "input.memberIds");
+    await this.visibleMembers(ctx, pks, "input.memberIds", true);
     const existing = await ctx.db.rows<{ member_id: string }>(
       `SELECT member_id::text FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2 AND member_id = ANY($3::bigint[])`,
       [group.pk, pks],
@@ -387,7 +431,7 @@ export class ConversationService {
   async openDirect(ctx: RequestContext, otherPk: string): Promise<ConversationView> {
     const memberPk = requireMemberCaller(ctx.caller, "open a direct conversation");
     if (otherPk === memberPk) throw badInput("input.memberId", "A direct conversation is between two different members.");
-    await this.visibleMembers(ctx, [otherPk], "input.memberId");
+    await this.visibleMembers(ctx, [otherPk], "input.memberId", true);
     const [low, high] = BigInt(memberPk) < BigInt(otherPk) ? [memberPk, otherPk] : [otherPk, memberPk];
     const now = this.clock.now();
     const created = await ctx.db.one<{ id: string }>(
