@@ -33,6 +33,7 @@ export interface Config {
   wsMaxOperations: number;
   maxSubscriptionCost: number;
   redisUrl: string | undefined;
+  rateLimitScale: number;
   signinIpLimitPerMinute: number;
   tokenIpLimitPerMinute: number;
   metricsAllowNetworks: string[];
@@ -308,6 +309,14 @@ export const SETTINGS: readonly Setting<keyof Config>[] = [
       if (!/^rediss?:\/\//.test(raw)) throw new ConfigError("REDIS_URL must start with redis:// or rediss://");
       return raw;
     },
+  },
+  {
+    key: "rateLimitScale",
+    env: "RATE_LIMIT_SCALE",
+    description:
+      "Multiplies every edition's query-cost bucket and refill rate (BASIC 1,000 points and 50/s, PROFESSIONAL 10,000 and 500/s; see Rate limits): for a deployment selling larger tiers, or a benchmark measuring the gateway rather than its limits. The charging itself is the same work at any scale.",
+    defaultText: "1",
+    parse: int("RATE_LIMIT_SCALE", 1, 1000000, 1),
   },
   {
     key: "signinIpLimitPerMinute",

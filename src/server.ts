@@ -60,7 +60,7 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
   return {
     redis,
     redisSubscriber,
-    rateLimiter: new RateLimiter(redis ? new ResilientBuckets(redis, `workgraph:bucket:${prefix}:`) : new MemoryBuckets()),
+    rateLimiter: new RateLimiter(redis ? new ResilientBuckets(redis, `workgraph:bucket:${prefix}:`) : new MemoryBuckets(), config.rateLimitScale),
     config,
     dataSource,
     pool,

@@ -354,6 +354,23 @@ describe("rate limits over HTTP and WebSocket", () => {
   });
 });
 
+describe("RATE_LIMIT_SCALE", () => {
+  it("multiplies every edition's bucket and refill, and the ceiling of setAppRateLimit", async () => {
+    const gw = await TestGateway.start({ RATE_LIMIT_SCALE: "3" });
+    try {
+      const basic = await gw.createCorp("Scaled", Edition.BASIC);
+      expect((await gw.data(basic.token, STATUS)).rateLimit.throttleStatus).toEqual({ maximumAvailable: 3000, currentlyAvailable: 3000, restoreRate: 150 });
+      const app = await gw.createApp(basic.corpPk, ["directory:read"]);
+      const over = await gw.gql(basic.token, SET_LIMIT, { input: { appId: toAppId(app.appPk), capacity: 3001, restoreRate: 1 } });
+      expectOneError(over, "LIMIT_EXCEEDED", "input.capacity", undefined, { maximum: 3000, actual: 3001 });
+      const set = await gw.data(basic.token, SET_LIMIT, { input: { appId: toAppId(app.appPk), capacity: 2500, restoreRate: 150 } });
+      expect(set.setAppRateLimit.app.rateLimit).toEqual({ capacity: 2500, restoreRate: 150, lowered: true });
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 (REDIS_URL ? describe : describe.skip)("two instances sharing Redis", () => {
   let gw: TestGateway;
   let second: { url: string; stop: () => Promise<void> };

@@ -19,6 +19,34 @@ export const EDITION_LIMITS: Readonly<Record<Edition, EditionLimits>> = {
   [Edition.PROFESSIONAL]: { bucketCapacity: 10000, restoreRate: 500, appSubscriptions: 1000 },
 };
 
+/** A bucket's size: points when full, and points regained per second. */
+export interface BucketSize {
+  capacity: number;
+  restoreRate: number;
+}
+
+/**
+ * The edition's bucket, times `scale` (the `RATE_LIMIT_SCALE` setting: a deployment selling larger
+ * tiers, or a benchmark that measures the gateway rather than its limits; 1 by default).
+ */
+export function editionBucket(edition: Edition, scale = 1): BucketSize {
+  const limits = EDITION_LIMITS[edition];
+  return { capacity: limits.bucketCapacity * scale, restoreRate: limits.restoreRate * scale };
+}
+
+/**
+ * An app's bucket (and each of its members'): the edition's, or lower where `setAppRateLimit`
+ * lowered it, never above the edition's (even after the corp moved down an edition).
+ */
+export function appBucket(edition: Edition, own: BucketSize | null, scale = 1): BucketSize & { lowered: boolean } {
+  const ceiling = editionBucket(edition, scale);
+  return {
+    capacity: Math.min(ceiling.capacity, own?.capacity ?? Infinity),
+    restoreRate: Math.min(ceiling.restoreRate, own?.restoreRate ?? Infinity),
+    lowered: own !== null,
+  };
+}
+
 /** Concurrent subscriptions of each member acting through an app (their tokens together), in every edition. */
 export const MEMBER_SUBSCRIPTIONS = 10;
 

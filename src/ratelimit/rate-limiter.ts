@@ -1,5 +1,5 @@
 import { DomainError, limitExceeded } from "../errors/domain-error";
-import { EDITION_LIMITS, MEMBER_SUBSCRIPTIONS } from "../domain/editions";
+import { appBucket, EDITION_LIMITS, MEMBER_SUBSCRIPTIONS } from "../domain/editions";
 import type { Principal } from "../policy/principal";
 import { clientKey } from "./ip-throttle";
 import type { BucketSpec, BucketStore } from "./bucket";
@@ -27,14 +27,10 @@ export interface Bucket {
  * The size is the edition's, or lower where `setAppRateLimit` lowered it (never above the edition's,
  * even if the corp moved down an edition after the app's limit was set).
  */
-export function bucketOf(principal: Principal | null, ip: string | undefined): Bucket {
+export function bucketOf(principal: Principal | null, ip: string | undefined, scale = 1): Bucket {
   if (!principal) return { kind: "ip", key: `ip:${clientKey(ip)}`, spec: ANONYMOUS_BUCKET, appId: null };
-  const edition = EDITION_LIMITS[principal.edition];
-  const own = principal.appRateLimit;
-  const spec: BucketSpec = {
-    capacity: Math.min(edition.bucketCapacity, own?.capacity ?? Infinity),
-    restoreRate: Math.min(edition.restoreRate, own?.restoreRate ?? Infinity),
-  };
+  const { capacity, restoreRate } = appBucket(principal.edition, principal.appRateLimit, scale);
+  const spec: BucketSpec = { capacity, restoreRate };
   const app = `${principal.corpId}:${principal.appId}`;
   return principal.member
     ? { kind: "member", key: `member:${app}:${principal.member.id}`, spec, appId: principal.appId }
@@ -61,7 +57,11 @@ export class RateLimiter {
   /** Concurrent subscriptions per token holder, in this instance. */
   readonly subscriptions = new SubscriptionSlots();
 
-  constructor(readonly store: BucketStore) {}
+  constructor(
+    readonly store: BucketStore,
+    /** `RATE_LIMIT_SCALE`: every edition's bucket and refill times this. */
+    readonly scale = 1,
+  ) {}
 
   /**
    * Takes `cost` points from the caller's bucket, or refuses: THROTTLED with the wait when the bucket
@@ -69,7 +69,7 @@ export class RateLimiter {
    * the document's cost). A cost of 0 (`__typename`, `rateLimit`) is free for a caller with a token.
    */
   async charge(principal: Principal | null, ip: string | undefined, cost: number): Promise<RateLimitCharge> {
-    const bucket = bucketOf(principal, ip);
+    const bucket = bucketOf(principal, ip, this.scale);
     const requested = bucket.kind === "ip" ? Math.max(1, cost) : cost;
     if (requested > bucket.spec.capacity) {
       throw limitExceeded(
@@ -105,14 +105,14 @@ export class RateLimiter {
     charge.actual = used;
     const unused = charge.requested - used;
     if (unused <= 0) return;
-    const bucket = bucketOf(principal, ip);
+    const bucket = bucketOf(principal, ip, this.scale);
     const available = await this.store.refund(bucket.key, bucket.spec, unused);
     charge.status = { ...charge.status, currentlyAvailable: Math.floor(available) };
   }
 
   /** The caller's bucket now (for the free `rateLimit` query). */
   async status(principal: Principal): Promise<{ bucket: Bucket; status: ThrottleStatus }> {
-    const bucket = bucketOf(principal, undefined);
+    const bucket = bucketOf(principal, undefined, this.scale);
     const available = await this.store.peek(bucket.key, bucket.spec);
     return {
       bucket,

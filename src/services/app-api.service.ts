@@ -6,7 +6,7 @@ import { App } from "../entities/app.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
 import { badInput, conflict, limitExceeded, notFound } from "../errors/domain-error";
-import { EDITION_LIMITS } from "../domain/editions";
+import { appBucket, editionBucket } from "../domain/editions";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { appSeesMemberSql, requireAppAdministrator } from "../policy";
@@ -212,7 +212,7 @@ export class AppApiService {
     if ((capacity === null) !== (restoreRate === null)) {
       throw badInput(capacity === null ? "input.capacity" : "input.restoreRate", "Give both capacity and restoreRate, or neither (the edition's).");
     }
-    const ceiling = EDITION_LIMITS[ctx.caller.edition];
+    const ceiling = editionBucket(ctx.caller.edition, ctx.deps.config.rateLimitScale);
     const check = (field: string, value: number | null, maximum: number) => {
       if (value === null) return;
       if (!Number.isInteger(value) || value < 1) throw badInput(field, `${field} must be a whole number of points of at least 1.`);
@@ -224,7 +224,7 @@ export class AppApiService {
         });
       }
     };
-    check("input.capacity", capacity, ceiling.bucketCapacity);
+    check("input.capacity", capacity, ceiling.capacity);
     check("input.restoreRate", restoreRate, ceiling.restoreRate);
     await ctx.db.exec(`UPDATE app SET rate_limit_capacity = $3, rate_limit_restore_rate = $4, updated_at = now() WHERE corp_id = $1 AND id = $2`, [
       pk,
@@ -238,13 +238,9 @@ export class AppApiService {
 
   /** The bucket the app's tokens are charged to now: the edition's, or lower. */
   rateLimit(ctx: RequestContext, app: App): { capacity: number; restoreRate: number; lowered: boolean } {
-    const ceiling = EDITION_LIMITS[ctx.caller.edition];
-    const lowered = app.rateLimitCapacity !== null && app.rateLimitRestoreRate !== null;
-    return {
-      capacity: Math.min(ceiling.bucketCapacity, app.rateLimitCapacity ?? Infinity),
-      restoreRate: Math.min(ceiling.restoreRate, app.rateLimitRestoreRate ?? Infinity),
-      lowered,
-    };
+    const own =
+      app.rateLimitCapacity !== null && app.rateLimitRestoreRate !== null ? { capacity: app.rateLimitCapacity, restoreRate: app.rateLimitRestoreRate } : null;
+    return appBucket(ctx.caller.edition, own, ctx.deps.config.rateLimitScale);
   }
 
   /** Installs a vendor app; the corp grants a subset of what the vendor asks for. */
