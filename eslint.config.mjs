@@ -29,6 +29,7 @@ const ELEMENTS = [
       mode: "full",
     }),
   ),
+  { type: "fanout", pattern: "src/fanout/**", mode: "full" },
 ];
 
 const el = (type, files) => (files ? { element: { type, fileInternalPath: files } } : { element: { type } });
@@ -79,6 +80,12 @@ const LAYERS = [
   // counts (a rate-limit charge) and the labelled cross-corp handle it reads import jobs through, as types.
   allow("metrics", ["log", "errors", el("auth", ["network.ts", "oauth-types.ts"])]),
   allowTypes("metrics", [el("ratelimit", ["types.ts"]), el("db", ["cross-corp.ts"])]),
+  // Subscription fan-out (issue 14): it reads the event relay and executes with request contexts made
+  // by the transport; services tag their streams (source.ts), resolvers mark the fields it serves.
+  allow("fanout", ["events", "log", "errors", "config"]),
+  allowTypes("fanout", ["context", "policy"]),
+  allow("services", [el("fanout", ["source.ts"])]),
+  allow("resolvers", [el("fanout", ["source.ts"])]),
   { from: el(["root", "context"]), allow: { to: { element: { type: "*" } } } },
 ];
 

@@ -10,6 +10,18 @@ import { log } from "../log";
 const RING_CAPACITY = 2000;
 const PAGE = 500;
 
+/** See `EventRelay.open`. */
+export interface FeedHandle {
+  /** The newest event id this process has read (the end of the log as of the last notification or poll). */
+  readonly latest: bigint;
+  /** Up to one page of events after `pos`, ascending; empty when there are none yet. */
+  page(pos: bigint): Promise<EventRecord[]>;
+  /** Resolves after the feed's next read (new events or none). */
+  changed(): Promise<void>;
+  /** Gives the handle back: the last holder's release stops the feed. Idempotent. */
+  release(): void;
+}
+
 /**
  * One (corp, stream)'s live feed in this process: the newest events, fetched once per notification
  * however many subscribers it has, and the waiters to wake.
@@ -116,23 +128,14 @@ export class EventRelay {
    * each once, filtered by `accept`. Ending the returned iterator releases everything at once.
    */
   stream(corpId: string, stream: string, after: bigint | null, accept: (e: EventRecord) => boolean): AsyncIterableIterator<EventRecord> {
-    const key = feedKey(corpId, stream);
     return new Repeater<EventRecord>(async (push, stop) => {
-      const feed = await this.acquire(corpId, stream);
+      const feed = await this.open(corpId, stream);
       let stopped = false;
       void stop.then(() => (stopped = true));
       try {
         let pos = after ?? feed.latest;
         while (!stopped) {
-          let batch = feed.after(pos);
-          if (batch === undefined) {
-            batch = await feed.db.entities(
-              EventRecord,
-              `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.stream = $2 AND e.id > $3 ORDER BY e.id LIMIT ${PAGE}`,
-              [stream, pos.toString()],
-            );
-            if (!batch.length) batch = feed.after(feed.floor) ?? [];
-          }
+          const batch = await feed.page(pos);
           if (!batch.length) {
             await Promise.race([feed.changed(), stop]);
             continue;
@@ -144,9 +147,43 @@ export class EventRelay {
           }
         }
       } finally {
-        this.release(key, feed);
+        feed.release();
       }
     });
+  }
+
+  /**
+   * A handle on the live feed of `stream` of `corpId` (one reader per process, shared with every
+   * other holder): its newest position, pages of events after any position (from memory while the
+   * ring reaches back to it, else from the log), and a promise for its next change. A reader that
+   * pulls, for callers that schedule delivery themselves (`fanout/`); `release()` once, when done.
+   */
+  async open(corpId: string, stream: string): Promise<FeedHandle> {
+    const key = feedKey(corpId, stream);
+    const feed = await this.acquire(corpId, stream);
+    let released = false;
+    return {
+      get latest() {
+        return feed.latest;
+      },
+      page: async (pos) => {
+        const cached = feed.after(pos);
+        if (cached !== undefined) return cached;
+        const rows = await feed.db.entities(
+          EventRecord,
+          `SELECT ${this.columns} FROM event e WHERE e.corp_id = $1 AND e.stream = $2 AND e.id > $3 ORDER BY e.id LIMIT ${PAGE}`,
+          [stream, pos.toString()],
+        );
+        // Past the log's end (a cursor of the future): what the ring holds, as before.
+        return rows.length ? rows : (feed.after(feed.floor) ?? []);
+      },
+      changed: () => feed.changed(),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.release(key, feed);
+      },
+    };
   }
 
   private acquire(corpId: string, stream: string): Promise<CorpFeed> {

@@ -3,7 +3,15 @@ import type http from "node:http";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import { CloseCode, MessageType, stringifyMessage } from "graphql-ws";
-import { GraphQLError, getOperationAST, type GraphQLSchema } from "graphql";
+import {
+  GraphQLError,
+  Kind,
+  createSourceEventStream,
+  getOperationAST,
+  subscribe as executeSubscription,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from "graphql";
 import { RequestContext, type AppDeps } from "../context";
 import { bearerToken } from "../auth/oauth-types";
 import type { Principal } from "../policy/principal";
@@ -12,6 +20,8 @@ import { asGraphQLError, formatError } from "../errors/format";
 import { prepareOperation, type DocumentLimits } from "../limits/document-limits";
 import { costExtension, type RateLimits } from "./rate-limits";
 import { WsOperationMetrics } from "../metrics/ws-operations";
+import { FanoutHub, type FanoutTarget } from "../fanout/hub";
+import { FANOUT_EXTENSION, liveStreamOf } from "../fanout/source";
 
 type WsExtra = { principal?: Principal; token?: string; ip?: string };
 
@@ -45,6 +55,14 @@ function releaseSlot(socket: object, id: string): void {
 function releaseSlots(socket: object): void {
   for (const release of heldSlots.get(socket)?.values() ?? []) release();
   heldSlots.delete(socket);
+}
+
+/** The fan-out of the WebSocket endpoint on each HTTP server (tests and benchmarks read its counters). */
+const hubs = new WeakMap<http.Server, FanoutHub>();
+
+/** The fan-out serving subscriptions on `httpServer`, if a WebSocket endpoint is attached to it. */
+export function fanoutOf(httpServer: http.Server): FanoutHub | undefined {
+  return hubs.get(httpServer);
 }
 
 export interface WebSocketEndpoint {
@@ -81,9 +99,46 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
 
   // Each operation on a socket counted once in /metrics, when it ends (see `metrics/ws-operations.ts`).
   const wsMetrics = new WsOperationMetrics(deps.metrics);
+  // Subscriptions to fields marked FANOUT_EXTENSION: executed once per event and group of subscribers
+  // that receive the same bytes, the frame written to each socket (issue 14, `fanout/hub.ts`).
+  const fanout = new FanoutHub({
+    relay: deps.relay,
+    recheckMs: config.subscriptionRecheckSeconds * 1000,
+    context: (principal) => new RequestContext(deps, principal, randomUUID()),
+    format: (result, ctx) => (result.errors?.length ? { ...result, errors: result.errors.map((e) => formatError(e, ctx.requestId)) } : result),
+  });
+  hubs.set(httpServer, fanout);
+  /** The socket and operation id of each subscription's context, for the fan-out to write to. */
+  const fanoutTargets = new WeakMap<RequestContext, FanoutTarget>();
+  const subscribe = async (args: ExecutionArgs) => {
+    const contextValue = args.contextValue as RequestContext;
+    const target = fanoutTargets.get(contextValue);
+    if (!target || !servedByFanout(args)) return executeSubscription(args);
+    const stream = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in stream)) return stream; // refused at subscribe (scope, arguments): errors, as graphql's subscribe
+    const source = liveStreamOf(stream);
+    if (!source) throw new Error(`${FANOUT_EXTENSION} field whose subscribe returned no liveStream`);
+    // Never started, so it holds nothing; the hub reads the feed itself.
+    void (stream as AsyncGenerator).return?.(undefined);
+    const { schema: s, document, operationName, variableValues } = args;
+    return fanout.subscribe({ schema: s, document, operationName, variableValues, contextValue }, source, target);
+  };
+  // Re-checks of one token at the same moment (every subscriber of a connection, or of an app using
+  // one token, due before the same event) share one authentication.
+  const rechecks = new Map<string, Promise<Principal>>();
+  const recheckToken = (token: string, ip: string | undefined): Promise<Principal> => {
+    const key = `${ip ?? ""} ${token}`;
+    let pending = rechecks.get(key);
+    if (!pending) {
+      pending = tokens.authenticate(token, ip).finally(() => rechecks.delete(key));
+      rechecks.set(key, pending);
+    }
+    return pending;
+  };
   const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
+      subscribe,
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
         if (!token) return false;
@@ -129,7 +184,7 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
         try {
           const prepared = prepareOperation(schema, payload, ctx.extra.principal, limits);
           if ("errors" in prepared) return prepared.errors;
-          const recheck = () => tokens.authenticate(token, ip);
+          const recheck = () => recheckToken(token, ip);
           const contextValue = new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck);
           contextValue.clientIp = ip;
           // A subscription holds one of its token holder's slots until it ends (THROTTLED beyond them);
@@ -139,6 +194,8 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
           wsMetrics.prepared(ctx, id, type, contextValue, operation?.name?.value);
           if (type === "subscription") {
             release = deps.rateLimiter.subscriptions.acquire(ctx.extra.principal);
+            const socket = ctx;
+            fanoutTargets.set(contextValue, { socket: ctx.extra.socket, id, delivered: (result) => wsMetrics.next(socket, id, result) });
           } else {
             oneShot.add(contextValue);
           }
@@ -188,4 +245,12 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     dispose: async () => void (await cleanup.dispose()),
     stats: () => ({ sockets: wsServer.clients.size, subscriptions: deps.rateLimiter.subscriptions.count }),
   };
+}
+
+/** Is the operation a subscription to a field marked FANOUT_EXTENSION, selected as one plain field? */
+function servedByFanout({ schema, document, operationName }: ExecutionArgs): boolean {
+  const operation = getOperationAST(document, operationName);
+  const root = operation?.operation === "subscription" ? operation.selectionSet.selections : undefined;
+  if (root?.length !== 1 || root[0].kind !== Kind.FIELD) return false;
+  return schema.getSubscriptionType()?.getFields()[root[0].name.value]?.extensions?.[FANOUT_EXTENSION] === true;
 }

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, Extensions, FieldResolver, Resolver, Root, Subscription } from "type-graphql";
 import type { RequestContext } from "../context";
 import { Department } from "../entities/department.entity";
 import type { EventRecord } from "../entities/event.entity";
@@ -7,6 +7,7 @@ import { DirectoryEvent } from "../schema/directory.types";
 import { toGlobalId } from "../schema/global-id";
 import type { DirectoryEventType } from "../domain/enums";
 import { DIRECTORY_EVENTS_SCOPES } from "../services/directory-event.service";
+import { FANOUT_EXTENSION } from "../fanout/source";
 
 /** A DirectoryEvent with the pk of its subject, for the field resolvers. */
 interface DirectoryEventSource extends DirectoryEvent {
@@ -17,6 +18,8 @@ interface DirectoryEventSource extends DirectoryEvent {
 @Resolver(() => DirectoryEvent)
 export class DirectoryEventResolver {
   @Authorized(DIRECTORY_EVENTS_SCOPES)
+  // Served by the fan-out over graphql-ws (`fanout/`): its stream is a LiveStream.
+  @Extensions({ [FANOUT_EXTENSION]: true })
   @Subscription(() => DirectoryEvent, {
     description:
       "Directory changes as they are committed (graphql-ws; token in `connectionParams.authorization`). With `after`, first every event after that cursor in order, then live: reconnect with the last cursor you saw and nothing is missed or repeated. Without it, live only. Filtered by your visibility.",
@@ -27,7 +30,8 @@ export class DirectoryEventResolver {
     @Ctx() ctx: RequestContext,
     @Arg("after", () => String, { nullable: true, description: "Cursor of the last event you received." }) _after?: string | null,
   ): DirectoryEventSource {
-    // Each event is resolved with fresh loaders: its member and department as they are now.
+    // Each event is resolved with fresh loaders: its member and department as they are now (the
+    // fan-out gives each execution a fresh context anyway; a stream iterated directly keeps one).
     ctx.resetLoaders();
     const changed = record.data?.changedFields;
     const memberPk = record.subjectType === "Member" ? record.subjectId : null;

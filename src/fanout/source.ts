@@ -1,0 +1,61 @@
+import type { Principal } from "../policy/principal";
+import type { RequestContext } from "../context";
+
+/**
+ * What a subscription's event stream is, for the fan-out (`fanout/hub.ts`) to deliver it itself:
+ * which feed of the event log, from where, who may receive an event, and which attributes of the
+ * principal an event's result depends on. A service returns its per-subscriber stream tagged with
+ * one of these (`liveStream`); the stream stays usable as it is (plain graphql-js execution), and
+ * the hub, which recognises the tag, drops the stream unstarted and serves the subscriber from one
+ * shared reader and one execution per group of subscribers that would receive the same bytes.
+ */
+export interface LiveStream<E> {
+  corpId: string;
+  /** The event log's stream (`STREAMS` in `events/log.ts`). */
+  stream: string;
+  /** Deliver the events after this id (a resumed stream: replayed in order, then live); null: live only. */
+  after: bigint | null;
+  /**
+   * May `principal` receive `event`? (Visibility; the subscription's scopes are re-checked by
+   * `recheck`.) Asked for each subscriber and event, so it may depend on who the subscriber is
+   * (a member's own events) where the result does not; it must not touch the database.
+   */
+  accept(principal: Principal, event: E): boolean;
+  /**
+   * The attributes of `principal` that the result of executing the subscription's selection for an
+   * event may depend on, as a string: subscribers of the same document and variables whose keys are
+   * equal receive the same bytes, so one execution serves them all. It must cover everything any
+   * field reachable from the subscription's type reads of the principal (scopes, visibility, role,
+   * the member's id where a field is per member); when in doubt, include more.
+   */
+  audience(principal: Principal): string;
+  /**
+   * Re-validates the subscriber's token (at most every SUBSCRIPTION_RECHECK_SECONDS, before a
+   * delivery): updates `ctx.principal` or throws UNAUTHENTICATED / FORBIDDEN, which ends the stream.
+   */
+  recheck(ctx: RequestContext): Promise<void>;
+  /**
+   * The subscription field's arguments that choose where the stream starts, not what an event looks
+   * like (`after`): left out of the grouping, so resumed subscribers share their group once live.
+   */
+  positionArgs: readonly string[];
+}
+
+/**
+ * The schema extension (`@Extensions({ [FANOUT_EXTENSION]: true })`) of a subscription field whose
+ * `subscribe` returns a `liveStream`: the transport hands such operations to the fan-out.
+ */
+export const FANOUT_EXTENSION = "workgraphFanout";
+
+const TAG = Symbol("workgraph.liveStream");
+
+/** `iterable`, tagged with `source` for the fan-out. */
+export function liveStream<T extends object, E>(iterable: T, source: LiveStream<E>): T {
+  Object.defineProperty(iterable, TAG, { value: source });
+  return iterable;
+}
+
+/** The tag `liveStream` put on `value`, if any. */
+export function liveStreamOf(value: unknown): LiveStream<unknown> | undefined {
+  return typeof value === "object" && value !== null ? ((value as { [TAG]?: LiveStream<unknown> })[TAG] ?? undefined) : undefined;
+}
