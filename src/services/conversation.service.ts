@@ -9,7 +9,15 @@ import { SqlParams } from "../db/sql";
 import { badInput, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { ConversationKind, ConversationRole, MemberStatus, MessageEventType } from "../domain/enums";
 import { GROUP_NAME_MAX, MAX_GROUP_MEMBERS, MAX_MEMBERS_PER_CALL, lineText } from "../domain/messaging";
-import { requireGroupGovernor, requireGroupManager, requireMemberCaller, requireTakesPart, takesPartSql, type Membership } from "../policy/messaging";
+import {
+  requireGroupGovernor,
+  requireGroupManager,
+  requireMemberCaller,
+  requireTakesPart,
+  takesPart,
+  takesPartSql,
+  type Membership,
+} from "../policy/messaging";
 import type { Clock } from "./clock";
 
 /** The caller's membership of a conversation (a member caller that belongs to it). */
@@ -96,7 +104,7 @@ export class ConversationService {
   /** A conversation the caller takes part in, or undefined. */
   async find(ctx: RequestContext, pk: string): Promise<ConversationView | undefined> {
     const view = await this.load(ctx, pk);
-    return view && this.visible(ctx, view) ? view : undefined;
+    return view && takesPart(ctx.caller, view, view.viewer) ? view : undefined;
   }
 
   /** A conversation the caller takes part in (locked with `lock`), or NOT_FOUND naming `field`. */
@@ -105,15 +113,6 @@ export class ConversationService {
     if (!view) throw notFound("Conversation", field);
     requireTakesPart(ctx.caller, view, view.viewer, field);
     return view;
-  }
-
-  private visible(ctx: RequestContext, view: ConversationView): boolean {
-    try {
-      requireTakesPart(ctx.caller, view, view.viewer, "id");
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /**
