@@ -728,6 +728,31 @@ describe("messaging", () => {
     });
   });
 
+  describe("statements per query (messages)", () => {
+    it("a page of messages with senders, to-dos, votes and forms costs the same for 4 and for 12 messages", async () => {
+      const QUERY = `query($c: ID!) { messages(conversationId: $c, first: 20) { nodes { ${MESSAGE} } } }`;
+      const g = await group(t.alice, "Counted", [m.bob, m.carol]);
+      const round = async (i: number) => {
+        await send(i % 2 ? t.bob : t.alice, g.id, { text: { content: `text ${i}` } });
+        await send(t.alice, g.id, { todo: { title: `todo ${i}`, assigneeIds: [m.bob, m.carol] } });
+        await send(t.carol, g.id, { vote: { question: `vote ${i}?`, options: ["yes", "no"] } });
+        await send(t.bob, g.id, { form: { title: `form ${i}`, fields: [{ label: "Why", type: "TEXT" }] } });
+      };
+      const measure = async () => {
+        const res = await gw.gql(t.alice, QUERY, { c: g.id }, { debugSql: true });
+        expect(res.body.errors).toBeUndefined();
+        return { count: res.body.data.messages.nodes.length as number, statements: res.body.extensions!.diagnostics.sqlStatements as number };
+      };
+      await round(0);
+      const four = await measure();
+      await round(1);
+      await round(2);
+      const twelve = await measure();
+      expect([four.count, twelve.count]).toEqual([4, 12]);
+      expect(twelve.statements).toBe(four.statements);
+    });
+  });
+
   describe("conversations list and settings", () => {
     it("pinned first, then by last activity, with each conversation's unread count; archived filtered", async () => {
       const a = await group(t.dave, "Dave A", [m.bob]);
