@@ -9,6 +9,7 @@ import { EventStreams1796000000000 } from "./1796000000000-EventStreams";
 import { AppRateLimit1796100000000 } from "./1796100000000-AppRateLimit";
 import { Messaging1796200000000 } from "./1796200000000-Messaging";
 import { MessagingMemberIndexes1796200000100 } from "./1796200000100-MessagingMemberIndexes";
+import { ReadReceipts1796200000200 } from "./1796200000200-ReadReceipts";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AppRateLimit1796100000000,
   Messaging1796200000000,
   MessagingMemberIndexes1796200000100,
+  ReadReceipts1796200000200,
 ];

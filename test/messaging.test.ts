@@ -691,6 +691,49 @@ describe("messaging", () => {
     });
   });
 
+  describe("read receipts", () => {
+    const RECEIPT = `query($id: ID!, $first: Int) { message(id: $id) { seq readReceipt { readCount unreadCount
+      unreadMembers(first: $first) { totalCount pageInfo { hasNextPage } nodes { memberId role member { employeeId } } } } } }`;
+    const receipt = async (token: string, id: string, first = 10) => (await gw.data(token, RECEIPT, { id, first })).message.readReceipt;
+    const byPk = (ids: string[]) => [...ids].sort((a, b) => Number(pk(a)) - Number(pk(b)));
+
+    it("the sender sees who has read a message, as read pointers move; others see no receipt", async () => {
+      const g = await group(t.alice, "Receipts", [m.bob, m.carol]);
+      const sent = await send(t.alice, g.id, { text: { content: "Read me" } });
+      const unread = byPk([m.bob, m.carol]);
+      expect(await receipt(t.alice, sent.id)).toEqual({
+        readCount: 0,
+        unreadCount: 2,
+        unreadMembers: {
+          totalCount: 2,
+          pageInfo: { hasNextPage: false },
+          nodes: unread.map((id) => ({ memberId: id, role: "MEMBER", member: { employeeId: id === m.bob ? "bob" : "carol" } })),
+        },
+      });
+      expect(await receipt(t.bob, sent.id)).toBeNull();
+      await gw.data(t.bob, MARK_READ, { input: { conversationId: g.id, upToSeq: sent.seq } });
+      expect(await receipt(t.alice, sent.id)).toMatchObject({ readCount: 1, unreadCount: 1, unreadMembers: { totalCount: 1, nodes: [{ memberId: m.carol }] } });
+      // A member who joins later has everything before them read.
+      await gw.data(t.alice, ADD_MEMBERS, { input: { id: g.id, memberIds: [m.erin] } });
+      const later = await receipt(t.alice, sent.id, 0);
+      expect(later).toMatchObject({ readCount: 2, unreadCount: 1, unreadMembers: { totalCount: 1, pageInfo: { hasNextPage: true }, nodes: [] } });
+      // Bob's reply: Alice has not read it yet, Bob (its sender) is not counted.
+      const reply = await send(t.bob, g.id, { text: { content: "Read" } });
+      expect(await receipt(t.bob, reply.id)).toMatchObject({ readCount: 0, unreadCount: 3 });
+      expect(await receipt(t.alice, reply.id)).toBeNull();
+    });
+
+    it("an app sees the receipts of what it sent; members of its group are counted", async () => {
+      const app = await gw.createApp(corp.corpPk, ["messages:read", "messages:send", "directory:read"]);
+      const deals = (await group(app.token, "Receipts app", [m.bob], m.alice)).id;
+      const sent = await send(app.token, deals, { text: { content: "From the app" } });
+      expect(await receipt(app.token, sent.id)).toMatchObject({ readCount: 0, unreadCount: 2, unreadMembers: { totalCount: 2 } });
+      await gw.data(t.alice, MARK_READ, { input: { conversationId: deals, upToSeq: 1 } });
+      expect(await receipt(app.token, sent.id)).toMatchObject({ readCount: 1, unreadCount: 1, unreadMembers: { nodes: [{ memberId: m.bob }] } });
+      expect(await receipt(t.alice, sent.id)).toBeNull();
+    });
+  });
+
   describe("statements per query (no N+1)", () => {
     it("a page of conversations with their owners and members costs the same for 2 and for 6 conversations", async () => {
       const QUERY = `{ conversations(first: 10) { nodes { name owner { name } members(first: 3) { totalCount nodes { role memberId member { employeeId } } } } } }`;
@@ -730,7 +773,7 @@ describe("messaging", () => {
 
   describe("statements per query (messages)", () => {
     it("a page of messages with senders, to-dos, votes and forms costs the same for 4 and for 12 messages", async () => {
-      const QUERY = `query($c: ID!) { messages(conversationId: $c, first: 20) { nodes { ${MESSAGE} } } }`;
+      const QUERY = `query($c: ID!) { messages(conversationId: $c, first: 20) { nodes { ${MESSAGE} readReceipt { readCount unreadCount } } } }`;
       const g = await group(t.alice, "Counted", [m.bob, m.carol]);
       const round = async (i: number) => {
         await send(i % 2 ? t.bob : t.alice, g.id, { text: { content: `text ${i}` } });

@@ -12,6 +12,7 @@ import { ConversationRole } from "../domain/enums";
 @Entity({ name: "conversation_member" })
 @Index("conversation_member_corp_member_idx", ["corpId", "memberId", "conversationId"])
 @Index("conversation_member_member_idx", ["memberId"])
+@Index("conversation_member_read_idx", ["conversationId", "readSeq"])
 @Check("conversation_member_role_check", `"role" IN ('OWNER', 'ADMIN', 'MEMBER')`)
 @Check("conversation_member_read_seq_check", `"read_seq" >= 0`)
 export class ConversationMember {

@@ -40,6 +40,17 @@ export function canGovernGroup(principal: Principal, conversation: ConversationA
   return membership?.role === ConversationRole.OWNER;
 }
 
+/** The sending side of a message: a member, or an app on its own. */
+export interface Sent {
+  senderMemberId: string | null;
+  senderAppId: string | null;
+}
+
+/** Is the principal the message's sender (the member who sent it, or the app that sent it on its own)? */
+export function isSender(principal: Principal, message: Sent): boolean {
+  return principal.member ? message.senderMemberId === principal.member.id : message.senderMemberId === null && message.senderAppId === principal.appId;
+}
+
 /** Refuses (NOT_FOUND on `field`) a conversation the principal does not take part in. */
 export function requireTakesPart(principal: Principal, conversation: ConversationAccess, membership: Membership | null, field: string): void {
   if (!takesPart(principal, conversation, membership)) throw notFound("Conversation", field);

@@ -9,7 +9,7 @@ import { ExportResolver } from "./export.resolver";
 import { HealthResolver } from "./health.resolver";
 import { AuditEntryResolver } from "./audit-entry.resolver";
 import { ConversationMembershipResolver, ConversationResolver } from "./conversation.resolver";
-import { MessageResolver, MessageSenderResolver, TodoAssigneeResolver } from "./message.resolver";
+import { MessageResolver, MessageSenderResolver, ReadReceiptResolver, TodoAssigneeResolver } from "./message.resolver";
 import { MessageEventResolver } from "./message-event.resolver";
 import { RateLimitResolver } from "./rate-limit.resolver";
 
@@ -30,6 +30,7 @@ export const RESOLVERS = [
   MessageResolver,
   MessageSenderResolver,
   TodoAssigneeResolver,
+  ReadReceiptResolver,
   MessageEventResolver,
   RateLimitResolver,
 ] as const;

@@ -12,6 +12,7 @@ import {
   CastVotePayload,
   CompleteTodoInput,
   CompleteTodoPayload,
+  ConversationMembershipConnection,
   FileContent,
   FormContent,
   ImageContent,
@@ -20,6 +21,7 @@ import {
   MessageConnection,
   MessageContent,
   MessageSender,
+  ReadReceipt,
   RecallMessageInput,
   RecallMessagePayload,
   SendMessageInput,
@@ -31,7 +33,7 @@ import {
   TodoContent,
   VoteContent,
 } from "../schema/messaging.types";
-import type { MessageView } from "../services/message.service";
+import type { MessageView, ReadReceiptData } from "../services/message.service";
 import { Transactional } from "./transactional";
 
 const make = <T extends object>(type: new () => T, values: Partial<T>): T => Object.assign(new type(), values);
@@ -146,6 +148,14 @@ export class MessageResolver {
     });
   }
 
+  @FieldResolver(() => ReadReceipt, {
+    nullable: true,
+    description: "Read and unread counts of the other members, and who has not read it; for its sender only (null for anyone else).",
+  })
+  readReceipt(@Root() message: MessageView, @Ctx() ctx: RequestContext) {
+    return ctx.services.messages.readReceipt(ctx, message);
+  }
+
   @FieldResolver(() => MessageContent, { nullable: true, description: "What it carries, of the type its `kind` names; null once recalled." })
   content(@Root() message: MessageView, @Ctx() ctx: RequestContext) {
     return contentOf(message, ctx.services.messages.clock.now());
@@ -207,6 +217,21 @@ export class MessageResolver {
   @Transactional()
   async submitForm(@Arg("input", { description: "The form and your answers." }) input: SubmitFormInput, @Ctx() ctx: RequestContext) {
     return { message: await ctx.services.messages.submitForm(ctx, fromGlobalId(input.messageId, "Message", "input.messageId"), input.answers) };
+  }
+}
+
+/** The members who have not read a message yet. */
+@Resolver(() => ReadReceipt)
+export class ReadReceiptResolver {
+  @Paged()
+  @FieldResolver(() => ConversationMembershipConnection, { description: "The members who have not read it yet (the sender left out), by member id." })
+  unreadMembers(
+    @Root() receipt: ReadReceiptData,
+    @Ctx() ctx: RequestContext,
+    @Arg("first", () => Int, { nullable: true, description: "Page size, at most 100 (default 20)." }) first?: number,
+    @Arg("after", { nullable: true, description: "Cursor to start after." }) after?: string,
+  ) {
+    return ctx.services.messages.unreadMembers(ctx, receipt, pageWindow({ first, after }));
   }
 }
 

@@ -57,6 +57,18 @@ export class MessageSender {
   appId: string | null;
 }
 
+@ObjectType("ReadReceipt", {
+  simpleResolvers: true,
+  description: "Who has read a message (source §2: read receipts), shown to its sender only.",
+})
+export class ReadReceipt {
+  @Field(() => Int, { description: "The other members whose read pointer reached this message (members who joined after it count as read)." })
+  readCount: number;
+
+  @Field(() => Int, { description: "The other members who have not read it yet." })
+  unreadCount: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Content (output)
 

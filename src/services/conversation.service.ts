@@ -42,6 +42,8 @@ export interface ConversationMemberRow {
 interface MemberPageKey {
   conversationPk: string;
   window: PageWindow;
+  /** Only members whose read pointer is below `seq`, leaving out `exceptMemberPk` (an unread-members page). */
+  unreadBefore: { seq: string; exceptMemberPk: string | null } | null;
 }
 
 export interface ConversationFilter {
@@ -174,12 +176,7 @@ export class ConversationService {
    * one statement; `totalCount` is the conversation's member count.
    */
   async members(ctx: RequestContext, conversation: Conversation, window: PageWindow): Promise<Connection<ConversationMemberRow>> {
-    let loader = this.memberPages.get(ctx.loaders);
-    if (!loader) {
-      loader = new DataLoader((keys) => this.loadMemberPages(ctx, keys), { cacheKeyFn: (key) => JSON.stringify([key.conversationPk, key.window]) });
-      this.memberPages.set(ctx.loaders, loader);
-    }
-    const rows = await loader.load({ conversationPk: conversation.pk, window });
+    const rows = await this.memberPage(ctx, { conversationPk: conversation.pk, window, unreadBefore: null });
     return toConnection(
       rows,
       window,
@@ -188,34 +185,63 @@ export class ConversationService {
     );
   }
 
+  /**
+   * A page of the members of a conversation who have not read up to `seq` (their read pointer is
+   * below it), leaving out `exceptMemberPk` (the message's sender); batched like `members`.
+   */
+  async unreadMembers(
+    ctx: RequestContext,
+    conversationPk: string,
+    unreadBefore: { seq: string; exceptMemberPk: string | null },
+    window: PageWindow,
+    totalCount: () => Promise<number>,
+  ): Promise<Connection<ConversationMemberRow>> {
+    const rows = await this.memberPage(ctx, { conversationPk, window, unreadBefore });
+    return toConnection(rows, window, (m) => [m.memberPk], totalCount);
+  }
+
+  private memberPage(ctx: RequestContext, key: MemberPageKey): Promise<ConversationMemberRow[]> {
+    let loader = this.memberPages.get(ctx.loaders);
+    if (!loader) {
+      loader = new DataLoader((keys) => this.loadMemberPages(ctx, keys), { cacheKeyFn: (k) => JSON.stringify([k.conversationPk, k.window, k.unreadBefore]) });
+      this.memberPages.set(ctx.loaders, loader);
+    }
+    return loader.load(key);
+  }
+
   /** Per request (keyed by `ctx.loaders`, which a transaction or a subscription's event renews): the member pages loader. */
   private readonly memberPages = new WeakMap<object, DataLoader<MemberPageKey, ConversationMemberRow[], string>>();
 
+  /** One LATERAL statement per distinct window for all the pages asked (`conversation_member_read_idx` serves the unread ones). */
   private async loadMemberPages(ctx: RequestContext, keys: readonly MemberPageKey[]): Promise<ConversationMemberRow[][]> {
-    const byWindow = new Map<string, { window: PageWindow; pks: string[] }>();
-    for (const key of keys) {
+    const byWindow = new Map<string, { window: PageWindow; slots: number[] }>();
+    keys.forEach((key, slot) => {
       const id = JSON.stringify(key.window);
-      const group = byWindow.get(id) ?? { window: key.window, pks: [] };
-      group.pks.push(key.conversationPk);
+      const group = byWindow.get(id) ?? { window: key.window, slots: [] };
+      group.slots.push(slot);
       byWindow.set(id, group);
-    }
-    const pages = new Map<string, ConversationMemberRow[]>();
+    });
+    const pages: ConversationMemberRow[][] = keys.map(() => []);
     await Promise.all(
-      [...byWindow.entries()].map(async ([id, { window, pks }]) => {
+      [...byWindow.values()].map(async ({ window, slots }) => {
         const params = new SqlParams();
-        const pksParam = params.add(pks);
+        const list = (values: Array<string | null>) => params.add(values);
+        const source = `unnest(${list(slots.map((i) => keys[i].conversationPk))}::bigint[], ${list(slots.map((i) => keys[i].unreadBefore?.seq ?? null))}::bigint[],
+                               ${list(slots.map((i) => keys[i].unreadBefore?.exceptMemberPk ?? null))}::bigint[], ${list(slots.map(String))}::int[])
+                          AS c(pk, below_seq, except_pk, slot)`;
         const page = keyset(window, ["cm.member_id"], params, ["bigint"]);
-        const rows = await ctx.db.rows<ConversationMemberRow & { __key: string }>(
-          `SELECT c.pk::text AS "__key", p.* FROM unnest(${pksParam}::bigint[]) AS c(pk) CROSS JOIN LATERAL (
+        const rows = await ctx.db.rows<ConversationMemberRow & { __slot: number }>(
+          `SELECT c.slot AS "__slot", p.* FROM ${source} CROSS JOIN LATERAL (
              SELECT cm.member_id::text AS "memberPk", cm.role, cm.joined_at AS "joinedAt" FROM conversation_member cm
-              WHERE cm.corp_id = $1 AND cm.conversation_id = c.pk AND ${page.where} ORDER BY ${page.orderBy} LIMIT ${page.limit}) p`,
+              WHERE cm.corp_id = $1 AND cm.conversation_id = c.pk AND ${page.where}
+                AND (c.below_seq IS NULL OR (cm.read_seq < c.below_seq AND cm.member_id IS DISTINCT FROM c.except_pk))
+              ORDER BY ${page.orderBy} LIMIT ${page.limit}) p`,
           params.values,
         );
-        for (const pk of pks) pages.set(`${pk}|${id}`, []);
-        for (const { __key, ...row } of rows) pages.get(`${__key}|${id}`)!.push(row);
+        for (const { __slot, ...row } of rows) pages[__slot].push(row);
       }),
     );
-    return keys.map((key) => pages.get(`${key.conversationPk}|${JSON.stringify(key.window)}`)!);
+    return pages;
   }
 
   /** Members by id that the caller may see (the directory's visibility), in order; NOT_FOUND on `field` for any other. */
