@@ -228,3 +228,61 @@ describe("directoryEvents fan-out", () => {
     expect(events(a)[0]).toMatchObject({ type: "DEPARTMENT_CREATED", departmentId: dept, department: { name: "Framed", parent: { name: "Inside" } } });
   });
 });
+
+/** With re-checks before every event: a narrowed visibility moves subscribers to the group of their new audience. */
+describe("directoryEvents fan-out, re-checking on every event", () => {
+  let gw2: TestGateway;
+  let hub2: FanoutHub;
+  const own: WsClient[] = [];
+
+  beforeAll(async () => {
+    gw2 = await TestGateway.start({ SUBSCRIPTION_RECHECK_SECONDS: "0" });
+    hub2 = fanoutOf(gw2.gateway.httpServer)!;
+  });
+  afterAll(async () => {
+    await Promise.all(own.map((c) => c.dispose()));
+    await gw2.stop();
+  });
+
+  it("an app whose visibility narrows stops receiving what left it, and its subscribers share a new group", async () => {
+    const corp2 = await gw2.createCorp("Narrowing Corp");
+    const a = await gw2.createDepartment(corp2.token, { name: "A" });
+    const b = await gw2.createDepartment(corp2.token, { name: "B" });
+    const app = await gw2.createApp(corp2.corpPk, ["directory:read"], [pk(a), pk(b)]);
+    const mark = await gw2.eventMark(corp2.corpPk);
+    const open = (token: string) => {
+      const c = gw2.wsClient(token);
+      own.push(c);
+      return gw2.subscribe(c, EVENTS, { after: mark });
+    };
+    const [x, y, admin] = [open(app.token), open(app.token), open(corp2.token)];
+    const deadline = Date.now() + 10000;
+    while (hub2.size.live < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(hub2.size.groups).toBe(2);
+
+    const inB = await gw2.createMember(corp2.token, { employeeId: "B-1", name: "Bea", departmentIds: [b] });
+    await Promise.all([x.waitFor(1), y.waitFor(1), admin.waitFor(1)]);
+    const appId = (await gw2.data(corp2.token, `{ apps(first: 10) { nodes { id clientId } } }`)).apps.nodes.find(
+      (n: { clientId: string }) => n.clientId === app.clientId,
+    ).id;
+    await gw2.data(corp2.token, `mutation($input: SetAppVisibilityInput!) { setAppVisibility(input: $input) { app { id } } }`, {
+      input: { id: appId, visibility: { departmentIds: [a] } },
+    });
+    gw2.deps.tokens.invalidate();
+    await gw2.data(corp2.token, `mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }`, {
+      input: { id: inB, title: "Hidden" },
+    });
+    const inA = await gw2.createMember(corp2.token, { employeeId: "A-1", name: "Abe", departmentIds: [a] });
+    await admin.waitFor(3);
+    await Promise.all([x.waitFor(2), y.waitFor(2)]);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const s of [x, y]) {
+      expect(events(s).map((e) => [e.type, e.memberId, e.member?.name ?? null])).toEqual([
+        ["MEMBER_CREATED", inB, "Bea"],
+        ["MEMBER_CREATED", inA, "Abe"],
+      ]);
+    }
+    expect(events(admin).map((e) => e.type)).toEqual(["MEMBER_CREATED", "MEMBER_UPDATED", "MEMBER_CREATED"]);
+    expect(hub2.size.groups).toBe(2);
+  });
+});

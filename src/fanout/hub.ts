@@ -42,6 +42,15 @@ export interface FanoutRequest {
   contextValue: RequestContext;
 }
 
+/**
+ * A subscriber's stream as graphql-ws holds it: an async iterator that yields nothing (the hub writes
+ * the frames) and has `return` (graphql-ws calls it on the client's complete and on close).
+ */
+export interface SubscriberHandle extends AsyncIterableIterator<never> {
+  return(): Promise<IteratorResult<never, void>>;
+  throw(e: unknown): Promise<IteratorResult<never, void>>;
+}
+
 /** Counters for tests and benchmarks: executions of a selection and the SQL statements they made, frames written. */
 export interface FanoutStats {
   executions: number;
@@ -89,7 +98,7 @@ export class FanoutHub {
    * stream: it yields nothing (the hub writes the frames), ends when the client completes or the
    * socket closes (`return()`), and throws the error that ended the subscriber (a failed re-check).
    */
-  subscribe(request: FanoutRequest, source: LiveStream<unknown>, target: FanoutTarget): AsyncGenerator<never, void, unknown> {
+  subscribe(request: FanoutRequest, source: LiveStream<unknown>, target: FanoutTarget): SubscriberHandle {
     const key = feedKey(source.corpId, source.stream);
     let channel = this.channels.get(key);
     if (!channel) {
@@ -217,8 +226,8 @@ class Subscriber {
     this.settle(error);
   }
 
-  handle(): AsyncGenerator<never, void, unknown> {
-    const handle: AsyncGenerator<never, void, unknown> = {
+  handle(): SubscriberHandle {
+    const handle: SubscriberHandle = {
       next: () => this.done,
       return: async () => {
         this.end();
@@ -229,7 +238,6 @@ class Subscriber {
         throw e;
       },
       [Symbol.asyncIterator]: () => handle,
-      [Symbol.asyncDispose]: async () => void this.end(),
     };
     return handle;
   }
