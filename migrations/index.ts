@@ -10,6 +10,7 @@ import { AppRateLimit1796100000000 } from "./1796100000000-AppRateLimit";
 import { Messaging1796200000000 } from "./1796200000000-Messaging";
 import { MessagingMemberIndexes1796200000100 } from "./1796200000100-MessagingMemberIndexes";
 import { ReadReceipts1796200000200 } from "./1796200000200-ReadReceipts";
+import { MessageReminders1796200000300 } from "./1796200000300-MessageReminders";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -24,4 +25,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Messaging1796200000000,
   MessagingMemberIndexes1796200000100,
   ReadReceipts1796200000200,
+  MessageReminders1796200000300,
 ];

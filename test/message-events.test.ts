@@ -74,13 +74,16 @@ describe("messageEvents", () => {
     const g = await group(t.alice, "Live", [m.bob, m.carol]);
     const daveOwn = await group(t.dave, "Dave alone", []);
     const betaOwn = await group(betaToken, "Beta alone", []);
-    const bob = gw.subscribe(client(t.bob), EVENTS);
-    const carol = gw.subscribe(client(t.carol), EVENTS, { c: g });
-    const dave = gw.subscribe(client(t.dave), EVENTS);
-    const betaSub = gw.subscribe(client(betaToken), EVENTS);
-    const adminApp = gw.subscribe(client(corp.token), EVENTS);
-    const salesSub = gw.subscribe(client(salesApp.token), EVENTS);
-    await new Promise((r) => setTimeout(r, 300)); // the subscriptions are live
+    // Each stream starts after the newest event of its corp: nothing sent from here on is missed,
+    // however long the subscription takes to start.
+    const after = await gw.eventMark(corp.corpPk);
+    const betaAfter = await gw.eventMark(beta.corpPk);
+    const bob = gw.subscribe(client(t.bob), EVENTS, { after });
+    const carol = gw.subscribe(client(t.carol), EVENTS, { c: g, after });
+    const dave = gw.subscribe(client(t.dave), EVENTS, { after });
+    const betaSub = gw.subscribe(client(betaToken), EVENTS, { after: betaAfter });
+    const adminApp = gw.subscribe(client(corp.token), EVENTS, { after });
+    const salesSub = gw.subscribe(client(salesApp.token), EVENTS, { after });
     await send(t.alice, g, "one");
     await send(t.bob, g, "two");
     await send(t.alice, g, "three");
@@ -118,8 +121,7 @@ describe("messageEvents", () => {
 
   it("resumes after a cursor: every missed event in order, none repeated", async () => {
     const g = await group(t.alice, "Resume", [m.bob]);
-    const live = gw.subscribe(client(t.bob), EVENTS, { c: g });
-    await new Promise((r) => setTimeout(r, 300));
+    const live = gw.subscribe(client(t.bob), EVENTS, { c: g, after: await gw.eventMark(corp.corpPk) });
     await send(t.alice, g, "before");
     const [seen] = await live.waitFor(1);
     live.stop();
@@ -143,11 +145,31 @@ describe("messageEvents", () => {
     expect(bad.results[0].errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "after" });
   });
 
+  it("a reminder reaches the members who have not read the message, and no one else", async () => {
+    const g = await group(t.alice, "Reminded", [m.bob, m.carol]);
+    const after = await gw.eventMark(corp.corpPk);
+    const bob = gw.subscribe(client(t.bob), EVENTS, { c: g, after });
+    const carol = gw.subscribe(client(t.carol), EVENTS, { c: g, after });
+    const alice = gw.subscribe(client(t.alice), EVENTS, { c: g, after });
+    const sent = await send(t.alice, g, "read this");
+    await gw.data(t.bob, `mutation($input: MarkReadInput!) { markRead(input: $input) { conversation { id } } }`, {
+      input: { conversationId: g, upToSeq: sent.seq },
+    });
+    await gw.data(t.alice, `mutation($input: RemindUnreadInput!) { remindUnread(input: $input) { remindedCount } }`, { input: { messageId: sent.id } });
+    await send(t.alice, g, "marker");
+    const kinds = (results: Untyped[]) => results.map((r) => r.data.messageEvents.__typename);
+    expect(kinds(await carol.waitFor(4))).toEqual(["MessageAdded", "MessageRead", "MessageReminded", "MessageAdded"]);
+    expect(carol.results[2].data.messageEvents).toMatchObject({ type: "MESSAGE_REMINDED", conversationId: g });
+    expect(kinds(await bob.waitFor(3))).toEqual(["MessageAdded", "MessageRead", "MessageAdded"]);
+    expect(kinds(await alice.waitFor(3))).toEqual(["MessageAdded", "MessageRead", "MessageAdded"]);
+    for (const s of [bob, carol, alice]) s.stop();
+  });
+
   it("a removed member receives the removal, then nothing of the group; muted is notify: false", async () => {
     const g = await group(t.alice, "Leaving", [m.bob, m.carol]);
-    const bob = gw.subscribe(client(t.bob), EVENTS);
-    const carol = gw.subscribe(client(t.carol), EVENTS, { c: g });
-    await new Promise((r) => setTimeout(r, 300));
+    const after = await gw.eventMark(corp.corpPk);
+    const bob = gw.subscribe(client(t.bob), EVENTS, { after });
+    const carol = gw.subscribe(client(t.carol), EVENTS, { c: g, after });
     await gw.data(t.carol, `mutation($input: SetConversationSettingsInput!) { setConversationSettings(input: $input) { conversation { id } } }`, {
       input: { conversationId: g, muted: true },
     });

@@ -723,6 +723,32 @@ describe("messaging", () => {
       expect(await receipt(t.alice, reply.id)).toBeNull();
     });
 
+    it("remindUnread: by the sender, at most once every 10 minutes (injected clock), counting the unread members", async () => {
+      const REMIND = `mutation($input: RemindUnreadInput!) { remindUnread(input: $input) { remindedCount message { id } } }`;
+      const messages = gw.deps.services.messages as unknown as { clock: Clock };
+      const saved = messages.clock;
+      const t0 = Date.now();
+      messages.clock = { now: () => new Date(t0) };
+      try {
+        const g = await group(t.alice, "Remind", [m.bob, m.carol]);
+        const sent = await send(t.alice, g.id, { text: { content: "Please read" } });
+        await gw.data(t.bob, MARK_READ, { input: { conversationId: g.id, upToSeq: sent.seq } });
+        await expectRefused(t.bob, REMIND, { input: { messageId: sent.id } }, "FORBIDDEN");
+        await expectRefused(t.dave, REMIND, { input: { messageId: sent.id } }, "NOT_FOUND", "input.messageId");
+        expect((await gw.data(t.alice, REMIND, { input: { messageId: sent.id } })).remindUnread).toEqual({ remindedCount: 1, message: { id: sent.id } });
+        messages.clock = { now: () => new Date(t0 + 9 * 60_000 + 59_000) };
+        const res = await expectRefused(t.alice, REMIND, { input: { messageId: sent.id } }, "LIMIT_EXCEEDED", "input.messageId");
+        expect(res.body.errors![0].message).toBe(
+          `A message's unread members are reminded at most once every 10 minutes; the next reminder is possible at ${new Date(t0 + 10 * 60_000).toISOString()}.`,
+        );
+        messages.clock = { now: () => new Date(t0 + 10 * 60_000) };
+        expect((await gw.data(t.alice, REMIND, { input: { messageId: sent.id } })).remindUnread.remindedCount).toBe(1);
+        expect(await gw.sql(`SELECT count(*)::int AS n FROM event WHERE type = 'MESSAGE_REMINDED' AND subject_id = $1`, [pk(sent.id)])).toEqual([{ n: 2 }]);
+      } finally {
+        messages.clock = saved;
+      }
+    });
+
     it("an app sees the receipts of what it sent; members of its group are counted", async () => {
       const app = await gw.createApp(corp.corpPk, ["messages:read", "messages:send", "directory:read"]);
       const deals = (await group(app.token, "Receipts app", [m.bob], m.alice)).id;

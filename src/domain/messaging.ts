@@ -5,6 +5,8 @@ import { PLAIN_TEXT, PLAIN_TEXT_MESSAGE, TRIMMED, TRIMMED_MESSAGE } from "./memb
 /** The limits of messaging (issue 14; source §2 where marked). */
 export const MAX_GROUP_MEMBERS = 10_000; // source §2
 export const RECALL_WINDOW_MS = 24 * 3600_000; // source §2: the sender may recall within 24 hours
+/** `remindUnread`: at most once in this time per message (issue 14). */
+export const REMIND_INTERVAL_MS = 10 * 60_000;
 export const GROUP_NAME_MAX = 64;
 /** Members named in one createGroup / addGroupMembers / removeGroupMembers call. */
 export const MAX_MEMBERS_PER_CALL = 1000;

@@ -72,6 +72,10 @@ export class Message {
   @Column({ name: "created_at", type: "timestamptz" })
   createdAt: Date;
 
+  /** When its sender last reminded its unread members (`remindUnread`: at most every 10 minutes). */
+  @Column({ name: "reminded_at", type: "timestamptz", nullable: true })
+  remindedAt: Date | null;
+
   @Field(() => Date, { nullable: true, description: "When the sender recalled it (its content is then null for everyone); null otherwise." })
   @Column({ name: "recalled_at", type: "timestamptz", nullable: true })
   recalledAt: Date | null;

@@ -11,6 +11,7 @@ import {
   MessageEvent,
   MessageRead,
   MessageRecalled,
+  MessageReminded,
   TodoUpdated,
   VoteUpdated,
 } from "../schema/message-event.types";
@@ -19,6 +20,7 @@ import { MESSAGE_EVENTS_SCOPES, type MessageEventDelivery } from "../services/me
 const MESSAGE_EVENT_TYPES = {
   [MessageEventType.MESSAGE_ADDED]: MessageAdded,
   [MessageEventType.MESSAGE_RECALLED]: MessageRecalled,
+  [MessageEventType.MESSAGE_REMINDED]: MessageReminded,
   [MessageEventType.VOTE_UPDATED]: VoteUpdated,
   [MessageEventType.TODO_UPDATED]: TodoUpdated,
   [MessageEventType.FORM_SUBMITTED]: FormSubmitted,
@@ -55,6 +57,7 @@ export class MessageEventResolver {
     switch (type) {
       case MessageEventType.MESSAGE_ADDED:
       case MessageEventType.MESSAGE_RECALLED:
+      case MessageEventType.MESSAGE_REMINDED:
       case MessageEventType.VOTE_UPDATED:
       case MessageEventType.TODO_UPDATED:
       case MessageEventType.FORM_SUBMITTED: {

@@ -23,6 +23,8 @@ import {
   MessageSender,
   ReadReceipt,
   RecallMessageInput,
+  RemindUnreadInput,
+  RemindUnreadPayload,
   RecallMessagePayload,
   SendMessageInput,
   SendMessagePayload,
@@ -196,6 +198,17 @@ export class MessageResolver {
   @Transactional()
   async recallMessage(@Arg("input", { description: "The message." }) input: RecallMessageInput, @Ctx() ctx: RequestContext) {
     return { message: await ctx.services.messages.recall(ctx, fromGlobalId(input.id, "Message", "input.id")) };
+  }
+
+  @Authorized("messages:send", "messages:read")
+  @Mutation(() => RemindUnreadPayload, {
+    description:
+      "Reminds the members who have not read a message you sent (a MessageReminded event to each of them); at most once every 10 minutes per message, else LIMIT_EXCEEDED.",
+  })
+  @Transactional()
+  async remindUnread(@Arg("input", { description: "The message." }) input: RemindUnreadInput, @Ctx() ctx: RequestContext) {
+    const { message, reminded } = await ctx.services.messages.remindUnread(ctx, fromGlobalId(input.messageId, "Message", "input.messageId"));
+    return { message, remindedCount: reminded };
   }
 
   @Authorized("messages:send", "messages:read")

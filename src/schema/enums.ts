@@ -149,6 +149,7 @@ registerEnumType(MessageEventType, {
     MESSAGE_ADDED: { description: "A message was sent (MessageAdded)." },
     MESSAGE_RECALLED: { description: "A message was recalled (MessageRecalled)." },
     MESSAGE_READ: { description: "A member moved their read pointer (MessageRead)." },
+    MESSAGE_REMINDED: { description: "The sender reminded the members who have not read a message (MessageReminded, to those members only)." },
     SETTINGS_CHANGED: { description: "Your own settings of the conversation changed (ConversationUpdated)." },
     VOTE_UPDATED: { description: "A ballot was cast (VoteUpdated)." },
     TODO_UPDATED: { description: "An assignee completed a to-do (TodoUpdated)." },

@@ -45,6 +45,16 @@ export class MessageRecalled extends MessageEvent {
   message: Message | null;
 }
 
+@ObjectType("MessageReminded", {
+  implements: MessageEvent,
+  simpleResolvers: true,
+  description: "The sender reminds you of a message you have not read yet (delivered to those members only).",
+})
+export class MessageReminded extends MessageEvent {
+  @Field(() => Message, { nullable: true, description: "The message as it is now." })
+  message: Message | null;
+}
+
 @ObjectType("MessageRead", { implements: MessageEvent, simpleResolvers: true, description: "A member moved their read pointer." })
 export class MessageRead extends MessageEvent {
   @Field(() => ID, { description: "The member who read." })

@@ -505,6 +505,12 @@ export class RecallMessageInput {
   id: string;
 }
 
+@InputType("RemindUnreadInput", { description: "The message whose unread members to remind." })
+export class RemindUnreadInput {
+  @Field(() => ID, { description: "A message you sent (not recalled)." })
+  messageId: string;
+}
+
 @InputType("CastVoteInput", { description: "Your ballot." })
 export class CastVoteInput {
   @Field(() => ID, { description: "A VOTE message in a conversation you belong to." })
@@ -599,6 +605,15 @@ export class LeaveGroupPayload {
 
 export const SendMessagePayload = MessagePayloadType("SendMessagePayload", "sendMessage");
 export const RecallMessagePayload = MessagePayloadType("RecallMessagePayload", "recallMessage");
+
+@ObjectType("RemindUnreadPayload", { description: "Result of `remindUnread`." })
+export class RemindUnreadPayload {
+  @Field(() => Message, { description: "The message." })
+  message: Message;
+
+  @Field(() => Int, { description: "How many members were reminded (those who had not read it)." })
+  remindedCount: number;
+}
 export const CastVotePayload = MessagePayloadType("CastVotePayload", "castVote");
 export const CompleteTodoPayload = MessagePayloadType("CompleteTodoPayload", "completeTodo");
 export const SubmitFormPayload = MessagePayloadType("SubmitFormPayload", "submitForm");

@@ -42,6 +42,18 @@ export function conversationOf(record: EventRecord): string {
  * `directoryEvents`, the token is checked again at most every SUBSCRIPTION_RECHECK_SECONDS.
  */
 export class MessageEventService {
+  /** A reminder reaches the members other than the sender whose read pointer is below the message's seq, when it is delivered. */
+  private async remindsMe(ctx: RequestContext, conversationPk: string, record: EventRecord): Promise<boolean> {
+    const member = ctx.caller.member;
+    if (!member || String(record.data?.senderMemberId) === member.id) return false;
+    const row = await ctx.db.one(`SELECT 1 FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2 AND member_id = $3 AND read_seq < $4`, [
+      conversationPk,
+      member.id,
+      String(record.data?.seq),
+    ]);
+    return row !== undefined;
+  }
+
   async stream(ctx: RequestContext, conversationPk: string | null, after: string | null | undefined): Promise<AsyncIterableIterator<MessageEventDelivery>> {
     let from: bigint | null = null;
     if (after != null) {
@@ -78,6 +90,7 @@ export class MessageEventService {
           const member = ctx.caller.member;
           const toMe = member !== null && record.audience.includes(memberAudience(member.id));
           const known = await accessOf(pk);
+          if (record.type === MessageEventType.MESSAGE_REMINDED && !(known.takesPart && (await this.remindsMe(ctx, pk, record)))) continue;
           if (toMe || (known.takesPart && record.audience.includes(conversationAudience(pk)))) {
             await push({ record, conversationPk: pk, notify: !known.muted });
           }

@@ -11,6 +11,7 @@ import { MessageEventType, MessageKind } from "../domain/enums";
 import {
   CLIENT_MESSAGE_ID,
   RECALL_WINDOW_MS,
+  REMIND_INTERVAL_MS,
   checkChoices,
   normaliseAnswers,
   normaliseContent,
@@ -195,6 +196,38 @@ export class MessageService {
       });
     }
     return this.get(ctx, pk, "input.id");
+  }
+
+  /**
+   * The sender reminds the members who have not read the message yet (source §2: one-click
+   * reminders): a MESSAGE_REMINDED event that `messageEvents` delivers to them only. At most once
+   * every 10 minutes per message (else LIMIT_EXCEEDED); returns how many members it reminded.
+   */
+  async remindUnread(ctx: RequestContext, pk: string): Promise<{ message: MessageView; reminded: number }> {
+    const message = await this.get(ctx, pk, "input.messageId");
+    if (!isSender(ctx.caller, message)) throw forbidden("Only the sender may remind the members who have not read a message.");
+    if (message.recalledAt) throw conflict("The message was recalled.", "input.messageId");
+    const now = this.clock.now();
+    const claimed = await ctx.db.exec(`UPDATE message SET reminded_at = $3 WHERE corp_id = $1 AND id = $2 AND (reminded_at IS NULL OR reminded_at <= $4)`, [
+      message.pk,
+      now,
+      new Date(now.getTime() - REMIND_INTERVAL_MS),
+    ]);
+    if (!claimed) {
+      const next = new Date(message.remindedAt!.getTime() + REMIND_INTERVAL_MS);
+      throw limitExceeded(`A message's unread members are reminded at most once every 10 minutes; the next reminder is possible at ${next.toISOString()}.`, {
+        field: "input.messageId",
+      });
+    }
+    const receipt = (await this.readReceipt(ctx, message))!;
+    ctx.emit(STREAMS.messages, {
+      type: MessageEventType.MESSAGE_REMINDED,
+      subjectType: "Message",
+      subjectId: message.pk,
+      audience: [conversationAudience(message.conversationId)],
+      data: { conversationId: message.conversationId, seq: message.seq, senderMemberId: message.senderMemberId },
+    });
+    return { message, reminded: receipt.unreadCount };
   }
 
   /** An interactive message of `kind` the caller (a member) may answer: not recalled. */
