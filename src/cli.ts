@@ -9,6 +9,8 @@ import { Edition } from "./domain/enums";
 import { fromGlobalId, toGlobalId } from "./schema/global-id";
 import { loadDemo } from "./demo";
 import { ALL_SCOPES } from "./policy/scopes";
+import { RequestContext } from "./context";
+import { MemberStatus } from "./domain/enums";
 
 const USAGE = `Workgraph CLI (uses DATABASE_URL, or the embedded PostgreSQL when unset)
 
@@ -20,6 +22,10 @@ const USAGE = `Workgraph CLI (uses DATABASE_URL, or the embedded PostgreSQL when
   npm run cli -- vendor-app create --name <name> --scopes "directory:read customers:read" [--redirect-uris <uri,uri>]
       A vendor app (not tied to a corp): prints its clientId and clientSecret. Corps install it with installApp;
       with redirect URIs it may also sign members in (/oauth/authorize with corp_id).
+  npm run cli -- member-tokens --corp <corpId> --client <clientId> --count <n> [--prefix <employeeIdPrefix>] [--scopes "..."]
+      Access tokens for n members acting through the app (as SSO would issue them), for load tests:
+      members <prefix>-0 … <prefix>-(n-1) (default prefix "load"), created ACTIVE in the root
+      department when missing. Prints {"tokens": [...], "memberIds": [...]} (global ids).
   npm run cli -- keys rotate
       Retires the token signing key and creates a new one; the JWKS keeps the old key until its tokens expired.
   npm run cli -- demo [--env]
@@ -58,6 +64,9 @@ async function main(argv: string[]): Promise<void> {
       departments: { type: "string" },
       "redirect-uris": { type: "string" },
       "allow-duplicate": { type: "boolean" },
+      client: { type: "string" },
+      count: { type: "string" },
+      prefix: { type: "string" },
       env: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -68,7 +77,9 @@ async function main(argv: string[]): Promise<void> {
     const rows = SETTINGS.map((s) => `| \`${s.env}\` | \`${s.defaultText}\` | ${s.description}${s.secret ? " (secret)" : ""} |`);
     return void process.stdout.write(["| Variable | Default | Meaning |", "| --- | --- | --- |", ...rows].join("\n") + "\n");
   }
-  if (!["corp create", "app create", "vendor-app create", "keys rotate", "demo"].includes(command)) throw new UsageError(`Unknown command "${command}".`);
+  if (!["corp create", "app create", "vendor-app create", "member-tokens", "keys rotate", "demo"].includes(command)) {
+    throw new UsageError(`Unknown command "${command}".`);
+  }
 
   const config = loadConfig();
   setLogLevel(process.env.LOG_LEVEL ? config.logLevel : "warn");
@@ -132,6 +143,34 @@ async function main(argv: string[]): Promise<void> {
       tell(
         `Created vendor app "${values.name}" (not tied to a corp). A corp administrator installs it with installApp(input: {clientId: "…"}); then ask for a token per corp with corp_id (see the README).`,
       );
+    } else if (command === "member-tokens") {
+      if (!values.corp || !values.client || !values.count) throw new UsageError("--corp, --client and --count are required.");
+      const count = Number(values.count);
+      if (!Number.isInteger(count) || count < 1 || count > 100000) throw new UsageError("--count must be a whole number from 1 to 100,000.");
+      const corpPk = fromGlobalId(values.corp, "Corp", "corp");
+      const clientId = values.client;
+      const prefix = values.prefix ?? "load";
+      // The app itself (every scope it holds) creates the missing members, in one transaction.
+      const appToken = deps.tokens.issue({ clientId, corpId: corpPk, scopes: ALL_SCOPES }).token;
+      const ctx = new RequestContext(deps, await deps.tokens.authenticate(appToken), "cli");
+      const memberPks = await ctx.transaction(async () => {
+        const root = await deps.services.departments.root(ctx);
+        const pks: string[] = [];
+        for (let i = 0; i < count; i++) {
+          const employeeId = `${prefix}-${i}`;
+          const found = await deps.services.members.findByEmployeeId(ctx, employeeId);
+          const member =
+            found ?? (await deps.services.members.create(ctx, { employeeId, name: `Load ${i}`, departmentPks: [root.pk], status: MemberStatus.ACTIVE }));
+          pks.push(member.pk);
+        }
+        return pks;
+      });
+      const scopes = (values.scopes ?? [...ctx.caller.scopes].join(" ")).split(/[,\s]+/).filter(Boolean);
+      out = {
+        tokens: memberPks.map((memberPk) => deps.tokens.issue({ clientId, corpId: corpPk, scopes, memberId: memberPk }).token),
+        memberIds: memberPks.map((pk) => toGlobalId("Member", pk)),
+      };
+      tell(`Issued ${count} member access tokens through app ${clientId} (members ${prefix}-0 … ${prefix}-${count - 1}); they expire like any access token.`);
     } else if (command === "keys rotate") {
       out = await deps.tokens.rotateKeys();
       tell("Rotated the token signing key: new tokens are signed with the new key; the JWKS keeps the old one until its tokens expired.");
