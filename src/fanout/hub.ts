@@ -372,6 +372,8 @@ class Channel {
       while (!this.closed) {
         this.admit();
         const batch = await feed.page(this.cursor);
+        // Subscribers that asked to join while the page was read join before its first event.
+        this.admit();
         if (!batch.length) {
           await Promise.race([feed.changed(), new Promise<void>((resolve) => (this.wakeUp = resolve))]);
           continue;
