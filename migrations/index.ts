@@ -11,6 +11,7 @@ import { Messaging1796200000000 } from "./1796200000000-Messaging";
 import { MessagingMemberIndexes1796200000100 } from "./1796200000100-MessagingMemberIndexes";
 import { ReadReceipts1796200000200 } from "./1796200000200-ReadReceipts";
 import { MessageReminders1796200000300 } from "./1796200000300-MessageReminders";
+import { Deployment1796300000000 } from "./1796300000000-Deployment";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -26,4 +27,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   MessagingMemberIndexes1796200000100,
   ReadReceipts1796200000200,
   MessageReminders1796200000300,
+  Deployment1796300000000,
 ];

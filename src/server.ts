@@ -1,7 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
-import { createHash } from "node:crypto";
 import type { Pool } from "pg";
 import type { DataSource } from "typeorm";
 import type { Config } from "./config";
@@ -75,15 +74,14 @@ export async function createDeps(config: Config, dataSource: DataSource): Promis
 }
 
 /**
- * This deployment's part of Redis key and channel names: gateways on the same database share buckets
- * and event notifications, gateways on different databases sharing one Redis (two deployments, or
- * parallel test runs) do not.
+ * This deployment's part of Redis key and channel names: its database's id (migration Deployment).
+ * Gateways on the same database share buckets and event notifications however they reach
+ * PostgreSQL; gateways of other deployments sharing one Redis (or parallel test runs) do not.
  */
 async function deploymentKey(pool: Pool): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(
-    `SELECT current_database() || '@' || COALESCE(inet_server_addr()::text, 'local') || ':' || COALESCE(inet_server_port(), 0) AS id`,
-  );
-  return createHash("sha256").update(rows[0].id).digest("hex").slice(0, 16);
+  const { rows } = await pool.query<{ id: string }>(`SELECT id::text FROM deployment`);
+  if (!rows[0]) throw new Error("the deployment table has no row: run the migrations");
+  return rows[0].id;
 }
 
 /**

@@ -16,6 +16,7 @@ const TABLES = [
   "corp",
   "department",
   "department_leader",
+  "deployment",
   "event",
   "import_job",
   "import_job_error",

@@ -220,8 +220,10 @@ describe("rate limits over HTTP and WebSocket", () => {
       ),
     );
     const [ta, tb] = members.map((id) => gw.memberToken(corp.corpPk, app, pk(id)));
+    const started = Date.now();
     const burst = await Promise.all(Array.from({ length: 45 }, () => gw.gql(ta, CHEAP)));
-    expect(burst.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(4);
+    const refilled = Math.floor((Date.now() - started) / 1000);
+    expect(burst.filter((r) => r.status === 200).length).toBeLessThanOrEqual(40 + refilled);
     const a = (await gw.data(ta, STATUS)).rateLimit;
     expect(a.bucket).toBe("MEMBER");
     expect(a.maxSubscriptions).toBe(10);
@@ -448,9 +450,12 @@ describe("RATE_LIMIT_SCALE", () => {
 
     await startRedis();
     await waitUntil(async () => (await readyz()).body.redis === "ok", 10_000);
-    expect((await gw.gql(corp.token, CHEAP)).status).toBe(200);
+    // Back on Redis once the retry pause after the last failure (5 s) has passed: the buckets are there again.
     const back = new Redis(port, "127.0.0.1");
-    expect((await back.keys("workgraph:bucket:*")).length).toBe(1);
+    await waitUntil(async () => {
+      expect((await gw.gql(corp.token, CHEAP)).status).toBe(200);
+      return (await back.keys("workgraph:bucket:*")).length === 1;
+    }, 10_000);
     back.disconnect();
   });
 });

@@ -22,6 +22,7 @@ import { Message } from "./message.entity";
 import { MessageBallot } from "./message-ballot.entity";
 import { MessageTodoDone } from "./message-todo-done.entity";
 import { MessageFormSubmission } from "./message-form-submission.entity";
+import { Deployment } from "./deployment.entity";
 
 /** Every entity, for the DataSource. */
 export const ENTITIES = [
@@ -49,4 +50,5 @@ export const ENTITIES = [
   MessageBallot,
   MessageTodoDone,
   MessageFormSubmission,
+  Deployment,
 ];

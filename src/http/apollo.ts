@@ -37,7 +37,15 @@ const errorRequestIds = new WeakMap<object, string>();
 function documentCaps(limits: Limits, rateLimits: RateLimits): ApolloServerPlugin<RequestContext> {
   return {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ document, request, contextValue, schema }) => {
+      didResolveOperation: async ({ document, request, contextValue, schema, operation }) => {
+        // Apollo cannot run a subscription over HTTP: refused as the client's mistake, before any charge.
+        if (operation?.operation === "subscription") {
+          const wrongTransport = new DomainError(
+            "BAD_USER_INPUT",
+            "Subscriptions run over WebSocket (graphql-ws, `graphql-transport-ws`) at /graphql, not over HTTP.",
+          );
+          throw asGraphQLError(wrongTransport, 400);
+        }
         let analysis: DocumentCost;
         try {
           analysis = checkOperation(schema, document, request.operationName, request.variables, contextValue.principal, limits);

@@ -6,7 +6,7 @@ import { httpStatus } from "../errors/format";
 import { actualCost } from "../limits/actual-cost";
 import type { DocumentCost } from "../limits/analyze";
 import { chargeOf, type RateLimiter } from "../ratelimit/rate-limiter";
-import type { RateLimitCharge } from "../ratelimit/types";
+import { costExtension, rateLimitHeaders } from "../ratelimit/headers";
 
 /**
  * The rate limit at the edges (issue 13), the same for HTTP (the Apollo plugin in `apollo.ts`) and
@@ -38,12 +38,22 @@ export class RateLimits {
    * Records the actual cost of an executed query or mutation and gives back the unused points. The
    * actual cost is set on `ctx.rateLimit` synchronously, before the refund's store call.
    */
-  settle(ctx: RequestContext, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, result: { data?: unknown }): Promise<void> {
+  settle(
+    ctx: RequestContext,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    result: { data?: unknown; errors?: readonly unknown[] },
+  ): Promise<void> {
     const charge = ctx.rateLimit;
     if (!charge || charge.throttled || charge.requested === 0 || operation.operation === "subscription") return Promise.resolve();
-    const actual = this.introspection.has(ctx)
-      ? charge.requested
-      : actualCost(schema, document, operation, {}, result.data as Record<string, unknown> | null | undefined);
+    // With errors the result no longer shows what ran (an error in a non-null field nulls its parent,
+    // up to `data`, after the rest ran in full): nothing is given back then. Introspection reads the
+    // schema, which the result does not measure: charged as requested.
+    const actual =
+      this.introspection.has(ctx) || result.errors?.length
+        ? charge.requested
+        : actualCost(schema, document, operation, {}, result.data as Record<string, unknown> | null | undefined);
     return this.limiter.settle(ctx.principal, ctx.clientIp, charge, actual);
   }
 
@@ -61,30 +71,11 @@ export class RateLimits {
   }
 }
 
-/** The THROTTLED (or LIMIT_EXCEEDED) refusal as the GraphQLError Apollo answers, with `Retry-After`. */
+/** The THROTTLED (or LIMIT_EXCEEDED) refusal as the GraphQLError Apollo answers, with `Retry-After` when waiting helps. */
 function refusal(e: DomainError): GraphQLError {
   const headers = new HeaderMap();
   if (e.details.retryAfter !== undefined) headers.set("retry-after", String(e.details.retryAfter));
-  return new GraphQLError(e.message, { originalError: e, extensions: { code: e.code, http: { status: httpStatus(e.code), headers } } });
-}
-
-/** `extensions.cost` in Shopify's shape. */
-export function costExtension(charge: RateLimitCharge) {
-  return {
-    requestedQueryCost: charge.requested,
-    actualQueryCost: charge.throttled ? null : charge.actual,
-    throttleStatus: { ...charge.status },
-  };
-}
-
-/**
- * `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured fields): the
- * policy's quota `q` (the bucket's capacity) over a window `w` (seconds a bucket takes to refill
- * from empty), and the remaining points `r` with `t`, the seconds until the bucket is full again.
- */
-export function rateLimitHeaders(charge: RateLimitCharge): Record<string, string> {
-  const { maximumAvailable: q, currentlyAvailable: r, restoreRate } = charge.status;
-  const w = Math.ceil(q / restoreRate);
-  const t = Math.ceil(Math.max(0, q - r) / restoreRate);
-  return { "ratelimit-policy": `"${charge.bucket}";q=${q};w=${w}`, ratelimit: `"${charge.bucket}";r=${r};t=${t}` };
+  // THROTTLED: 429. A document costing more than the whole bucket is refused like the document caps: 400.
+  const status = e.code === "LIMIT_EXCEEDED" ? 400 : httpStatus(e.code);
+  return new GraphQLError(e.message, { originalError: e, extensions: { code: e.code, http: { status, headers } } });
 }

@@ -26,6 +26,7 @@ import { MUTATION_WEIGHT, fieldCostSpec } from "../schema/cost";
  * A field that returned null costs its own weight; a top-level mutation field always costs its
  * weight (it ran). Where the concrete type of an abstract field is unknown, the largest of its type
  * conditions counts (as in the requested cost), so the actual cost never exceeds the requested.
+ * `Infinity` when the walk would be too long (the caller then charges the requested cost).
  */
 export function actualCost(
   schema: GraphQLSchema,
@@ -64,7 +65,25 @@ export function actualCost(
     return weight + selectionCost(set, named, value as Record<string, unknown>, false);
   };
 
+  // Each (selection set, type) is walked once per value: a fragment spread twice on the same object
+  // (`F(i) { ...F(i-1) ...F(i-1) }`) is counted from the memo, so the walk is linear in the
+  // document and the result, never exponential (what analysis and execution also guarantee).
+  const memo = new WeakMap<object, Map<SelectionSetNode, Map<string, number>>>();
+  let steps = 0;
   const selectionCost = (set: SelectionSetNode, type: GraphQLCompositeType, value: Record<string, unknown>, top: boolean): number => {
+    let bySet = memo.get(value);
+    const known = bySet?.get(set)?.get(type.name);
+    if (known !== undefined) return known;
+    if (++steps > MAX_STEPS) throw new WalkTooLong();
+    const cost = walkSelection(set, type, value, top);
+    if (!bySet) memo.set(value, (bySet = new Map()));
+    let byType = bySet.get(set);
+    if (!byType) bySet.set(set, (byType = new Map()));
+    byType.set(type.name, cost);
+    return cost;
+  };
+
+  const walkSelection = (set: SelectionSetNode, type: GraphQLCompositeType, value: Record<string, unknown>, top: boolean): number => {
     let own = 0;
     const groups = new Map<string, number>();
     const conditional = (condition: string | undefined, inner: SelectionSetNode) => {
@@ -101,5 +120,19 @@ export function actualCost(
     return own + widest;
   };
 
-  return selectionCost(operation.selectionSet, root, data, true);
+  try {
+    return selectionCost(operation.selectionSet, root, data, true);
+  } catch (e) {
+    if (e instanceof WalkTooLong) return Infinity; // the caller keeps the requested cost
+    throw e;
+  }
 }
+
+/**
+ * Selection sets walked at most per result (each at most once per object): far beyond any result
+ * the caps let through (10,000 items of a few dozen selections), a bound on the walk's CPU whatever
+ * the document. Past it the actual cost is not computed, and nothing is given back.
+ */
+const MAX_STEPS = 1_000_000;
+
+class WalkTooLong extends Error {}

@@ -3,9 +3,10 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { RateLimitCharge } from "../ratelimit/types";
 import { errorCodes, operationOutcome, type Metrics } from "./metrics";
 
-/** The part of the request context the plugin reads: the rate limiter's charge (`RequestContext.rateLimit`). */
+/** The part of the request context the plugin reads: the rate limiter's charge (`RequestContext.rateLimit`) and whether a token came. */
 interface ChargedContext {
   rateLimit: RateLimitCharge | null;
+  principal: unknown;
 }
 
 /**
@@ -29,6 +30,7 @@ export function metricsPlugin<T extends ChargedContext>(metrics: Metrics): Apoll
             outcome: operationOutcome(result, charge),
             seconds: (performance.now() - started) / 1000,
             errorCodes: errorCodes(result.errors),
+            authenticated: contextValue.principal !== null,
           });
           if (charge) metrics.recordCharge(charge);
         },

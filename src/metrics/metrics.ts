@@ -27,6 +27,8 @@ export interface OperationRecord {
   seconds: number;
   /** `extensions.code` of every error the client got (see `errorCodes`). */
   errorCodes: readonly (string | undefined)[];
+  /** Whether the caller had a valid token: only their operations that ran may add a name to the label. */
+  authenticated: boolean;
 }
 
 /** What the gauges read at scrape time. */
@@ -190,7 +192,10 @@ export class Metrics {
 
   /** Counts a finished operation, its latency and its errors. */
   recordOperation(op: OperationRecord): void {
-    const named = op.operationName ? this.operationNames.value(op.operationName, op.outcome !== "refused") : "anonymous";
+    // The label's few hundred names go to operations that ran for a caller with a token: an anonymous,
+    // refused or throttled client cannot use them up and push tenants' names into `other`.
+    const admit = op.authenticated && (op.outcome === "ok" || op.outcome === "error");
+    const named = op.operationName ? this.operationNames.value(op.operationName, admit) : "anonymous";
     const labels = {
       transport: op.transport,
       operation: named,

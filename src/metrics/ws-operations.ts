@@ -90,6 +90,8 @@ export class WsOperationMetrics {
       outcome,
       seconds: (performance.now() - op.started) / 1000,
       errorCodes: op.codes,
+      // graphql-ws operations run on a socket whose connection_init carried a valid token.
+      authenticated: true,
     });
     this.charge(op);
   }

@@ -20,13 +20,15 @@ export interface TakeResult {
   available: number;
   /** When refused: milliseconds until the bucket holds the points asked for. */
   retryAfterMs: number;
+  /** Which store took them (`ResilientBuckets`): a refund goes back there or nowhere. */
+  origin?: "memory" | "redis";
 }
 
 export interface BucketStore {
   /** Takes `points` from the bucket `key` if it holds them; else takes nothing. */
   take(key: string, spec: BucketSpec, points: number): Promise<TakeResult>;
-  /** Gives `points` back (never beyond capacity); answers the points available after. */
-  refund(key: string, spec: BucketSpec, points: number): Promise<number>;
+  /** Gives `points` back (never beyond capacity); answers the points available after. `origin`: see `TakeResult`. */
+  refund(key: string, spec: BucketSpec, points: number, origin?: TakeResult["origin"]): Promise<number>;
   /** The points available now, changing nothing. */
   peek(key: string, spec: BucketSpec): Promise<number>;
 }
@@ -180,18 +182,28 @@ export type BucketBackend = "memory" | "redis" | "redis-degraded";
 /**
  * Redis buckets with in-memory buckets as the fallback. A call goes to memory at once while the
  * connection is not ready (no waiting on a dead Redis), and when a Redis call fails (the
- * connection's command timeout is 250 ms, see `throttleRedis`). The switch is logged once each
+ * connection's command timeout is 250 ms, see `throttleRedis`); after a failure other than a
+ * timeout (an error answer, a dropped connection) it stays in memory for `RETRY_MS` before trying
+ * Redis again, so a Redis that fails every other command does not move callers between two buckets
+ * at every request. The switch is logged at most once a minute each
  * way, not per request; back on Redis, its buckets are as they were before the outage (the
- * in-memory ones only bridged it, per instance).
+ * in-memory ones only bridged it, per instance). A refund goes back to the store that took the
+ * points, or nowhere: never points out of nothing in the other one.
  */
 export class ResilientBuckets implements BucketStore {
+  private degradedUntil = 0;
   private degraded = false;
+  private lastWarned = -Infinity;
+  private lastBack = -Infinity;
   private readonly redisBuckets: RedisBuckets;
+  static readonly RETRY_MS = 5000;
+  private static readonly LOG_EVERY_MS = 60_000;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
     private readonly memory: MemoryBuckets = new MemoryBuckets(),
+    private readonly now: () => number = Date.now,
   ) {
     this.redisBuckets = new RedisBuckets(redis, prefix);
   }
@@ -200,35 +212,51 @@ export class ResilientBuckets implements BucketStore {
     return this.redis.status === "ready" && !this.degraded ? "redis" : "redis-degraded";
   }
 
-  private async use<T>(onRedis: (s: BucketStore) => Promise<T>): Promise<T> {
-    if (this.redis.status !== "ready") {
-      this.markDegraded("not connected");
-      return onRedis(this.memory);
+  /** Whether a call may try Redis now. */
+  private redisUsable(): boolean {
+    return this.redis.status === "ready" && this.now() >= this.degradedUntil;
+  }
+
+  private async use<T>(work: (s: BucketStore, origin: "memory" | "redis") => Promise<T>): Promise<T> {
+    if (!this.redisUsable()) {
+      if (this.redis.status !== "ready") this.markDegraded("not connected");
+      return work(this.memory, "memory");
     }
     try {
-      const result = await onRedis(this.redisBuckets);
+      const result = await work(this.redisBuckets, "redis");
       if (this.degraded) {
         this.degraded = false;
-        log.info("rate limits: back on Redis, shared by every instance");
+        if (this.now() - this.lastBack >= ResilientBuckets.LOG_EVERY_MS) {
+          this.lastBack = this.now();
+          log.info("rate limits: back on Redis, shared by every instance");
+        }
       }
       return result;
     } catch (e) {
-      this.markDegraded(e instanceof Error ? e.message : String(e));
-      return onRedis(this.memory);
+      // A command that timed out falls back for itself only: under load the answer is often already
+      // in the socket, only read late, and the next command is answered in time.
+      const timedOut = e instanceof Error && /timed out/i.test(e.message);
+      this.markDegraded(e instanceof Error ? e.message : String(e), !timedOut);
+      return work(this.memory, "memory");
     }
   }
 
-  private markDegraded(reason: string): void {
+  private markDegraded(reason: string, hold = true): void {
+    if (hold) this.degradedUntil = this.now() + ResilientBuckets.RETRY_MS;
     if (this.degraded) return;
     this.degraded = true;
+    if (this.now() - this.lastWarned < ResilientBuckets.LOG_EVERY_MS) return;
+    this.lastWarned = this.now();
     log.warn("rate limits: Redis unavailable, counting per instance in memory until it is back", { reason });
   }
 
   take(key: string, spec: BucketSpec, points: number): Promise<TakeResult> {
-    return this.use((s) => s.take(key, spec, points));
+    return this.use(async (s, origin) => ({ ...(await s.take(key, spec, points)), origin }));
   }
 
-  refund(key: string, spec: BucketSpec, points: number): Promise<number> {
+  async refund(key: string, spec: BucketSpec, points: number, origin?: TakeResult["origin"]): Promise<number> {
+    if (origin === "memory") return this.memory.refund(key, spec, points);
+    if (origin === "redis" && !this.redisUsable()) return this.memory.peek(key, spec); // the points stay taken
     return this.use((s) => s.refund(key, spec, points));
   }
 

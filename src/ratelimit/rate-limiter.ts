@@ -56,6 +56,8 @@ export function throttled(bucket: Bucket, requested: number, available: number, 
 export class RateLimiter {
   /** Concurrent subscriptions per token holder, in this instance. */
   readonly subscriptions = new SubscriptionSlots();
+  /** Which store took a charge's points (Redis or, during an outage, memory): its refund goes there. */
+  private readonly origins = new WeakMap<RateLimitCharge, "memory" | "redis">();
 
   constructor(
     readonly store: BucketStore,
@@ -87,12 +89,16 @@ export class RateLimiter {
       return { bucket: bucket.kind, appId: bucket.appId, requested, actual: 0, throttled: false, status: status(available) };
     }
     const taken = await this.store.take(bucket.key, bucket.spec, requested);
+    const charged = (charge: RateLimitCharge) => {
+      if (taken.origin) this.origins.set(charge, taken.origin);
+      return charge;
+    };
     if (!taken.allowed) {
       throw Object.assign(throttled(bucket, requested, taken.available, taken.retryAfterMs), {
         charge: { bucket: bucket.kind, appId: bucket.appId, requested, actual: 0, throttled: true, status: status(taken.available) } satisfies RateLimitCharge,
       });
     }
-    return { bucket: bucket.kind, appId: bucket.appId, requested, actual: requested, throttled: false, status: status(taken.available) };
+    return charged({ bucket: bucket.kind, appId: bucket.appId, requested, actual: requested, throttled: false, status: status(taken.available) });
   }
 
   /**
@@ -106,7 +112,7 @@ export class RateLimiter {
     const unused = charge.requested - used;
     if (unused <= 0) return;
     const bucket = bucketOf(principal, ip, this.scale);
-    const available = await this.store.refund(bucket.key, bucket.spec, unused);
+    const available = await this.store.refund(bucket.key, bucket.spec, unused, this.origins.get(charge));
     charge.status = { ...charge.status, currentlyAvailable: Math.floor(available) };
   }
 

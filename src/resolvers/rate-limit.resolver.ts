@@ -1,4 +1,5 @@
 import type { GraphQLResolveInfo } from "graphql";
+import { GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Authorized, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { RequestContext } from "../context";
 import { App } from "../entities/app.entity";
@@ -18,10 +19,14 @@ export class RateLimitResolver {
   rateLimit(
     @Ctx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
-    @Arg("dryRun", () => String, { nullable: true, description: "A GraphQL document (one operation, no variables needed) to price." })
+    @Arg("dryRun", () => String, { nullable: true, description: "A GraphQL document to price (one dry run per request)." })
     dryRun?: string | null,
+    @Arg("variables", () => GraphQLJSONObject, { nullable: true, description: "The variables the `dryRun` document would run with." })
+    variables?: Record<string, unknown> | null,
+    @Arg("operationName", () => String, { nullable: true, description: "The operation of the `dryRun` document to price, when it holds several." })
+    operationName?: string | null,
   ) {
-    return ctx.services.rateLimits.view(ctx, info.schema, dryRun);
+    return ctx.services.rateLimits.view(ctx, info.schema, dryRun, variables, operationName);
   }
 
   @FieldResolver(() => AppRateLimit, { name: "rateLimit", description: "The bucket the app's tokens (and each of its members') are charged to." })

@@ -8,16 +8,22 @@ import { FailedImport } from "../services/import.service";
 import { requireFeature, requireScopes } from "../policy/require";
 import type { Scope } from "../policy/scopes";
 import { Feature } from "../domain/editions";
+import { chargeOf } from "../ratelimit/rate-limiter";
+import { rateLimitHeaders } from "../ratelimit/headers";
 
 /**
  * What each route needs, as GraphQL fields declare it: its scopes (`@Authorized(...)`: the import
- * writes the directory, the export reads it) and its feature (`@RequiresFeature`, the same feature
- * as `importMembers` and `exportMembers`).
+ * writes the directory, the export reads it), its feature (`@RequiresFeature`, the same feature
+ * as `importMembers` and `exportMembers`), and what it is charged to the caller's bucket (like a
+ * mutation: a download is one call, however large the file).
  */
+/** A call to a route costs what a mutation does (`MUTATION_WEIGHT` of the schema's cost vocabulary). */
+const ROUTE_COST = 10;
+
 const ROUTES = {
-  "POST /imports": { scopes: ["directory:write"], feature: Feature.BULK_IMPORT },
-  "GET /exports/:id": { scopes: ["directory:read"], feature: Feature.EXPORTS },
-} as const satisfies Record<string, { scopes: readonly Scope[]; feature: Feature }>;
+  "POST /imports": { scopes: ["directory:write"], feature: Feature.BULK_IMPORT, cost: ROUTE_COST },
+  "GET /exports/:id": { scopes: ["directory:read"], feature: Feature.EXPORTS, cost: ROUTE_COST },
+} as const satisfies Record<string, { scopes: readonly Scope[]; feature: Feature; cost: number }>;
 
 /**
  * The request context of a bearer token whose principal may use the route (required: these
@@ -33,7 +39,19 @@ async function authorize(deps: AppDeps, req: Request, res: Response, route: keyo
   const principal = await deps.tokens.authenticate(token, req.ip);
   requireFeature(principal, ROUTES[route].feature, `\`${route}\``);
   requireScopes(principal, ROUTES[route].scopes);
-  return new RequestContext(deps, principal, String(res.locals.requestId));
+  const ctx = new RequestContext(deps, principal, String(res.locals.requestId));
+  ctx.clientIp = req.ip;
+  // Charged like GraphQL operations (THROTTLED: 429 with Retry-After), the headers on every answer.
+  try {
+    ctx.rateLimit = await deps.rateLimiter.charge(principal, req.ip, ROUTES[route].cost);
+  } catch (e) {
+    const charge = chargeOf(e);
+    if (charge) res.set(rateLimitHeaders(charge));
+    if (e instanceof DomainError && e.details.retryAfter !== undefined) res.setHeader("retry-after", String(e.details.retryAfter));
+    throw e;
+  }
+  res.set(rateLimitHeaders(ctx.rateLimit));
+  return ctx;
 }
 
 function queryFlag(value: unknown, field: string): boolean | undefined {
