@@ -179,6 +179,12 @@ describe("rate limits over HTTP and WebSocket", () => {
     expect(dry.requestedQueryCost).toBe(real.cost.requestedQueryCost);
     expect(dry.requestedQueryCost).toBe(1 + 7 * (1 + 1 + 3));
 
+    // The README's example: variables as a literal object.
+    const readme = await gw.data(
+      corp.token,
+      `{ rateLimit(dryRun: "query($n: Int!) { departments(first: $n) { nodes { id } } }", variables: {n: 100}) { dryRun { requestedQueryCost affordableNow refusal } } }`,
+    );
+    expect(readme.rateLimit.dryRun).toEqual({ requestedQueryCost: 101, affordableNow: true, refusal: null });
     const invalid = (await gw.data(corp.token, DRY_RUN, { doc: "{ nope }" })).rateLimit.dryRun;
     expect(invalid).toEqual({ requestedQueryCost: 0, affordableNow: false, refusal: expect.stringMatching(/^BAD_USER_INPUT: Cannot query field "nope"/) });
     const huge = (await gw.data(corp.token, DRY_RUN, { doc: `{ departments(first: 100) { nodes { members(first: 100) { nodes { id } } } } }` })).rateLimit

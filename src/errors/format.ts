@@ -59,7 +59,15 @@ function firstConstraint(errors: ValidationError[], prefix: string): { field: st
 
 /** The argument whose input class `target` is an instance of (e.g. `filter`); `input` by default. */
 function argumentName(target: object | undefined): string {
-  const param = getMetadataStorage().params.find((p) => p.kind === "arg" && target !== undefined && p.getType() === target.constructor);
+  // `getType()` runs each parameter's type thunk: one that cannot run (a scalar, a plain object) is not the input class.
+  const matches = (p: { getType: () => unknown }) => {
+    try {
+      return target !== undefined && p.getType() === target.constructor;
+    } catch {
+      return false;
+    }
+  };
+  const param = getMetadataStorage().params.find((p) => p.kind === "arg" && matches(p));
   return param?.kind === "arg" ? param.name : "input";
 }
 
@@ -82,8 +90,11 @@ export function formatError(error: unknown, requestId: string): GraphQLFormatted
     };
   }
   if (original instanceof ArgumentValidationError) {
-    const argName = argumentName(original.extensions.validationErrors[0]?.target);
-    const first = firstConstraint(original.extensions.validationErrors, argName);
+    // type-graphql gives a list, but not for every kind of argument: read defensively (this is the last line of defence).
+    const raw: unknown = original.extensions.validationErrors;
+    const validationErrors = (Array.isArray(raw) ? raw : raw ? [raw] : []) as ValidationError[];
+    const argName = argumentName(validationErrors[0]?.target);
+    const first = firstConstraint(validationErrors, argName);
     return {
       ...base,
       message: first?.message ?? "Argument validation failed.",

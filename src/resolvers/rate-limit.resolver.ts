@@ -21,7 +21,7 @@ export class RateLimitResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg("dryRun", () => String, { nullable: true, description: "A GraphQL document to price (one dry run per request)." })
     dryRun?: string | null,
-    @Arg("variables", () => GraphQLJSONObject, { nullable: true, description: "The variables the `dryRun` document would run with." })
+    @Arg("variables", () => GraphQLJSONObject, { nullable: true, validate: false, description: "The variables the `dryRun` document would run with." })
     variables?: Record<string, unknown> | null,
     @Arg("operationName", () => String, { nullable: true, description: "The operation of the `dryRun` document to price, when it holds several." })
     operationName?: string | null,
