@@ -158,6 +158,20 @@ describe("rate limits over HTTP and WebSocket", () => {
     });
   });
 
+  it("a document refused before it runs costs nothing, and the response still says where the bucket stands", async () => {
+    const app = await appWithBucket(300, 2);
+    for (const doc of ["{ nope }", `{ departments(first: 100) { nodes { members(first: 100) { nodes { id } } } } }`]) {
+      const res = await gw.gql(app.token, doc);
+      expect(res.body.data).toBeUndefined();
+      expect(res.cost).toEqual({
+        requestedQueryCost: 0,
+        actualQueryCost: 0,
+        throttleStatus: { maximumAvailable: 300, currentlyAvailable: 300, restoreRate: 2 },
+      });
+      expect(res.headers.get("ratelimit")).toBe(`"app";r=300;t=0`);
+    }
+  });
+
   it("is free to ask: rateLimit costs nothing and reports the bucket", async () => {
     const app = await appWithBucket(300, 2);
     const first = await gw.gql(app.token, STATUS);

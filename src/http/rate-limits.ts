@@ -57,12 +57,17 @@ export class RateLimits {
     return this.limiter.settle(ctx.principal, ctx.clientIp, charge, actual);
   }
 
-  /** Apollo's `willSendResponse`: settles, then writes the headers and `extensions.cost`. */
+  /** Apollo's `willSendResponse`: settles (or, for a refused document, reads the bucket), then writes the headers and `extensions.cost`. */
   respond(requestContext: GraphQLRequestContextWillSendResponse<RequestContext>): Promise<void> {
     const { contextValue: ctx, response, document, operation, schema } = requestContext;
-    if (!ctx.rateLimit) return Promise.resolve();
     const body = response.body.kind === "single" ? response.body.singleResult : undefined;
-    const settled = document && operation && body ? this.settle(ctx, schema, document, operation, body) : Promise.resolve();
+    // Refused before it was charged (invalid, over a cap, an edition's feature): it cost nothing, and
+    // the response still says where the bucket stands.
+    const settled = !ctx.rateLimit
+      ? this.limiter.nothing(ctx.principal, ctx.clientIp).then((charge) => void (ctx.rateLimit = charge))
+      : document && operation && body
+        ? this.settle(ctx, schema, document, operation, body)
+        : Promise.resolve();
     return settled.then(() => {
       const charge = ctx.rateLimit!;
       for (const [name, value] of Object.entries(rateLimitHeaders(charge))) response.http.headers.set(name, value);

@@ -116,6 +116,14 @@ export class RateLimiter {
     charge.status = { ...charge.status, currentlyAvailable: Math.floor(available) };
   }
 
+  /** A charge of nothing, with the caller's bucket as it stands: for an operation refused before it was charged. */
+  async nothing(principal: Principal | null, ip: string | undefined): Promise<RateLimitCharge> {
+    const bucket = bucketOf(principal, ip, this.scale);
+    const available = await this.store.peek(bucket.key, bucket.spec);
+    const status = { maximumAvailable: bucket.spec.capacity, currentlyAvailable: Math.floor(available), restoreRate: bucket.spec.restoreRate };
+    return { bucket: bucket.kind, appId: bucket.appId, requested: 0, actual: 0, throttled: false, status };
+  }
+
   /** The caller's bucket now (for the free `rateLimit` query). */
   async status(principal: Principal): Promise<{ bucket: Bucket; status: ThrottleStatus }> {
     const bucket = bucketOf(principal, undefined, this.scale);
