@@ -200,7 +200,8 @@ async function main() {
   const { actualCost } = requireBuilt("limits/actual-cost");
   const { MemoryBuckets, RedisBuckets, ResilientBuckets } = requireBuilt("ratelimit/bucket");
   const { RateLimiter } = requireBuilt("ratelimit/rate-limiter");
-  const { RateLimits, rateLimitHeaders, costExtension } = requireBuilt("http/rate-limits");
+  const { RateLimits } = requireBuilt("http/rate-limits");
+  const { rateLimitHeaders, costExtension } = requireBuilt("ratelimit/headers");
   const { EDITION_LIMITS } = requireBuilt("domain/editions");
 
   const schema = await buildWorkgraphSchema();

@@ -4,6 +4,9 @@ import Redis from "ioredis";
 import type { Client as WsClient } from "graphql-ws";
 import { TestGateway, expectOneError, withCost, freePort, pk, type GqlResponse, type TestCorp, type Untyped } from "./harness";
 import { MemoryBuckets, RedisBuckets } from "../src/ratelimit/bucket";
+import { getOperationAST, parse } from "graphql";
+import { actualCost } from "../src/limits/actual-cost";
+import { buildWorkgraphSchema } from "../src/schema/build";
 import { Edition } from "../src/domain/enums";
 import { toGlobalId } from "../src/schema/global-id";
 
@@ -63,6 +66,40 @@ describe("token buckets (in memory, injected clock)", () => {
     expect(await buckets.peek("b", spec)).toBe(100);
     now += 10_000;
     expect(await buckets.refund("a", spec, 30)).toBe(100);
+  });
+});
+
+describe("actual cost", () => {
+  it("is the same through the planned walk (plain fields) and the general one (fragments)", async () => {
+    const schema = await buildWorkgraphSchema();
+    const data = {
+      departments: {
+        nodes: [
+          {
+            id: "a",
+            members: {
+              totalCount: 2,
+              nodes: [
+                { id: "m1", departments: [{ name: "x" }, { name: "y" }] },
+                { id: "m2", departments: [] },
+              ],
+            },
+          },
+          { id: "b", members: { totalCount: 0, nodes: [] } },
+        ],
+      },
+      corp: null,
+    };
+    const plain = `{ departments(first: 10) { nodes { id members(first: 5) { totalCount nodes { id departments { name } } } } } corp { id } }`;
+    const viaFragments = `{ ...Q } fragment Q on Query { departments(first: 10) { nodes { ...D } } corp { id } }
+      fragment D on Department { id members(first: 5) { totalCount nodes { ... on Member { id departments { name } } } } }`;
+    const cost = (text: string) => {
+      const document = parse(text);
+      return actualCost(schema, document, getOperationAST(document)!, {}, data);
+    };
+    // 1 (departments) + 2 × (1 + 1 (members) + items: m1 1 + 2, m2 1) + 1 (corp, null)
+    expect(cost(plain)).toBe(1 + (1 + 1 + 1 + 2 + 1) + (1 + 1) + 1);
+    expect(cost(viaFragments)).toBe(cost(plain));
   });
 });
 

@@ -37,6 +37,8 @@ export function actualCost(
 ): number {
   const root = schema.getRootType(operation.operation);
   if (!root || !data) return operation.operation === "mutation" ? MUTATION_WEIGHT : 0;
+  const fast = planned(root, operation, data);
+  if (fast !== undefined) return fast;
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
@@ -124,6 +126,86 @@ export function actualCost(
     return selectionCost(operation.selectionSet, root, data, true);
   } catch (e) {
     if (e instanceof WalkTooLong) return Infinity; // the caller keeps the requested cost
+    throw e;
+  }
+}
+
+/**
+ * The common case, fast: a document of plain fields (no fragments, no directives) on object types.
+ * Each (selection set, type) gets a plan once, cached on the parsed document (Apollo keeps parsed
+ * documents per query text): the response key, weight and child plan of each field, so the walk
+ * over the result is property reads and additions (q1: 4 µs instead of 40). `undefined` when some
+ * selection set needs the general walk below (fragments, `@skip`/`@include`, abstract types).
+ */
+interface PlannedField {
+  key: string;
+  weight: number;
+  /** The field's selection and type, when it has one (planned on first use). */
+  child?: { set: SelectionSetNode; type: GraphQLCompositeType; plan?: PlannedField[] | null };
+}
+
+const plans = new WeakMap<SelectionSetNode, Map<string, PlannedField[] | null>>();
+
+function planOf(set: SelectionSetNode, type: GraphQLCompositeType, mutationRoot: boolean): PlannedField[] | null {
+  let byType = plans.get(set);
+  if (!byType) plans.set(set, (byType = new Map()));
+  const key = mutationRoot ? `mutation:${type.name}` : type.name;
+  let plan = byType.get(key);
+  if (plan !== undefined) return plan;
+  plan = isObjectType(type) ? [] : null;
+  for (const selection of set.selections) {
+    if (!plan || !isObjectType(type)) break;
+    if (selection.kind !== Kind.FIELD || selection.directives?.length) {
+      plan = null;
+      break;
+    }
+    const name = selection.name.value;
+    if (name === "__typename" || name === "__schema" || name === "__type") continue;
+    const field = type.getFields()[name];
+    if (!field) continue;
+    const named = getNamedType(field.type);
+    const weight = fieldCostSpec(field).weight ?? (mutationRoot ? MUTATION_WEIGHT : isCompositeType(named) ? 1 : 0);
+    const child = isCompositeType(named) && selection.selectionSet ? { set: selection.selectionSet, type: named } : undefined;
+    plan.push({ key: selection.alias?.value ?? name, weight, child });
+  }
+  byType.set(key, plan);
+  return plan;
+}
+
+/** Thrown inside the planned walk when a selection set has no plan: the general walk takes over. */
+class NoPlan extends Error {}
+
+function plannedValue(value: unknown, field: PlannedField): number {
+  if (Array.isArray(value)) {
+    let sum = 0;
+    for (let i = 0; i < value.length; i++) sum += plannedValue(value[i], field);
+    return sum;
+  }
+  const child = field.child;
+  if (value === null || value === undefined || !child || typeof value !== "object") return field.weight;
+  if (child.plan === undefined) child.plan = planOf(child.set, child.type, false);
+  if (child.plan === null) throw new NoPlan();
+  return field.weight + plannedObject(child.plan, value as Record<string, unknown>);
+}
+
+function plannedObject(plan: PlannedField[], value: Record<string, unknown>): number {
+  let sum = 0;
+  for (let i = 0; i < plan.length; i++) {
+    const field = plan[i];
+    const v = value[field.key];
+    if (v === undefined && !(field.key in value)) continue;
+    sum += plannedValue(v, field);
+  }
+  return sum;
+}
+
+function planned(root: GraphQLCompositeType, operation: OperationDefinitionNode, data: Record<string, unknown>): number | undefined {
+  const plan = planOf(operation.selectionSet, root, operation.operation === "mutation");
+  if (!plan) return undefined;
+  try {
+    return plannedObject(plan, data);
+  } catch (e) {
+    if (e instanceof NoPlan) return undefined;
     throw e;
   }
 }
