@@ -68,7 +68,8 @@ module.exports = {
     }
     return {
       command: process.execPath,
-      args: [path.join(BUILD, "main.js")],
+      // FANOUT_NODE_ARGS: node flags for the gateway (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+      args: [...(process.env.FANOUT_NODE_ARGS || "").split(" ").filter(Boolean), path.join(BUILD, "main.js")],
       env: { ...env(), PORT: String(port), HOST: "127.0.0.1" },
     };
   },
