@@ -12,6 +12,7 @@ import { MessagingMemberIndexes1796200000100 } from "./1796200000100-MessagingMe
 import { ReadReceipts1796200000200 } from "./1796200000200-ReadReceipts";
 import { MessageReminders1796200000300 } from "./1796200000300-MessageReminders";
 import { Deployment1796300000000 } from "./1796300000000-Deployment";
+import { GroupBots1796400000000 } from "./1796400000000-GroupBots";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -28,4 +29,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ReadReceipts1796200000200,
   MessageReminders1796200000300,
   Deployment1796300000000,
+  GroupBots1796400000000,
 ];

@@ -16,6 +16,7 @@ import { securityHeaders } from "./auth/pages";
 import { SsoService } from "./auth/sso";
 import { createServices } from "./services";
 import { directoryFileRoutes } from "./rest/directory-files";
+import { groupBotHookRoutes } from "./rest/group-bot-hooks";
 import { buildWorkgraphSchema } from "./schema/build";
 import { documentLimits } from "./limits/document-limits";
 import { playgroundAssets } from "./playground";
@@ -122,6 +123,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   app.use("/graphql", ...graphqlRoute(deps, apollo, limits));
   // POST /imports (CSV bodies of any size) and GET /exports/:id (issue 4).
   app.use(directoryFileRoutes(deps));
+  // POST /hooks/bots/:key: group robots post into their group, in WeCom's format (issue 14, item 7).
+  app.use(groupBotHookRoutes(deps));
   app.use(notFound);
   app.use(errorHandler);
 

@@ -30,6 +30,8 @@ const TABLES = [
 const SSO_TABLES = ["activation_link", "audit_log", "member_credential", "oauth_code", "refresh_token", "revoked_token", "vendor_app"];
 /** Messaging (issue 14). */
 const MESSAGING_TABLES = ["conversation", "conversation_member", "message", "message_ballot", "message_form_submission", "message_todo_done"];
+/** Group robots (issue 14, item 7). */
+const BOT_TABLES = ["auto_reply_rule", "group_bot"];
 
 /** The indexes the entities mark `synchronize: false` (created by raw SQL in the migration). */
 const RAW_INDEXES = [
@@ -67,7 +69,7 @@ describe("migrations", () => {
     const applied = await gw.sql<{ name: string }>("SELECT name FROM typeorm_migrations ORDER BY id");
     expect(applied.map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
     expect(await gw.deps.dataSource.showMigrations()).toBe(false);
-    expect(await tables()).toEqual([...TABLES, ...SSO_TABLES, ...MESSAGING_TABLES].sort());
+    expect(await tables()).toEqual([...TABLES, ...SSO_TABLES, ...MESSAGING_TABLES, ...BOT_TABLES].sort());
   });
 
   it("produce exactly the schema the entities declare", async () => {
@@ -101,7 +103,7 @@ describe("migrations", () => {
     expect(await tables()).toEqual(["typeorm_migrations"]);
 
     await migrate(ds);
-    expect(await tables()).toEqual([...TABLES, ...SSO_TABLES, ...MESSAGING_TABLES].sort());
+    expect(await tables()).toEqual([...TABLES, ...SSO_TABLES, ...MESSAGING_TABLES, ...BOT_TABLES].sort());
     expect(await rawIndexes()).toEqual(RAW_INDEXES);
     expect(await pendingSchemaChanges()).toEqual([]);
     expect((await gw.sql<{ name: string }>("SELECT name FROM typeorm_migrations ORDER BY id")).map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));

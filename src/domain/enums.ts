@@ -95,6 +95,8 @@ export enum FormFieldType {
 export enum SenderKind {
   MEMBER = "MEMBER",
   APP = "APP",
+  /** A group robot (issue 14, item 7): its webhook or its keyword auto-reply. */
+  BOT = "BOT",
 }
 
 /** What changed, in a messages event (issue 14). */

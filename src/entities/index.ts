@@ -23,6 +23,8 @@ import { MessageBallot } from "./message-ballot.entity";
 import { MessageTodoDone } from "./message-todo-done.entity";
 import { MessageFormSubmission } from "./message-form-submission.entity";
 import { Deployment } from "./deployment.entity";
+import { GroupBot } from "./group-bot.entity";
+import { AutoReplyRule } from "./auto-reply-rule.entity";
 
 /** Every entity, for the DataSource. */
 export const ENTITIES = [
@@ -51,4 +53,6 @@ export const ENTITIES = [
   MessageTodoDone,
   MessageFormSubmission,
   Deployment,
+  GroupBot,
+  AutoReplyRule,
 ];

@@ -18,8 +18,9 @@ import { toGlobalId } from "../schema/global-id";
 @Index("message_conversation_seq_key", ["conversationId", "seq"], { unique: true })
 @Index("message_member_client_id_key", ["conversationId", "senderMemberId", "clientMessageId"], { unique: true, where: `"sender_member_id" IS NOT NULL` })
 @Index("message_app_client_id_key", ["conversationId", "senderAppId", "clientMessageId"], { unique: true, where: `"sender_app_id" IS NOT NULL` })
+@Index("message_bot_client_id_key", ["conversationId", "senderBotId", "clientMessageId"], { unique: true, where: `"sender_bot_id" IS NOT NULL` })
 @Check("message_kind_check", `"kind" IN ('TEXT', 'MARKDOWN', 'IMAGE', 'FILE', 'LINK_CARD', 'TODO', 'VOTE', 'FORM')`)
-@Check("message_sender_check", `("sender_member_id" IS NULL) <> ("sender_app_id" IS NULL)`)
+@Check("message_sender_check", `num_nonnulls("sender_member_id", "sender_app_id", "sender_bot_id") = 1`)
 @Check("message_seq_check", `"seq" > 0`)
 export class Message {
   @PrimaryGeneratedColumn("identity", { name: "id", type: "bigint", primaryKeyConstraintName: "message_pkey" })
@@ -53,6 +54,10 @@ export class Message {
 
   @Column({ name: "sender_app_id", type: "bigint", nullable: true })
   senderAppId: string | null;
+
+  /** A group robot that posted it (issue 14, item 7: its webhook or an auto-reply); exactly one sender column is set. */
+  @Column({ name: "sender_bot_id", type: "bigint", nullable: true })
+  senderBotId: string | null;
 
   @Column({ name: "client_message_id", type: "varchar", length: 64 })
   clientMessageId: string;

@@ -12,6 +12,7 @@ import { ConversationMembershipResolver, ConversationResolver } from "./conversa
 import { MessageResolver, MessageSenderResolver, ReadReceiptResolver, TodoAssigneeResolver } from "./message.resolver";
 import { MessageEventResolver } from "./message-event.resolver";
 import { RateLimitResolver } from "./rate-limit.resolver";
+import { GroupBotResolver, MessageSenderBotResolver } from "./group-bot.resolver";
 
 /** Every resolver class of the schema. */
 export const RESOLVERS = [
@@ -33,4 +34,6 @@ export const RESOLVERS = [
   ReadReceiptResolver,
   MessageEventResolver,
   RateLimitResolver,
+  GroupBotResolver,
+  MessageSenderBotResolver,
 ] as const;

@@ -143,8 +143,9 @@ export class MessageResolver {
   @FieldResolver(() => MessageSender, { description: "Who sent it." })
   sender(@Root() message: MessageView): MessageSender {
     return make(MessageSender, {
-      kind: message.senderMemberId ? SenderKind.MEMBER : SenderKind.APP,
+      kind: message.senderBotId ? SenderKind.BOT : message.senderMemberId ? SenderKind.MEMBER : SenderKind.APP,
       memberPk: message.senderMemberId,
+      botPk: message.senderBotId,
       memberId: message.senderMemberId ? toGlobalId("Member", message.senderMemberId) : null,
       appId: message.senderAppId ? toGlobalId("App", message.senderAppId) : null,
     });

@@ -192,6 +192,11 @@ const AUDIT_DESCRIPTIONS: Record<AuditAction, string> = {
   APP_UNINSTALLED: "uninstallApp.",
   ACTIVATION_LINK_CREATED: "createActivationLink.",
   MEMBER_SESSIONS_REVOKED: "revokeMemberSessions.",
+  GROUP_BOT_CREATED: "createGroupBot (a robot and its webhook key).",
+  GROUP_BOT_KEY_ROTATED: "rotateGroupBotKey (the previous webhook key stops working).",
+  GROUP_BOT_REMOVED: "removeGroupBot.",
+  AUTO_REPLY_RULE_CREATED: "createAutoReplyRule.",
+  AUTO_REPLY_RULE_REMOVED: "removeAutoReplyRule.",
 };
 registerEnumType(AuditActionEnum, {
   name: "AuditAction",

@@ -136,6 +136,7 @@ registerEnumType(SenderKind, {
   valuesConfig: {
     MEMBER: { description: "A member (a member token)." },
     APP: { description: "An app acting on its own (its client-credentials token)." },
+    BOT: { description: "A group robot: a post to its webhook, or its keyword auto-reply." },
   },
 });
 

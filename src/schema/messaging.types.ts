@@ -43,11 +43,13 @@ export class ConversationMembership {
 @ObjectType("ConversationMembershipConnection", { description: "A page of a conversation's members, by member id." })
 export class ConversationMembershipConnection extends ConnectionType(ConversationMembership, "ConversationMembership", "conversation member") {}
 
-@ObjectType("MessageSender", { simpleResolvers: true, description: "Who sent a message: a member, or an app on its own." })
+@ObjectType("MessageSender", { simpleResolvers: true, description: "Who sent a message: a member, an app on its own, or a group robot." })
 export class MessageSender {
   memberPk: string | null;
+  /** The group robot that posted it (issue 14, item 7; its `bot` field is in `resolvers/group-bot.resolver.ts`). */
+  botPk: string | null;
 
-  @Field(() => SenderKind, { description: "MEMBER or APP." })
+  @Field(() => SenderKind, { description: "MEMBER, APP or BOT." })
   kind: SenderKind;
 
   @Field(() => ID, { nullable: true, description: "The sending member's id; null for an app." })

@@ -16,6 +16,7 @@ import { MessageService } from "./message.service";
 import { MessageEventService } from "./message-event.service";
 import { systemClock } from "./clock";
 import { RateLimitService } from "./rate-limit.service";
+import { GroupBotService } from "./group-bot.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -34,6 +35,7 @@ export interface Services {
   messages: MessageService;
   messageEvents: MessageEventService;
   rateLimits: RateLimitService;
+  groupBots: GroupBotService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -54,5 +56,6 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     messages: new MessageService(systemClock),
     messageEvents: new MessageEventService(),
     rateLimits: new RateLimitService(),
+    groupBots: new GroupBotService(systemClock),
   };
 }

@@ -49,6 +49,8 @@ export interface SendMessageData {
   conversationPk: string;
   clientMessageId: string;
   content: MessageContentInput;
+  /** A group robot posting (issue 14, item 7; `GroupBotService`, which checked the robot and its group): the robot is the sender. */
+  botPk?: string;
 }
 
 const INTERACTIVE = new Set<string>([MessageKind.VOTE, MessageKind.TODO, MessageKind.FORM]);
@@ -114,7 +116,9 @@ export class MessageService {
     const now = this.clock.now();
     const { kind, content } = normaliseContent(data.content, now);
     // The conversation row's lock orders sends: the repeat check below and the seq are then safe.
-    const conversation = await ctx.services.conversations.get(ctx, data.conversationPk, "input.conversationId", true);
+    const conversation = data.botPk
+      ? (await ctx.services.conversations.load(ctx, data.conversationPk, true))!
+      : await ctx.services.conversations.get(ctx, data.conversationPk, "input.conversationId", true);
     if (kind === MessageKind.TODO) {
       const assignees = (content as unknown as TodoContentData).assigneeIds;
       const found = await ctx.db.one<{ n: number }>(
@@ -124,8 +128,8 @@ export class MessageService {
       if (found?.n !== assignees.length) throw badInput("input.todo.assigneeIds", "Every assignee must be a member of the conversation.");
     }
     const principal = ctx.caller;
-    const senderColumn = principal.member ? "sender_member_id" : "sender_app_id";
-    const senderPk = principal.member ? principal.member.id : principal.appId;
+    const senderColumn = data.botPk ? "sender_bot_id" : principal.member ? "sender_member_id" : "sender_app_id";
+    const senderPk = data.botPk ?? (principal.member ? principal.member.id : principal.appId);
     const digest = digestOf(kind, content);
     const cols = selectList(ctx.deps.dataSource, Message, "m");
     const [existing] = await ctx.db.entities(
@@ -164,6 +168,8 @@ export class MessageService {
       audience: [conversationAudience(conversation.pk)],
       data: { conversationId: conversation.pk, seq: message.seq, kind },
     });
+    // Group robots' keyword auto-replies (issue 14, item 7): in this transaction, after this message.
+    await ctx.services.groupBots.autoReply(ctx, conversation, message);
     return (await this.withState(ctx, [message]))[0];
   }
 
