@@ -26,6 +26,73 @@ export const FORM_ANSWER_MAX = 2000;
 export const CLIENT_MESSAGE_ID = /^[\x21-\x7E]{1,64}$/;
 
 /*
+ * App messages (`sendAppMessage`, issue 14 item 3), after WeCom's message/send: at most 1,000
+ * members and 100 departments named per call (WeCom's touser / toparty caps); the members they come
+ * to, departments expanded with their sub-departments (or `all`), at most 10,000 (a group's size:
+ * one transaction stays bounded). A repeat within `dedupeSeconds` (0–14,400: WeCom's
+ * duplicate_check_interval, at most 4 hours) is suppressed.
+ */
+export const MAX_APP_MESSAGE_MEMBER_IDS = 1000;
+export const MAX_APP_MESSAGE_DEPARTMENT_IDS = 100;
+export const MAX_APP_MESSAGE_RECIPIENTS = 10_000;
+export const MAX_DEDUPE_SECONDS = 4 * 3600;
+
+/** Messages are kept 90 days (source §2: stored in the cloud for 90 days); the retention job purges older ones. */
+export const MESSAGE_RETENTION_MS = 90 * 24 * 3600_000;
+/** How often each gateway instance runs the retention job, and how many messages one of its statements deletes. */
+export const RETENTION_INTERVAL_MS = 3600_000;
+export const RETENTION_BATCH = 5000;
+
+/** A member's do-not-disturb window: minutes of the day (0–1439) in an IANA time zone; `from` > `to` spans midnight. */
+export interface DoNotDisturbWindow {
+  fromMinute: number;
+  toMinute: number;
+  timezone: string;
+}
+
+const TIME_OF_DAY = /^([01][0-9]|2[0-3]):([0-5][0-9])$/;
+
+function minuteOfDay(value: unknown, field: string): number {
+  const match = typeof value === "string" ? TIME_OF_DAY.exec(value) : null;
+  if (!match) throw badInput(field, `${field} must be a time of day "HH:MM" (00:00–23:59).`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+/** "HH:MM" of a minute of the day. */
+export const timeOfDay = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
+
+/**
+ * `setDoNotDisturb`'s input checked: all three null clears it (null returned); otherwise `from` and
+ * `to` are different times "HH:MM" and `timezone` an IANA zone that `Intl.DateTimeFormat` knows
+ * (returned in its canonical spelling).
+ */
+export function normaliseDoNotDisturb(input: { from?: string | null; to?: string | null; timezone?: string | null }): DoNotDisturbWindow | null {
+  if (input.from == null && input.to == null && input.timezone == null) return null;
+  const fromMinute = minuteOfDay(input.from, "input.from");
+  const toMinute = minuteOfDay(input.to, "input.to");
+  if (fromMinute === toMinute) throw badInput("input.to", "input.to must differ from input.from (the window would be empty).");
+  if (typeof input.timezone !== "string" || input.timezone.length < 1 || input.timezone.length > 64) {
+    throw badInput("input.timezone", "input.timezone must be an IANA time zone such as Asia/Shanghai.");
+  }
+  let timezone: string;
+  try {
+    timezone = new Intl.DateTimeFormat("en-US", { timeZone: input.timezone }).resolvedOptions().timeZone;
+  } catch {
+    throw badInput("input.timezone", `input.timezone "${input.timezone}" is not an IANA time zone (e.g. Asia/Shanghai, Europe/Berlin, UTC).`);
+  }
+  return { fromMinute, toMinute, timezone };
+}
+
+/** Is `now` inside the window, in the window's time zone? From `from` included to `to` excluded, across midnight when `from` > `to`. */
+export function inDoNotDisturb(window: DoNotDisturbWindow, now: Date): boolean {
+  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: window.timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(now);
+  const minute = Number(parts.find((p) => p.type === "hour")!.value) * 60 + Number(parts.find((p) => p.type === "minute")!.value);
+  return window.fromMinute < window.toMinute
+    ? minute >= window.fromMinute && minute < window.toMinute
+    : minute >= window.fromMinute || minute < window.toMinute;
+}
+
+/*
  * Message content: each kind's input checked and normalised here, so the stored content (and the
  * digest that makes a send idempotent) never depends on how the client spelled it. Errors are
  * BAD_USER_INPUT naming the field (`input.vote.options`). Free text (text, markdown, answers) keeps
@@ -130,15 +197,15 @@ function distinct(values: string[], field: string, what: string): string[] {
 
 /**
  * The one content field of a send, checked and normalised: none or two are BAD_USER_INPUT on
- * `input`; `now` bounds a vote's closing time.
+ * `prefix` (`input`, or `input.message` for `sendAppMessage`); `now` bounds a vote's closing time.
  */
-export function normaliseContent(input: MessageContentInput, now: Date): { kind: MessageKind; content: Record<string, unknown> } {
+export function normaliseContent(input: MessageContentInput, now: Date, prefix = "input"): { kind: MessageKind; content: Record<string, unknown> } {
   const given = CONTENT_FIELDS.filter((f) => input[f] != null);
   if (given.length !== 1) {
-    throw badInput("input", `Give exactly one content field (${CONTENT_FIELDS.join(", ")}); this send gives ${given.length ? given.join(" and ") : "none"}.`);
+    throw badInput(prefix, `Give exactly one content field (${CONTENT_FIELDS.join(", ")}); this send gives ${given.length ? given.join(" and ") : "none"}.`);
   }
   const field = given[0];
-  const at = (name: string) => `input.${field}.${name}`;
+  const at = (name: string) => `${prefix}.${field}.${name}`;
   const kind = KIND_OF[field];
   switch (field) {
     case "text":

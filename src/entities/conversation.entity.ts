@@ -68,7 +68,10 @@ export class Conversation {
   @JoinColumn({ name: "created_by_app_id", foreignKeyConstraintName: "conversation_created_by_app_id_fkey" })
   createdByApp?: App;
 
-  /** DIRECT only: `<lower member id>:<higher member id>`, unique in the corp (get-or-create). */
+  /**
+   * The get-or-create key, unique in the corp: DIRECT `<lower member id>:<higher member id>`, APP
+   * `app:<app id>:<member id>` (one channel per app and member); null for other kinds.
+   */
   @Column({ name: "direct_key", type: "varchar", length: 48, nullable: true })
   directKey: string | null;
 

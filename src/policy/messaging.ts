@@ -75,6 +75,16 @@ export function requireMemberCaller(principal: Principal, what: string): string 
 }
 
 /**
+ * Refuses (FORBIDDEN) a member token where only an app acting on its own may call: `sendAppMessage`
+ * is the app's channel to members (WeCom's message/send), not a member's way to reach the whole
+ * visibility of the app they signed in through.
+ */
+export function requireAppCaller(principal: Principal, what: string): string {
+  if (principal.member) throw forbidden(`Only an app acting on its own (a client-credentials token) may ${what}; a member token may not.`);
+  return principal.appId;
+}
+
+/**
  * SQL predicate: the conversation `alias` is one the principal takes part in (the SQL form of
  * `takesPart`, for lists). Member callers list through their membership rows instead (see
  * `ConversationService.list`), which is the same rule.

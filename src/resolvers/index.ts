@@ -11,8 +11,10 @@ import { AuditEntryResolver } from "./audit-entry.resolver";
 import { ConversationMembershipResolver, ConversationResolver } from "./conversation.resolver";
 import { MessageResolver, MessageSenderResolver, ReadReceiptResolver, TodoAssigneeResolver } from "./message.resolver";
 import { MessageEventResolver } from "./message-event.resolver";
+import { AppMessageResolver } from "./app-message.resolver";
 import { RateLimitResolver } from "./rate-limit.resolver";
 import { GroupBotResolver, MessageSenderBotResolver } from "./group-bot.resolver";
+import { MessageAuditResolver } from "./message-audit.resolver";
 
 /** Every resolver class of the schema. */
 export const RESOLVERS = [
@@ -33,7 +35,9 @@ export const RESOLVERS = [
   TodoAssigneeResolver,
   ReadReceiptResolver,
   MessageEventResolver,
+  AppMessageResolver,
   RateLimitResolver,
   GroupBotResolver,
   MessageSenderBotResolver,
+  MessageAuditResolver,
 ] as const;

@@ -28,6 +28,7 @@ import {
   RecallMessagePayload,
   SendMessageInput,
   SendMessagePayload,
+  messageContentData,
   SubmitFormInput,
   SubmitFormPayload,
   TextContent,
@@ -174,20 +175,7 @@ export class MessageResolver {
     const message = await ctx.services.messages.send(ctx, {
       conversationPk: fromGlobalId(input.conversationId, "Conversation", "input.conversationId"),
       clientMessageId: input.clientMessageId,
-      content: {
-        text: input.text,
-        markdown: input.markdown,
-        image: input.image,
-        file: input.file,
-        linkCard: input.linkCard,
-        todo: input.todo && {
-          title: input.todo.title,
-          dueAt: input.todo.dueAt,
-          assigneePks: input.todo.assigneeIds.map((id) => fromGlobalId(id, "Member", "input.todo.assigneeIds")),
-        },
-        vote: input.vote,
-        form: input.form,
-      },
+      content: messageContentData(input, "input"),
     });
     return { message };
   }

@@ -4,6 +4,8 @@ import { Message } from "../entities/message.entity";
 import { ConnectionType } from "./connection";
 import { ListSize } from "./cost";
 import { ConversationKind, ConversationRole, FormFieldType, SenderKind } from "../domain/enums";
+import type { MessageContentInput as MessageContentData } from "../domain/messaging";
+import { fromGlobalId } from "./global-id";
 
 /*
  * The GraphQL side of messaging (issue 14, first slice). Content inputs are checked by the service
@@ -380,19 +382,10 @@ export class FormMessageInput {
   fields: FormFieldInput[];
 }
 
-@InputType("SendMessageInput", {
-  description: "A message: exactly one content field (none or two: BAD_USER_INPUT on `input`). Idempotent on (sender, conversation, clientMessageId).",
+@InputType("MessageContentInput", {
+  description: "What a message carries: exactly one of these fields (none or two: BAD_USER_INPUT on the input holding them), each checked, naming the field.",
 })
-export class SendMessageInput {
-  @Field(() => ID, { description: "A conversation you take part in." })
-  conversationId: string;
-
-  @Field({
-    description:
-      "Your key for this message, 1–64 visible ASCII characters (e.g. a UUID): sending again with the same key and content returns the original message; with other content, CONFLICT.",
-  })
-  clientMessageId: string;
-
+export class MessageContentInput {
   @Field(() => TextMessageInput, { nullable: true, description: "A plain-text message." })
   text?: TextMessageInput | null;
 
@@ -416,6 +409,38 @@ export class SendMessageInput {
 
   @Field(() => FormMessageInput, { nullable: true, description: "A form." })
   form?: FormMessageInput | null;
+}
+
+/** The content fields of `input` as the services take them (to-do assignees as primary keys, their ids checked against `prefix`.todo.assigneeIds). */
+export function messageContentData(input: MessageContentInput, prefix: string): MessageContentData {
+  return {
+    text: input.text,
+    markdown: input.markdown,
+    image: input.image,
+    file: input.file,
+    linkCard: input.linkCard,
+    todo: input.todo && {
+      title: input.todo.title,
+      dueAt: input.todo.dueAt,
+      assigneePks: input.todo.assigneeIds.map((id) => fromGlobalId(id, "Member", `${prefix}.todo.assigneeIds`)),
+    },
+    vote: input.vote,
+    form: input.form,
+  };
+}
+
+@InputType("SendMessageInput", {
+  description: "A message: exactly one content field (none or two: BAD_USER_INPUT on `input`). Idempotent on (sender, conversation, clientMessageId).",
+})
+export class SendMessageInput extends MessageContentInput {
+  @Field(() => ID, { description: "A conversation you take part in." })
+  conversationId: string;
+
+  @Field({
+    description:
+      "Your key for this message, 1–64 visible ASCII characters (e.g. a UUID): sending again with the same key and content returns the original message; with other content, CONFLICT.",
+  })
+  clientMessageId: string;
 }
 
 @InputType("CreateGroupInput", { description: "A new group." })

@@ -14,9 +14,11 @@ import { HealthService } from "./health.service";
 import { ConversationService } from "./conversation.service";
 import { MessageService } from "./message.service";
 import { MessageEventService } from "./message-event.service";
+import { AppMessageService } from "./app-message.service";
 import { systemClock } from "./clock";
 import { RateLimitService } from "./rate-limit.service";
 import { GroupBotService } from "./group-bot.service";
+import { MessageAuditService } from "./message-audit.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -34,8 +36,10 @@ export interface Services {
   conversations: ConversationService;
   messages: MessageService;
   messageEvents: MessageEventService;
+  appMessages: AppMessageService;
   rateLimits: RateLimitService;
   groupBots: GroupBotService;
+  messageAudit: MessageAuditService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -55,7 +59,9 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     conversations: new ConversationService(systemClock),
     messages: new MessageService(systemClock),
     messageEvents: new MessageEventService(),
+    appMessages: new AppMessageService(systemClock),
     rateLimits: new RateLimitService(),
     groupBots: new GroupBotService(systemClock),
+    messageAudit: new MessageAuditService(systemClock),
   };
 }

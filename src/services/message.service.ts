@@ -7,7 +7,7 @@ import DataLoader from "dataloader";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
-import { MessageEventType, MessageKind } from "../domain/enums";
+import { ConversationKind, MessageEventType, MessageKind } from "../domain/enums";
 import {
   CLIENT_MESSAGE_ID,
   RECALL_WINDOW_MS,
@@ -56,7 +56,7 @@ export interface SendMessageData {
 const INTERACTIVE = new Set<string>([MessageKind.VOTE, MessageKind.TODO, MessageKind.FORM]);
 
 /** The digest that tells a repeated send from a different one: SHA-256 of the kind and the normalised content. */
-function digestOf(kind: MessageKind, content: Record<string, unknown>): string {
+export function digestOf(kind: MessageKind, content: Record<string, unknown>): string {
   return createHash("sha256")
     .update(JSON.stringify([kind, content]))
     .digest("hex");
@@ -119,6 +119,11 @@ export class MessageService {
     const conversation = data.botPk
       ? (await ctx.services.conversations.load(ctx, data.conversationPk, true))!
       : await ctx.services.conversations.get(ctx, data.conversationPk, "input.conversationId", true);
+    if (conversation.kind === ConversationKind.APP && !ctx.caller.member) {
+      // An app reaches a member only within its visibility: not into the APP conversation of one who left it.
+      const recipient = conversation.directKey!.slice(conversation.directKey!.lastIndexOf(":") + 1);
+      if (!(await ctx.loaders.member.load(recipient))) throw notFound("Conversation", "input.conversationId");
+    }
     if (kind === MessageKind.TODO) {
       const assignees = (content as unknown as TodoContentData).assigneeIds;
       const found = await ctx.db.one<{ n: number }>(
@@ -168,6 +173,8 @@ export class MessageService {
       audience: [conversationAudience(conversation.pk)],
       data: { conversationId: conversation.pk, seq: message.seq, kind },
     });
+    // The compliance audit's sensitive words (issue 14, item 8), recorded in this transaction.
+    await ctx.services.messageAudit.record(ctx, message);
     // Group robots' keyword auto-replies (issue 14, item 7): in this transaction, after this message.
     await ctx.services.groupBots.autoReply(ctx, conversation, message);
     return (await this.withState(ctx, [message]))[0];
@@ -344,7 +351,7 @@ export class MessageService {
    * Attaches the interactive state (tallies, completions, submissions, the caller's own answers) to
    * `messages`: one statement per interactive kind present, whatever the number of messages.
    */
-  private async withState(ctx: RequestContext, messages: Message[]): Promise<MessageView[]> {
+  async withState(ctx: RequestContext, messages: Message[]): Promise<MessageView[]> {
     const views = messages as MessageView[];
     for (const m of views) m.state = {};
     const live = views.filter((m) => INTERACTIVE.has(m.kind) && !m.recalledAt);
