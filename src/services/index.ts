@@ -18,7 +18,6 @@ import { AppMessageService } from "./app-message.service";
 import { systemClock } from "./clock";
 import { RateLimitService } from "./rate-limit.service";
 import { GroupBotService } from "./group-bot.service";
-import { MessageAuditService } from "./message-audit.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -39,7 +38,6 @@ export interface Services {
   appMessages: AppMessageService;
   rateLimits: RateLimitService;
   groupBots: GroupBotService;
-  messageAudit: MessageAuditService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -62,6 +60,5 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     appMessages: new AppMessageService(systemClock),
     rateLimits: new RateLimitService(),
     groupBots: new GroupBotService(systemClock),
-    messageAudit: new MessageAuditService(systemClock),
   };
 }
