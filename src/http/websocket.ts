@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import { WebSocketServer } from "ws";
-import { useServer } from "graphql-ws/use/ws";
-import { CloseCode, MessageType, stringifyMessage } from "graphql-ws";
+import { useServer, type Extra } from "graphql-ws/use/ws";
+import { CloseCode, MessageType, stringifyMessage, type Context, type SubscribePayload } from "graphql-ws";
 import {
   GraphQLError,
   Kind,
@@ -56,6 +56,30 @@ function releaseSlot(socket: object, id: string): void {
 function releaseSlots(socket: object): void {
   for (const release of heldSlots.get(socket)?.values() ?? []) release();
   heldSlots.delete(socket);
+}
+
+/** The operation ids of each socket from subscribe to end (see `onSubscribe`). */
+const usedIds = new WeakMap<object, Set<string>>();
+
+function inUse(socket: object): Set<string> {
+  let ids = usedIds.get(socket);
+  if (!ids) usedIds.set(socket, (ids = new Set()));
+  return ids;
+}
+
+/** The subscription streams each socket started, by operation id, ended when the socket closes. */
+const openStreams = new WeakMap<object, Map<string, AsyncGenerator<unknown>>>();
+
+function streamsOf(socket: object): Map<string, AsyncGenerator<unknown>> {
+  let streams = openStreams.get(socket);
+  if (!streams) openStreams.set(socket, (streams = new Map()));
+  return streams;
+}
+
+function isAsyncGenerator(value: unknown): value is AsyncGenerator<unknown> {
+  return (
+    typeof (value as AsyncGenerator<unknown> | null)?.[Symbol.asyncIterator] === "function" && typeof (value as AsyncGenerator<unknown>).return === "function"
+  );
 }
 
 /** The fan-out of the WebSocket endpoint on each HTTP server (tests and benchmarks read its counters). */
@@ -136,6 +160,72 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     }
     return pending;
   };
+  type Ctx = Context<Record<string, unknown> | undefined, Extra & Partial<WsExtra>>;
+  /** The checks and charge of one operation on a socket (see `onSubscribe`): its execution arguments, or its errors. */
+  const prepareSubscribe = async (ctx: Ctx, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    wsMetrics.start(ctx, id, payload.operationName);
+    // Before any await: ctx.subscriptions then holds the operations received so far, this one
+    // included (a burst of subscribe messages is counted in order, not all at once).
+    if (Object.keys(ctx.subscriptions).length > config.wsMaxOperations) {
+      const max = config.wsMaxOperations;
+      return [
+        asGraphQLError(
+          limitExceeded(`At most ${max} operations may run at once on one connection; complete one first.`, { limit: "operations", maximum: max }),
+        ),
+      ];
+    }
+    const { token, ip } = ctx.extra;
+    const requestId = randomUUID();
+    if (!token) return [asGraphQLError(new DomainError("UNAUTHENTICATED", "The connection has no access token."))];
+    try {
+      ctx.extra.principal = await tokens.authenticate(token, ip);
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      // The refusal is queued first, then the close frame (ws writes both in that order); graphql-ws's
+      // own send of the returned errors is then skipped, the socket being no longer open.
+      const formatted = [formatError(e, requestId)];
+      wsMetrics.error(ctx, id, formatted);
+      const refusal = stringifyMessage({ id, type: MessageType.Error, payload: formatted });
+      ctx.extra.socket.send(refusal);
+      ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden");
+      return [asGraphQLError(e)];
+    }
+    let release: (() => void) | undefined;
+    try {
+      const prepared = prepareOperation(schema, payload, ctx.extra.principal, limits);
+      if ("errors" in prepared) return prepared.errors;
+      const recheck = () => recheckToken(token, ip);
+      const contextValue = new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck);
+      contextValue.clientIp = ip;
+      // A subscription holds one of its token holder's slots until it ends (THROTTLED beyond them);
+      // starting it, like any operation on the socket, is charged as over HTTP. Events are free.
+      const operation = getOperationAST(prepared.document, payload.operationName);
+      const type = operation?.operation;
+      wsMetrics.prepared(ctx, id, type, contextValue, operation?.name?.value);
+      if (type === "subscription") {
+        release = deps.rateLimiter.subscriptions.acquire(ctx.extra.principal);
+        const socket = ctx;
+        fanoutTargets.set(contextValue, { socket: ctx.extra.socket, id, delivered: (result) => wsMetrics.next(socket, id, result) });
+      } else {
+        oneShot.add(contextValue);
+      }
+      await rateLimits.admit(contextValue, prepared.cost);
+      if (release) holdSlot(ctx, id, release);
+      return {
+        schema,
+        document: prepared.document,
+        operationName: payload.operationName,
+        variableValues: payload.variables,
+        contextValue,
+      };
+    } catch (e) {
+      release?.();
+      if (e instanceof DomainError) return [asGraphQLError(e)];
+      if (e instanceof GraphQLError) return [e];
+      throw e;
+    }
+  };
+
   const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -154,67 +244,22 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
         }
       },
       onSubscribe: async (ctx, id, payload) => {
-        wsMetrics.start(ctx, id, payload.operationName);
-        // Before any await: ctx.subscriptions then holds the operations received so far, this one
-        // included (a burst of subscribe messages is counted in order, not all at once).
-        if (Object.keys(ctx.subscriptions).length > config.wsMaxOperations) {
-          const max = config.wsMaxOperations;
-          return [
-            asGraphQLError(
-              limitExceeded(`At most ${max} operations may run at once on one connection; complete one first.`, { limit: "operations", maximum: max }),
-            ),
-          ];
+        // An id is in use from its subscribe to its end, whatever the client says meanwhile:
+        // graphql-ws forgets an id the client completes while its subscribe is still being
+        // authorised, and a second subscribe with that id would then start a stream nothing tracks.
+        const ids = inUse(ctx);
+        if (ids.has(id)) {
+          return [asGraphQLError(new DomainError("BAD_USER_INPUT", `Operation id "${id}" is still in use: wait for it to end before reusing it.`))];
         }
-        const { token, ip } = ctx.extra;
-        const requestId = randomUUID();
-        if (!token) return [asGraphQLError(new DomainError("UNAUTHENTICATED", "The connection has no access token."))];
-        try {
-          ctx.extra.principal = await tokens.authenticate(token, ip);
-        } catch (e) {
-          if (!(e instanceof DomainError)) throw e;
-          // The refusal is queued first, then the close frame (ws writes both in that order); graphql-ws's
-          // own send of the returned errors is then skipped, the socket being no longer open.
-          const formatted = [formatError(e, requestId)];
-          wsMetrics.error(ctx, id, formatted);
-          const refusal = stringifyMessage({ id, type: MessageType.Error, payload: formatted });
-          ctx.extra.socket.send(refusal);
-          ctx.extra.socket.close(CloseCode.Forbidden, "Forbidden");
-          return [asGraphQLError(e)];
-        }
-        let release: (() => void) | undefined;
-        try {
-          const prepared = prepareOperation(schema, payload, ctx.extra.principal, limits);
-          if ("errors" in prepared) return prepared.errors;
-          const recheck = () => recheckToken(token, ip);
-          const contextValue = new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck);
-          contextValue.clientIp = ip;
-          // A subscription holds one of its token holder's slots until it ends (THROTTLED beyond them);
-          // starting it, like any operation on the socket, is charged as over HTTP. Events are free.
-          const operation = getOperationAST(prepared.document, payload.operationName);
-          const type = operation?.operation;
-          wsMetrics.prepared(ctx, id, type, contextValue, operation?.name?.value);
-          if (type === "subscription") {
-            release = deps.rateLimiter.subscriptions.acquire(ctx.extra.principal);
-            const socket = ctx;
-            fanoutTargets.set(contextValue, { socket: ctx.extra.socket, id, delivered: (result) => wsMetrics.next(socket, id, result) });
-          } else {
-            oneShot.add(contextValue);
-          }
-          await rateLimits.admit(contextValue, prepared.cost);
-          if (release) holdSlot(ctx, id, release);
-          return {
-            schema,
-            document: prepared.document,
-            operationName: payload.operationName,
-            variableValues: payload.variables,
-            contextValue,
-          };
-        } catch (e) {
-          release?.();
-          if (e instanceof DomainError) return [asGraphQLError(e)];
-          if (e instanceof GraphQLError) return [e];
-          throw e;
-        }
+        ids.add(id);
+        const answer = await prepareSubscribe(ctx, id, payload);
+        if (Array.isArray(answer)) ids.delete(id);
+        return answer;
+      },
+      onOperation: (ctx, id, _payload, _args, result) => {
+        // Every stream a socket started ends with the socket, tracked here rather than by id alone.
+        if (isAsyncGenerator(result)) streamsOf(ctx).set(id, result);
+        return undefined;
       },
       onNext: async (ctx, id, _payload, args, result) => {
         const contextValue = args.contextValue as RequestContext;
@@ -236,9 +281,17 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
       },
       onComplete: (ctx, id) => {
         releaseSlot(ctx, id);
+        inUse(ctx).delete(id);
+        streamsOf(ctx).delete(id);
         wsMetrics.complete(ctx, id);
       },
-      onClose: (ctx) => releaseSlots(ctx),
+      onClose: async (ctx) => {
+        releaseSlots(ctx);
+        // Streams graphql-ws no longer tracks (see `onSubscribe`) end with their socket too.
+        const streams = [...streamsOf(ctx).values()];
+        openStreams.delete(ctx);
+        await Promise.all(streams.map((stream) => stream.return(undefined).catch(() => undefined)));
+      },
     },
     wsServer,
   );
