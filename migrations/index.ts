@@ -13,6 +13,7 @@ import { ReadReceipts1796200000200 } from "./1796200000200-ReadReceipts";
 import { MessageReminders1796200000300 } from "./1796200000300-MessageReminders";
 import { Deployment1796300000000 } from "./1796300000000-Deployment";
 import { GroupBots1796400000000 } from "./1796400000000-GroupBots";
+import { MessageAudit1796400000100 } from "./1796400000100-MessageAudit";
 import { AppMessages1796500000000 } from "./1796500000000-AppMessages";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
@@ -31,5 +32,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   MessageReminders1796200000300,
   Deployment1796300000000,
   GroupBots1796400000000,
+  MessageAudit1796400000100,
   AppMessages1796500000000,
 ];

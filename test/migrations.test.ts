@@ -30,8 +30,8 @@ const TABLES = [
 const SSO_TABLES = ["activation_link", "audit_log", "member_credential", "oauth_code", "refresh_token", "revoked_token", "vendor_app"];
 /** Messaging (issue 14). */
 const MESSAGING_TABLES = ["conversation", "conversation_member", "message", "message_ballot", "message_form_submission", "message_todo_done"];
-/** Group robots (issue 14, item 7). */
-const BOT_TABLES = ["auto_reply_rule", "group_bot"];
+/** Group robots and the compliance audit (issue 14, items 7 and 8). */
+const BOT_TABLES = ["auto_reply_rule", "group_bot", "message_audit_hit", "sensitive_word"];
 
 /** The indexes the entities mark `synchronize: false` (created by raw SQL in the migration). */
 const RAW_INDEXES = [

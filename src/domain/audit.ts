@@ -20,5 +20,6 @@ export const AUDIT_ACTIONS = [
   "GROUP_BOT_REMOVED",
   "AUTO_REPLY_RULE_CREATED",
   "AUTO_REPLY_RULE_REMOVED",
+  "SENSITIVE_WORDS_SET",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

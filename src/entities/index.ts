@@ -25,6 +25,8 @@ import { MessageFormSubmission } from "./message-form-submission.entity";
 import { Deployment } from "./deployment.entity";
 import { GroupBot } from "./group-bot.entity";
 import { AutoReplyRule } from "./auto-reply-rule.entity";
+import { SensitiveWord } from "./sensitive-word.entity";
+import { MessageAuditHit } from "./message-audit-hit.entity";
 
 /** Every entity, for the DataSource. */
 export const ENTITIES = [
@@ -55,4 +57,6 @@ export const ENTITIES = [
   Deployment,
   GroupBot,
   AutoReplyRule,
+  SensitiveWord,
+  MessageAuditHit,
 ];

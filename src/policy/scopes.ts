@@ -7,6 +7,8 @@ export const SCOPES = {
   "directory:write": "Create, change and delete departments and members within the visibility scope.",
   "messages:read": "Read conversations and messages.",
   "messages:send": "Send messages.",
+  "messages:audit":
+    "The compliance audit of messages (issue 14): keep the corp's sensitive words and read the messages that contained one, across every conversation. Corp administrators only (an app on its own, or a corp administrator member), through an app that sees the whole corp.",
   "customers:read": "Read customers (external contacts) and their tags.",
   "customers:write": "Change customers and their tags.",
   "apps:admin": "Manage the corp's apps, their secrets and visibility.",

@@ -14,6 +14,7 @@ import { MessageEventResolver } from "./message-event.resolver";
 import { AppMessageResolver } from "./app-message.resolver";
 import { RateLimitResolver } from "./rate-limit.resolver";
 import { GroupBotResolver, MessageSenderBotResolver } from "./group-bot.resolver";
+import { MessageAuditResolver } from "./message-audit.resolver";
 
 /** Every resolver class of the schema. */
 export const RESOLVERS = [
@@ -38,4 +39,5 @@ export const RESOLVERS = [
   RateLimitResolver,
   GroupBotResolver,
   MessageSenderBotResolver,
+  MessageAuditResolver,
 ] as const;

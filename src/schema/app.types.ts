@@ -197,6 +197,7 @@ const AUDIT_DESCRIPTIONS: Record<AuditAction, string> = {
   GROUP_BOT_REMOVED: "removeGroupBot.",
   AUTO_REPLY_RULE_CREATED: "createAutoReplyRule.",
   AUTO_REPLY_RULE_REMOVED: "removeAutoReplyRule.",
+  SENSITIVE_WORDS_SET: "setSensitiveWords (the compliance audit's word list; detail: the words added and removed).",
 };
 registerEnumType(AuditActionEnum, {
   name: "AuditAction",

@@ -1,8 +1,8 @@
 import { badInput, notFound } from "../errors/domain-error";
 
 /** Types that have global ids. */
-export type NodeTypeName = "Corp" | "App" | "Department" | "Member" | "Conversation" | "Message" | "GroupBot" | "AutoReplyRule";
-const NODE_TYPES: readonly NodeTypeName[] = ["Corp", "App", "Department", "Member", "Conversation", "Message", "GroupBot", "AutoReplyRule"];
+export type NodeTypeName = "Corp" | "App" | "Department" | "Member" | "Conversation" | "Message" | "GroupBot" | "AutoReplyRule" | "MessageAuditHit";
+const NODE_TYPES: readonly NodeTypeName[] = ["Corp", "App", "Department", "Member", "Conversation", "Message", "GroupBot", "AutoReplyRule", "MessageAuditHit"];
 
 /**
  * Opaque global ids (`base64url("Type:pk")`), encoded and decoded only at the API edge; services

@@ -18,6 +18,7 @@ import { AppMessageService } from "./app-message.service";
 import { systemClock } from "./clock";
 import { RateLimitService } from "./rate-limit.service";
 import { GroupBotService } from "./group-bot.service";
+import { MessageAuditService } from "./message-audit.service";
 
 /** Every domain service; resolvers reach them through `ctx.services`. */
 export interface Services {
@@ -38,6 +39,7 @@ export interface Services {
   appMessages: AppMessageService;
   rateLimits: RateLimitService;
   groupBots: GroupBotService;
+  messageAudit: MessageAuditService;
 }
 
 export function createServices(pool: Pool, dataSource: DataSource): Services {
@@ -60,5 +62,6 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     appMessages: new AppMessageService(systemClock),
     rateLimits: new RateLimitService(),
     groupBots: new GroupBotService(systemClock),
+    messageAudit: new MessageAuditService(systemClock),
   };
 }

@@ -173,6 +173,8 @@ export class MessageService {
       audience: [conversationAudience(conversation.pk)],
       data: { conversationId: conversation.pk, seq: message.seq, kind },
     });
+    // The compliance audit's sensitive words (issue 14, item 8), recorded in this transaction.
+    await ctx.services.messageAudit.record(ctx, message);
     // Group robots' keyword auto-replies (issue 14, item 7): in this transaction, after this message.
     await ctx.services.groupBots.autoReply(ctx, conversation, message);
     return (await this.withState(ctx, [message]))[0];
