@@ -312,6 +312,10 @@ describe("rate limits over HTTP and WebSocket", () => {
     ]);
     // Only an apps:admin caller: the app itself (directory:read) may not raise or lower anything.
     expectOneError(await gw.gql(app.token, SET_LIMIT, { input: { appId, capacity: 10, restoreRate: 1 } }), "FORBIDDEN");
+    // Nor may an administrator app change its own (lowered, it could raise itself back).
+    const self = await gw.gql(corp.token, SET_LIMIT, { input: { appId: toAppId(corp.appPk), capacity: 10, restoreRate: 1 } });
+    expectOneError(self, "FORBIDDEN");
+    expect(self.body.errors![0].message).toBe("An app cannot change its own rate limit: use another administrator app.");
 
     const set = await gw.data(corp.token, SET_LIMIT, { input: { appId, capacity: 200, restoreRate: 5 } });
     expect(set.setAppRateLimit.app.rateLimit).toEqual({ capacity: 200, restoreRate: 5, lowered: true });

@@ -5,7 +5,7 @@ import { writeAudit } from "./audit";
 import { App } from "../entities/app.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
-import { badInput, conflict, limitExceeded, notFound } from "../errors/domain-error";
+import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { appBucket, editionBucket } from "../domain/editions";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
@@ -209,6 +209,8 @@ export class AppApiService {
    */
   async setRateLimit(ctx: RequestContext, pk: string, capacity: number | null, restoreRate: number | null): Promise<App> {
     const app = await this.get(ctx, pk, "input.appId");
+    // A lowered app holding apps:admin could otherwise raise itself back (as disableApp refuses itself).
+    if (ctx.caller.appId === pk) throw forbidden("An app cannot change its own rate limit: use another administrator app.");
     if ((capacity === null) !== (restoreRate === null)) {
       throw badInput(capacity === null ? "input.capacity" : "input.restoreRate", "Give both capacity and restoreRate, or neither (the edition's).");
     }
