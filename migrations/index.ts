@@ -15,6 +15,7 @@ import { Deployment1796300000000 } from "./1796300000000-Deployment";
 import { GroupBots1796400000000 } from "./1796400000000-GroupBots";
 import { MessageAudit1796400000100 } from "./1796400000100-MessageAudit";
 import { AppMessages1796500000000 } from "./1796500000000-AppMessages";
+import { DoNotDisturb1796500000100 } from "./1796500000100-DoNotDisturb";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -34,4 +35,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   GroupBots1796400000000,
   MessageAudit1796400000100,
   AppMessages1796500000000,
+  DoNotDisturb1796500000100,
 ];

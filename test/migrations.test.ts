@@ -29,7 +29,15 @@ const TABLES = [
 /** Apps and SSO (issue 5). */
 const SSO_TABLES = ["activation_link", "audit_log", "member_credential", "oauth_code", "refresh_token", "revoked_token", "vendor_app"];
 /** Messaging (issue 14). */
-const MESSAGING_TABLES = ["conversation", "conversation_member", "message", "message_ballot", "message_form_submission", "message_todo_done"];
+const MESSAGING_TABLES = [
+  "conversation",
+  "conversation_member",
+  "member_do_not_disturb",
+  "message",
+  "message_ballot",
+  "message_form_submission",
+  "message_todo_done",
+];
 /** Group robots and the compliance audit (issue 14, items 7 and 8). */
 const BOT_TABLES = ["auto_reply_rule", "group_bot", "message_audit_hit", "sensitive_word"];
 

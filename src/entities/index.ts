@@ -23,6 +23,7 @@ import { MessageBallot } from "./message-ballot.entity";
 import { MessageTodoDone } from "./message-todo-done.entity";
 import { MessageFormSubmission } from "./message-form-submission.entity";
 import { Deployment } from "./deployment.entity";
+import { MemberDoNotDisturb } from "./member-do-not-disturb.entity";
 import { GroupBot } from "./group-bot.entity";
 import { AutoReplyRule } from "./auto-reply-rule.entity";
 import { SensitiveWord } from "./sensitive-word.entity";
@@ -55,6 +56,7 @@ export const ENTITIES = [
   MessageTodoDone,
   MessageFormSubmission,
   Deployment,
+  MemberDoNotDisturb,
   GroupBot,
   AutoReplyRule,
   SensitiveWord,

@@ -12,6 +12,7 @@ import { ConversationMembershipResolver, ConversationResolver } from "./conversa
 import { MessageResolver, MessageSenderResolver, ReadReceiptResolver, TodoAssigneeResolver } from "./message.resolver";
 import { MessageEventResolver } from "./message-event.resolver";
 import { AppMessageResolver } from "./app-message.resolver";
+import { DoNotDisturbResolver } from "./do-not-disturb.resolver";
 import { RateLimitResolver } from "./rate-limit.resolver";
 import { GroupBotResolver, MessageSenderBotResolver } from "./group-bot.resolver";
 import { MessageAuditResolver } from "./message-audit.resolver";
@@ -36,6 +37,7 @@ export const RESOLVERS = [
   ReadReceiptResolver,
   MessageEventResolver,
   AppMessageResolver,
+  DoNotDisturbResolver,
   RateLimitResolver,
   GroupBotResolver,
   MessageSenderBotResolver,

@@ -15,6 +15,7 @@ import { ConversationService } from "./conversation.service";
 import { MessageService } from "./message.service";
 import { MessageEventService } from "./message-event.service";
 import { AppMessageService } from "./app-message.service";
+import { DoNotDisturbService } from "./do-not-disturb.service";
 import { systemClock } from "./clock";
 import { RateLimitService } from "./rate-limit.service";
 import { GroupBotService } from "./group-bot.service";
@@ -37,6 +38,7 @@ export interface Services {
   messages: MessageService;
   messageEvents: MessageEventService;
   appMessages: AppMessageService;
+  doNotDisturb: DoNotDisturbService;
   rateLimits: RateLimitService;
   groupBots: GroupBotService;
   messageAudit: MessageAuditService;
@@ -58,8 +60,9 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     health: new HealthService(),
     conversations: new ConversationService(systemClock),
     messages: new MessageService(systemClock),
-    messageEvents: new MessageEventService(),
+    messageEvents: new MessageEventService(systemClock),
     appMessages: new AppMessageService(systemClock),
+    doNotDisturb: new DoNotDisturbService(),
     rateLimits: new RateLimitService(),
     groupBots: new GroupBotService(systemClock),
     messageAudit: new MessageAuditService(systemClock),

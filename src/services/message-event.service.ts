@@ -8,6 +8,8 @@ import { requireScopes } from "../policy/require";
 import { takesPart } from "../policy/messaging";
 import type { Scope } from "../policy/scopes";
 import { conversationAudience, memberAudience } from "./conversation.service";
+import { inDoNotDisturb, type DoNotDisturbWindow } from "../domain/messaging";
+import type { Clock } from "./clock";
 
 /**
  * The scopes a messages event stream needs: declared on `messageEvents` (`@Authorized`, checked when
@@ -39,9 +41,13 @@ export function conversationOf(record: EventRecord): string {
  * their removal from a group). Whether a member takes part, and has muted the conversation
  * (`notify: false`), is read once per conversation and read again after each membership or
  * settings event of that conversation, which the same ordered stream carries. Like
- * `directoryEvents`, the token is checked again at most every SUBSCRIPTION_RECHECK_SECONDS.
+ * `directoryEvents`, the token is checked again at most every SUBSCRIPTION_RECHECK_SECONDS. While
+ * the member's do-not-disturb window applies (at `clock`'s now; the window is read when the stream
+ * starts and at each re-check), every event is delivered with `notify: false` too.
  */
 export class MessageEventService {
+  constructor(public clock: Clock) {}
+
   /** A reminder reaches the members other than the sender whose read pointer is below the message's seq, when it is delivered. */
   private async remindsMe(ctx: RequestContext, conversationPk: string, record: EventRecord): Promise<boolean> {
     const member = ctx.caller.member;
@@ -62,6 +68,8 @@ export class MessageEventService {
     }
     if (conversationPk !== null) await ctx.services.conversations.get(ctx, conversationPk, "conversationId");
     const access = new Map<string, { takesPart: boolean; muted: boolean }>();
+    const memberPk = ctx.caller.member?.id ?? null;
+    let quiet: DoNotDisturbWindow | null = memberPk ? await ctx.services.doNotDisturb.find(ctx, memberPk) : null;
     const accessOf = async (pk: string) => {
       let known = access.get(pk);
       if (!known) {
@@ -83,6 +91,7 @@ export class MessageEventService {
             requireScopes(ctx.caller, MESSAGE_EVENTS_SCOPES);
             checked = Date.now();
             access.clear();
+            quiet = memberPk ? await ctx.services.doNotDisturb.find(ctx, memberPk) : null;
           }
           const pk = conversationOf(record);
           if (conversationPk !== null && pk !== conversationPk) continue;
@@ -92,7 +101,7 @@ export class MessageEventService {
           const known = await accessOf(pk);
           if (record.type === MessageEventType.MESSAGE_REMINDED && !(known.takesPart && (await this.remindsMe(ctx, pk, record)))) continue;
           if (toMe || (known.takesPart && record.audience.includes(conversationAudience(pk)))) {
-            await push({ record, conversationPk: pk, notify: !known.muted });
+            await push({ record, conversationPk: pk, notify: !known.muted && !(quiet && inDoNotDisturb(quiet, this.clock.now())) });
           }
         }
       } finally {
