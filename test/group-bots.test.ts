@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { Client as WsClient } from "graphql-ws";
 import { TestGateway, expectOneError, expectUnchanged, pk, type TestApp, type TestCorp, type Untyped } from "./harness";
 import { MemoryBuckets } from "../src/ratelimit/bucket";
@@ -317,6 +320,32 @@ describe("group robots", () => {
     expect((await hook(appBot.webhookUrl, text("from the app's robot"))).body.errcode).toBe(0);
     // The refusals changed nothing: the robot still posts.
     expect((await hook(webhookUrl, text("still mine"))).body.errcode).toBe(0);
+  });
+
+  it("the README's example runs as written: a robot in the messaging example's group posts with curl", async () => {
+    const readme = readFileSync(path.resolve(__dirname, "..", "README.md"), "utf8");
+    const from = readme.indexOf("## Messaging (first slice");
+    const section = readme.slice(from, readme.indexOf("\n## ", from + 1));
+    const [messaging, robots] = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((x) => x[1]);
+    expect(robots).toContain(`curl -X POST "$WEBHOOK" -H 'content-type: application/json' -d '{"msgtype":"text","text":{"content":"hello"}}'`);
+    const readmeCorp = await gw.createCorp("Readme");
+    // The test gateway's PUBLIC_URL is not its address: the URL the robot got is pointed at it.
+    const robotsHere = robots.replace(/^(WEBHOOK=.*)$/m, `$1\nWEBHOOK=\${WEBHOOK/http:\\/\\/workgraph.test/${gw.url.replaceAll("/", "\\/")}}`);
+    const script = ["set -euo pipefail", messaging, robotsHere].join("\n").replaceAll("http://localhost:4000", gw.url);
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("bash", ["-c", script], { env: { ...process.env, TOKEN: readmeCorp.token } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+    // curl writes its progress meter to stderr (the README's command is not silenced): the exit code tells.
+    expect({ code: result.code, stderr: result.code === 0 ? "" : result.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(result.stdout.trim().split("\n").pop()).toBe('{"errcode":0,"errmsg":"ok"}');
+    expect(
+      await gw.sql(`SELECT m.kind, m.content, b.name FROM message m JOIN group_bot b ON b.id = m.sender_bot_id WHERE m.corp_id = $1`, [readmeCorp.corpPk]),
+    ).toEqual([{ kind: "TEXT", content: { content: "hello" }, name: "Deal bot" }]);
   });
 
   it("at most 10 robots a group", async () => {
