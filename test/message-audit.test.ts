@@ -1,4 +1,6 @@
 import { TestGateway, expectOneError, expectUnchanged, pk, type TestApp, type TestCorp, type Untyped } from "./harness";
+import { RequestContext } from "../src/context";
+import type { Message } from "../src/entities/message.entity";
 
 /**
  * The compliance audit of messages (issue 14, item 8): corp administrators keep the sensitive
@@ -209,5 +211,29 @@ describe("compliance audit", () => {
   it("an empty list ends the audit: later messages record nothing", async () => {
     await gw.data(t.admin, SET_WORDS, { input: { words: [] } });
     await expectUnchanged(rows, () => send(t.alice, g1, { text: { content: "leak leak" } }));
+  });
+
+  it("recordMany (for set-based sends): one statement for many messages, texts shared or not", async () => {
+    const sent = [
+      await send(t.alice, g1, { text: { content: "a LEAK" } }),
+      await send(t.bob, g2, { text: { content: "a LEAK" } }),
+      await send(t.bob, g2, { text: { content: "salary and leak" } }),
+      await send(t.bob, g2, { image: { url: "https://example.com/leak.png" } }),
+    ];
+    await gw.data(t.admin, SET_WORDS, { input: { words: ["leak", "salary"] } });
+    const messages = await gw.sql<Message>(
+      `SELECT id::text AS pk, kind, content, conversation_id::text AS "conversationId" FROM message WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [sent.map((x) => pk(x.id))],
+    );
+    const ctx = new RequestContext(gw.deps, await gw.deps.tokens.authenticate(auditApp.token, "127.0.0.1"), "test");
+    const mark = (await rows()).length;
+    await ctx.transaction(() => gw.deps.services.messageAudit.recordMany(ctx, messages));
+    expect(ctx.stats.statements).toBe(1);
+    expect((await rows()).slice(mark).map((r: Untyped) => [r.message, r.word, r.member])).toEqual([
+      [pk(sent[0].id), "leak", pk(m.alice)],
+      [pk(sent[1].id), "leak", pk(m.bob)],
+      [pk(sent[2].id), "leak", pk(m.bob)],
+      [pk(sent[2].id), "salary", pk(m.bob)],
+    ]);
   });
 });

@@ -72,16 +72,42 @@ export class MessageAuditService {
 
   /**
    * Records the sensitive words `message` contains (called by `MessageService.send` in its
-   * transaction, so the record commits with the message or not at all): one statement, the words
-   * compared in the database against the message's text key, whatever the length of the list.
+   * transaction, so the record commits with the message or not at all). See `recordMany`.
    */
-  async record(ctx: RequestContext, message: Message): Promise<void> {
-    const text = matchKey(messageText(message.kind, message.content));
-    if (!text) return;
+  record(ctx: RequestContext, message: Message): Promise<void> {
+    return this.recordMany(ctx, [message]);
+  }
+
+  /**
+   * Records the sensitive words each of `messages` (inserted in the current transaction) contains:
+   * one statement whatever the number of messages and words, the words compared in the database
+   * with each distinct text's key (messages of one set-based send share theirs), in message order.
+   */
+  async recordMany(ctx: RequestContext, messages: readonly Message[]): Promise<void> {
+    const keys: string[] = [];
+    const keyIndex = new Map<string, number>();
+    const ids: string[] = [];
+    const refs: number[] = [];
+    for (const m of messages) {
+      const text = matchKey(messageText(m.kind, m.content));
+      if (!text) continue;
+      let k = keyIndex.get(text);
+      if (k === undefined) {
+        k = keys.push(text);
+        keyIndex.set(text, k);
+      }
+      ids.push(m.pk);
+      refs.push(k);
+    }
+    if (!ids.length) return;
     await ctx.db.exec(
       `INSERT INTO message_audit_hit (corp_id, message_id, conversation_id, seq, sender_member_id, sender_app_id, sender_bot_id, word, word_key, occurred_at)
-       SELECT $1, $2, $3, $4, $5, $6, $7, w.word, w.word_key, $8 FROM sensitive_word w WHERE w.corp_id = $1 AND strpos($9, w.word_key) > 0 ORDER BY w.id`,
-      [message.pk, message.conversationId, message.seq, message.senderMemberId, message.senderAppId, message.senderBotId ?? null, message.createdAt, text],
+       SELECT $1, m.id, m.conversation_id, m.seq, m.sender_member_id, m.sender_app_id, m.sender_bot_id, w.word, w.word_key, m.created_at
+         FROM unnest($2::bigint[], $3::int[]) AS x(id, k)
+         JOIN message m ON m.corp_id = $1 AND m.id = x.id
+         JOIN sensitive_word w ON w.corp_id = $1 AND strpos(($4::text[])[x.k], w.word_key) > 0
+        ORDER BY m.id, w.id`,
+      [ids, refs, keys],
     );
   }
 
