@@ -16,6 +16,7 @@ import { GroupBots1796400000000 } from "./1796400000000-GroupBots";
 import { MessageAudit1796400000100 } from "./1796400000100-MessageAudit";
 import { AppMessages1796500000000 } from "./1796500000000-AppMessages";
 import { DoNotDisturb1796500000100 } from "./1796500000100-DoNotDisturb";
+import { MessageRetention1796500000200 } from "./1796500000200-MessageRetention";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -36,4 +37,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   MessageAudit1796400000100,
   AppMessages1796500000000,
   DoNotDisturb1796500000100,
+  MessageRetention1796500000200,
 ];

@@ -95,6 +95,8 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
   const deps = await createDeps(config, dataSource);
   // Import jobs left QUEUED or RUNNING by a gateway that died are marked FAILED (now and every minute).
   deps.services.imports.startRecovery();
+  // Messages older than 90 days are purged (now and every hour; one instance at a time).
+  deps.services.messageRetention.start();
   const schema = await buildWorkgraphSchema(deps.bus);
   const limits = documentLimits(config);
   let draining = false;
@@ -143,6 +145,7 @@ export async function createGateway(config: Config, dataSource: DataSource): Pro
       deps.redis?.disconnect();
       deps.redisSubscriber?.disconnect();
       await deps.services.imports.shutdown();
+      await deps.services.messageRetention.stop();
       if (dataSource.isInitialized) await dataSource.destroy();
       log.info("gateway stopped");
     },

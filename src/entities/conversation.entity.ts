@@ -87,6 +87,14 @@ export class Conversation {
   @Column({ name: "last_message_at", type: "timestamptz", nullable: true })
   lastMessageAt: Date | null;
 
+  /** The highest `seq` the retention job purged (0: none); history starts after it. */
+  @Column({ name: "purged_seq", type: "bigint", default: 0 })
+  purgedSeq: string;
+
+  /** The retention job's cut-off when it last purged messages of this conversation: older ones are gone (null: none purged). */
+  @Column({ name: "history_purged_before", type: "timestamptz", nullable: true })
+  historyPurgedBefore: Date | null;
+
   /** The newest message's time, or the creation time before the first: what `conversations` sorts by. */
   @Column({ name: "last_activity_at", type: "timestamptz" })
   lastActivityAt: Date;

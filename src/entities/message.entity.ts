@@ -22,6 +22,7 @@ import { toGlobalId } from "../schema/global-id";
 @Check("message_kind_check", `"kind" IN ('TEXT', 'MARKDOWN', 'IMAGE', 'FILE', 'LINK_CARD', 'TODO', 'VOTE', 'FORM')`)
 @Check("message_sender_check", `num_nonnulls("sender_member_id", "sender_app_id", "sender_bot_id") = 1`)
 @Check("message_seq_check", `"seq" > 0`)
+@Index("message_created_at_idx", ["createdAt"])
 @Index("message_app_send_idx", ["corpId", "senderAppId", "appSendDigest", "createdAt"], { where: `"app_send_digest" IS NOT NULL` })
 export class Message {
   @PrimaryGeneratedColumn("identity", { name: "id", type: "bigint", primaryKeyConstraintName: "message_pkey" })

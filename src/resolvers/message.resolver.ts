@@ -107,7 +107,7 @@ export class MessageResolver {
   @Paged()
   @Query(() => MessageConnection, {
     description:
-      "A conversation's messages by `seq`, oldest first: `first`/`after` pages forwards, `last`/`before` backwards (`last: 20` alone: the newest 20). NOT_FOUND when you do not take part in the conversation.",
+      "A conversation's messages by `seq`, oldest first: `first`/`after` pages forwards, `last`/`before` backwards (`last: 20` alone: the newest 20). NOT_FOUND when you do not take part in the conversation. Messages are kept 90 days: `historyPurgedBefore` says where history starts, and an `after` cursor into the purged part is BAD_USER_INPUT on `after` (never a silent gap).",
   })
   messages(
     @Ctx() ctx: RequestContext,

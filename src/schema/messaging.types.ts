@@ -17,7 +17,14 @@ import { fromGlobalId } from "./global-id";
 export class ConversationConnection extends ConnectionType(Conversation, "Conversation", "conversation") {}
 
 @ObjectType("MessageConnection", { description: "A page of messages, by `seq`." })
-export class MessageConnection extends ConnectionType(Message, "Message", "message") {}
+export class MessageConnection extends ConnectionType(Message, "Message", "message") {
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      "Where the conversation's history starts: messages sent before this time were purged (they are kept 90 days); null when none was. A cursor (`after`) into the purged part is refused with BAD_USER_INPUT on `after`.",
+  })
+  historyPurgedBefore?: Date | null;
+}
 
 @ObjectType("ConversationSettings", { simpleResolvers: true, description: "The caller's own settings of a conversation (source §2)." })
 export class ConversationSettings {

@@ -16,6 +16,7 @@ import { MessageService } from "./message.service";
 import { MessageEventService } from "./message-event.service";
 import { AppMessageService } from "./app-message.service";
 import { DoNotDisturbService } from "./do-not-disturb.service";
+import { MessageRetentionService } from "./message-retention.service";
 import { systemClock } from "./clock";
 import { RateLimitService } from "./rate-limit.service";
 import { GroupBotService } from "./group-bot.service";
@@ -39,6 +40,7 @@ export interface Services {
   messageEvents: MessageEventService;
   appMessages: AppMessageService;
   doNotDisturb: DoNotDisturbService;
+  messageRetention: MessageRetentionService;
   rateLimits: RateLimitService;
   groupBots: GroupBotService;
   messageAudit: MessageAuditService;
@@ -63,6 +65,7 @@ export function createServices(pool: Pool, dataSource: DataSource): Services {
     messageEvents: new MessageEventService(systemClock),
     appMessages: new AppMessageService(systemClock),
     doNotDisturb: new DoNotDisturbService(),
+    messageRetention: new MessageRetentionService(pool, systemClock),
     rateLimits: new RateLimitService(),
     groupBots: new GroupBotService(systemClock),
     messageAudit: new MessageAuditService(systemClock),

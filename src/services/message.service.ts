@@ -88,9 +88,19 @@ export class MessageService {
     return message;
   }
 
-  /** A conversation's messages by `seq` (keyset on seq: `first`/`after` forwards, `last`/`before` backwards). */
-  async list(ctx: RequestContext, conversationPk: string, window: PageWindow): Promise<Connection<MessageView>> {
+  /**
+   * A conversation's messages by `seq` (keyset on seq: `first`/`after` forwards, `last`/`before`
+   * backwards), with where its history starts (`historyPurgedBefore`). An `after` cursor older than
+   * the retention job's last purge would skip purged messages: BAD_USER_INPUT on `after` instead.
+   */
+  async list(ctx: RequestContext, conversationPk: string, window: PageWindow): Promise<Connection<MessageView> & { historyPurgedBefore: Date | null }> {
     const conversation = await ctx.services.conversations.get(ctx, conversationPk, "conversationId");
+    if (window.after && BigInt(window.after[0]) < BigInt(conversation.purgedSeq)) {
+      throw badInput(
+        "after",
+        `The history of this conversation before ${conversation.historyPurgedBefore!.toISOString()} was purged (messages are kept 90 days): messages after this cursor up to seq ${conversation.purgedSeq} are gone. Start again without after (the oldest kept message comes first).`,
+      );
+    }
     const params = new SqlParams();
     const page = await paginate<Record<string, unknown>, MessageView>(ctx.db, window, {
       select: selectList(ctx.deps.dataSource, Message, "m"),
@@ -102,7 +112,7 @@ export class MessageService {
       map: (row) => hydrate(Message, row) as MessageView,
     });
     await this.withState(ctx, page.nodes);
-    return page;
+    return Object.assign(page, { historyPurgedBefore: conversation.historyPurgedBefore });
   }
 
   /**
