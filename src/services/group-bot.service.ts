@@ -52,9 +52,9 @@ const actor = (ctx: RequestContext): Record<string, string> =>
 export class GroupBotService {
   constructor(public clock: Clock) {}
 
-  private webhookUrl(ctx: RequestContext | AppDeps, key: string): string {
-    const config = "deps" in ctx ? ctx.deps.config : ctx.config;
-    return `${config.publicUrl}/hooks/bots/${key}`;
+  /** `PUBLIC_URL/hooks/bots/<key>`: the URL that carries the key (`rest/group-bot-hooks.ts`). */
+  private webhookUrl(ctx: RequestContext, key: string): string {
+    return `${ctx.deps.config.publicUrl}/hooks/bots/${key}`;
   }
 
   /** A group the caller manages, locked (FOR UPDATE) with `lock`; NOT_FOUND when the caller does not take part, BAD_USER_INPUT for another kind. */
