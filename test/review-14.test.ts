@@ -8,7 +8,8 @@ import { toGlobalId } from "../src/schema/global-id";
  * outside reviewer. Each `it.failing` is a finding (see the report): it fails today and passes once
  * fixed, then becomes a plain `it`. The plain `it`s are attacks that hold and should keep holding.
  *
- *  1. sendAppMessage bypasses the compliance audit (no message_audit_hit for an app message).
+ *  1. sendAppMessage bypassed the compliance audit (no message_audit_hit for an app message); fixed
+ *     in the shared working tree while this review ran (a plain `it` now).
  *  2. MessageRead events carry every member's read pointer to every member of the conversation,
  *     while `readReceipt` is for the sender only.
  *  3. The compliance audit is evaded with a zero-width space or a soft hyphen inside a word.
@@ -101,7 +102,7 @@ describe("review of issue 14", () => {
   afterAll(() => gw.stop());
 
   describe("findings", () => {
-    it.failing("FINDING 1: an app message containing a sensitive word is recorded by the compliance audit", async () => {
+    it("FINDING 1 (fixed in the working tree during the review: AppMessageService.send calls recordMany): an app message containing a sensitive word is recorded by the compliance audit", async () => {
       const res = await gw.data(messagingApp.token, SEND_APP, {
         input: { to: { memberIds: [m.alice, m.bob] }, message: { text: { content: "leak of the Q3 numbers" } } },
       });
