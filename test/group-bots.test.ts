@@ -326,7 +326,9 @@ describe("group robots", () => {
     const readme = readFileSync(path.resolve(__dirname, "..", "README.md"), "utf8");
     const from = readme.indexOf("## Messaging (first slice");
     const section = readme.slice(from, readme.indexOf("\n## ", from + 1));
-    const [messaging, robots] = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((x) => x[1]);
+    const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((x) => x[1]);
+    // The section's first block (the group, `gql`, `pick`), then the robot's.
+    const [messaging, robots] = [blocks[0], blocks.find((b) => b.includes("createGroupBot"))!];
     expect(robots).toContain(`curl -X POST "$WEBHOOK" -H 'content-type: application/json' -d '{"msgtype":"text","text":{"content":"hello"}}'`);
     const readmeCorp = await gw.createCorp("Readme");
     // The test gateway's PUBLIC_URL is not its address: the URL the robot got is pointed at it.
@@ -354,5 +356,46 @@ describe("group robots", () => {
       await createBot(t.owner, g, `Bot ${i}`);
     }
     await refusedGql(t.owner, CREATE_BOT, { input: { conversationId: g, name: "Bot 11" } }, "LIMIT_EXCEEDED", "input.conversationId", { maximum: 10 });
+  });
+});
+
+const REDIS_URL = process.env.REDIS_URL;
+
+(REDIS_URL ? describe : describe.skip)("a robot's bucket across two instances sharing Redis", () => {
+  let gw: TestGateway;
+  let second: { url: string; stop: () => Promise<void> };
+  beforeAll(async () => {
+    gw = await TestGateway.start({ REDIS_URL: REDIS_URL! });
+    second = await gw.sibling({ REDIS_URL: REDIS_URL! });
+  });
+  afterAll(async () => {
+    await second.stop();
+    await gw.stop();
+  });
+
+  it("30 concurrent posts split over both instances admit 20 (plus what refilled meanwhile), the rest 429 / 45009", async () => {
+    const corp = await gw.createCorp("Shared robot");
+    const owner = await gw.createMember(corp.token, { employeeId: "o", name: "Owner", departmentIds: [corp.rootId], status: "ACTIVE" });
+    const token = gw.memberToken(corp.corpPk, { clientId: corp.clientId }, pk(owner));
+    const group = (await gw.data(token, CREATE_GROUP, { input: { name: "Shared", memberIds: [] } })).createGroup.conversation.id;
+    const { webhookUrl } = (await gw.data(token, CREATE_BOT, { input: { conversationId: group, name: "Busy" } })).createGroupBot;
+    const path = new URL(webhookUrl).pathname;
+    const started = Date.now();
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const res = await fetch(`${i % 2 ? second.url : gw.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ msgtype: "text", text: { content: `n${i}` } }),
+        });
+        return { status: res.status, body: (await res.json()) as Untyped };
+      }),
+    );
+    const elapsed = (Date.now() - started) / 1000;
+    const admitted = responses.filter((r) => r.status === 200).length;
+    expect(admitted).toBeGreaterThanOrEqual(20);
+    expect(admitted).toBeLessThanOrEqual(20 + Math.floor(elapsed / 3));
+    expect(responses.filter((r) => r.status !== 200).every((r) => r.status === 429 && r.body.errcode === 45009)).toBe(true);
+    expect(await gw.sql(`SELECT count(*)::int AS n FROM message WHERE conversation_id = $1`, [pk(group)])).toEqual([{ n: admitted }]);
   });
 });
