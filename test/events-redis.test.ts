@@ -108,7 +108,7 @@ async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 10
     const { at, value } = await sub.received;
     expect(value.data.directoryEvents).toMatchObject({ type: "DEPARTMENT_CREATED", departmentId: id });
     // Informational (the relay's poll is 2 s; Redis carried it well before).
-    console.log(`cross-instance delivery through Redis: ${at - started} ms`);
+    process.stdout.write(`cross-instance delivery through Redis: ${at - started} ms\n`);
   });
 
   it("while Redis is down each instance serves its own writes at once and the other's at the poll; after it is back, Redis again", async () => {

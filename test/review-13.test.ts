@@ -374,17 +374,19 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 50
     const [a, b] = [await TestGateway.start({ REDIS_URL: REDIS_URL! }), await TestGateway.start({ REDIS_URL: REDIS_URL! })];
     try {
       const [ca, cb] = [await a.createCorp("Twin"), await b.createCorp("Twin")];
-      expect(ca.appPk).toBe(cb.appPk); // fresh databases: the same primary keys
-      for (const [g, c] of [
-        [a, ca],
-        [b, cb],
+      // A second app in each (an app cannot change its own limit): fresh databases, the same primary keys.
+      const [appA, appB] = [await a.createApp(ca.corpPk, ["directory:read"]), await b.createApp(cb.corpPk, ["directory:read"])];
+      expect(appA.appPk).toBe(appB.appPk);
+      for (const [g, c, app] of [
+        [a, ca, appA],
+        [b, cb, appB],
       ] as const) {
-        await g.data(c.token, SET_LIMIT, { input: { appId: toGlobalId("App", c.appPk), capacity: 20, restoreRate: 1 } });
+        await g.data(c.token, SET_LIMIT, { input: { appId: toGlobalId("App", app.appPk), capacity: 20, restoreRate: 1 } });
         g.deps.tokens.invalidate();
       }
-      await Promise.all(Array.from({ length: 30 }, () => a.gql(ca.token, `{ corp { id } }`)));
-      expect((await a.data(ca.token, STATUS)).rateLimit.throttleStatus.currentlyAvailable).toBeLessThanOrEqual(2);
-      expect((await b.data(cb.token, STATUS)).rateLimit.throttleStatus.currentlyAvailable).toBe(20);
+      await Promise.all(Array.from({ length: 30 }, () => a.gql(appA.token, `{ corp { id } }`)));
+      expect((await a.data(appA.token, STATUS)).rateLimit.throttleStatus.currentlyAvailable).toBeLessThanOrEqual(2);
+      expect((await b.data(appB.token, STATUS)).rateLimit.throttleStatus.currentlyAvailable).toBe(20);
       // Every bucket key expires (none is left behind without a TTL).
       const redis = new Redis(REDIS_URL!);
       const keys = await redis.keys("workgraph:bucket:*");
