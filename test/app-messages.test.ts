@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { TestGateway, expectOneError, expectUnchanged, pk, type TestApp, type TestCorp, type Untyped } from "./harness";
 import { toGlobalId } from "../src/schema/global-id";
 import type { Clock } from "../src/services/clock";
@@ -206,6 +209,16 @@ describe("sendAppMessage", () => {
     expect(done.completeTodo.message.content.doneCount).toBe(1);
   });
 
+  it("each copy is checked by the compliance audit, in the send's transaction", async () => {
+    await gw.data(corp.token, `mutation($input: SetSensitiveWordsInput!) { setSensitiveWords(input: $input) { words } }`, { input: { words: ["forecast"] } });
+    const result = await sent(salesApp.token, { to: { memberIds: [m.alice, m.bob] }, message: text("The Forecast is due") });
+    const hits = await gw.sql(`SELECT message_id::text, sender_app_id::text, word FROM message_audit_hit WHERE corp_id = $1 ORDER BY message_id`, [
+      corp.corpPk,
+    ]);
+    expect(hits).toEqual(result.messages.nodes.map((n: Untyped) => ({ message_id: pk(n.id), sender_app_id: salesApp.appPk, word: "forecast" })));
+    await gw.data(corp.token, `mutation($input: SetSensitiveWordsInput!) { setSensitiveWords(input: $input) { words } }`, { input: { words: [] } });
+  });
+
   describe("dedupeSeconds (injected clock)", () => {
     let saved: Clock;
     let now = Date.parse("2026-12-01T08:00:00Z");
@@ -341,6 +354,45 @@ describe("sendAppMessage", () => {
   });
 });
 
+describe("the README's example", () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await TestGateway.start();
+  });
+  afterAll(() => gw.stop());
+
+  it("runs as written after the Messaging example: two members reached, a missing one reported, the repeat suppressed", async () => {
+    const readme = readFileSync(path.resolve(__dirname, "..", "README.md"), "utf8");
+    const from = readme.indexOf("## Messaging (first slice");
+    const section = readme.slice(from, readme.indexOf("\n## ", from + 1));
+    const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((x) => x[1]);
+    const mine = blocks.find((b) => b.includes("sendAppMessage"))!;
+    const corp = await gw.createCorp("Readme");
+    const script = ["set -euo pipefail", blocks[0], mine].join("\n").replaceAll("http://localhost:4000", gw.url);
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("bash", ["-c", script], { env: { ...process.env, TOKEN: corp.token } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
+    const lines = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line).data);
+    const nodes = [
+      { seq: 1, sender: { kind: "APP" } },
+      { seq: 1, sender: { kind: "APP" } },
+    ];
+    expect(lines.slice(3)).toEqual([
+      { sendAppMessage: { deduplicated: false, messageCount: 2, invalidMemberIds: [toGlobalId("Member", "999999")], messages: { nodes } } },
+      { sendAppMessage: { deduplicated: true, messageCount: 2, invalidMemberIds: [toGlobalId("Member", "999999")], messages: { nodes } } },
+    ]);
+  });
+});
+
 describe("sendAppMessage to 1,000 members", () => {
   let gw: TestGateway;
   let corp: TestCorp;
@@ -390,8 +442,9 @@ describe("sendAppMessage to 1,000 members", () => {
     expect(bulk2.data).toEqual({ messageCount: 1000, messages: { nodes: [{ seq: 2 }, { seq: 2 }, { seq: 2 }] } });
     expect(bulk2.statements).toBe(small2.statements);
     // The advisory lock on the digest, the recipients, the conversations got or created, the
-    // messages numbered and inserted, the payload's page, the event stream's lock and its rows.
-    expect(bulk2.statements).toBe(7);
+    // messages numbered and inserted, their compliance audit, the payload's page, the event
+    // stream's lock and its rows.
+    expect(bulk2.statements).toBe(8);
     expect(elapsed).toBeLessThan(5000);
     expect(await gw.sql(`SELECT count(*)::int AS n FROM message WHERE corp_id = $1`, [corp.corpPk])).toEqual([{ n: 2010 }]);
     expect(await gw.sql(`SELECT count(*)::int AS n FROM event WHERE corp_id = $1 AND stream = 'messages'`, [corp.corpPk])).toEqual([{ n: 1005 * 2 + 1005 }]);

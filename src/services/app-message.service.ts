@@ -176,6 +176,11 @@ export class AppMessageService {
        RETURNING id::text, conversation_id::text, seq::text`,
       [keys, now, appPk, clientMessageId, kind, JSON.stringify(content), digestOf(kind, content), digest],
     );
+    // The compliance audit's sensitive words (issue 14 item 8): every copy in one statement, in this transaction.
+    await ctx.services.messageAudit.recordMany(
+      ctx,
+      messages.map((m) => Object.assign(new Message(), { pk: m.id, kind, content })),
+    );
     for (const { conversation_id } of created) {
       ctx.emit(STREAMS.messages, {
         type: MessageEventType.CONVERSATION_CREATED,
