@@ -182,6 +182,12 @@ describe("group robots", () => {
         expect({ body, status: res.status, errcode: res.body.errcode }).toEqual({ body, status, errcode });
         expect(typeof res.body.errmsg).toBe("string");
       }
+      const latin1 = await fetch(`${gw.url}${new URL(webhookUrl).pathname}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: Buffer.from('{"msgtype":"text","text":{"content":"caf\xe9"}}', "latin1"),
+      });
+      expect({ status: latin1.status, errcode: ((await latin1.json()) as Untyped).errcode }).toEqual({ status: 400, errcode: 40058 });
       const huge = await hook(webhookUrl, JSON.stringify(text("x".repeat(70_000))));
       expect({ status: huge.status, errcode: huge.body.errcode }).toEqual({ status: 413, errcode: 40058 });
     });

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import express, { Router, type NextFunction, type Request, type Response } from "express";
 import { RequestContext, type AppDeps } from "../context";
 import { formatError } from "../errors/format";
@@ -29,7 +30,11 @@ function answer(res: Response, e: unknown): void {
  */
 export function groupBotHookRoutes(deps: AppDeps): Router {
   const router = Router();
-  const body = express.text({ type: () => true, limit: BOT_HOOK_BODY_LIMIT, defaultCharset: "utf-8" });
+  // Bytes that are not UTF-8 are refused (decoding would store U+FFFD in their place), as on /graphql.
+  const verify = (_req: Request, _res: Response, raw: Buffer) => {
+    if (!isUtf8(raw)) throw new Error("invalid utf-8");
+  };
+  const body = express.text({ type: () => true, limit: BOT_HOOK_BODY_LIMIT, defaultCharset: "utf-8", verify });
 
   router.post("/hooks/bots/:key", body, async (req, res) => {
     try {
