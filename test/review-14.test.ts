@@ -22,6 +22,7 @@ import { toGlobalId } from "../src/schema/global-id";
  *  9. An app keeps reading (history and live) the APP conversation of a member who left its
  *     visibility, although it may no longer send into it.
  * 10. unreadCount keeps counting messages the retention job purged.
+ * 11. POST /hooks/bots/:key has no per-address throttle: unknown keys are parsed and looked up without limit.
  */
 
 const CREATE_GROUP = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { conversation { id } } }`;
@@ -225,6 +226,22 @@ describe("review of issue 14", () => {
       expect(seen.messages.totalCount).toBe(0);
       // Three unread that can never be read (markRead up to 3 is the only way to clear the badge).
       expect(seen.conversation).toEqual({ unreadCount: 0, lastSeq: 3 });
+    });
+    it.failing("FINDING 11: unknown robot keys are throttled per client address, like the other credential endpoints", async () => {
+      const statuses: number[] = [];
+      for (let round = 0; round < 8; round++) {
+        const batch = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            fetch(`${gw.url}/hooks/bots/guess${round}x${i}${"A".repeat(40)}`, {
+              method: "POST",
+              body: JSON.stringify({ msgtype: "text", text: { content: "x".repeat(4000) } }),
+            }).then((r) => r.status),
+          ),
+        );
+        statuses.push(...batch);
+      }
+      // 400 guesses from one address in well under a minute: each read, parsed and looked up, none refused early.
+      expect(statuses).toContain(429);
     });
   });
 
