@@ -12,17 +12,21 @@ import { toGlobalId } from "../src/schema/global-id";
  *     in the shared working tree while this review ran (a plain `it` now).
  *  2. MessageRead events carry every member's read pointer to every member of the conversation,
  *     while `readReceipt` is for the sender only.
- *  3. The compliance audit is evaded with a zero-width space or a soft hyphen inside a word.
+ *  3. The compliance audit is evaded with a zero-width space or a soft hyphen inside a word; fixed
+ *     (keys drop default-ignorable characters, a plain `it` now).
  *  4. C1 control characters (U+0080–U+009F, e.g. U+009B CSI) pass the free-text check.
  *  5. Two concurrent remindUnread of one message: the loser is INTERNAL_SERVER_ERROR, not LIMIT_EXCEEDED.
  *  6. A messageEvents subscriber of the whole corp stream loads every unknown conversation one by
  *     one: an app message to N members costs every bystander N statements.
- *  7. Form answers (free text) escape the compliance audit.
+ *  7. Form answers (free text) escape the compliance audit; fixed (submitForm records them, a plain `it` now).
  *  8. Markdown accepts javascript: links, where every other URL field must be https.
  *  9. An app keeps reading (history and live) the APP conversation of a member who left its
  *     visibility, although it may no longer send into it.
  * 10. unreadCount keeps counting messages the retention job purged.
- * 11. POST /hooks/bots/:key has no per-address throttle: unknown keys are parsed and looked up without limit.
+ * 11. POST /hooks/bots/:key has no per-address throttle: unknown keys are parsed and looked up without limit;
+ *     fixed (30 unknown keys a minute per address, then 429 before the body is read; a plain `it` now).
+ * 12. Keyword auto-replies bypass the robot's 20-a-minute limit (any member drives the robot); fixed
+ *     (a reply pays from the robot's bucket, past it the robot stays silent; a plain `it` now).
  */
 
 const CREATE_GROUP = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { conversation { id } } }`;
@@ -127,7 +131,7 @@ describe("review of issue 14", () => {
       carol.stop();
     });
 
-    it.failing("FINDING 3: a zero-width space or a soft hyphen inside a sensitive word does not evade the audit", async () => {
+    it("FINDING 3: a zero-width space or a soft hyphen inside a sensitive word does not evade the audit", async () => {
       const g = await group(t.alice, "Evasion", [m.bob]);
       const zw = await send(t.alice, g, { text: { content: "the le\u200Bak is tonight" } });
       const shy = await send(t.alice, g, { markdown: { content: "**se\u00ADcret** plan" } });
@@ -153,7 +157,7 @@ describe("review of issue 14", () => {
       expect(codes.filter((c) => c !== "OK" && c !== "LIMIT_EXCEEDED")).toEqual([]);
     });
 
-    it.failing("FINDING 6: an app message to N members costs a bystander's messageEvents subscription O(1) statements, not N", async () => {
+    it("FINDING 6: an app message to N members costs a bystander's messageEvents subscription O(1) statements, not N", async () => {
       const crowd: string[] = [];
       for (let i = 0; i < 30; i++) {
         crowd.push(await gw.createMember(corp.token, { employeeId: `crowd-${i}`, name: `Crowd ${i}`, departmentIds: [sales], status: "ACTIVE" }));
@@ -175,7 +179,29 @@ describe("review of issue 14", () => {
         erin.stop();
       }
     });
-    it.failing("FINDING 7: a sensitive word typed into a form answer is recorded by the compliance audit", async () => {
+    it.failing("FINDING 6b: groups a bystander is not in cost their messageEvents subscription one load each", async () => {
+      const g = await group(t.erin, "Bystander 2", [m.frank]);
+      const erin = gw.subscribe(client(t.erin), EVENTS, { after: await gw.eventMark(corp.corpPk) });
+      await send(t.frank, g, { text: { content: "warm-up" } });
+      await erin.waitFor(1);
+      const loads = jest.spyOn(gw.deps.services.conversations, "load");
+      try {
+        const others: string[] = [];
+        for (let i = 0; i < 30; i++) others.push(pk(await group(t.alice, `Other ${i}`, [m.bob])));
+        await send(t.frank, g, { text: { content: "marker" } });
+        await erin.waitFor(2);
+        // The loads made as Erin (her stream) of conversations she is not in: one per group of others, today.
+        const strangers = loads.mock.calls.filter(
+          ([ctx, conversationPk]) => (ctx as Untyped).caller.member?.id === pk(m.erin) && others.includes(String(conversationPk)),
+        ).length;
+        expect(strangers).toBeLessThan(10);
+      } finally {
+        loads.mockRestore();
+        erin.stop();
+      }
+    });
+
+    it("FINDING 7: a sensitive word typed into a form answer is recorded by the compliance audit", async () => {
       const g = await group(t.alice, "Survey", [m.bob]);
       const form = await send(t.alice, g, { form: { title: "Feedback", fields: [{ label: "Anything else?", type: "TEXT" }] } });
       await gw.data(t.bob, `mutation($input: SubmitFormInput!) { submitForm(input: $input) { message { id } } }`, {
@@ -194,7 +220,7 @@ describe("review of issue 14", () => {
       // linkCard, image and file URLs must be https (domain/messaging.ts httpsUrl); a markdown link is a URL too.
       expectOneError(res, "BAD_USER_INPUT", "input.markdown.content");
     });
-    it.failing("FINDING 9: an app no longer reads the APP conversation of a member who left its visibility (as it may no longer send into it)", async () => {
+    it("FINDING 9: an app no longer reads the APP conversation of a member who left its visibility (as it may no longer send into it)", async () => {
       const salesApp = await gw.createApp(corp.corpPk, ["messages:read", "messages:send"], [pk(sales)]);
       const mover = await gw.createMember(corp.token, { employeeId: "mover", name: "Mover", departmentIds: [sales], status: "ACTIVE" });
       const sent = await gw.data(salesApp.token, SEND_APP, { input: { to: { memberIds: [mover] }, message: { text: { content: "Welcome" } } } });
@@ -215,7 +241,7 @@ describe("review of issue 14", () => {
       expect(JSON.stringify(history.body)).not.toContain("secret project");
       expectOneError(history, "NOT_FOUND", "conversationId");
     });
-    it.failing("FINDING 10: after the 90-day retention purged a conversation's unread messages, its unreadCount no longer counts them", async () => {
+    it("FINDING 10: after the 90-day retention purged a conversation's unread messages, its unreadCount no longer counts them", async () => {
       const g = await group(t.alice, "Old news", [m.carol]);
       for (const word of ["one", "two", "three"]) await send(t.alice, g, { text: { content: word } });
       await gw.sql(`UPDATE message SET created_at = now() - interval '91 days' WHERE conversation_id = $1`, [pk(g)]);
@@ -227,21 +253,16 @@ describe("review of issue 14", () => {
       // Three unread that can never be read (markRead up to 3 is the only way to clear the badge).
       expect(seen.conversation).toEqual({ unreadCount: 0, lastSeq: 3 });
     });
-    it.failing("FINDING 11: unknown robot keys are throttled per client address, like the other credential endpoints", async () => {
-      const statuses: number[] = [];
-      for (let round = 0; round < 8; round++) {
-        const batch = await Promise.all(
-          Array.from({ length: 50 }, (_, i) =>
-            fetch(`${gw.url}/hooks/bots/guess${round}x${i}${"A".repeat(40)}`, {
-              method: "POST",
-              body: JSON.stringify({ msgtype: "text", text: { content: "x".repeat(4000) } }),
-            }).then((r) => r.status),
-          ),
-        );
-        statuses.push(...batch);
-      }
-      // 400 guesses from one address in well under a minute: each read, parsed and looked up, none refused early.
-      expect(statuses).toContain(429);
+    it("FINDING 12: keyword auto-replies count against the robot's 20 messages a minute", async () => {
+      const g = await group(t.alice, "Echo", [m.bob]);
+      const { bot } = (await gw.data(t.alice, CREATE_BOT, { input: { conversationId: g, name: "Echo" } })).createGroupBot;
+      await gw.data(t.alice, `mutation($input: CreateAutoReplyRuleInput!) { createAutoReplyRule(input: $input) { __typename } }`, {
+        input: { botId: bot.id, keyword: "ping", reply: "pong, and a 4,000-character wall of text could go here" },
+      });
+      // Any member of the group drives the robot: 30 "ping"s in a few seconds make it post 30 times.
+      for (let i = 0; i < 30; i++) await send(t.bob, g, { text: { content: `ping ${i}` } });
+      const [row] = await gw.sql(`SELECT count(*)::int AS n FROM message WHERE sender_bot_id = $1`, [pk(bot.id)]);
+      expect(row.n).toBeLessThanOrEqual(20);
     });
   });
 
@@ -364,6 +385,25 @@ describe("review of issue 14", () => {
       const gone = Date.now() + 5000;
       while (hub.size.subscribers > 0 && Date.now() < gone) await sleep(20);
       expect(hub.size).toEqual({ channels: 0, groups: 0, subscribers: 0, live: 0 });
+    });
+  });
+  // Last: its burst of unknown keys would otherwise get this address refused by the robot tests above.
+  describe("address throttle", () => {
+    it("FINDING 11: unknown robot keys are throttled per client address, like the other credential endpoints", async () => {
+      const statuses: number[] = [];
+      for (let round = 0; round < 8; round++) {
+        const batch = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            fetch(`${gw.url}/hooks/bots/guess${round}x${i}${"A".repeat(40)}`, {
+              method: "POST",
+              body: JSON.stringify({ msgtype: "text", text: { content: "x".repeat(4000) } }),
+            }).then((r) => r.status),
+          ),
+        );
+        statuses.push(...batch);
+      }
+      // 400 guesses from one address in well under a minute: each read, parsed and looked up, none refused early.
+      expect(statuses).toContain(429);
     });
   });
 });
