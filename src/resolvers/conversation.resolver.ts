@@ -70,10 +70,11 @@ export class ConversationResolver {
 
   @FieldResolver(() => Int, {
     nullable: true,
-    description: "Messages after your read pointer (`lastSeq - readSeq`); null for an app, which has no read pointer.",
+    description:
+      "Messages after your read pointer that are still kept (`lastSeq - max(readSeq, the last seq the 90-day retention purged)`); null for an app, which has no read pointer.",
   })
   unreadCount(@Root() conversation: ConversationView): number | null {
-    return conversation.viewer ? Number(conversation.lastSeq) - Number(conversation.viewer.readSeq) : null;
+    return conversation.viewer ? Number(conversation.lastSeq) - Math.max(Number(conversation.viewer.readSeq), Number(conversation.purgedSeq)) : null;
   }
 
   @FieldResolver(() => Int, { nullable: true, description: "Your read pointer: you have read every message up to this `seq`; null for an app." })

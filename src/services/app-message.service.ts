@@ -162,7 +162,7 @@ export class AppMessageService {
       [appPk, keys, now],
     );
     // Lock the conversations in id order (so concurrent sends cannot deadlock), number the messages, insert them.
-    const messages = await ctx.db.rows<{ id: string; conversation_id: string; seq: string }>(
+    const messages = await ctx.db.rows<{ id: string; conversation_id: string; seq: string; member_id: string }>(
       `WITH locked AS (
          SELECT c.id FROM conversation c WHERE c.corp_id = $1 AND c.direct_key = ANY($2::text[]) ORDER BY c.id FOR UPDATE),
        bumped AS (
@@ -173,7 +173,7 @@ export class AppMessageService {
               CASE WHEN $6::text = 'TODO' THEN jsonb_set($7::jsonb, '{assigneeIds}', jsonb_build_array(split_part(b.direct_key, ':', 3))) ELSE $7::jsonb END,
               $8, $9, $3
          FROM bumped b ORDER BY b.id
-       RETURNING id::text, conversation_id::text, seq::text`,
+       RETURNING id::text, conversation_id::text, seq::text, split_part((SELECT b.direct_key FROM bumped b WHERE b.id = conversation_id), ':', 3) AS member_id`,
       [keys, now, appPk, clientMessageId, kind, JSON.stringify(content), digestOf(kind, content), digest],
     );
     // The compliance audit's sensitive words (issue 14 item 8): every copy in one statement, in this transaction.
@@ -181,13 +181,15 @@ export class AppMessageService {
       ctx,
       messages.map((m) => Object.assign(new Message(), { pk: m.id, kind, content })),
     );
+    const recipientOf = new Map(messages.map((m) => [m.conversation_id, m.member_id]));
+    const memberOf = (conversationPk: string) => recipientOf.get(conversationPk)!;
     for (const { conversation_id } of created) {
       ctx.emit(STREAMS.messages, {
         type: MessageEventType.CONVERSATION_CREATED,
         subjectType: "Conversation",
         subjectId: conversation_id,
         audience: [conversationAudience(conversation_id)],
-        data: { kind: ConversationKind.APP, memberCount: 1 },
+        data: { kind: ConversationKind.APP, memberCount: 1, appConversation: { appId: appPk, memberId: memberOf(conversation_id) } },
       });
     }
     for (const m of messages) {
@@ -196,7 +198,7 @@ export class AppMessageService {
         subjectType: "Message",
         subjectId: m.id,
         audience: [conversationAudience(m.conversation_id)],
-        data: { conversationId: m.conversation_id, seq: m.seq, kind },
+        data: { conversationId: m.conversation_id, seq: m.seq, kind, appConversation: { appId: appPk, memberId: memberOf(m.conversation_id) } },
       });
     }
     return send;

@@ -18,6 +18,8 @@ import {
   takesPartSql,
   type Membership,
 } from "../policy/messaging";
+import { memberVisibleSql } from "../policy/sql";
+import { seesWholeCorp } from "../policy/principal";
 import type { Clock } from "./clock";
 
 /** The caller's membership of a conversation (a member caller that belongs to it). */
@@ -106,7 +108,7 @@ export class ConversationService {
   /** A conversation the caller takes part in, or undefined. */
   async find(ctx: RequestContext, pk: string): Promise<ConversationView | undefined> {
     const view = await this.load(ctx, pk);
-    return view && takesPart(ctx.caller, view, view.viewer) ? view : undefined;
+    return view && takesPart(ctx.caller, view, view.viewer) && (await this.appReaches(ctx, view)) ? view : undefined;
   }
 
   /** A conversation the caller takes part in (locked with `lock`), or NOT_FOUND naming `field`. */
@@ -114,7 +116,19 @@ export class ConversationService {
     const view = await this.load(ctx, pk, lock);
     if (!view) throw notFound("Conversation", field);
     requireTakesPart(ctx.caller, view, view.viewer, field);
+    if (!(await this.appReaches(ctx, view))) throw notFound("Conversation", field);
     return view;
+  }
+
+  /**
+   * An app takes part in its APP conversation only while the member is within its visibility (issue
+   * 14: "its APP conversations with members in its visibility"): it neither reads nor sends into the
+   * conversation of a member who left it. Other kinds, and member callers, are not concerned.
+   */
+  private async appReaches(ctx: RequestContext, view: Conversation): Promise<boolean> {
+    if (ctx.caller.member || view.kind !== ConversationKind.APP || seesWholeCorp(ctx.caller)) return true;
+    const recipient = view.directKey!.slice(view.directKey!.lastIndexOf(":") + 1);
+    return (await ctx.loaders.member.load(recipient)) !== undefined;
   }
 
   /**
@@ -139,6 +153,11 @@ export class ConversationService {
     } else {
       from = "conversation c";
       where.push(takesPartSql(principal, params, "c"));
+      if (!seesWholeCorp(principal)) {
+        // Its APP conversations only with members within its visibility (see `appReaches`).
+        where.push(`(c.kind <> 'APP' OR EXISTS (SELECT 1 FROM conversation_member cm_a JOIN member m_a ON m_a.id = cm_a.member_id
+                      WHERE cm_a.corp_id = $1 AND cm_a.conversation_id = c.id AND ${memberVisibleSql(principal, params, "m_a")}))`);
+      }
       // An app has no settings: nothing of its conversations is archived.
       if (filter.archived === true) where.push("FALSE");
       viewer = `NULL AS "__role"`;

@@ -5,7 +5,6 @@ import { badInput } from "../errors/domain-error";
 import { STREAMS } from "../events/log";
 import { MessageEventType } from "../domain/enums";
 import { requireScopes } from "../policy/require";
-import { takesPart } from "../policy/messaging";
 import type { Scope } from "../policy/scopes";
 import { conversationAudience, memberAudience } from "./conversation.service";
 import { inDoNotDisturb, type DoNotDisturbWindow } from "../domain/messaging";
@@ -73,8 +72,9 @@ export class MessageEventService {
     const accessOf = async (pk: string) => {
       let known = access.get(pk);
       if (!known) {
-        const view = await ctx.services.conversations.load(ctx, pk);
-        known = { takesPart: !!view && takesPart(ctx.caller, view, view.viewer), muted: view?.viewer?.muted ?? false };
+        // `find`: takes part now (a member belongs to it; an app created it, and reaches an APP conversation's member).
+        const view = await ctx.services.conversations.find(ctx, pk);
+        known = { takesPart: !!view, muted: view?.viewer?.muted ?? false };
         access.set(pk, known);
       }
       return known;
@@ -95,6 +95,9 @@ export class MessageEventService {
           }
           const pk = conversationOf(record);
           if (conversationPk !== null && pk !== conversationPk) continue;
+          // An APP conversation's events name its app and member: a bystander skips them without loading the conversation.
+          const app = record.data?.appConversation as { appId: string; memberId: string } | undefined;
+          if (app && (ctx.caller.member ? app.memberId !== ctx.caller.member.id : app.appId !== ctx.caller.appId)) continue;
           if (record.type === MessageEventType.MEMBERSHIP_CHANGED || record.type === MessageEventType.SETTINGS_CHANGED) access.delete(pk);
           const member = ctx.caller.member;
           const toMe = member !== null && record.audience.includes(memberAudience(member.id));

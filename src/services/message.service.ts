@@ -7,7 +7,7 @@ import DataLoader from "dataloader";
 import { paginate, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
-import { ConversationKind, MessageEventType, MessageKind } from "../domain/enums";
+import { MessageEventType, MessageKind } from "../domain/enums";
 import {
   CLIENT_MESSAGE_ID,
   RECALL_WINDOW_MS,
@@ -129,11 +129,6 @@ export class MessageService {
     const conversation = data.botPk
       ? (await ctx.services.conversations.load(ctx, data.conversationPk, true))!
       : await ctx.services.conversations.get(ctx, data.conversationPk, "input.conversationId", true);
-    if (conversation.kind === ConversationKind.APP && !ctx.caller.member) {
-      // An app reaches a member only within its visibility: not into the APP conversation of one who left it.
-      const recipient = conversation.directKey!.slice(conversation.directKey!.lastIndexOf(":") + 1);
-      if (!(await ctx.loaders.member.load(recipient))) throw notFound("Conversation", "input.conversationId");
-    }
     if (kind === MessageKind.TODO) {
       const assignees = (content as unknown as TodoContentData).assigneeIds;
       const found = await ctx.db.one<{ n: number }>(
