@@ -15,6 +15,13 @@ export const KEYWORD_MAX = 32;
 export const BOT_POSTS_PER_MINUTE = 20;
 export const BOT_POST_POINTS = 3;
 export const BOT_BUCKET = { capacity: BOT_POSTS_PER_MINUTE * BOT_POST_POINTS, restoreRate: (BOT_POSTS_PER_MINUTE * BOT_POST_POINTS) / 60 } as const;
+/** A robot's bucket in the rate limiter's store: its webhook posts and its auto-replies both pay from it. */
+export const botBucketKey = (corpPk: string, botPk: string) => `group-bot:${corpPk}:${botPk}`;
+/**
+ * Requests with a key no robot has, per client address (IPv6: per /64) and minute; more get 429
+ * (45009) before their body is read or their key looked up, like the other credential endpoints.
+ */
+export const BOT_KEY_FAILURES_PER_MINUTE = 30;
 /** Largest body `POST /hooks/bots/:key` reads (a 4,000-character message is at most 16 KB of UTF-8). */
 export const BOT_HOOK_BODY_LIMIT = "64kb";
 

@@ -31,12 +31,16 @@ export function messageText(kind: MessageKind, content: Record<string, unknown>)
   }
 }
 
+/** Characters that do not show (zero-width space and joiners, soft hyphen, variation selectors…). */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
 /**
  * The form keywords and texts are compared in: Unicode NFKC (full-width letters and digits, common
- * in Chinese input, become their ASCII forms; ligatures split) then lower case, in JavaScript, so
- * the comparison does not depend on the database's collation. A keyword matches a text whose key
- * contains the keyword's key.
+ * in Chinese input, become their ASCII forms; ligatures split), without the characters that do not
+ * show (a zero-width space or a soft hyphen inside a word would otherwise hide it from the audit),
+ * then lower case, in JavaScript, so the comparison does not depend on the database's collation. A
+ * keyword matches a text whose key contains the keyword's key.
  */
 export function matchKey(text: string): string {
-  return text.normalize("NFKC").toLowerCase();
+  return text.normalize("NFKC").replace(INVISIBLE, "").toLowerCase();
 }

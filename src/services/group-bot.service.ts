@@ -11,7 +11,17 @@ import { hashSecret, newSecret } from "../auth/secrets";
 import { DomainError, badInput, conflict, limitExceeded, notFound } from "../errors/domain-error";
 import { ConversationKind, type Edition } from "../domain/enums";
 import { freeText, lineText, MESSAGE_TEXT_MAX } from "../domain/messaging";
-import { BOT_NAME_MAX, BotHookError, KEYWORD_MAX, MAX_BOTS_PER_GROUP, MAX_RULES_PER_BOT, type BotPost } from "../domain/group-bots";
+import {
+  BOT_BUCKET,
+  BOT_NAME_MAX,
+  BOT_POST_POINTS,
+  BotHookError,
+  KEYWORD_MAX,
+  MAX_BOTS_PER_GROUP,
+  MAX_RULES_PER_BOT,
+  botBucketKey,
+  type BotPost,
+} from "../domain/group-bots";
 import { matchKey, messageText } from "../domain/message-text";
 import { requireGroupManager } from "../policy/messaging";
 import type { Principal } from "../policy/principal";
@@ -271,7 +281,8 @@ export class GroupBotService {
    * the message contains posts the reply of its first such rule (by rule id), once, through `send`
    * with the robot as the sender. In the same transaction, so the reply commits (and is delivered)
    * with the message or not at all, right after it in `seq`, with no job to lose it in between; its
-   * key (`auto-reply:<message id>`) makes it idempotent. Only members' messages are answered: a
+   * key (`auto-reply:<message id>`) makes it idempotent; it counts against the robot's 20 posts a
+   * minute (the webhook's bucket), past which the robot stays silent. Only members' messages are answered: a
    * robot's own posts (and apps') never trigger a rule, so robots cannot answer each other in a loop.
    */
   async autoReply(ctx: RequestContext, conversation: ConversationView, message: Message): Promise<void> {
@@ -286,6 +297,11 @@ export class GroupBotService {
       [conversation.pk, text],
     );
     for (const { bot_id, reply } of replies) {
+      // A reply is one of the robot's 20 posts a minute, as its webhook's are; past them the robot
+      // stays silent (the member's message is never refused for it). Points taken for a message
+      // that then rolls back stay taken: the limit errs on the quiet side.
+      const taken = await ctx.deps.rateLimiter.store.take(botBucketKey(ctx.caller.corpId, bot_id), BOT_BUCKET, BOT_POST_POINTS);
+      if (!taken.allowed) continue;
       // One after the other: each takes the next seq of the conversation (at most 10 robots a group).
       await ctx.services.messages.send(ctx, {
         conversationPk: conversation.pk,

@@ -111,6 +111,26 @@ export class MessageAuditService {
     );
   }
 
+  /**
+   * Records the sensitive words a member's form answers contain (`MessageService.submitForm`, in its
+   * transaction): the hit names the form's message and the member who answered, at the time of the
+   * submission. Text answers only (numbers and choices are not free text).
+   */
+  async recordAnswers(ctx: RequestContext, form: Message, memberPk: string, answers: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    const text = matchKey(
+      answers
+        .map((a) => a.text)
+        .filter((t): t is string => typeof t === "string")
+        .join("\n"),
+    );
+    if (!text) return;
+    await ctx.db.exec(
+      `INSERT INTO message_audit_hit (corp_id, message_id, conversation_id, seq, sender_member_id, word, word_key, occurred_at)
+       SELECT $1, $2, $3, $4, $5, w.word, w.word_key, $6 FROM sensitive_word w WHERE w.corp_id = $1 AND strpos($7, w.word_key) > 0 ORDER BY w.id`,
+      [form.pk, form.conversationId, form.seq, memberPk, this.clock.now(), text],
+    );
+  }
+
   /** The hits, oldest first (keyset on id), narrowed by `filter` (an index for each condition). */
   async hits(ctx: RequestContext, filter: AuditHitFilter, window: PageWindow): Promise<Connection<MessageAuditHit>> {
     requireMessageAuditor(ctx.caller);

@@ -298,6 +298,8 @@ export class MessageService {
       [message.pk, memberPk, JSON.stringify(normalised), this.clock.now()],
     );
     if (!submitted) throw conflict("You have already submitted this form.", "input.messageId");
+    // The compliance audit reads free-text answers too (issue 14, item 8).
+    await ctx.services.messageAudit.recordAnswers(ctx, message, memberPk, normalised);
     this.emitAnswer(ctx, message, MessageEventType.FORM_SUBMITTED, memberPk);
     return this.get(ctx, pk, "input.messageId");
   }
