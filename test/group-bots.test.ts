@@ -240,6 +240,33 @@ describe("group robots", () => {
     }
   });
 
+  it("auto-replies pay from the robot's bucket: past 20 a minute the robot is silent, the member's message goes through", async () => {
+    let now = Date.parse("2026-12-01T13:00:00Z");
+    const original = gw.deps.rateLimiter;
+    gw.deps.rateLimiter = new RateLimiter(new MemoryBuckets(() => now));
+    try {
+      const g = (await gw.data(t.owner, CREATE_GROUP, { input: { name: "Echo", memberIds: [m.member] } })).createGroup.conversation.id;
+      const { bot, webhookUrl } = await createBot(t.owner, g, "Echo");
+      await gw.data(t.owner, CREATE_RULE, { input: { botId: bot.id, keyword: "ping", reply: "pong" } });
+      for (let i = 1; i <= 19; i++) expect((await hook(webhookUrl, text(`post ${i}`))).body.errcode).toBe(0);
+      await send(t.member, g, "ping 1"); // the 20th post of the minute: answered
+      await send(t.member, g, "ping 2"); // the 21st: silence
+      now += 3000;
+      await send(t.member, g, "ping 3"); // one post refilled: answered
+      const kinds = (await history(g)).slice(19).map((n) => [n.sender.kind, n.content.content]);
+      expect(kinds).toEqual([
+        ["MEMBER", "ping 1"],
+        ["BOT", "pong"],
+        ["MEMBER", "ping 2"],
+        ["MEMBER", "ping 3"],
+        ["BOT", "pong"],
+      ]);
+      expect((await hook(webhookUrl, text("over"))).status).toBe(429);
+    } finally {
+      gw.deps.rateLimiter = original;
+    }
+  });
+
   it("a keyword rule answers a member's message once, right after it; never the robot's own posts", async () => {
     const g = (await gw.data(t.owner, CREATE_GROUP, { input: { name: "Help", memberIds: [m.member] } })).createGroup.conversation.id;
     const { bot, webhookUrl } = await createBot(t.owner, g, "Helper");
@@ -274,7 +301,7 @@ describe("group robots", () => {
     expect((await gw.data(t.owner, REMOVE_RULE, { input: { id: rule.id } })).removeAutoReplyRule).toEqual({ ruleId: rule.id, bot: { id: bot.id } });
     await send(t.member, g, "vpn?");
     expect((await history(g)).slice(-1).map((n) => n.sender.kind)).toEqual(["MEMBER"]);
-    expect(await gw.sql(`SELECT action FROM audit_log WHERE action LIKE 'AUTO_REPLY_RULE_%' ORDER BY id`)).toEqual([
+    expect(await gw.sql(`SELECT action FROM audit_log WHERE action LIKE 'AUTO_REPLY_RULE_%' AND detail->>'botId' = $1 ORDER BY id`, [pk(bot.id)])).toEqual([
       { action: "AUTO_REPLY_RULE_CREATED" },
       { action: "AUTO_REPLY_RULE_CREATED" },
       { action: "AUTO_REPLY_RULE_REMOVED" },
