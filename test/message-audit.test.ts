@@ -236,4 +236,32 @@ describe("compliance audit", () => {
       [pk(sent[2].id), "salary", pk(m.bob)],
     ]);
   });
+  it("invisible characters do not hide a word; a form's free-text answers are audited, the answering member as the sender", async () => {
+    await gw.data(t.admin, SET_WORDS, { input: { words: ["leak", "salary"] } });
+    const mark = (await rows()).length;
+    const hidden = await send(t.alice, g1, { text: { content: "le\u200Bak and sal\u00ADary" } });
+    const form = await send(t.alice, g1, {
+      form: {
+        title: "Survey",
+        fields: [
+          { label: "Comments", type: "TEXT" },
+          { label: "Score", type: "NUMBER" },
+        ],
+      },
+    });
+    await gw.data(t.bob, `mutation($input: SubmitFormInput!) { submitForm(input: $input) { message { id } } }`, {
+      input: {
+        messageId: form.id,
+        answers: [
+          { fieldIndex: 0, text: "the LEAK came from finance" },
+          { fieldIndex: 1, number: 3 },
+        ],
+      },
+    });
+    expect((await rows()).slice(mark)).toEqual([
+      { message: pk(hidden.id), conversation: pk(g1), word: "leak", member: pk(m.alice), app: null, bot: null },
+      { message: pk(hidden.id), conversation: pk(g1), word: "salary", member: pk(m.alice), app: null, bot: null },
+      { message: pk(form.id), conversation: pk(g1), word: "leak", member: pk(m.bob), app: null, bot: null },
+    ]);
+  });
 });
