@@ -179,7 +179,7 @@ describe("review of issue 14", () => {
         erin.stop();
       }
     });
-    it.failing("FINDING 6b: groups a bystander is not in cost their messageEvents subscription one load each", async () => {
+    it("FINDING 6b: groups a bystander is not in cost their messageEvents subscription one load each", async () => {
       const g = await group(t.erin, "Bystander 2", [m.frank]);
       const erin = gw.subscribe(client(t.erin), EVENTS, { after: await gw.eventMark(corp.corpPk) });
       await send(t.frank, g, { text: { content: "warm-up" } });

@@ -307,7 +307,7 @@ export class ConversationService {
       subjectType: "Conversation",
       subjectId: conversation.pk,
       audience: [conversationAudience(conversation.pk)],
-      data: { kind: ConversationKind.GROUP, name, memberCount: others.length + 1 },
+      data: { kind: ConversationKind.GROUP, name, memberCount: others.length + 1, memberIds: [ownerPk, ...others] },
     });
     return this.get(ctx, conversation.pk, "input");
   }
@@ -495,7 +495,7 @@ export class ConversationService {
         subjectType: "Conversation",
         subjectId: created.id,
         audience: [conversationAudience(created.id)],
-        data: { kind: ConversationKind.DIRECT, memberCount: 2 },
+        data: { kind: ConversationKind.DIRECT, memberCount: 2, memberIds: [low, high] },
       });
       return this.get(ctx, created.id, "input.memberId");
     }

@@ -59,6 +59,14 @@ export class MessageEventService {
     return row !== undefined;
   }
 
+  /** The conversations the member belongs to now. */
+  private async memberships(ctx: RequestContext, memberPk: string): Promise<Set<string>> {
+    const rows = await ctx.db.rows<{ id: string }>(`SELECT conversation_id::text AS id FROM conversation_member WHERE corp_id = $1 AND member_id = $2`, [
+      memberPk,
+    ]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async stream(ctx: RequestContext, conversationPk: string | null, after: string | null | undefined): Promise<AsyncIterableIterator<MessageEventDelivery>> {
     let from: bigint | null = null;
     if (after != null) {
@@ -69,6 +77,9 @@ export class MessageEventService {
     const access = new Map<string, { takesPart: boolean; muted: boolean }>();
     const memberPk = ctx.caller.member?.id ?? null;
     let quiet: DoNotDisturbWindow | null = memberPk ? await ctx.services.doNotDisturb.find(ctx, memberPk) : null;
+    // A member's conversations, read once (and at each re-check), then kept by the stream's own
+    // membership events: an event of a conversation they are not in is skipped without loading it.
+    let mine = memberPk ? await this.memberships(ctx, memberPk) : null;
     const accessOf = async (pk: string) => {
       let known = access.get(pk);
       if (!known) {
@@ -92,6 +103,7 @@ export class MessageEventService {
             checked = Date.now();
             access.clear();
             quiet = memberPk ? await ctx.services.doNotDisturb.find(ctx, memberPk) : null;
+            mine = memberPk ? await this.memberships(ctx, memberPk) : null;
           }
           const pk = conversationOf(record);
           if (conversationPk !== null && pk !== conversationPk) continue;
@@ -101,6 +113,14 @@ export class MessageEventService {
           if (record.type === MessageEventType.MEMBERSHIP_CHANGED || record.type === MessageEventType.SETTINGS_CHANGED) access.delete(pk);
           const member = ctx.caller.member;
           const toMe = member !== null && record.audience.includes(memberAudience(member.id));
+          if (mine && memberPk) {
+            const named = (list: unknown) => Array.isArray(list) && list.map(String).includes(memberPk);
+            const data = record.data ?? {};
+            const created = record.type === MessageEventType.CONVERSATION_CREATED;
+            if ((created && named(data.memberIds)) || (record.type === MessageEventType.MEMBERSHIP_CHANGED && named(data.added))) mine.add(pk);
+            // A creation logged without its members (before they were) is checked by loading the conversation.
+            if (!mine.has(pk) && !toMe && !(created && data.memberIds === undefined && !app)) continue;
+          }
           const known = await accessOf(pk);
           if (record.type === MessageEventType.MESSAGE_REMINDED && !(known.takesPart && (await this.remindsMe(ctx, pk, record)))) continue;
           if (toMe || (known.takesPart && record.audience.includes(conversationAudience(pk)))) {
