@@ -158,8 +158,9 @@ describe("messageEvents", () => {
     await gw.data(t.alice, `mutation($input: RemindUnreadInput!) { remindUnread(input: $input) { remindedCount } }`, { input: { messageId: sent.id } });
     await send(t.alice, g, "marker");
     const kinds = (results: Untyped[]) => results.map((r) => r.data.messageEvents.__typename);
-    expect(kinds(await carol.waitFor(4))).toEqual(["MessageAdded", "MessageRead", "MessageReminded", "MessageAdded"]);
-    expect(carol.results[2].data.messageEvents).toMatchObject({ type: "MESSAGE_REMINDED", conversationId: g });
+    // Bob's read goes to Bob and to Alice (whose message he read), not to Carol (review of issue 14, finding 2).
+    expect(kinds(await carol.waitFor(3))).toEqual(["MessageAdded", "MessageReminded", "MessageAdded"]);
+    expect(carol.results[1].data.messageEvents).toMatchObject({ type: "MESSAGE_REMINDED", conversationId: g });
     expect(kinds(await bob.waitFor(3))).toEqual(["MessageAdded", "MessageRead", "MessageAdded"]);
     expect(kinds(await alice.waitFor(3))).toEqual(["MessageAdded", "MessageRead", "MessageAdded"]);
     for (const s of [bob, carol, alice]) s.stop();

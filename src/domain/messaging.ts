@@ -100,10 +100,31 @@ export function inDoNotDisturb(window: DoNotDisturbWindow, now: Date): boolean {
  * surrogates; one-line texts (titles, names, options) follow the directory's names (`PLAIN_TEXT`).
  */
 
-// eslint-disable-next-line no-control-regex -- the control characters a message may not hold
-const FREE_TEXT_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+// eslint-disable-next-line no-control-regex -- the control characters a message may not hold (C0 but tab and line breaks, DEL, C1)
+const FREE_TEXT_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 /** A surrogate that is not half of a pair (PostgreSQL would get U+FFFD instead). */
 const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Markdown link and image targets (`[text](target)`, `![alt](target)`, `[ref]: target`) and
+ * autolinks (`<scheme:…>`, no spaces) with a scheme other than https or mailto: `javascript:`,
+ * `data:`, `http:` (images and link cards are https only too). Relative targets have no scheme.
+ */
+const MARKDOWN_TARGETS = [/\]\(\s*<?\s*([a-z][a-z0-9+.-]*):/gi, /^\s{0,3}\[[^\]]+\]:\s*<?([a-z][a-z0-9+.-]*):/gim, /<([a-z][a-z0-9+.-]{1,31}):[^\s<>]*>/gi];
+
+/** Markdown: free text whose links and images lead only to https (or mailto) addresses. */
+function markdownText(value: unknown, field: string): string {
+  const text = freeText(value, field, MESSAGE_TEXT_MAX);
+  for (const pattern of MARKDOWN_TARGETS) {
+    for (const match of text.matchAll(pattern)) {
+      const scheme = match[1].toLowerCase();
+      if (scheme !== "https" && scheme !== "mailto") {
+        throw badInput(field, `${field} may link only to https:// (or mailto:) addresses; it has a ${scheme}: link.`);
+      }
+    }
+  }
+  return text;
+}
 
 /** Free text of 1–`max` characters, not only blanks. */
 export function freeText(value: unknown, field: string, max: number): string {
@@ -209,8 +230,9 @@ export function normaliseContent(input: MessageContentInput, now: Date, prefix =
   const kind = KIND_OF[field];
   switch (field) {
     case "text":
-    case "markdown":
       return { kind, content: { content: freeText(input[field]!.content, at("content"), MESSAGE_TEXT_MAX) } };
+    case "markdown":
+      return { kind, content: { content: markdownText(input[field]!.content, at("content")) } };
     case "image": {
       const v = input.image!;
       return {

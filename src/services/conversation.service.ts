@@ -69,6 +69,8 @@ export interface UpdateGroupData {
 export const conversationAudience = (pk: string) => `conversation:${pk}`;
 /** The audience of an event only one member may receive (their read pointer, their settings). */
 export const memberAudience = (pk: string) => `member:${pk}`;
+/** An event for one app itself (its own tokens), whatever conversations it takes part in. */
+export const appAudience = (pk: string) => `app:${pk}`;
 
 const VIEWER_COLUMNS = `cm.role AS "__role", cm.read_seq::text AS "__readSeq", cm.pinned AS "__pinned", cm.muted AS "__muted", cm.archived AS "__archived"`;
 
@@ -511,16 +513,32 @@ export class ConversationService {
     if (BigInt(upToSeq) > BigInt(conversation.lastSeq)) {
       throw badInput("input.upToSeq", `input.upToSeq is beyond the newest message (seq ${conversation.lastSeq}).`);
     }
+    const before = await ctx.db.one<{ read_seq: string }>(
+      `SELECT read_seq::text FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2 AND member_id = $3 FOR UPDATE`,
+      [conversation.pk, memberPk],
+    );
     const moved = await ctx.db.exec(
       `UPDATE conversation_member SET read_seq = $4 WHERE corp_id = $1 AND conversation_id = $2 AND member_id = $3 AND read_seq < $4`,
       [conversation.pk, memberPk, upToSeq],
     );
     if (moved) {
+      // The reader and the senders of what was just read (their read receipts change), not the whole
+      // conversation: in a 10,000-member group every other member would get every read pointer.
+      const senders = await ctx.db.rows<{ member: string | null; app: string | null }>(
+        `SELECT DISTINCT sender_member_id::text AS member, sender_app_id::text AS app FROM message
+          WHERE corp_id = $1 AND conversation_id = $2 AND seq > $3 AND seq <= $4`,
+        [conversation.pk, before?.read_seq ?? "0", upToSeq],
+      );
+      const audience = new Set([memberAudience(memberPk)]);
+      for (const sender of senders) {
+        if (sender.member) audience.add(memberAudience(sender.member));
+        else if (sender.app) audience.add(appAudience(sender.app));
+      }
       ctx.emit(STREAMS.messages, {
         type: MessageEventType.MESSAGE_READ,
         subjectType: "Conversation",
         subjectId: conversation.pk,
-        audience: [conversationAudience(conversation.pk)],
+        audience: [...audience],
         data: { memberId: memberPk, upToSeq },
       });
     }

@@ -6,7 +6,7 @@ import { STREAMS } from "../events/log";
 import { MessageEventType } from "../domain/enums";
 import { requireScopes } from "../policy/require";
 import type { Scope } from "../policy/scopes";
-import { conversationAudience, memberAudience } from "./conversation.service";
+import { appAudience, conversationAudience, memberAudience } from "./conversation.service";
 import { inDoNotDisturb, type DoNotDisturbWindow } from "../domain/messaging";
 import type { Clock } from "./clock";
 
@@ -112,7 +112,7 @@ export class MessageEventService {
           if (app && (ctx.caller.member ? app.memberId !== ctx.caller.member.id : app.appId !== ctx.caller.appId)) continue;
           if (record.type === MessageEventType.MEMBERSHIP_CHANGED || record.type === MessageEventType.SETTINGS_CHANGED) access.delete(pk);
           const member = ctx.caller.member;
-          const toMe = member !== null && record.audience.includes(memberAudience(member.id));
+          const toMe = member !== null ? record.audience.includes(memberAudience(member.id)) : record.audience.includes(appAudience(ctx.caller.appId));
           if (mine && memberPk) {
             const named = (list: unknown) => Array.isArray(list) && list.map(String).includes(memberPk);
             const data = record.data ?? {};

@@ -232,7 +232,10 @@ export class MessageService {
       new Date(now.getTime() - REMIND_INTERVAL_MS),
     ]);
     if (!claimed) {
-      const next = new Date(message.remindedAt!.getTime() + REMIND_INTERVAL_MS);
+      // A concurrent reminder may have claimed it after this request read the message: read it again.
+      const latest = await ctx.db.one<{ reminded_at: Date | null }>(`SELECT reminded_at FROM message WHERE corp_id = $1 AND id = $2`, [message.pk]);
+      const last = latest?.reminded_at ?? message.remindedAt ?? now;
+      const next = new Date(last.getTime() + REMIND_INTERVAL_MS);
       throw limitExceeded(`A message's unread members are reminded at most once every 10 minutes; the next reminder is possible at ${next.toISOString()}.`, {
         field: "input.messageId",
       });
