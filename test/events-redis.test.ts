@@ -1,9 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import Redis from "ioredis";
 import WebSocket from "ws";
 import { createClient, type Client as WsClient } from "graphql-ws";
-import { TestGateway, freePort, type TestCorp, type Untyped } from "./harness";
+import { REDIS_SERVER, TestGateway, TestRedis, type TestCorp, type Untyped } from "./harness";
 import { feedKey, STREAMS } from "../src/events/log";
 import type { Gateway } from "../src/server";
 
@@ -14,7 +11,6 @@ import type { Gateway } from "../src/server";
  * at once and the others' at the poll: later, never lost.
  */
 
-const REDIS_SERVER = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 const EVENTS = `subscription { directoryEvents { cursor type departmentId } }`;
 
 /** The next notification `gateway`'s bus hands its relay for the corp's directory feed. */
@@ -55,30 +51,15 @@ async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 10
 }
 
 (REDIS_SERVER ? describe : describe.skip)("event notifications across instances through Redis", () => {
-  let redis: ChildProcess;
-  let port: number;
+  let redis: TestRedis;
   let a: TestGateway;
   let b: { gateway: Gateway; url: string; stop: () => Promise<void> };
   let corp: TestCorp;
   const clients: WsClient[] = [];
 
-  const startRedis = async () => {
-    redis = spawn(REDIS_SERVER!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50 });
-    await probe.connect().catch(() => undefined);
-    await waitUntil(async () => (await probe.ping().catch(() => "")) === "PONG");
-    probe.disconnect();
-  };
-  const stopRedis = () =>
-    new Promise<void>((resolve) => {
-      redis.once("exit", () => resolve());
-      redis.kill("SIGKILL");
-    });
-
   beforeAll(async () => {
-    port = await freePort();
-    await startRedis();
-    const env = { REDIS_URL: `redis://127.0.0.1:${port}` };
+    redis = await TestRedis.start();
+    const env = { REDIS_URL: redis.url };
     a = await TestGateway.start(env);
     b = await a.sibling(env);
     corp = await a.createCorp("Two Instances");
@@ -91,7 +72,7 @@ async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 10
   afterAll(async () => {
     await b.stop();
     await a.stop();
-    if (redis.exitCode === null) await stopRedis();
+    await redis.stop();
   });
 
   it("a commit on one instance reaches a subscriber on the other through Redis, not at the poll", async () => {
@@ -112,7 +93,7 @@ async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 10
   });
 
   it("while Redis is down each instance serves its own writes at once and the other's at the poll; after it is back, Redis again", async () => {
-    await stopRedis();
+    await redis.stop();
     await waitUntil(async () => ((await (await fetch(`${a.url}/readyz`)).json()) as Untyped).redis === "degraded");
     // A's own subscriber still hears A's writes at once (the local bus does not need Redis).
     const local = wsClient(a.url, corp.token);
@@ -126,7 +107,7 @@ async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 10
     expect(seenA.value.data.directoryEvents.departmentId).toBe(id);
     expect(seenB.value.data.directoryEvents.departmentId).toBe(id); // by the poll: late, not lost
 
-    await startRedis();
+    await redis.start();
     await waitUntil(() => a.deps.redisSubscriber?.status === "ready" && b.gateway.deps.redisSubscriber?.status === "ready");
     await waitUntil(async () => ((await (await fetch(`${a.url}/readyz`)).json()) as Untyped).redis === "ok");
     // Resubscribed: B hears A's next commit through Redis again.

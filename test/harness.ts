@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import Redis from "ioredis";
 import { createServer } from "node:net";
 import { Client, type QueryResultRow } from "pg";
 import WebSocket from "ws";
@@ -69,6 +72,56 @@ export function withCost<R extends { body: GqlResponse["body"]; cost?: Untyped }
   if (Object.keys(rest).length) body.extensions = rest;
   else delete body.extensions;
   return { ...res, body, cost };
+}
+
+/** The machine's redis-server binary, if any: tests that stop and restart a Redis start their own. */
+export const REDIS_SERVER = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
+
+/**
+ * A Redis server of a test's own on a free port (the machine's is shared with every other test file):
+ * `stop()` kills it (SIGKILL, an outage), `start()` starts it again on the same port.
+ */
+export class TestRedis {
+  private process: ChildProcess | undefined;
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
+
+  static async start(extraArgs: readonly string[] = []): Promise<TestRedis> {
+    if (!REDIS_SERVER) throw new Error("no redis-server on this machine");
+    const redis = new TestRedis(await freePort(), extraArgs);
+    await redis.start();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server and waits until it answers PING. */
+  async start(): Promise<void> {
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...this.extraArgs];
+    this.process = spawn(REDIS_SERVER!, args, { stdio: "ignore" });
+    const probe = new Redis(this.port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50 });
+    await probe.connect().catch(() => undefined);
+    const until = Date.now() + 10_000;
+    while ((await probe.ping().catch(() => "")) !== "PONG") {
+      if (Date.now() > until) throw new Error("redis-server did not start");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    probe.disconnect();
+  }
+
+  /** Kills the server (no shutdown: an outage as the gateway sees it). */
+  stop(): Promise<void> {
+    const running = this.process;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      running.once("exit", () => resolve());
+      running.kill("SIGKILL");
+    });
+  }
 }
 
 /** A TCP port free on 127.0.0.1 right now (for a server a test starts itself, e.g. an example app). */

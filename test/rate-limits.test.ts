@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import Redis from "ioredis";
 import type { Client as WsClient } from "graphql-ws";
-import { TestGateway, expectOneError, withCost, freePort, pk, type GqlResponse, type TestCorp, type Untyped } from "./harness";
+import { REDIS_SERVER, TestGateway, TestRedis, expectOneError, withCost, pk, type GqlResponse, type TestCorp, type Untyped } from "./harness";
 import { MemoryBuckets, RedisBuckets } from "../src/ratelimit/bucket";
 import { getOperationAST, parse } from "graphql";
 import { actualCost } from "../src/limits/actual-cost";
@@ -20,7 +18,6 @@ const toAppId = (appPk: string) => toGlobalId("App", appPk);
  */
 
 const REDIS_URL = process.env.REDIS_URL;
-const REDIS_SERVER = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 
 const SET_LIMIT = `mutation($input: SetAppRateLimitInput!) { setAppRateLimit(input: $input) { app { id rateLimit { capacity restoreRate lowered } } } }`;
 const STATUS = `{ rateLimit { edition bucket maxSubscriptions throttleStatus { maximumAvailable currentlyAvailable restoreRate } } }`;
@@ -462,31 +459,17 @@ describe("RATE_LIMIT_SCALE", () => {
 });
 
 (REDIS_SERVER ? describe : describe.skip)("a Redis that goes away mid-test", () => {
-  let redis: ChildProcess;
-  let port: number;
+  let redis: TestRedis;
   let gw: TestGateway;
   let corp: TestCorp;
-  const startRedis = async () => {
-    redis = spawn(REDIS_SERVER!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50 });
-    await probe.connect().catch(() => undefined);
-    await waitUntil(async () => (await probe.ping().catch(() => "")) === "PONG");
-    probe.disconnect();
-  };
-  const stopRedis = () =>
-    new Promise<void>((resolve) => {
-      redis.once("exit", () => resolve());
-      redis.kill("SIGKILL");
-    });
   beforeAll(async () => {
-    port = await freePort();
-    await startRedis();
-    gw = await TestGateway.start({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    redis = await TestRedis.start();
+    gw = await TestGateway.start({ REDIS_URL: redis.url });
     corp = await gw.createCorp("Outage Corp");
   });
   afterAll(async () => {
     await gw.stop();
-    if (redis.exitCode === null) await stopRedis();
+    await redis.stop();
   });
   const readyz = async () => {
     const res = await fetch(`${gw.url}/readyz`);
@@ -497,11 +480,11 @@ describe("RATE_LIMIT_SCALE", () => {
     expect(await readyz()).toEqual({ status: 200, body: { status: "ready", database: "ok", redis: "ok" } });
     const first = await gw.gql(corp.token, CHEAP);
     expect(first.status).toBe(200);
-    const probe = new Redis(port, "127.0.0.1");
+    const probe = new Redis(redis.port, "127.0.0.1");
     expect((await probe.keys("workgraph:bucket:*")).length).toBe(1);
     probe.disconnect();
 
-    await stopRedis();
+    await redis.stop();
     const started = Date.now();
     const during = await gw.gql(corp.token, CHEAP);
     expect(during.status).toBe(200);
@@ -509,10 +492,10 @@ describe("RATE_LIMIT_SCALE", () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(await readyz()).toEqual({ status: 200, body: { status: "ready", database: "ok", redis: "degraded" } });
 
-    await startRedis();
+    await redis.start();
     await waitUntil(async () => (await readyz()).body.redis === "ok", 10_000);
     // Back on Redis once the retry pause after the last failure (5 s) has passed: the buckets are there again.
-    const back = new Redis(port, "127.0.0.1");
+    const back = new Redis(redis.port, "127.0.0.1");
     await waitUntil(async () => {
       expect((await gw.gql(corp.token, CHEAP)).status).toBe(200);
       return (await back.keys("workgraph:bucket:*")).length === 1;

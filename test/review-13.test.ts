@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import Redis from "ioredis";
 import WebSocket from "ws";
 import { parse, getOperationAST, type GraphQLSchema } from "graphql";
-import { TestGateway, expectOneError, freePort, pk, withCost, type GqlResponse, type TestCorp, type Untyped } from "./harness";
+import { REDIS_SERVER, TestGateway, TestRedis, expectOneError, pk, withCost, type GqlResponse, type TestCorp, type Untyped } from "./harness";
 import { MemoryBuckets, ResilientBuckets } from "../src/ratelimit/bucket";
 import { clientKey } from "../src/ratelimit/ip-throttle";
 import { bucketOf } from "../src/ratelimit/rate-limiter";
@@ -309,7 +308,6 @@ describe("review 13: rate limits over HTTP", () => {
 });
 
 const REDIS_URL = process.env.REDIS_URL;
-const REDIS_SERVER = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 const PG_SOCKET_DIR = ["/var/run/postgresql", "/run/postgresql", "/tmp"].find((d) => existsSync(`${d}/.s.PGSQL.5432`));
 
 async function post(url: string, token: string, query: string): Promise<GqlResponse> {
@@ -481,30 +479,19 @@ describe("review 13: ResilientBuckets across an outage", () => {
 // Redis stalled (not dead): the gateway goes on answering, /readyz says degraded, the log says so
 // once, and Redis is used again afterwards.
 (REDIS_SERVER ? describe : describe.skip)("review 13: a Redis that stalls", () => {
-  let server: ChildProcess;
+  let server: TestRedis;
   let port: number;
   let gw: TestGateway;
   let corp: TestCorp;
   beforeAll(async () => {
-    port = await freePort();
-    server = spawn(REDIS_SERVER!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "yes"], {
-      stdio: "ignore",
-    });
-    const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50 });
-    await probe.connect().catch(() => undefined);
-    await waitUntil(async () => (await probe.ping().catch(() => "")) === "PONG");
-    probe.disconnect();
-    gw = await TestGateway.start({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    server = await TestRedis.start(["--enable-debug-command", "yes"]);
+    port = server.port;
+    gw = await TestGateway.start({ REDIS_URL: server.url });
     corp = await gw.createCorp("Review 13 Stall");
   });
   afterAll(async () => {
     await gw?.stop();
-    if (server && server.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        server.once("exit", () => resolve());
-        server.kill("SIGKILL");
-      });
-    }
+    await server?.stop();
   });
 
   it("holds: keeps answering quickly during a 3 s stall, logs it once, /readyz degraded, then back on Redis", async () => {
