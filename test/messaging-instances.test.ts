@@ -4,7 +4,7 @@ import path from "node:path";
 import Redis from "ioredis";
 import WebSocket from "ws";
 import { createClient, type Client as WsClient } from "graphql-ws";
-import { TestGateway, Subscription, freePort, pk, type TestCorp, type Untyped } from "./harness";
+import { REDIS_SERVER, TestGateway, TestRedis, Subscription, freePort, pk, type TestCorp, type Untyped } from "./harness";
 import { feedKey, STREAMS } from "../src/events/log";
 import type { Gateway } from "../src/server";
 
@@ -24,7 +24,6 @@ import type { Gateway } from "../src/server";
  */
 
 const ROOT = path.resolve(__dirname, "..");
-const REDIS_SERVER = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 /** The machine's Redis (REDIS_URL) when set, else one this file starts: either way the gateways' channel is their database's own. */
 const SHARED_REDIS = process.env.REDIS_URL;
 
@@ -94,7 +93,7 @@ const describeWithRedis = SHARED_REDIS || REDIS_SERVER ? describe : describe.ski
 
 describeWithRedis("messaging across gateway instances (PostgreSQL + Redis)", () => {
   jest.setTimeout(60_000);
-  let redisServer: ChildProcess | undefined;
+  let redisServer: TestRedis | undefined;
   let redisUrl: string;
   let redis: Redis;
   let channel: string;
@@ -196,9 +195,8 @@ describeWithRedis("messaging across gateway instances (PostgreSQL + Redis)", () 
     expect(existsSync(path.join(ROOT, "dist/src/main.js"))).toBe(true);
     if (SHARED_REDIS) redisUrl = SHARED_REDIS;
     else {
-      const port = await freePort();
-      redisServer = spawn(REDIS_SERVER!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-      redisUrl = `redis://127.0.0.1:${port}`;
+      redisServer = await TestRedis.start();
+      redisUrl = redisServer.url;
     }
     redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => 50 });
     await redis.connect().catch(() => undefined);
@@ -223,11 +221,7 @@ describeWithRedis("messaging across gateway instances (PostgreSQL + Redis)", () 
   afterAll(async () => {
     await b?.stop();
     redis?.disconnect();
-    if (redisServer && redisServer.exitCode === null) {
-      const gone = new Promise((r) => redisServer!.once("exit", r));
-      redisServer.kill("SIGKILL");
-      await gone;
-    }
+    await redisServer?.stop();
   });
 
   it("a message A acknowledged right before kill -9 reaches B's live subscriber and a resuming one, each exactly once", async () => {
