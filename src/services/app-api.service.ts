@@ -1,7 +1,7 @@
 import type { RequestContext } from "../context";
 import { hydrate, selectList } from "../db/scoped-db";
 import { hashSecret, newClientId, newSecret } from "../auth/secrets";
-import { writeAudit } from "./audit";
+import { actor, writeAudit } from "./audit";
 import { App } from "../entities/app.entity";
 import { Department } from "../entities/department.entity";
 import { Member } from "../entities/member.entity";
@@ -292,9 +292,4 @@ export class AppApiService {
     const found = await ctx.loaders.member.loadMany(app.visibleMemberIds ?? []);
     return found.filter((m): m is Member => m instanceof Member);
   }
-}
-
-/** Who made a change, for the audit detail. */
-function actor(ctx: RequestContext): Record<string, string> {
-  return ctx.caller.member ? { app: ctx.caller.clientId, member: ctx.caller.member.id } : { app: ctx.caller.clientId };
 }

@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { CorpDb } from "../db/scoped-db";
 import type { AuditAction } from "../domain/audit";
+import type { RequestContext } from "../context";
 
 export interface AuditEntry {
   action: AuditAction;
@@ -36,4 +37,14 @@ export async function writeAudit(db: CorpDb, entry: AuditEntry): Promise<void> {
  */
 export async function writeAuditNow(pool: Pool, corpPk: string, entry: AuditEntry): Promise<void> {
   await writeAudit(new CorpDb(corpPk, pool), entry);
+}
+
+/** Who made a change, for an audit entry's detail: the app's client id, and the member acting through it. */
+export function actor(ctx: RequestContext): Record<string, string> {
+  return ctx.caller.member ? { app: ctx.caller.clientId, member: ctx.caller.member.id } : { app: ctx.caller.clientId };
+}
+
+/** A successful change made by the caller, in the request's transaction: its app, member and address, and `detail`. */
+export function auditChange(ctx: RequestContext, action: AuditAction, detail: Record<string, unknown>): Promise<void> {
+  return writeAudit(ctx.db, { action, success: true, appPk: ctx.caller.appId, memberPk: ctx.caller.member?.id ?? null, ip: ctx.clientIp, detail });
 }

@@ -25,7 +25,7 @@ import {
 import { matchKey, messageText } from "../domain/message-text";
 import { requireGroupManager } from "../policy/messaging";
 import type { Principal } from "../policy/principal";
-import { writeAudit } from "./audit";
+import { actor, auditChange } from "./audit";
 import type { ConversationView } from "./conversation.service";
 import type { MessageView } from "./message.service";
 import type { Clock } from "./clock";
@@ -45,10 +45,6 @@ export interface IssuedBot {
   bot: GroupBot;
   webhookUrl: string;
 }
-
-/** Who did it, for the audit log's detail (as the apps API records it). */
-const actor = (ctx: RequestContext): Record<string, string> =>
-  ctx.caller.member ? { app: ctx.caller.clientId, member: ctx.caller.member.id } : { app: ctx.caller.clientId };
 
 /**
  * Group robots (issue 14, item 7; source §2). A group's owner and admins, or the app that created
@@ -111,14 +107,7 @@ export class GroupBotService {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${selectList(ctx.deps.dataSource, GroupBot, "b")}`,
       [conversation.pk, name, hashSecret(key), ctx.caller.member?.id ?? null, ctx.caller.appId, now],
     );
-    await writeAudit(ctx.db, {
-      action: "GROUP_BOT_CREATED",
-      success: true,
-      appPk: ctx.caller.appId,
-      memberPk: ctx.caller.member?.id ?? null,
-      ip: ctx.clientIp,
-      detail: { by: actor(ctx), botId: bot.pk, conversationId: conversation.pk, name },
-    });
+    await auditChange(ctx, "GROUP_BOT_CREATED", { by: actor(ctx), botId: bot.pk, conversationId: conversation.pk, name });
     return { bot, webhookUrl: this.webhookUrl(ctx, key) };
   }
 
@@ -133,14 +122,7 @@ export class GroupBotService {
       [botPk, hashSecret(key), this.clock.now()],
     );
     if (!bot) throw notFound("GroupBot", "input.id");
-    await writeAudit(ctx.db, {
-      action: "GROUP_BOT_KEY_ROTATED",
-      success: true,
-      appPk: ctx.caller.appId,
-      memberPk: ctx.caller.member?.id ?? null,
-      ip: ctx.clientIp,
-      detail: { by: actor(ctx), botId: bot.pk, conversationId: bot.conversationId },
-    });
+    await auditChange(ctx, "GROUP_BOT_KEY_ROTATED", { by: actor(ctx), botId: bot.pk, conversationId: bot.conversationId });
     return { bot, webhookUrl: this.webhookUrl(ctx, key) };
   }
 
@@ -153,14 +135,7 @@ export class GroupBotService {
     ]);
     if (!removed) throw notFound("GroupBot", "input.id");
     await ctx.db.exec(`DELETE FROM auto_reply_rule WHERE corp_id = $1 AND bot_id = $2`, [botPk]);
-    await writeAudit(ctx.db, {
-      action: "GROUP_BOT_REMOVED",
-      success: true,
-      appPk: ctx.caller.appId,
-      memberPk: ctx.caller.member?.id ?? null,
-      ip: ctx.clientIp,
-      detail: { by: actor(ctx), botId: bot.pk, conversationId: bot.conversationId, name: bot.name },
-    });
+    await auditChange(ctx, "GROUP_BOT_REMOVED", { by: actor(ctx), botId: bot.pk, conversationId: bot.conversationId, name: bot.name });
     return bot;
   }
 
@@ -223,14 +198,7 @@ export class GroupBotService {
        RETURNING ${selectList(ctx.deps.dataSource, AutoReplyRule, "r")}`,
       [bot.pk, keyword, key, reply, this.clock.now()],
     );
-    await writeAudit(ctx.db, {
-      action: "AUTO_REPLY_RULE_CREATED",
-      success: true,
-      appPk: ctx.caller.appId,
-      memberPk: ctx.caller.member?.id ?? null,
-      ip: ctx.clientIp,
-      detail: { by: actor(ctx), botId: bot.pk, ruleId: rule.pk, keyword },
-    });
+    await auditChange(ctx, "AUTO_REPLY_RULE_CREATED", { by: actor(ctx), botId: bot.pk, ruleId: rule.pk, keyword });
     return rule;
   }
 
@@ -245,14 +213,7 @@ export class GroupBotService {
     });
     const removed = await ctx.db.exec(`DELETE FROM auto_reply_rule WHERE corp_id = $1 AND id = $2`, [rulePk]);
     if (!removed) throw notFound("AutoReplyRule", "input.id");
-    await writeAudit(ctx.db, {
-      action: "AUTO_REPLY_RULE_REMOVED",
-      success: true,
-      appPk: ctx.caller.appId,
-      memberPk: ctx.caller.member?.id ?? null,
-      ip: ctx.clientIp,
-      detail: { by: actor(ctx), botId: bot.pk, ruleId: rulePk, keyword: found.keyword },
-    });
+    await auditChange(ctx, "AUTO_REPLY_RULE_REMOVED", { by: actor(ctx), botId: bot.pk, ruleId: rulePk, keyword: found.keyword });
     return bot;
   }
 

@@ -8,7 +8,7 @@ import { badInput } from "../errors/domain-error";
 import { checkSensitiveWords } from "../domain/compliance";
 import { matchKey, messageText } from "../domain/message-text";
 import { requireMessageAuditor } from "../policy/compliance";
-import { writeAudit } from "./audit";
+import { auditChange } from "./audit";
 import type { Clock } from "./clock";
 
 /** What `messageAuditHits` narrows to; all given conditions hold. Primary keys. */
@@ -55,17 +55,10 @@ export class MessageAuditService {
     }
     const kept = new Set(before.map((w) => w.word_key));
     const now = new Set(checked.map((w) => w.key));
-    await writeAudit(ctx.db, {
-      action: "SENSITIVE_WORDS_SET",
-      success: true,
-      appPk: ctx.caller.appId,
-      memberPk: ctx.caller.member?.id ?? null,
-      ip: ctx.clientIp,
-      detail: {
-        count: checked.length,
-        added: checked.filter((w) => !kept.has(w.key)).map((w) => w.word),
-        removed: before.filter((w) => !now.has(w.word_key)).map((w) => w.word),
-      },
+    await auditChange(ctx, "SENSITIVE_WORDS_SET", {
+      count: checked.length,
+      added: checked.filter((w) => !kept.has(w.key)).map((w) => w.word),
+      removed: before.filter((w) => !now.has(w.word_key)).map((w) => w.word),
     });
     return checked.map((w) => w.word);
   }
