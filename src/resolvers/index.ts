@@ -9,7 +9,15 @@ import { ExportResolver } from "./export.resolver";
 import { HealthResolver } from "./health.resolver";
 import { AuditEntryResolver } from "./audit-entry.resolver";
 import { ConversationMembershipResolver, ConversationResolver } from "./conversation.resolver";
-import { MessageResolver, MessageSenderResolver, ReadReceiptResolver, TodoAssigneeResolver } from "./message.resolver";
+import {
+  FormContentResolver,
+  FormResultsResolver,
+  FormSubmissionResolver,
+  MessageResolver,
+  MessageSenderResolver,
+  ReadReceiptResolver,
+  TodoAssigneeResolver,
+} from "./message.resolver";
 import { MessageEventResolver } from "./message-event.resolver";
 import { AppMessageResolver } from "./app-message.resolver";
 import { DoNotDisturbResolver } from "./do-not-disturb.resolver";
@@ -35,6 +43,9 @@ export const RESOLVERS = [
   MessageSenderResolver,
   TodoAssigneeResolver,
   ReadReceiptResolver,
+  FormContentResolver,
+  FormResultsResolver,
+  FormSubmissionResolver,
   MessageEventResolver,
   AppMessageResolver,
   DoNotDisturbResolver,

@@ -6,7 +6,7 @@ import { pageWindow } from "../db/paging";
 import { MessageKind, SenderKind } from "../domain/enums";
 import type { FormContentData, TodoContentData, VoteContentData } from "../domain/messaging";
 import { fromGlobalId, toGlobalId } from "../schema/global-id";
-import { Paged } from "../schema/cost";
+import { ListSize, Paged } from "../schema/cost";
 import {
   CastVoteInput,
   CastVotePayload,
@@ -14,7 +14,12 @@ import {
   CompleteTodoPayload,
   ConversationMembershipConnection,
   FileContent,
+  FormAnswer,
   FormContent,
+  FormFieldSummary,
+  FormResults,
+  FormSubmission,
+  FormSubmissionConnection,
   ImageContent,
   LinkCardContent,
   MarkdownContent,
@@ -36,10 +41,20 @@ import {
   TodoContent,
   VoteContent,
 } from "../schema/messaging.types";
-import type { MessageView, ReadReceiptData } from "../services/message.service";
+import type { FormResultsData, FormSubmissionRow, MessageView, ReadReceiptData } from "../services/message.service";
 import { Transactional } from "./transactional";
 
 const make = <T extends object>(type: new () => T, values: Partial<T>): T => Object.assign(new type(), values);
+
+/** A submission's stored answers (`{ field, text | number | choices }`) as GraphQL answers. */
+function formAnswers(answers: Array<Record<string, unknown>>): FormAnswer[] {
+  return answers.map((a) => ({
+    fieldIndex: a.field as number,
+    text: (a.text as string | undefined) ?? null,
+    number: (a.number as number | undefined) ?? null,
+    choices: (a.choices as number[] | undefined) ?? null,
+  }));
+}
 
 /** The GraphQL content object of a message (null once recalled). */
 function contentOf(message: MessageView, now: Date): typeof MessageContent | null {
@@ -88,13 +103,8 @@ function contentOf(message: MessageView, now: Date): typeof MessageContent | nul
         title: form.title,
         fields: form.fields.map((f, index) => ({ index, ...f })),
         submissionCount: state?.submissions ?? 0,
-        myAnswers:
-          state?.mine?.map((a) => ({
-            fieldIndex: a.field as number,
-            text: (a.text as string | undefined) ?? null,
-            number: (a.number as number | undefined) ?? null,
-            choices: (a.choices as number[] | undefined) ?? null,
-          })) ?? null,
+        myAnswers: state?.mine ? formAnswers(state.mine) : null,
+        message,
       });
     }
   }
@@ -252,5 +262,59 @@ export class TodoAssigneeResolver {
   @FieldResolver(() => Member, { nullable: true, description: "The assignee; null when outside your visibility." })
   async member(@Root() assignee: TodoAssignee, @Ctx() ctx: RequestContext) {
     return (await ctx.services.members.find(ctx, assignee.memberPk)) ?? null;
+  }
+}
+
+/** The answers to a form, for its sender (`MessageService.formResults`). */
+@Resolver(() => FormContent)
+export class FormContentResolver {
+  @FieldResolver(() => FormResults, {
+    nullable: true,
+    description:
+      "The answers to this form: every submission and a summary per field; for its sender only (the member who sent it, or the app that sent it on its own), null for anyone else, as `Message.readReceipt`.",
+  })
+  results(@Root() form: FormContent, @Ctx() ctx: RequestContext) {
+    return ctx.services.messages.formResults(ctx, form.message as MessageView);
+  }
+}
+
+/** A form's submissions and their summary. */
+@Resolver(() => FormResults)
+export class FormResultsResolver {
+  @Paged()
+  @FieldResolver(() => FormSubmissionConnection, { description: "The submissions, by member id; `totalCount` is how many members submitted." })
+  submissions(
+    @Root() results: FormResultsData,
+    @Ctx() ctx: RequestContext,
+    @Arg("first", () => Int, { nullable: true, description: "Page size, at most 100 (default 20)." }) first?: number,
+    @Arg("after", { nullable: true, description: "Cursor to start after." }) after?: string,
+  ) {
+    return ctx.services.messages.formSubmissions(ctx, results, pageWindow({ first, after }));
+  }
+
+  @ListSize(5)
+  @FieldResolver(() => [FormFieldSummary], { description: "Every field of the form, in order, with what the submissions answered to it." })
+  summary(@Root() results: FormResultsData, @Ctx() ctx: RequestContext) {
+    return ctx.services.messages.formSummary(ctx, results);
+  }
+}
+
+/** A submission's member and answers. */
+@Resolver(() => FormSubmission)
+export class FormSubmissionResolver {
+  @FieldResolver(() => ID, { description: "The submitting member's id." })
+  memberId(@Root() submission: FormSubmissionRow): string {
+    return toGlobalId("Member", submission.memberPk);
+  }
+
+  @ListSize(5)
+  @FieldResolver(() => [FormAnswer], { description: "The answers, one per answered field, by field index." })
+  answers(@Root() submission: FormSubmissionRow): FormAnswer[] {
+    return formAnswers(submission.answers);
+  }
+
+  @FieldResolver(() => Member, { nullable: true, description: "The submitting member; null when outside your visibility." })
+  async member(@Root() submission: FormSubmissionRow, @Ctx() ctx: RequestContext) {
+    return (await ctx.services.members.find(ctx, submission.memberPk)) ?? null;
   }
 }

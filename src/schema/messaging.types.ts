@@ -258,6 +258,72 @@ export class FormContent {
   @ListSize(5)
   @Field(() => [FormAnswer], { nullable: true, description: "The caller's own submission; null when they have not submitted (or are an app)." })
   myAnswers: FormAnswer[] | null;
+
+  /** The form message itself: `results` (in `resolvers/message.resolver.ts`) reads its submissions. */
+  message: Message;
+}
+
+@ObjectType("FormOptionCount", { simpleResolvers: true, description: "How many submissions chose one option of a choice field." })
+export class FormOptionCount {
+  @Field(() => Int, { description: "The option's index, from 0." })
+  index: number;
+
+  @Field({ description: "The option." })
+  text: string;
+
+  @Field(() => Int, { description: "Submissions that chose it." })
+  count: number;
+}
+
+@ObjectType("FormFieldSummary", { simpleResolvers: true, description: "What the submissions answered to one field of a form, summed up." })
+export class FormFieldSummary {
+  @Field(() => Int, { description: "The field's index, from 0." })
+  fieldIndex: number;
+
+  @Field({ description: "The field's label." })
+  label: string;
+
+  @Field(() => FormFieldType, { description: "The field's type." })
+  type: FormFieldType;
+
+  @Field(() => Int, { description: "Submissions that answered it (an optional field may be left out)." })
+  answerCount: number;
+
+  @ListSize(5)
+  @Field(() => [FormOptionCount], {
+    description:
+      "CHOICE and MULTIPLE_CHOICE fields: every option with how many submissions chose it (a MULTIPLE_CHOICE submission counts once for each option it chose); empty for other types.",
+  })
+  options: FormOptionCount[];
+
+  @Field(() => Float, { nullable: true, description: "NUMBER fields: the smallest answer; null for other types or without answers." })
+  min: number | null;
+
+  @Field(() => Float, { nullable: true, description: "NUMBER fields: the largest answer; null for other types or without answers." })
+  max: number | null;
+
+  @Field(() => Float, { nullable: true, description: "NUMBER fields: the mean of the answers; null for other types or without answers." })
+  average: number | null;
+}
+
+@ObjectType("FormSubmission", { simpleResolvers: true, description: "One member's submission of a form (`submitForm`), as its sender reads it." })
+export class FormSubmission {
+  // `memberId`, `answers` and `member` are resolved in `resolvers/message.resolver.ts` from the stored row.
+  @Field({ description: "When it was submitted." })
+  submittedAt: Date;
+}
+
+@ObjectType("FormSubmissionConnection", { description: "A page of a form's submissions, by member id." })
+export class FormSubmissionConnection extends ConnectionType(FormSubmission, "FormSubmission", "form submission") {}
+
+@ObjectType("FormResults", {
+  simpleResolvers: true,
+  description:
+    "The answers to a form (source §2: results for the sender), shown to its sender only: the member who sent it, or the app that sent it on its own. Gone with the form's content once it is recalled.",
+})
+export class FormResults {
+  @Field(() => Int, { description: "How many members submitted it." })
+  submissionCount: number;
 }
 
 export const MessageContent = createUnionType({

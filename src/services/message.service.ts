@@ -4,10 +4,10 @@ import { STREAMS } from "../events/log";
 import { Message } from "../entities/message.entity";
 import { hydrate, selectList } from "../db/scoped-db";
 import DataLoader from "dataloader";
-import { paginate, type Connection, type PageWindow } from "../db/paging";
+import { keyset, paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
-import { MessageEventType, MessageKind } from "../domain/enums";
+import { FormFieldType, MessageEventType, MessageKind } from "../domain/enums";
 import {
   CLIENT_MESSAGE_ID,
   RECALL_WINDOW_MS,
@@ -43,6 +43,39 @@ export interface ReadReceiptData {
   message: Message;
   readCount: number;
   unreadCount: number;
+}
+
+/** The results of a form, for its sender: the message and how many submitted it. */
+export interface FormResultsData {
+  message: MessageView;
+  submissionCount: number;
+}
+
+/** One submission of a form as its sender reads it. */
+export interface FormSubmissionRow {
+  memberPk: string;
+  /** `{ field, text | number | choices }`, one per answered field, by field. */
+  answers: Array<Record<string, unknown>>;
+  submittedAt: Date;
+}
+
+/** One field of a form summed up over its submissions. */
+export interface FormFieldSummaryData {
+  fieldIndex: number;
+  label: string;
+  type: FormFieldType;
+  answerCount: number;
+  /** Choice fields: submissions per option, by index (empty for others). */
+  options: Array<{ index: number; text: string; count: number }>;
+  min: number | null;
+  max: number | null;
+  average: number | null;
+}
+
+/** One page of one form's submissions (the submission pages loader's key). */
+interface SubmissionPageKey {
+  messagePk: string;
+  window: PageWindow;
 }
 
 export interface SendMessageData {
@@ -345,6 +378,126 @@ export class MessageService {
     );
     const byId = new Map(rows.map((r) => [r.id, { readCount: r.read, unreadCount: r.unread }]));
     return pks.map((pk) => byId.get(pk) ?? { readCount: 0, unreadCount: 0 });
+  }
+
+  /**
+   * The results of a form for its sender only (the member who sent it, or the app that sent it on
+   * its own), null for anyone else, as `readReceipt`: the caller may read the message, the results
+   * are not theirs. A recalled form has none (its content is gone for everyone, answers included;
+   * the submission rows stay, as the compliance audit's hits do).
+   */
+  formResults(ctx: RequestContext, message: MessageView): FormResultsData | null {
+    if (message.kind !== MessageKind.FORM || message.recalledAt || !isSender(ctx.caller, message)) return null;
+    return { message, submissionCount: message.state.form?.submissions ?? 0 };
+  }
+
+  /**
+   * A page of a form's submissions by member id (`message_form_submission_pkey`); the pages asked
+   * for several forms of one request come from one statement per window. `totalCount` is the
+   * count `withState` read with the message.
+   */
+  async formSubmissions(ctx: RequestContext, results: FormResultsData, window: PageWindow): Promise<Connection<FormSubmissionRow>> {
+    let loader = this.submissionPages.get(ctx.loaders);
+    if (!loader) {
+      loader = new DataLoader((keys) => this.loadSubmissionPages(ctx, keys), { cacheKeyFn: (k) => JSON.stringify([k.messagePk, k.window]) });
+      this.submissionPages.set(ctx.loaders, loader);
+    }
+    const rows = await loader.load({ messagePk: results.message.pk, window });
+    return toConnection(
+      rows,
+      window,
+      (s) => [s.memberPk],
+      () => Promise.resolve(results.submissionCount),
+    );
+  }
+
+  /** Per request (keyed by `ctx.loaders`): the submission pages loader. */
+  private readonly submissionPages = new WeakMap<object, DataLoader<SubmissionPageKey, FormSubmissionRow[], string>>();
+
+  private async loadSubmissionPages(ctx: RequestContext, keys: readonly SubmissionPageKey[]): Promise<FormSubmissionRow[][]> {
+    const byWindow = new Map<string, { window: PageWindow; slots: number[] }>();
+    keys.forEach((key, slot) => {
+      const id = JSON.stringify(key.window);
+      const group = byWindow.get(id) ?? { window: key.window, slots: [] };
+      group.slots.push(slot);
+      byWindow.set(id, group);
+    });
+    const pages: FormSubmissionRow[][] = keys.map(() => []);
+    await Promise.all(
+      [...byWindow.values()].map(async ({ window, slots }) => {
+        const params = new SqlParams();
+        const source = `unnest(${params.add(slots.map((i) => keys[i].messagePk))}::bigint[], ${params.add(slots.map(String))}::int[]) AS f(pk, slot)`;
+        const page = keyset(window, ["s.member_id"], params, ["bigint"]);
+        const rows = await ctx.db.rows<FormSubmissionRow & { __slot: number }>(
+          `SELECT f.slot AS "__slot", p.* FROM ${source} CROSS JOIN LATERAL (
+             SELECT s.member_id::text AS "memberPk", s.answers, s.submitted_at AS "submittedAt" FROM message_form_submission s
+              WHERE s.corp_id = $1 AND s.message_id = f.pk AND ${page.where}
+              ORDER BY ${page.orderBy} LIMIT ${page.limit}) p`,
+          params.values,
+        );
+        for (const { __slot, ...row } of rows) pages[__slot].push(row);
+      }),
+    );
+    return pages;
+  }
+
+  /**
+   * Every field of a form summed up over its submissions: how many answered it, per option counts
+   * for choice fields, smallest, largest and mean for number fields. The forms of one request are
+   * summed up in two statements.
+   */
+  async formSummary(ctx: RequestContext, results: FormResultsData): Promise<FormFieldSummaryData[]> {
+    let loader = this.summaries.get(ctx.loaders);
+    if (!loader) {
+      loader = new DataLoader((pks) => this.loadSummaries(ctx, pks));
+      this.summaries.set(ctx.loaders, loader);
+    }
+    const { fields, choices } = await loader.load(results.message.pk);
+    const form = results.message.content as unknown as FormContentData;
+    return form.fields.map((f, fieldIndex) => {
+      const stats = fields.get(fieldIndex);
+      const isChoice = f.type === FormFieldType.CHOICE || f.type === FormFieldType.MULTIPLE_CHOICE;
+      const isNumber = f.type === FormFieldType.NUMBER && (stats?.n ?? 0) > 0;
+      return {
+        fieldIndex,
+        label: f.label,
+        type: f.type,
+        answerCount: stats?.n ?? 0,
+        options: isChoice ? f.options.map((text, index) => ({ index, text, count: choices.get(`${fieldIndex}:${index}`) ?? 0 })) : [],
+        min: isNumber ? stats!.min : null,
+        max: isNumber ? stats!.max : null,
+        average: isNumber ? stats!.avg : null,
+      };
+    });
+  }
+
+  /** Per request (keyed by `ctx.loaders`): the form summaries loader. */
+  private readonly summaries = new WeakMap<
+    object,
+    DataLoader<string, { fields: Map<number, { n: number; min: number | null; max: number | null; avg: number | null }>; choices: Map<string, number> }>
+  >();
+
+  private async loadSummaries(ctx: RequestContext, pks: readonly string[]) {
+    const [fieldRows, choiceRows] = await Promise.all([
+      ctx.db.rows<{ id: string; field: number; n: number; min: number | null; max: number | null; avg: number | null }>(
+        `SELECT s.message_id::text AS id, (a->>'field')::int AS field, count(*)::int AS n,
+                min((a->>'number')::float8) AS min, max((a->>'number')::float8) AS max, avg((a->>'number')::float8) AS avg
+           FROM message_form_submission s CROSS JOIN LATERAL jsonb_array_elements(s.answers) AS a
+          WHERE s.corp_id = $1 AND s.message_id = ANY($2::bigint[]) GROUP BY 1, 2`,
+        [pks],
+      ),
+      ctx.db.rows<{ id: string; field: number; choice: number; n: number }>(
+        `SELECT s.message_id::text AS id, (a->>'field')::int AS field, c.choice::int AS choice, count(*)::int AS n
+           FROM message_form_submission s CROSS JOIN LATERAL jsonb_array_elements(s.answers) AS a
+           CROSS JOIN LATERAL jsonb_array_elements_text(a->'choices') AS c(choice)
+          WHERE s.corp_id = $1 AND s.message_id = ANY($2::bigint[]) AND a ? 'choices' GROUP BY 1, 2, 3`,
+        [pks],
+      ),
+    ]);
+    return pks.map((pk) => ({
+      fields: new Map(fieldRows.filter((r) => r.id === pk).map((r) => [r.field, r])),
+      choices: new Map(choiceRows.filter((r) => r.id === pk).map((r) => [`${r.field}:${r.choice}`, r.n])),
+    }));
   }
 
   private emitAnswer(ctx: RequestContext, message: Message, type: MessageEventType, memberPk: string): void {
