@@ -4,7 +4,7 @@ import type { Principal } from "../policy/principal";
 import type { EventRelay, FeedHandle } from "../events/relay";
 import { feedKey } from "../events/log";
 import { log } from "../log";
-import type { LiveStream } from "./source";
+import type { Delivery, LiveStream } from "./source";
 import { groupDocument, type GroupDocument } from "./document";
 
 /** A result as it leaves the server (errors formatted), the same for every subscriber of a group. */
@@ -64,7 +64,7 @@ interface Rendered {
   payload: Buffer;
 }
 
-/** What an execution needs: the group's (or a replaying subscriber's) document, principal and source. */
+/** What an execution needs: a subscriber's document and principal (one of a group's, or a replaying subscriber's own). */
 interface Audience {
   schema: GraphQLSchema;
   doc: GroupDocument;
@@ -78,7 +78,9 @@ const OPEN = 1; // WebSocket.OPEN
  * "Execute once, write many" (issue 14) for subscriptions whose stream is a `LiveStream`: per
  * (corp, stream) and process one `Channel` reads the event log's feed and, for each event, executes
  * the selection once per group of subscribers that would receive the same bytes (same document and
- * variables without the position arguments, same `audience` key), serializes that result once, and
+ * variables without the position arguments, same `audience` key) and variant of the event (what
+ * `LiveStream.deliver` answers for each subscriber: the root to execute with, e.g. a per-member
+ * `notify`), executed as one of the subscribers it goes to, serializes that result once, and
  * writes it to every socket of the group as a graphql-ws `next` frame (its per-subscriber id prefix
  * followed by the shared payload). The database work per event is one execution per group, however
  * many subscribers each group has. A resumed subscriber (`after`) first replays the log on its own
@@ -112,15 +114,15 @@ export class FanoutHub {
     return subscriber.handle();
   }
 
-  /** Executes the selection for `event` once and serializes the result once. */
-  async render(audience: Audience, event: unknown): Promise<Rendered> {
+  /** Executes the selection for an event's `root` (see `LiveStream.deliver`) once and serializes the result once. */
+  async render(audience: Audience, root: unknown): Promise<Rendered> {
     const ctx = this.options.context(audience.principal);
     let result: ExecutionResult;
     try {
       result = await execute({
         schema: audience.schema,
         document: audience.doc.document,
-        rootValue: event,
+        rootValue: root,
         contextValue: ctx,
         variableValues: audience.doc.variables,
         operationName: audience.operationName,
@@ -148,8 +150,8 @@ export class FanoutHub {
   }
 }
 
-/** Subscribers that would receive the same bytes: one execution per event for all of them. */
-class Group implements Audience {
+/** Subscribers that would receive the same bytes: one execution per event and variant for all of them. */
+class Group {
   readonly members = new Set<Subscriber>();
 
   constructor(
@@ -158,8 +160,6 @@ class Group implements Audience {
     readonly doc: GroupDocument,
     readonly operationName: string | null | undefined,
     readonly source: LiveStream<unknown>,
-    /** The principal of the subscriber that made the group: equal to every member's in all the audience covers. */
-    readonly principal: Principal,
   ) {}
 }
 
@@ -310,8 +310,8 @@ class Channel {
         }
         for (const event of batch) {
           if (subscriber.ended || !(await subscriber.recheckIfDue())) return;
-          const { source } = subscriber;
-          if (source.accept(subscriber.ctx.caller, event)) subscriber.write(await this.hub.render(subscriber.audience, event), this.hub.stats);
+          const delivery = await subscriber.source.deliver(subscriber.ctx.caller, event);
+          if (delivery) subscriber.write(await this.hub.render(subscriber.audience, delivery.root), this.hub.stats);
           subscriber.pos = BigInt((event as { id: string }).id);
         }
       }
@@ -348,11 +348,10 @@ class Channel {
   }
 
   private place(subscriber: Subscriber): void {
-    const principal = subscriber.ctx.caller;
-    const key = `${subscriber.doc.key}\0${subscriber.source.audience(principal)}`;
+    const key = `${subscriber.doc.key}\0${subscriber.source.audience(subscriber.ctx.caller)}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = new Group(key, subscriber.request.schema, subscriber.doc, subscriber.request.operationName, subscriber.source, principal);
+      group = new Group(key, subscriber.request.schema, subscriber.doc, subscriber.request.operationName, subscriber.source);
       this.groups.set(key, group);
     }
     group.members.add(subscriber);
@@ -396,17 +395,37 @@ class Channel {
     const now = Date.now();
     for (const group of this.groups.values()) for (const s of group.members) if (s.pos < id && now - s.checked >= this.options.recheckMs) due.push(s);
     if (due.length) await Promise.all(due.map((s) => this.recheck(s)));
-    const work: Array<Promise<void>> = [];
-    for (const group of this.groups.values()) {
-      const targets = [...group.members].filter((s) => s.pos < id && s.source.accept(s.ctx.caller, event));
-      if (!targets.length) continue;
-      work.push(
-        this.hub.render(group, event).then((rendered) => {
-          for (const s of targets) s.write(rendered, this.hub.stats);
-        }),
-      );
+    await Promise.all([...this.groups.values()].map((group) => this.dispatchTo(group, event, id)));
+  }
+
+  /**
+   * One event to one group: each member that has not had it is asked what it receives (most answer
+   * at once; a pending answer, such as a roster being loaded, is awaited), then one execution per
+   * variant of the event's root, written to every member that receives it.
+   */
+  private async dispatchTo(group: Group, event: unknown, id: bigint): Promise<void> {
+    const variants = new Map<string, { root: unknown; targets: Subscriber[] }>();
+    const add = (s: Subscriber, delivery: Delivery | null) => {
+      if (!delivery) return;
+      const variant = variants.get(delivery.variant);
+      if (variant) variant.targets.push(s);
+      else variants.set(delivery.variant, { root: delivery.root, targets: [s] });
+    };
+    let pending: Array<Promise<void>> | undefined;
+    for (const s of group.members) {
+      if (s.pos >= id) continue;
+      const delivery = s.source.deliver(s.ctx.caller, event);
+      if (delivery instanceof Promise) (pending ??= []).push(delivery.then((d) => add(s, d)));
+      else add(s, delivery);
     }
-    await Promise.all(work);
+    if (pending) await Promise.all(pending);
+    await Promise.all(
+      [...variants.values()].map(async ({ root, targets }) => {
+        // Executed as one of the subscribers it goes to: equal to the others in all the audience and the variant cover.
+        const rendered = await this.hub.render(targets[0].audience, root);
+        for (const s of targets) s.write(rendered, this.hub.stats);
+      }),
+    );
   }
 
   /** A live subscriber's re-check: ended on failure, moved to another group when its audience changed. */

@@ -9,6 +9,12 @@ import type { RequestContext } from "../context";
  * the hub, which recognises the tag, drops the stream unstarted and serves the subscriber from one
  * shared reader and one execution per group of subscribers that would receive the same bytes.
  */
+/** What a subscriber receives of an event: the root to execute the selection with, and which of the event's roots it is. */
+export interface Delivery {
+  root: unknown;
+  variant: string;
+}
+
 export interface LiveStream<E> {
   corpId: string;
   /** The event log's stream (`STREAMS` in `events/log.ts`). */
@@ -16,11 +22,14 @@ export interface LiveStream<E> {
   /** Deliver the events after this id (a resumed stream: replayed in order, then live); null: live only. */
   after: bigint | null;
   /**
-   * May `principal` receive `event`? (Visibility; the subscription's scopes are re-checked by
-   * `recheck`.) Asked for each subscriber and event, so it may depend on who the subscriber is
-   * (a member's own events) where the result does not; it must not touch the database.
+   * What `principal` receives of `event`: nothing (null), or the root value the subscription's
+   * selection is executed with and its `variant`, a string naming that root among the roots of this
+   * event (subscribers of one group whose variants are equal receive the same bytes: one execution
+   * per group and variant). Asked for each subscriber and event, so it may depend on who the
+   * subscriber is (visibility, membership, a per-member flag such as `notify`). It should answer
+   * synchronously from what it holds; a promise (a cache being filled) is awaited.
    */
-  accept(principal: Principal, event: E): boolean;
+  deliver(principal: Principal, event: E): Delivery | null | Promise<Delivery | null>;
   /**
    * The attributes of `principal` that the result of executing the subscription's selection for an
    * event may depend on, as a string: subscribers of the same document and variables whose keys are

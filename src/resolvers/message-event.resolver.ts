@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Authorized, Ctx, Extensions, ID, Resolver, Root, Subscription } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
 import type { RequestContext } from "../context";
 import { MessageEventType } from "../domain/enums";
 import { fromGlobalId, toGlobalId } from "../schema/global-id";
@@ -16,6 +17,8 @@ import {
   VoteUpdated,
 } from "../schema/message-event.types";
 import { MESSAGE_EVENTS_SCOPES, type MessageEventDelivery } from "../services/message-event.service";
+import { FANOUT_EXTENSION } from "../fanout/source";
+import { documentFieldNames } from "../schema/selection";
 
 const MESSAGE_EVENT_TYPES = {
   [MessageEventType.MESSAGE_ADDED]: MessageAdded,
@@ -31,14 +34,16 @@ const ids = (value: unknown) => (Array.isArray(value) ? value.map((pk) => toGlob
 @Resolver(() => MessageEvent)
 export class MessageEventResolver {
   @Authorized(MESSAGE_EVENTS_SCOPES)
+  // Served by the fan-out over graphql-ws (`fanout/`): its stream is a LiveStream.
+  @Extensions({ [FANOUT_EXTENSION]: true })
   @Subscription(() => MessageEvent, {
     description:
       "Changes in your conversations as they are committed (graphql-ws; token in `connectionParams.authorization`): messages sent and recalled, reads, ballots, to-dos, forms, conversations created and changed, membership. With `conversationId`, that conversation only (NOT_FOUND when you do not take part in it). With `after`, first every event after that cursor in order, then live: reconnect with the last cursor you saw and nothing is missed or repeated. A member receives the conversations they belong to now, an app those it created.",
-    subscribe: ({ args, context }) => {
+    subscribe: ({ args, context, info }) => {
       const ctx = context as RequestContext;
       const conversationId = args.conversationId as string | null | undefined;
       const pk = conversationId != null ? fromGlobalId(conversationId, "Conversation", "conversationId") : null;
-      return ctx.services.messageEvents.stream(ctx, pk, args.after as string | null | undefined);
+      return ctx.services.messageEvents.stream(ctx, pk, args.after as string | null | undefined, documentFieldNames(info as GraphQLResolveInfo));
     },
   })
   async messageEvents(

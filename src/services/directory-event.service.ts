@@ -75,7 +75,7 @@ export class DirectoryEventService {
       corpId,
       stream: STREAMS.directory,
       after: from,
-      accept: visible,
+      deliver: (principal, event) => (visible(principal, event) ? { root: event, variant: "" } : null),
       audience: directoryAudience,
       recheck,
       positionArgs: ["after"],

@@ -5,7 +5,10 @@ import { badInput } from "../errors/domain-error";
 import { STREAMS } from "../events/log";
 import { MessageEventType } from "../domain/enums";
 import { requireScopes } from "../policy/require";
+import type { Principal } from "../policy/principal";
 import type { Scope } from "../policy/scopes";
+import { liveStream, type Delivery, type LiveStream } from "../fanout/source";
+import { directoryAudience } from "./directory-event.service";
 import { appAudience, conversationAudience, memberAudience } from "./conversation.service";
 import { inDoNotDisturb, type DoNotDisturbWindow } from "../domain/messaging";
 import type { Clock } from "./clock";
@@ -15,6 +18,27 @@ import type { Clock } from "./clock";
  * it subscribes) and checked again, by the same policy function, at each re-check of the token.
  */
 export const MESSAGE_EVENTS_SCOPES: readonly Scope[] = ["messages:read"];
+
+/**
+ * Fields reachable from `MessageEvent` whose value depends on who asks, beyond the scopes and
+ * visibility every subscriber of a group shares (the caller's own read pointer, settings, role,
+ * ballot, answers; a sender's read receipt and form results). A subscription selecting any field of
+ * these names is executed per subscriber; one selecting none is executed once per group of
+ * subscribers with the same scopes and visibility (`fanout/`). By name, wherever it is selected: a
+ * false "yes" only costs executions. `test/message-fanout.test.ts` checks that every field
+ * reachable from `MessageEvent` is either one of these or known to be the same for every viewer.
+ */
+export const VIEWER_DEPENDENT_FIELDS: ReadonlySet<string> = new Set([
+  "readReceipt",
+  "formResults",
+  "results",
+  "myChoices",
+  "myAnswers",
+  "unreadCount",
+  "readSeq",
+  "myRole",
+  "settings",
+]);
 
 /** A messages event with what the caller's filter decided: the conversation it is about and whether to notify. */
 export interface MessageEventDelivery {
@@ -32,105 +56,279 @@ export function conversationOf(record: EventRecord): string {
   return String(record.data?.conversationId ?? record.subjectId);
 }
 
+/** Events after which who belongs to a conversation, or who muted it, may have changed. */
+const ROSTER_CHANGES: ReadonlySet<string> = new Set([
+  MessageEventType.CONVERSATION_CREATED,
+  MessageEventType.MEMBERSHIP_CHANGED,
+  MessageEventType.SETTINGS_CHANGED,
+]);
+
+/** A conversation's members now: member pk → muted. */
+type Roster = ReadonlyMap<string, boolean>;
+
+interface RosterEntry {
+  roster: Roster | Promise<Roster>;
+  /** Membership and settings events up to this id are reflected (it was read after they were committed). */
+  upTo: bigint;
+  size: number;
+}
+
+/**
+ * Who belongs to each conversation, and who muted it, read once for every subscriber of this
+ * process (one statement for a 10,000-member group, instead of one per subscriber) and read again
+ * after a membership or settings event of that conversation newer than what was read. The event
+ * log is delivered in id order, every earlier event committed, so a roster read while event R was
+ * processed reflects every change up to R: the first subscriber to see a newer change drops it
+ * (`saw`, asked by every subscriber for every event, before its own filters), and a subscriber
+ * whose stream began after R does not use it (`get`'s `floor`). Bounded: the least recently read
+ * are forgotten past `maxMembers` members in all.
+ */
+export class Rosters {
+  private readonly entries = new Map<string, RosterEntry>();
+  private members = 0;
+  /** A reminder's unread members, by event id: read once when the first subscriber is told of it. */
+  private readonly unread = new Map<string, Promise<ReadonlySet<string>>>();
+
+  constructor(private readonly maxMembers = 200_000) {}
+
+  /**
+   * A membership or settings event (`record`) of `pk` was seen: a roster read before it was committed
+   * is dropped (one read while an event at or after it was processed already reflects it).
+   */
+  saw(corpId: string, pk: string, record: EventRecord): void {
+    if (!ROSTER_CHANGES.has(record.type)) return;
+    const key = `${corpId}:${pk}`;
+    const entry = this.entries.get(key);
+    if (entry && BigInt(record.id) > entry.upTo) this.drop(key, entry);
+  }
+
+  /**
+   * The roster of `pk` for a subscriber at `record` whose stream began with event `floor`: a cached
+   * one read while an event at or after `floor` was processed (so it reflects every change before
+   * the subscriber's first event; those after it the subscriber's own `saw` calls drop), else one
+   * read now (a promise, shared with every subscriber asking meanwhile).
+   */
+  get(ctx: RequestContext, pk: string, record: EventRecord, floor: bigint): Roster | Promise<Roster> {
+    const key = `${ctx.caller.corpId}:${pk}`;
+    const entry = this.entries.get(key);
+    if (entry && entry.upTo >= floor) return entry.roster;
+    if (entry) this.drop(key, entry);
+    const loading = this.load(ctx, pk);
+    const fresh: RosterEntry = { roster: loading, upTo: BigInt(record.id), size: 0 };
+    this.entries.set(key, fresh);
+    loading.then(
+      (roster) => {
+        if (this.entries.get(key) !== fresh) return;
+        fresh.roster = roster;
+        fresh.size = roster.size;
+        this.members += roster.size;
+        this.evict();
+      },
+      () => this.entries.get(key) === fresh && this.entries.delete(key),
+    );
+    return loading;
+  }
+
+  /** The members who had not read up to the reminded message when the first subscriber heard of `record` (a reminder). */
+  unreadOf(ctx: RequestContext, pk: string, record: EventRecord): Promise<ReadonlySet<string>> {
+    const key = `${ctx.caller.corpId}:${record.id}`;
+    let found = this.unread.get(key);
+    if (!found) {
+      found = ctx.db
+        .rows<{ id: string }>(`SELECT member_id::text AS id FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2 AND read_seq < $3`, [
+          pk,
+          String(record.data?.seq),
+        ])
+        .then((rows) => new Set(rows.map((r) => r.id)));
+      this.unread.set(key, found);
+      found.catch(() => this.unread.delete(key));
+      // Reminders are rare (one per message per 10 minutes): the last 100 are kept for the subscribers still to be told.
+      if (this.unread.size > 100) this.unread.delete(this.unread.keys().next().value!);
+    }
+    return found;
+  }
+
+  private async load(ctx: RequestContext, pk: string): Promise<Roster> {
+    const rows = await ctx.db.rows<{ id: string; muted: boolean }>(
+      `SELECT member_id::text AS id, muted FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2`,
+      [pk],
+    );
+    return new Map(rows.map((r) => [r.id, r.muted]));
+  }
+
+  private drop(key: string, entry: RosterEntry): void {
+    this.entries.delete(key);
+    this.members -= entry.size;
+  }
+
+  private evict(): void {
+    for (const [key, entry] of this.entries) {
+      if (this.members <= this.maxMembers || this.entries.size <= 1) return;
+      this.drop(key, entry);
+    }
+  }
+}
+
 /**
  * The `messages` stream of the caller's corp as a subscription (issue 14): from a cursor (`after`:
  * replay, then live) or live only, for one conversation or all of the caller's. An event is
  * delivered when the caller takes part in its conversation now (a member belongs to it, an app
- * created it: `policy/messaging.ts`), or when it is addressed to the caller alone (their settings,
- * their removal from a group). Whether a member takes part, and has muted the conversation
- * (`notify: false`), is read once per conversation and read again after each membership or
- * settings event of that conversation, which the same ordered stream carries. Like
- * `directoryEvents`, the token is checked again at most every SUBSCRIPTION_RECHECK_SECONDS. While
- * the member's do-not-disturb window applies (at `clock`'s now; the window is read when the stream
- * starts and at each re-check), every event is delivered with `notify: false` too.
+ * created it or reads it through its visibility: `ConversationService.find`), or when it is
+ * addressed to the caller alone (their settings, their removal from a group). A member's
+ * membership, and whether they muted the conversation (`notify: false`), come from the process's
+ * `Rosters`, kept current by the membership and settings events the same ordered stream carries;
+ * an app's access is read once per conversation (and again after such events, and at each
+ * re-check). Like `directoryEvents`, the token is checked again at most every
+ * SUBSCRIPTION_RECHECK_SECONDS. While the member's do-not-disturb window applies (at `clock`'s now;
+ * the window is read when the stream starts and at each re-check), every event is delivered with
+ * `notify: false` too.
+ *
+ * The stream is a `LiveStream`: over graphql-ws the fan-out serves it, executing the selection once
+ * per event for every group of subscribers with the same document, scopes and visibility (and the
+ * same subscriber, when the selection reads a field in `VIEWER_DEPENDENT_FIELDS`), per value of
+ * `notify`. Iterated directly, it is this subscriber's own, with the same filter.
  */
 export class MessageEventService {
+  readonly rosters = new Rosters();
+
   constructor(public clock: Clock) {}
 
-  /** A reminder reaches the members other than the sender whose read pointer is below the message's seq, when it is delivered. */
-  private async remindsMe(ctx: RequestContext, conversationPk: string, record: EventRecord): Promise<boolean> {
-    const member = ctx.caller.member;
-    if (!member || String(record.data?.senderMemberId) === member.id) return false;
-    const row = await ctx.db.one(`SELECT 1 FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2 AND member_id = $3 AND read_seq < $4`, [
-      conversationPk,
-      member.id,
-      String(record.data?.seq),
-    ]);
-    return row !== undefined;
-  }
-
-  /** The conversations the member belongs to now. */
-  private async memberships(ctx: RequestContext, memberPk: string): Promise<Set<string>> {
-    const rows = await ctx.db.rows<{ id: string }>(`SELECT conversation_id::text AS id FROM conversation_member WHERE corp_id = $1 AND member_id = $2`, [
-      memberPk,
-    ]);
-    return new Set(rows.map((r) => r.id));
-  }
-
-  async stream(ctx: RequestContext, conversationPk: string | null, after: string | null | undefined): Promise<AsyncIterableIterator<MessageEventDelivery>> {
+  /**
+   * `selected`: every field name the subscription's document selects (`documentFieldNames`), to
+   * know whether its result depends on who the subscriber is.
+   */
+  async stream(
+    ctx: RequestContext,
+    conversationPk: string | null,
+    after: string | null | undefined,
+    selected: ReadonlySet<string>,
+  ): Promise<AsyncIterableIterator<MessageEventDelivery>> {
     let from: bigint | null = null;
     if (after != null) {
       if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw badInput("after", "after must be a cursor received from messageEvents.");
       from = BigInt(after);
     }
     if (conversationPk !== null) await ctx.services.conversations.get(ctx, conversationPk, "conversationId");
-    const access = new Map<string, { takesPart: boolean; muted: boolean }>();
-    const memberPk = ctx.caller.member?.id ?? null;
+    const corpId = ctx.caller.corpId;
+    const member = ctx.caller.member;
+    const memberPk = member?.id ?? null;
+    const toMe = memberPk !== null ? memberAudience(memberPk) : appAudience(ctx.caller.appId);
+    const perViewer = [...selected].some((name) => VIEWER_DEPENDENT_FIELDS.has(name));
+    const clock = this.clock;
+    const rosters = this.rosters;
+
     let quiet: DoNotDisturbWindow | null = memberPk ? await ctx.services.doNotDisturb.find(ctx, memberPk) : null;
-    // A member's conversations, read once (and at each re-check), then kept by the stream's own
-    // membership events: an event of a conversation they are not in is skipped without loading it.
-    let mine = memberPk ? await this.memberships(ctx, memberPk) : null;
-    const accessOf = async (pk: string) => {
+    // Whether the window applies, worked out once a minute (it is in whole minutes).
+    let quietAt = -1;
+    let quietNow = false;
+    const isQuiet = () => {
+      if (!quiet) return false;
+      const minute = Math.floor(clock.now().getTime() / 60_000);
+      if (minute !== quietAt) {
+        quietAt = minute;
+        quietNow = inDoNotDisturb(quiet, clock.now());
+      }
+      return quietNow;
+    };
+    // An app's access to each conversation (apps are few subscribers; members use the shared rosters).
+    const access = new Map<string, boolean | Promise<boolean>>();
+    const appTakesPart = (pk: string): boolean | Promise<boolean> => {
       let known = access.get(pk);
-      if (!known) {
-        // `find`: takes part now (a member belongs to it; an app created it, and reaches an APP conversation's member).
-        const view = await ctx.services.conversations.find(ctx, pk);
-        known = { takesPart: !!view, muted: view?.viewer?.muted ?? false };
+      if (known === undefined) {
+        ctx.resetLoaders();
+        known = ctx.services.conversations.find(ctx, pk).then((view) => {
+          access.set(pk, !!view);
+          return !!view;
+        });
         access.set(pk, known);
       }
       return known;
     };
-    const source = ctx.deps.relay.stream(ctx.caller.corpId, STREAMS.messages, from, () => true);
+    const rootOf = (record: EventRecord, pk: string, notify: boolean): MessageEventDelivery => ({ record, conversationPk: pk, notify });
+    // Subscribers who take part in the conversation and those told only of their own part in it (a
+    // removal, their settings) see its conversation and messages differently: two variants, as are
+    // `notify` true and false. Each is executed as one of its subscribers (`fanout/hub.ts`).
+    const deliveryOf = (record: EventRecord, pk: string, takesPart: boolean, notify: boolean): Delivery => ({
+      root: rootOf(record, pk, notify),
+      variant: `${takesPart ? "in" : "out"}:${notify ? "notify" : "quiet"}`,
+    });
+
+    // The first event this stream is given (see `Rosters.get`).
+    let floor: bigint | null = null;
+    const deliver = (principal: Principal, record: EventRecord): Delivery | null | Promise<Delivery | null> => {
+      const pk = conversationOf(record);
+      floor ??= BigInt(record.id);
+      rosters.saw(corpId, pk, record);
+      if (conversationPk !== null && pk !== conversationPk) return null;
+      // An APP conversation's events name its app and member: a bystander skips them without loading the conversation.
+      const app = record.data?.appConversation as { appId: string; memberId: string } | undefined;
+      if (app && (memberPk !== null ? app.memberId !== memberPk : app.appId !== principal.appId)) return null;
+      const mine = record.audience.includes(toMe);
+      const toConversation = record.audience.includes(conversationAudience(pk));
+      if (!mine && !toConversation) return null;
+      if (memberPk === null) {
+        if (ROSTER_CHANGES.has(record.type) || record.type === MessageEventType.CONVERSATION_UPDATED) access.delete(pk);
+        // Addressed to this app: executed for its own subscribers only.
+        if (mine) return { root: rootOf(record, pk, true), variant: `app:${principal.appId}` };
+        if (record.type === MessageEventType.MESSAGE_REMINDED) return null;
+        const takesPart = appTakesPart(pk);
+        const decide = (yes: boolean) => (yes ? deliveryOf(record, pk, true, true) : null);
+        return takesPart instanceof Promise ? takesPart.then(decide) : decide(takesPart);
+      }
+      const decide = (roster: Roster): Delivery | null | Promise<Delivery | null> => {
+        const muted = roster.get(memberPk);
+        const takesPart = muted !== undefined;
+        if (!mine && !takesPart) return null;
+        const delivery = deliveryOf(record, pk, takesPart, !muted && !isQuiet());
+        if (record.type !== MessageEventType.MESSAGE_REMINDED) return delivery;
+        // A reminder reaches the members other than the sender whose read pointer is below the message's seq.
+        if (!takesPart || String(record.data?.senderMemberId) === memberPk) return null;
+        return rosters.unreadOf(ctx, pk, record).then((unread) => (unread.has(memberPk) ? delivery : null));
+      };
+      const roster = rosters.get(ctx, pk, record, floor);
+      return roster instanceof Promise ? roster.then(decide) : decide(roster);
+    };
+
+    const recheck = async (c: RequestContext) => {
+      await c.reauthenticate();
+      requireScopes(c.caller, MESSAGE_EVENTS_SCOPES);
+      access.clear();
+      quiet = memberPk ? await c.services.doNotDisturb.find(c, memberPk) : null;
+      quietAt = -1;
+    };
+
     const recheckMs = ctx.deps.config.subscriptionRecheckSeconds * 1000;
-    let checked = Date.now();
-    return new Repeater<MessageEventDelivery>(async (push, stop) => {
+    const own = new Repeater<MessageEventDelivery>(async (push, stop) => {
+      const source = ctx.deps.relay.stream(corpId, STREAMS.messages, from, () => true);
+      let checked = Date.now();
       void stop.then(() => source.return?.());
       try {
         for await (const record of source) {
           if (Date.now() - checked >= recheckMs) {
-            await ctx.reauthenticate();
-            requireScopes(ctx.caller, MESSAGE_EVENTS_SCOPES);
+            await recheck(ctx);
             checked = Date.now();
-            access.clear();
-            quiet = memberPk ? await ctx.services.doNotDisturb.find(ctx, memberPk) : null;
-            mine = memberPk ? await this.memberships(ctx, memberPk) : null;
           }
-          const pk = conversationOf(record);
-          if (conversationPk !== null && pk !== conversationPk) continue;
-          // An APP conversation's events name its app and member: a bystander skips them without loading the conversation.
-          const app = record.data?.appConversation as { appId: string; memberId: string } | undefined;
-          if (app && (ctx.caller.member ? app.memberId !== ctx.caller.member.id : app.appId !== ctx.caller.appId)) continue;
-          if (record.type === MessageEventType.MEMBERSHIP_CHANGED || record.type === MessageEventType.SETTINGS_CHANGED) access.delete(pk);
-          const member = ctx.caller.member;
-          const toMe = member !== null ? record.audience.includes(memberAudience(member.id)) : record.audience.includes(appAudience(ctx.caller.appId));
-          if (mine && memberPk) {
-            const named = (list: unknown) => Array.isArray(list) && list.map(String).includes(memberPk);
-            const data = record.data ?? {};
-            const created = record.type === MessageEventType.CONVERSATION_CREATED;
-            if ((created && named(data.memberIds)) || (record.type === MessageEventType.MEMBERSHIP_CHANGED && named(data.added))) mine.add(pk);
-            // A creation logged without its members (before they were) is checked by loading the conversation.
-            if (!mine.has(pk) && !toMe && !(created && data.memberIds === undefined && !app)) continue;
-          }
-          const known = await accessOf(pk);
-          if (record.type === MessageEventType.MESSAGE_REMINDED && !(known.takesPart && (await this.remindsMe(ctx, pk, record)))) continue;
-          if (toMe || (known.takesPart && record.audience.includes(conversationAudience(pk)))) {
-            await push({ record, conversationPk: pk, notify: !known.muted && !(quiet && inDoNotDisturb(quiet, this.clock.now())) });
-          }
+          const delivery = await deliver(ctx.caller, record);
+          if (delivery) await push(delivery.root as MessageEventDelivery);
         }
       } finally {
         await source.return?.();
       }
       stop();
     });
+    const live: LiveStream<EventRecord> = {
+      corpId,
+      stream: STREAMS.messages,
+      after: from,
+      deliver,
+      // The conversation filter is an argument, so it is in the group's document key already.
+      audience: (principal) =>
+        perViewer
+          ? `${directoryAudience(principal)}\0${principal.member ? `member:${principal.member.id}` : `app:${principal.appId}`}`
+          : directoryAudience(principal),
+      recheck,
+      positionArgs: ["after"],
+    };
+    return liveStream(own, live);
   }
 }
