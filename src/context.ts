@@ -48,7 +48,8 @@ export class RequestContext implements ListItemBudget {
   readonly stats: DbStats = { statements: 0 };
   /** Items the plain lists of this request returned so far (see `limits/list-items.ts`). */
   private listItems = 0;
-  loaders: Loaders;
+  /** This request's DataLoaders, made on first use (see `loaders`); undefined until then and after a reset. */
+  private currentLoaders: Loaders | undefined = undefined;
   /** The open transaction of this request, if any (see `transaction`). */
   tx: Tx | null = null;
   /** The caller's address (the anonymous caller's bucket is its IP's); set by the transport. */
@@ -67,8 +68,16 @@ export class RequestContext implements ListItemBudget {
      * enabled and granted, the member still active; updates `principal` or throws UNAUTHENTICATED.
      */
     private readonly recheck?: () => Promise<Principal>,
-  ) {
-    this.loaders = createLoaders(this);
+  ) {}
+
+  /**
+   * The per-request DataLoaders, made on first use and kept until `resetLoaders` or a transaction
+   * renews them: the same object meanwhile (services key their own per-request loaders by it). A
+   * context that never resolves a field (a subscriber's, which the fan-out executes with contexts of
+   * its own) never makes any: eight loaders and their closures were ~6 KiB per idle subscription.
+   */
+  get loaders(): Loaders {
+    return (this.currentLoaders ??= createLoaders(this));
   }
 
   get services(): Services {
@@ -88,7 +97,7 @@ export class RequestContext implements ListItemBudget {
 
   /** Fresh DataLoaders (a long-lived subscription resolves each event with current data). */
   resetLoaders(): void {
-    this.loaders = createLoaders(this);
+    this.currentLoaders = undefined;
   }
 
   takeListItems(count: number): void {
@@ -119,12 +128,12 @@ export class RequestContext implements ListItemBudget {
       this.caller.corpId,
       async (tx) => {
         this.tx = tx;
-        this.loaders = createLoaders(this);
+        this.currentLoaders = undefined;
         try {
           return await work();
         } finally {
           this.tx = null;
-          this.loaders = createLoaders(this);
+          this.currentLoaders = undefined;
         }
       },
       { stats: this.stats },
