@@ -1,11 +1,12 @@
 "use strict";
 // Target C of the shared fan-out harness (../shared/fanout-bench, issue 14): the gateway, with
-// `directoryEvents` as the message stream. Each subscriber is a different member (a member token
-// through the corp's administrator app, minted by `cli member-tokens`); a "message" is one member's
-// title set to the harness's body (`updateMember`, as the administrator app), which every subscriber
-// receives as `directoryEvents { cursor member { title } }`. Titles hold up to 128 characters, the
-// harness's bodies ~125. A subject resolves as it is now, so each message updates the next of a pool
-// of at least 400 members in turn: a delivery could only read a later body if it lagged 400 messages.
+// `messageEvents` as the message stream. `prepare` creates a corp, `n` members with a token each
+// (through the corp's administrator app, minted by `cli member-tokens`) and one GROUP conversation
+// holding all of them (created by the administrator app, members added 1,000 a call; at most 10,000,
+// as the product allows); each subscriber is a different member following that group with
+// `messageEvents(conversationId)`; a "message" is the harness's body sent by the administrator app
+// with `sendMessage` (text, each with its own clientMessageId), received as
+// `... on MessageAdded { message { content { ... on TextContent { content } } } }`.
 //
 //   npm run build:bench-fanout (or node -e "require('./bench/lib/gateway').build()") in this project, then in ../shared/fanout-bench:
 //   WORKGRAPH_DIR=/path/to/project npm run bench:quick -- --targets A,B,C
@@ -24,7 +25,8 @@ const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const INSTANCES = Number(process.env.FANOUT_INSTANCES || 1);
 // The token issuer every instance and the CLI share (tokens are checked against it, not against the port).
 const PUBLIC_URL = "http://workgraph.fanout-bench";
-const POOL = 400;
+// The largest group the product allows (issue 14: 10,000 members).
+const MAX_GROUP = 10000;
 
 function env() {
   return {
@@ -34,7 +36,7 @@ function env() {
     PUBLIC_URL,
     LOG_LEVEL: "warn",
     PLAYGROUND: "false",
-    // One app token publishes every message (10 points each); the harness measures delivery, not the bucket.
+    // One app token publishes every message; the harness measures delivery, not the bucket.
     RATE_LIMIT_SCALE: "1000",
     ...(INSTANCES > 1 ? { REDIS_URL } : {}),
   };
@@ -78,18 +80,9 @@ module.exports = {
   wsUrl: ({ port }) => `ws://127.0.0.1:${port}/graphql`,
 
   prepare: async ({ ports, n }) => {
+    if (n > MAX_GROUP) throw new Error(`a group holds at most ${MAX_GROUP} members (n = ${n})`);
     const corp = cli(["corp", "create", "--name", `Fan-out C ${Date.now()}`, "--edition", "PROFESSIONAL", "--allow-duplicate"]);
-    const members = cli([
-      "member-tokens",
-      "--corp",
-      corp.corpId,
-      "--client",
-      corp.clientId,
-      "--count",
-      String(Math.max(n, POOL)),
-      "--scopes",
-      "directory:read",
-    ]);
+    const members = cli(["member-tokens", "--corp", corp.corpId, "--client", corp.clientId, "--count", String(n), "--scopes", "messages:read"]);
     const r = await fetch(`http://127.0.0.1:${ports[0]}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -97,24 +90,51 @@ module.exports = {
     });
     const body = await r.json();
     if (!r.ok) throw new Error(`token: ${JSON.stringify(body)}`);
-    return { token: body.access_token, tokens: members.tokens.slice(0, n), memberIds: members.memberIds };
+    const token = body.access_token;
+    const gql = async (query, variables) => {
+      const res = await fetch(`http://127.0.0.1:${ports[0]}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const out = await res.json();
+      if (out.errors) throw new Error(`prepare: ${JSON.stringify(out.errors)}`);
+      return out.data;
+    };
+    // The administrator app creates the group (the first member owns it) and adds the others 1,000 a call.
+    const ids = members.memberIds;
+    const created = await gql("mutation($input: CreateGroupInput!) { createGroup(input: $input) { conversation { id } } }", {
+      input: { name: "Fan-out", ownerId: ids[0], memberIds: ids.slice(1, 1000) },
+    });
+    const conversationId = created.createGroup.conversation.id;
+    for (let i = 1000; i < ids.length; i += 1000) {
+      await gql("mutation($input: AddGroupMembersInput!) { addGroupMembers(input: $input) { addedCount } }", {
+        input: { id: conversationId, memberIds: ids.slice(i, i + 1000) },
+      });
+    }
+    return { token, tokens: members.tokens, conversationId };
   },
 
   connectionParams: ({ tokens }, index) => ({ authorization: `Bearer ${tokens[index]}` }),
 
   subscription: {
-    query: "subscription { directoryEvents { cursor member { title } } }",
-    variables: () => ({}),
-    select: (data) =>
-      data && data.directoryEvents && { id: data.directoryEvents.cursor, body: data.directoryEvents.member && data.directoryEvents.member.title },
+    query:
+      "subscription($c: ID) { messageEvents(conversationId: $c) { cursor ... on MessageAdded { message { content { ... on TextContent { content } } } } } }",
+    variables: ({ conversationId }) => ({ c: conversationId }),
+    select: (data) => {
+      const event = data && data.messageEvents;
+      return event && { id: event.cursor, body: event.message && event.message.content && event.message.content.content };
+    },
   },
 
   publish: ({ ports, message, prepared }) => ({
     url: `http://127.0.0.1:${ports[0]}/graphql`,
     headers: { "content-type": "application/json", authorization: `Bearer ${prepared.token}` },
     body: JSON.stringify({
-      query: "mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }",
-      variables: { input: { id: prepared.memberIds[published++ % prepared.memberIds.length], title: message.body } },
+      query: "mutation($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }",
+      variables: {
+        input: { conversationId: prepared.conversationId, clientMessageId: `fanout-${process.pid}-${published++}`, text: { content: message.body } },
+      },
     }),
   }),
 };
