@@ -38,7 +38,11 @@ const memberPks = (ids: readonly string[], field: string) => ids.map((id) => fro
 @Resolver(() => Conversation)
 export class ConversationResolver {
   @Authorized("messages:read")
-  @Query(() => Conversation, { nullable: true, description: "A conversation you take part in; null when it does not exist or you do not." })
+  @Query(() => Conversation, {
+    nullable: true,
+    description:
+      "A conversation you may read: one you take part in, or (an app acting on its own with `messages:read`) a group or direct conversation whose members are all within your visibility; null otherwise.",
+  })
   async conversation(@Arg("id", () => ID, { description: "The conversation's id." }) id: string, @Ctx() ctx: RequestContext) {
     return (await ctx.services.conversations.find(ctx, fromGlobalId(id, "Conversation", "id"))) ?? null;
   }
@@ -47,7 +51,7 @@ export class ConversationResolver {
   @Paged()
   @Query(() => ConversationConnection, {
     description:
-      "The conversations you take part in: a member's own (pinned first), an app's those it created; then by last activity, newest first. Each carries your unread count.",
+      "The conversations you may read: a member's own (pinned first); an app's those it created and, with `messages:read`, the groups and direct conversations whose members are all within its visibility (not other apps' APP conversations); then by last activity, newest first. Each carries your unread count.",
   })
   conversations(
     @Ctx() ctx: RequestContext,

@@ -117,11 +117,11 @@ export class MessageResolver {
   @Paged()
   @Query(() => MessageConnection, {
     description:
-      "A conversation's messages by `seq`, oldest first: `first`/`after` pages forwards, `last`/`before` backwards (`last: 20` alone: the newest 20). NOT_FOUND when you do not take part in the conversation. Messages are kept 90 days: `historyPurgedBefore` says where history starts, and an `after` cursor into the purged part is BAD_USER_INPUT on `after` (never a silent gap).",
+      "A conversation's messages by `seq`, oldest first: `first`/`after` pages forwards, `last`/`before` backwards (`last: 20` alone: the newest 20). NOT_FOUND when you may not read the conversation (see `conversation`). Messages are kept 90 days: `historyPurgedBefore` says where history starts, and an `after` cursor into the purged part is BAD_USER_INPUT on `after` (never a silent gap).",
   })
   messages(
     @Ctx() ctx: RequestContext,
-    @Arg("conversationId", () => ID, { description: "A conversation you take part in." }) conversationId: string,
+    @Arg("conversationId", () => ID, { description: "A conversation you may read." }) conversationId: string,
     @Arg("first", () => Int, { nullable: true, description: "Page size when paging forwards, at most 100 (default 20)." }) first?: number,
     @Arg("after", { nullable: true, description: "Cursor to page forwards from." }) after?: string,
     @Arg("last", () => Int, { nullable: true, description: "Page size when paging backwards, at most 100." }) last?: number,
@@ -131,7 +131,7 @@ export class MessageResolver {
   }
 
   @Authorized("messages:read")
-  @Query(() => Message, { nullable: true, description: "A message in a conversation you take part in; null otherwise." })
+  @Query(() => Message, { nullable: true, description: "A message in a conversation you may read (see `conversation`); null otherwise." })
   async message(@Arg("id", () => ID, { description: "The message's id." }) id: string, @Ctx() ctx: RequestContext) {
     return (await ctx.services.messages.find(ctx, fromGlobalId(id, "Message", "id"))) ?? null;
   }

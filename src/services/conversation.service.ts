@@ -10,12 +10,14 @@ import { badInput, forbidden, limitExceeded, notFound } from "../errors/domain-e
 import { ConversationKind, ConversationRole, MemberStatus, MessageEventType } from "../domain/enums";
 import { GROUP_NAME_MAX, MAX_GROUP_MEMBERS, MAX_MEMBERS_PER_CALL, lineText } from "../domain/messaging";
 import {
+  everyMemberVisibleSql,
+  mayRead,
+  mayReadSql,
+  refuseNotTakingPart,
   requireGroupGovernor,
   requireGroupManager,
   requireMemberCaller,
-  requireTakesPart,
   takesPart,
-  takesPartSql,
   type Membership,
 } from "../policy/messaging";
 import { memberVisibleSql } from "../policy/sql";
@@ -107,19 +109,49 @@ export class ConversationService {
     return row ? toView(row) : undefined;
   }
 
-  /** A conversation the caller takes part in, or undefined. */
+  /**
+   * A conversation the caller may read, or undefined: one it takes part in, or (an app acting on its
+   * own with `messages:read`) a group or direct conversation whose members are all within its
+   * visibility. The one read check of a conversation (`policy/messaging.ts`, `mayRead`): its
+   * messages, its members, its events.
+   */
   async find(ctx: RequestContext, pk: string): Promise<ConversationView | undefined> {
     const view = await this.load(ctx, pk);
-    return view && takesPart(ctx.caller, view, view.viewer) && (await this.appReaches(ctx, view)) ? view : undefined;
+    return view && (await this.readable(ctx, view)) ? view : undefined;
   }
 
-  /** A conversation the caller takes part in (locked with `lock`), or NOT_FOUND naming `field`. */
+  /** A conversation the caller may read (see `find`), or NOT_FOUND naming `field`. */
+  async getReadable(ctx: RequestContext, pk: string, field: string): Promise<ConversationView> {
+    const view = await this.find(ctx, pk);
+    if (!view) throw notFound("Conversation", field);
+    return view;
+  }
+
+  /**
+   * A conversation the caller takes part in (locked with `lock`), for a change in it: NOT_FOUND
+   * naming `field` when the caller may not read it either, FORBIDDEN when it only reads it.
+   */
   async get(ctx: RequestContext, pk: string, field: string, lock = false): Promise<ConversationView> {
     const view = await this.load(ctx, pk, lock);
     if (!view) throw notFound("Conversation", field);
-    requireTakesPart(ctx.caller, view, view.viewer, field);
-    if (!(await this.appReaches(ctx, view))) throw notFound("Conversation", field);
-    return view;
+    if (takesPart(ctx.caller, view, view.viewer) && (await this.appReaches(ctx, view))) return view;
+    return refuseNotTakingPart(await this.readable(ctx, view), field);
+  }
+
+  /** `mayRead`, and an app's APP conversation only while its member is within its visibility (`appReaches`). */
+  private async readable(ctx: RequestContext, view: ConversationView): Promise<boolean> {
+    return (await mayRead(ctx.caller, view, view.viewer, () => this.everyMemberVisible(ctx, view.pk))) && (await this.appReaches(ctx, view));
+  }
+
+  /** Is every member of the conversation within the caller's visibility? One statement that stops at the first one outside. */
+  private async everyMemberVisible(ctx: RequestContext, pk: string): Promise<boolean> {
+    const params = new SqlParams();
+    const id = params.add(pk);
+    const row = await ctx.db.one<{ ok: boolean }>(
+      `SELECT ${everyMemberVisibleSql(ctx.caller, params, "c")} AS ok FROM conversation c WHERE c.corp_id = $1 AND c.id = ${id}`,
+      params.values,
+    );
+    return row?.ok === true;
   }
 
   /**
@@ -136,8 +168,9 @@ export class ConversationService {
   /**
    * The caller's conversations: pinned first (members), then by last activity (newest first), with
    * their membership. A member's list is their membership rows (`conversation_member_corp_member_idx`)
-   * joined to the conversations and sorted there; an app's is the conversations it created
-   * (`conversation_corp_app_activity_idx`).
+   * joined to the conversations and sorted there; an app's is the conversations it may read
+   * (`mayReadSql`): those it created (`conversation_corp_app_activity_idx`) and, with
+   * `messages:read`, the groups and direct conversations whose members are all within its visibility.
    */
   list(ctx: RequestContext, filter: ConversationFilter, window: PageWindow): Promise<Connection<ConversationView>> {
     const params = new SqlParams();
@@ -154,7 +187,7 @@ export class ConversationService {
       pinnedKey = "(NOT cm.pinned)::int";
     } else {
       from = "conversation c";
-      where.push(takesPartSql(principal, params, "c"));
+      where.push(mayReadSql(principal, params, "c"));
       if (!seesWholeCorp(principal)) {
         // Its APP conversations only with members within its visibility (see `appReaches`).
         where.push(`(c.kind <> 'APP' OR EXISTS (SELECT 1 FROM conversation_member cm_a JOIN member m_a ON m_a.id = cm_a.member_id

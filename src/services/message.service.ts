@@ -104,7 +104,7 @@ export function digestOf(kind: MessageKind, content: Record<string, unknown>): s
 export class MessageService {
   constructor(public clock: Clock) {}
 
-  /** A message in a conversation the caller takes part in, or undefined. */
+  /** A message in a conversation the caller may read (`ConversationService.find`), or undefined. */
   async find(ctx: RequestContext, pk: string): Promise<MessageView | undefined> {
     const [message] = await ctx.db.entities(
       Message,
@@ -127,7 +127,7 @@ export class MessageService {
    * the retention job's last purge would skip purged messages: BAD_USER_INPUT on `after` instead.
    */
   async list(ctx: RequestContext, conversationPk: string, window: PageWindow): Promise<Connection<MessageView> & { historyPurgedBefore: Date | null }> {
-    const conversation = await ctx.services.conversations.get(ctx, conversationPk, "conversationId");
+    const conversation = await ctx.services.conversations.getReadable(ctx, conversationPk, "conversationId");
     if (window.after && BigInt(window.after[0]) < BigInt(conversation.purgedSeq)) {
       throw badInput(
         "after",
