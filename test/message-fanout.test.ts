@@ -201,6 +201,36 @@ describe("messageEvents through the fan-out", () => {
   });
 });
 
+describe("routing: only the subscribers an event may reach are asked", () => {
+  it("an app message to 5 of 20 subscribed members asks only its recipients, each once per event", async () => {
+    const subs = await live(SHARED, tokens.slice(0, 20), {});
+    const before = { ...hub.stats };
+    const res = await gw.data(corp.token, `mutation($input: SendAppMessageInput!) { sendAppMessage(input: $input) { messageCount invalidMemberIds } }`, {
+      input: { to: { memberIds: members.slice(0, 5) }, message: { text: { content: "for five" } } },
+    });
+    expect(res.sendAppMessage).toEqual({ messageCount: 5, invalidMemberIds: [] });
+    for (const s of subs.slice(0, 5)) {
+      await s.waitFor(2);
+      expect(events(s)).toMatchObject([{ __typename: "ConversationCreated" }, { __typename: "MessageAdded", message: { content: { content: "for five" } } }]);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const s of subs.slice(5)) expect(events(s)).toEqual([]);
+    // Each of the 5 conversations' events (created, message added) asks its one member: at most 10, not 10 × 20.
+    expect(hub.stats.asked - before.asked).toBeLessThanOrEqual(10);
+  });
+
+  it("a group's message asks its members who subscribe, not the corp's other subscribers", async () => {
+    const g = await group(tokens[0], "Small", members.slice(1, 5));
+    const subs = await live(SHARED, tokens.slice(0, 20), {});
+    const before = { ...hub.stats };
+    await send(tokens[0], g, "five of us");
+    for (const s of subs.slice(0, 5)) expect((await s.waitFor(1))[0].data!.messageEvents.message.content.content).toBe("five of us");
+    await new Promise((r) => setTimeout(r, 300));
+    for (const s of subs.slice(5)) expect(events(s)).toEqual([]);
+    expect(hub.stats.asked - before.asked).toBe(5);
+  });
+});
+
 describe("Rosters", () => {
   const record = (id: number, type: string): EventRecord => ({ id: String(id), type, audience: [], data: {} }) as unknown as EventRecord;
 

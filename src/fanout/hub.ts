@@ -53,6 +53,8 @@ export interface SubscriberHandle extends AsyncIterableIterator<never> {
 
 /** Counters for tests and benchmarks: executions of a selection and the SQL statements they made, frames written. */
 export interface FanoutStats {
+  /** Live subscribers asked whether they receive an event (`LiveStream.deliver`). */
+  asked: number;
   executions: number;
   statements: number;
   frames: number;
@@ -91,7 +93,7 @@ const OPEN = 1; // WebSocket.OPEN
  */
 export class FanoutHub {
   private readonly channels = new Map<string, Channel>();
-  readonly stats: FanoutStats = { executions: 0, statements: 0, frames: 0 };
+  readonly stats: FanoutStats = { asked: 0, executions: 0, statements: 0, frames: 0 };
 
   constructor(private readonly options: FanoutOptions) {}
 
@@ -168,6 +170,8 @@ class Subscriber {
   pos = 0n;
   checked = Date.now();
   group: Group | null = null;
+  /** Its keys in the channel's index while it is live (`LiveStream.keys`). */
+  keys: readonly string[] = [];
   ended = false;
   private readonly prefix: Buffer;
   private readonly done: Promise<IteratorResult<never, void>>;
@@ -251,8 +255,12 @@ class Subscriber {
 class Channel {
   readonly groups = new Map<string, Group>();
   readonly subscribers = new Set<Subscriber>();
+  /** Live subscribers by `LiveStream.keys`, for events that name who may receive them (`LiveStream.route`). */
+  private readonly index = new Map<string, Set<Subscriber>>();
   /** Events up to this id have been dispatched to the live subscribers. */
   private cursor = 0n;
+  /** The first event dispatched live (`LiveStream.route`'s `floor`). */
+  private floor: bigint | null = null;
   private feed: FeedHandle | undefined;
   private readonly opened: Promise<FeedHandle>;
   private joins: Array<{ subscriber: Subscriber; joined: (ok: boolean) => void }> = [];
@@ -356,6 +364,12 @@ class Channel {
     }
     group.members.add(subscriber);
     subscriber.group = group;
+    subscriber.keys = subscriber.source.keys?.(subscriber.ctx.caller) ?? ["*"];
+    for (const key of subscriber.keys) {
+      let set = this.index.get(key);
+      if (!set) this.index.set(key, (set = new Set()));
+      set.add(subscriber);
+    }
   }
 
   private leave(subscriber: Subscriber): void {
@@ -363,6 +377,12 @@ class Channel {
     if (!group) return;
     group.members.delete(subscriber);
     subscriber.group = null;
+    for (const key of subscriber.keys) {
+      const set = this.index.get(key);
+      set?.delete(subscriber);
+      if (set?.size === 0) this.index.delete(key);
+    }
+    subscriber.keys = [];
     if (group.members.size === 0 && this.groups.get(group.key) === group) this.groups.delete(group.key);
   }
 
@@ -389,21 +409,44 @@ class Channel {
     }
   }
 
-  /** One event to every live group: due re-checks first, then one execution per group that receives it. */
+  /**
+   * One event to the live subscribers who may receive it (all, or those `route` names): due
+   * re-checks first, then one execution per group and variant that receives it.
+   */
   private async dispatch(event: unknown, id: bigint): Promise<void> {
+    this.floor ??= id;
+    const router = this.subscribers.values().next().value as Subscriber | undefined;
+    const keys = router?.source.route ? await router.source.route(event, this.floor) : null;
+    let candidates: Subscriber[];
+    if (keys === null) {
+      candidates = [];
+      for (const group of this.groups.values()) for (const s of group.members) candidates.push(s);
+    } else {
+      const named = new Set<Subscriber>();
+      for (const key of ["*", ...keys]) for (const s of this.index.get(key) ?? []) named.add(s);
+      candidates = [...named];
+    }
     const due: Subscriber[] = [];
     const now = Date.now();
-    for (const group of this.groups.values()) for (const s of group.members) if (s.pos < id && now - s.checked >= this.options.recheckMs) due.push(s);
+    for (const s of candidates) if (s.pos < id && now - s.checked >= this.options.recheckMs) due.push(s);
     if (due.length) await Promise.all(due.map((s) => this.recheck(s)));
-    await Promise.all([...this.groups.values()].map((group) => this.dispatchTo(group, event, id)));
+    // Grouped after the re-checks: one may have moved a subscriber to the group of its new audience.
+    const regrouped = new Map<Group, Subscriber[]>();
+    for (const s of candidates) {
+      if (!s.group) continue;
+      const list = regrouped.get(s.group);
+      if (list) list.push(s);
+      else regrouped.set(s.group, [s]);
+    }
+    await Promise.all([...regrouped].map(([group, members]) => this.dispatchTo(group, members, event, id)));
   }
 
   /**
-   * One event to one group: each member that has not had it is asked what it receives (most answer
+   * One event to members of one group: each that has not had it is asked what it receives (most answer
    * at once; a pending answer, such as a roster being loaded, is awaited), then one execution per
    * variant of the event's root, written to every member that receives it.
    */
-  private async dispatchTo(group: Group, event: unknown, id: bigint): Promise<void> {
+  private async dispatchTo(group: Group, members: readonly Subscriber[], event: unknown, id: bigint): Promise<void> {
     const variants = new Map<string, { root: unknown; targets: Subscriber[] }>();
     const add = (s: Subscriber, delivery: Delivery | null) => {
       if (!delivery) return;
@@ -412,8 +455,9 @@ class Channel {
       else variants.set(delivery.variant, { root: delivery.root, targets: [s] });
     };
     let pending: Array<Promise<void>> | undefined;
-    for (const s of group.members) {
-      if (s.pos >= id) continue;
+    for (const s of members) {
+      if (s.pos >= id || s.ended) continue;
+      this.hub.stats.asked++;
       const delivery = s.source.deliver(s.ctx.caller, event);
       if (delivery instanceof Promise) (pending ??= []).push(delivery.then((d) => add(s, d)));
       else add(s, delivery);

@@ -31,6 +31,16 @@ export interface LiveStream<E> {
    */
   deliver(principal: Principal, event: E): Delivery | null | Promise<Delivery | null>;
   /**
+   * Which subscribers may receive `event`, as keys (`keys`): null when any may, and then every live
+   * subscriber is asked `deliver`; otherwise only those holding one of these keys or "*" are. Asked
+   * once per event for all the live subscribers of a channel (through one of them, `floor` being the
+   * first event the channel delivered live), so an event for one member of a 10,000-member corp
+   * costs one `deliver`, not 10,000. It must return a superset of those `deliver` accepts.
+   */
+  route?(event: E, floor: bigint): readonly string[] | null | Promise<readonly string[] | null>;
+  /** This subscriber's keys for `route` (e.g. `member:42`); "*" when it is asked of every event. Read when it joins its group. */
+  keys?(principal: Principal): readonly string[];
+  /**
    * The attributes of `principal` that the result of executing the subscription's selection for an
    * event may depend on, as a string: subscribers of the same document and variables whose keys are
    * equal receive the same bytes, so one execution serves them all. It must cover everything any

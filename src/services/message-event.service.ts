@@ -66,6 +66,16 @@ const ROSTER_CHANGES: ReadonlySet<string> = new Set([
 /** A conversation's members now: member pk → muted. */
 type Roster = ReadonlyMap<string, boolean>;
 
+const MEMBER_PREFIX = memberAudience("");
+const keysOfRoster = new WeakMap<Roster, readonly string[]>();
+
+/** A roster's members as fan-out keys (`member:<pk>`), made once per roster. */
+function rosterKeys(roster: Roster): readonly string[] {
+  let keys = keysOfRoster.get(roster);
+  if (!keys) keysOfRoster.set(roster, (keys = [...roster.keys()].map(memberAudience)));
+  return keys;
+}
+
 interface RosterEntry {
   roster: Roster | Promise<Roster>;
   /** Membership and settings events up to this id are reflected (it was read after they were committed). */
@@ -326,6 +336,19 @@ export class MessageEventService {
         perViewer
           ? `${directoryAudience(principal)}\0${principal.member ? `member:${principal.member.id}` : `app:${principal.appId}`}`
           : directoryAudience(principal),
+      // Who may receive an event: the members of its conversation (its roster), those it names, every app subscriber.
+      route: (record, since) => {
+        const pk = conversationOf(record);
+        rosters.saw(corpId, pk, record);
+        const named = record.audience.filter((a) => a.startsWith(MEMBER_PREFIX));
+        const app = record.data?.appConversation as { memberId: string } | undefined;
+        if (app) return [memberAudience(String(app.memberId)), ...named];
+        if (!record.audience.includes(conversationAudience(pk))) return named;
+        const roster = rosters.get(ctx, pk, record, since);
+        const keysOf = (r: Roster) => (named.length ? [...named, ...rosterKeys(r)] : rosterKeys(r));
+        return roster instanceof Promise ? roster.then(keysOf) : keysOf(roster);
+      },
+      keys: (principal) => (principal.member ? [memberAudience(principal.member.id)] : ["*"]),
       recheck,
       positionArgs: ["after"],
     };
