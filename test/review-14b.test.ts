@@ -281,6 +281,62 @@ describe("roster cache (denial of service)", () => {
     expect(reads).toBe(0);
   });
 
+  // `route` (f61d8cb) reads the roster of the conversation of every event of the corp, whoever is
+  // subscribed: one member following one conversation makes this process read (and cache, evicting
+  // others) the roster of every busy conversation of the corp, up to 10,000 rows each, for nothing.
+  it.failing("a subscriber of one conversation does not make the process read the roster of another", async () => {
+    const mine = await group(tokens[0], "Followed", [members[1]]);
+    const unrelated = await group(tokens[0], "Nobody follows it", members.slice(2, 21));
+    const [follower] = await live(SHARED, [tokens[1]], { c: mine });
+    const reads = await watchRosterReads(async (list) => {
+      await send(tokens[0], unrelated, "nobody here listens");
+      await send(tokens[0], mine, "for the follower");
+      await follower.waitFor(1);
+      return list.length;
+    });
+    // At most the followed conversation's roster.
+    expect(reads).toBeLessThanOrEqual(1);
+  });
+
+  // Apps keep their access per stream (`appTakesPart`, cleared at each re-check): n subscriptions of
+  // one app (same document: one group, one execution) still load the conversation n times for an
+  // event of a conversation they have not seen (and again after every re-check, by default every 5 s):
+  // O(subscribers) statements per event again.
+  it.failing("subscriptions of one app share the check of a conversation they read", async () => {
+    const app = await gw.createApp(corp.corpPk, ["messages:read", "messages:send"] as Parameters<TestGateway["createApp"]>[1], null);
+    /** Conversation loads while `n` subscriptions of the app receive a new group's creation and first message. */
+    const measure = async (n: number): Promise<number> => {
+      await live(
+        SHARED,
+        Array.from({ length: n }, () => app.token),
+        {},
+      );
+      const pool = gw.deps.pool;
+      const original = pool.query;
+      let loads = 0;
+      pool.query = function (this: unknown, ...args: unknown[]) {
+        const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string })?.text ?? "");
+        if (/FROM conversation c\s+LEFT JOIN conversation_member cm/.test(text)) loads++;
+        return (original as (...a: unknown[]) => unknown).apply(pool, args);
+      } as typeof pool.query;
+      const before = hub.stats.frames;
+      try {
+        const g = await group(app.token, `App's ${n}`, [members[1]], members[0]);
+        await send(app.token, g, `to ${n} subscriptions`);
+        await until(() => hub.stats.frames - before >= n * 2);
+      } finally {
+        pool.query = original;
+      }
+      await Promise.all(clients.splice(0).map((c) => c.dispose()));
+      await until(() => hub.size.subscribers === 0);
+      return loads;
+    };
+    const one = await measure(1);
+    const six = await measure(6);
+    // Five more subscriptions of the same app (one group, one execution per event) should not add a load each.
+    expect(six - one).toBeLessThanOrEqual(1);
+  });
+
   // The class comment says the least recently read rosters are forgotten; `get` never moves a hit to
   // the end of the map, so eviction is first-loaded-first-out: a busy group read on every message is
   // evicted before an idle one (and the 200,000-member bound is shared by every corp of the process).
