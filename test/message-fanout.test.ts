@@ -323,3 +323,48 @@ describe("VIEWER_DEPENDENT_FIELDS", () => {
     expect(unclassified).toEqual([]);
   });
 });
+
+describe("re-checks due at one event", () => {
+  let gw0: TestGateway;
+  beforeAll(async () => {
+    gw0 = await TestGateway.start({ SUBSCRIPTION_RECHECK_SECONDS: "0" });
+  }, 30000);
+  afterAll(() => gw0.stop());
+
+  it("read the do-not-disturb windows of all those subscribers in one statement", async () => {
+    const c = await gw0.createCorp("Re-checks");
+    const ids: string[] = [];
+    const toks: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      ids.push(await gw0.createMember(c.token, { employeeId: `rc-${i}`, name: `Re-check ${i}`, departmentIds: [c.rootId], status: "ACTIVE" }));
+      toks.push(gw0.memberToken(c.corpPk, { clientId: c.clientId }, pk(ids[i])));
+    }
+    const g = (await gw0.data(toks[0], CREATE_GROUP, { input: { name: "Re-checked", memberIds: ids.slice(1) } })).createGroup.conversation.id as string;
+    const hub0 = fanoutOf(gw0.gateway.httpServer)!;
+    const sockets = toks.map((t) => gw0.wsClient(t));
+    try {
+      const subs = sockets.map((s) => gw0.subscribe(s, SHARED, { c: g }));
+      const deadline = Date.now() + 10000;
+      while (hub0.size.live < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(hub0.size.live).toBe(10);
+      const pool = gw0.deps.pool;
+      const original = pool.query;
+      let windowReads = 0;
+      pool.query = function (this: unknown, ...args: unknown[]) {
+        const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string })?.text ?? "");
+        if (/FROM member_do_not_disturb/.test(text)) windowReads++;
+        return (original as (...a: unknown[]) => unknown).apply(pool, args);
+      } as typeof pool.query;
+      try {
+        await gw0.data(toks[0], SEND, { input: { conversationId: g, clientMessageId: "rc-1", text: { content: "checked" } } });
+        await Promise.all(subs.map((s) => s.waitFor(1)));
+      } finally {
+        pool.query = original;
+      }
+      // Ten subscribers re-checked before the one event: one statement for their windows, not ten.
+      expect(windowReads).toBe(1);
+    } finally {
+      await Promise.all(sockets.map((s) => s.dispose()));
+    }
+  });
+});

@@ -168,7 +168,12 @@ class Group {
 class Subscriber {
   /** The last event id this subscriber has been served up to (delivered or filtered out). */
   pos = 0n;
-  checked = Date.now();
+  /**
+   * When its token was last checked. Set back by up to half the re-check interval at the start, so
+   * that thousands who subscribed together are re-checked spread over time, not all before one event
+   * (the first re-check comes sooner, never later).
+   */
+  checked: number;
   group: Group | null = null;
   /** Its keys in the channel's index while it is live (`LiveStream.keys`). */
   keys: readonly string[] = [];
@@ -184,6 +189,7 @@ class Subscriber {
     readonly source: LiveStream<unknown>,
     private readonly target: FanoutTarget,
   ) {
+    this.checked = Date.now() - Math.floor((Math.random() * channel.recheckMs) / 2);
     this.prefix = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
     this.done = new Promise((resolve, reject) => {
       this.settle = (error) => (error === undefined ? resolve({ done: true, value: undefined }) : reject(error));

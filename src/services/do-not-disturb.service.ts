@@ -1,4 +1,6 @@
+import DataLoader from "dataloader";
 import type { RequestContext } from "../context";
+import { CorpDb } from "../db/scoped-db";
 import { normaliseDoNotDisturb, type DoNotDisturbWindow } from "../domain/messaging";
 import { requireMemberCaller } from "../policy/messaging";
 
@@ -16,6 +18,35 @@ export interface DoNotDisturbInput {
  * its token). Members only: an app acting on its own has no notifications to silence.
  */
 export class DoNotDisturbService {
+  /** Per corp, the windows asked for by event streams in one tick, read together (`findForStream`). */
+  private readonly streamReads = new Map<string, DataLoader<string, DoNotDisturbWindow | null>>();
+
+  /**
+   * `find` for the re-checks of event streams: those due at one event (hundreds of subscribers of
+   * one group) share one statement. Outside any transaction: the statement runs on the pool, with
+   * the corp of the first stream that asked.
+   */
+  findForStream(ctx: RequestContext, memberPk: string): Promise<DoNotDisturbWindow | null> {
+    const corpId = ctx.caller.corpId;
+    let reads = this.streamReads.get(corpId);
+    if (!reads) {
+      const db = new CorpDb(corpId, ctx.deps.pool);
+      reads = new DataLoader(
+        async (pks: readonly string[]) => {
+          const rows = await db.rows<{ id: string; from_minute: number; to_minute: number; timezone: string }>(
+            `SELECT member_id::text AS id, from_minute, to_minute, timezone FROM member_do_not_disturb WHERE corp_id = $1 AND member_id = ANY($2::bigint[])`,
+            [pks],
+          );
+          const found = new Map(rows.map((r) => [r.id, { fromMinute: r.from_minute, toMinute: r.to_minute, timezone: r.timezone }]));
+          return pks.map((pk) => found.get(pk) ?? null);
+        },
+        { cache: false, maxBatchSize: 1000 },
+      );
+      this.streamReads.set(corpId, reads);
+    }
+    return reads.load(memberPk);
+  }
+
   /** The member's window, or null when none is set. */
   async find(ctx: RequestContext, memberPk: string): Promise<DoNotDisturbWindow | null> {
     const row = await ctx.db.one<{ from_minute: number; to_minute: number; timezone: string }>(

@@ -227,7 +227,7 @@ export class MessageEventService {
     const clock = this.clock;
     const rosters = this.rosters;
 
-    let quiet: DoNotDisturbWindow | null = memberPk ? await ctx.services.doNotDisturb.find(ctx, memberPk) : null;
+    let quiet: DoNotDisturbWindow | null = memberPk ? await ctx.services.doNotDisturb.findForStream(ctx, memberPk) : null;
     // Whether the window applies, worked out once a minute (it is in whole minutes).
     let quietAt = -1;
     let quietNow = false;
@@ -300,10 +300,13 @@ export class MessageEventService {
     };
 
     const recheck = async (c: RequestContext) => {
+      // Asked before the first await: the windows of every subscriber re-checked at one event are read in one statement.
+      const window = memberPk ? c.services.doNotDisturb.findForStream(c, memberPk) : Promise.resolve(null);
+      window.catch(() => undefined); // awaited below unless the token check fails first
       await c.reauthenticate();
       requireScopes(c.caller, MESSAGE_EVENTS_SCOPES);
       access.clear();
-      quiet = memberPk ? await c.services.doNotDisturb.find(c, memberPk) : null;
+      quiet = await window;
       quietAt = -1;
     };
 
