@@ -146,34 +146,48 @@ export function takesPartSql(principal: Principal, params: SqlParams, alias: str
 }
 
 /**
- * SQL predicate: every member of the conversation `alias` is within the principal's visibility (in
- * at least one department it may see: `canSeeMember`, the path test `visibleSql`); `TRUE` when it
- * sees the whole corp. An anti-join over the conversation's members (`conversation_member_corp_member_idx`)
- * that stops at the first one outside; the visible departments are found once per statement
- * (`department_corp_path_idx`) and each member tested by one index probe
- * (`member_department_department_member_idx`): about 15 ms for 10,000 members, measured in
- * `test/messaging-app-read.test.ts` (a join through `member` and each department's path, as
- * `memberVisibleSql` does for one member, took 80 ms).
+ * SQL predicate: the `conversation_member` row `cm` is a member outside the principal's visibility
+ * (none of their departments is one it may see: `canSeeMember`, the path test `visibleSql`). The
+ * visible departments are found once per statement (`department_corp_path_idx`), each member is
+ * one index probe (`member_department_department_member_idx`). Only for a principal limited to
+ * subtrees.
+ */
+function memberOutsideSql(principal: Principal, params: SqlParams, cm: string): string {
+  return `NOT EXISTS (SELECT 1 FROM member_department md_r
+                       WHERE md_r.member_id = ${cm}.member_id
+                         AND md_r.department_id = ANY(ARRAY(SELECT d_r.id FROM department d_r
+                                                            WHERE d_r.corp_id = $1 AND ${visibleSql(principal, params, "d_r.path")})))`;
+}
+
+/**
+ * SQL predicate: every member of the one conversation `alias` is within the principal's visibility;
+ * `TRUE` when it sees the whole corp. An anti-join over the conversation's members
+ * (`conversation_member_corp_member_idx`) that stops at the first one outside: about 15 ms for
+ * 10,000 members all inside, measured in `test/messaging-app-read.test.ts` (a join through `member`
+ * and each department's path, as `memberVisibleSql` does for one member, took 80 ms).
  */
 export function everyMemberVisibleSql(principal: Principal, params: SqlParams, alias: string): string {
   if (seesWholeCorp(principal)) return "TRUE";
   return `NOT EXISTS (SELECT 1 FROM conversation_member cm_r
-                       WHERE cm_r.corp_id = $1 AND cm_r.conversation_id = ${alias}.id
-                         AND NOT EXISTS (SELECT 1 FROM member_department md_r
-                                          WHERE md_r.member_id = cm_r.member_id
-                                            AND md_r.department_id = ANY(ARRAY(SELECT d_r.id FROM department d_r
-                                                                               WHERE d_r.corp_id = $1 AND ${visibleSql(principal, params, "d_r.path")}))))`;
+                       WHERE cm_r.corp_id = $1 AND cm_r.conversation_id = ${alias}.id AND ${memberOutsideSql(principal, params, "cm_r")})`;
 }
 
 /**
  * SQL predicate: the principal may read the conversation `alias` (the SQL form of `mayRead`, for
  * lists): it takes part in it (`takesPartSql`), or it is an app acting on its own with
- * `messages:read` and the conversation a GROUP or DIRECT one whose members are all within its
- * visibility (`everyMemberVisibleSql`).
+ * `messages:read` and the conversation a GROUP or DIRECT one none of whose members is outside its
+ * visibility. A list tests every conversation of the corp (its order, by last activity, has no
+ * index), so the members outside are found once, as a set (one hashed subplan over the corp's
+ * memberships), not per conversation: the correlated form's estimate made PostgreSQL compile the
+ * statement with JIT, 0.6 s of a 0.7 s page among 20,000 direct conversations; the set form runs in
+ * about 20 ms.
  */
 export function mayReadSql(principal: Principal, params: SqlParams, alias: string): string {
   const takes = takesPartSql(principal, params, alias);
   if (!readsThroughVisibility(principal)) return takes;
   const kinds = [...READ_THROUGH_VISIBILITY].map((k) => `'${k}'`).join(", ");
-  return `(${takes} OR (${alias}.kind IN (${kinds}) AND ${everyMemberVisibleSql(principal, params, alias)}))`;
+  const visible = seesWholeCorp(principal)
+    ? "TRUE"
+    : `${alias}.id NOT IN (SELECT cm_o.conversation_id FROM conversation_member cm_o WHERE cm_o.corp_id = $1 AND ${memberOutsideSql(principal, params, "cm_o")})`;
+  return `(${takes} OR (${alias}.kind IN (${kinds}) AND ${visible}))`;
 }
