@@ -70,7 +70,7 @@ describe("messageEvents", () => {
     await gw.stop();
   });
 
-  it("members receive each message once, in order; outsiders nothing", async () => {
+  it("members receive each message once, in order; outsiders nothing; apps what they may read", async () => {
     const g = await group(t.alice, "Live", [m.bob, m.carol]);
     const daveOwn = await group(t.dave, "Dave alone", []);
     const betaOwn = await group(betaToken, "Beta alone", []);
@@ -105,10 +105,15 @@ describe("messageEvents", () => {
     expect(texts(await dave.waitFor(1))).toEqual(["dave marker"]);
     expect(texts(await betaSub.waitFor(1))).toEqual(["beta marker"]);
     const salesGroup = await group(salesApp.token, "App marker", [m.bob], m.alice);
-    expect(texts(await salesSub.waitFor(1))).toEqual(["CONVERSATION_CREATED"]);
-    expect(salesSub.results[0].data.messageEvents).toMatchObject({ __typename: "ConversationCreated", conversation: { name: "App marker" } });
+    // With messages:read an app reads the conversations whose members are all within its visibility
+    // (issue 14, item 9): the Sales app Dave's own group (not "Live": Carol is in Engineering), the
+    // administrator app (whole corp) every one of them.
+    expect(texts(await salesSub.waitFor(2))).toEqual(["dave marker", "CONVERSATION_CREATED"]);
+    expect(salesSub.results[1].data.messageEvents).toMatchObject({ __typename: "ConversationCreated", conversation: { name: "App marker" } });
+    expect(texts(await adminApp.waitFor(5))).toEqual(["one", "two", "three", "dave marker", "CONVERSATION_CREATED"]);
     await new Promise((r) => setTimeout(r, 300));
-    expect(adminApp.results).toEqual([]);
+    expect(adminApp.results).toHaveLength(5);
+    expect(salesSub.results).toHaveLength(2);
     expect(dave.results).toHaveLength(1);
     expect(betaSub.results).toHaveLength(1);
     // Bob is in the app's group too: he sees its creation after the three messages.

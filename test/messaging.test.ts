@@ -488,7 +488,8 @@ describe("messaging", () => {
       const late = await send(t.alice, g.id, { text: { content: "Too late" } });
       at(t0 + 23 * 3600_000 + 59 * 60_000);
       await expectRefused(t.bob, RECALL, { input: { id: early.id } }, "FORBIDDEN");
-      await expectRefused(corp.token, RECALL, { input: { id: early.id } }, "NOT_FOUND", "input.id");
+      // The administrator app reads the group (messages:read, every member within its visibility: issue 14, item 9) but did not send it.
+      await expectRefused(corp.token, RECALL, { input: { id: early.id } }, "FORBIDDEN");
       const recalled = (await gw.data(t.alice, RECALL, { input: { id: early.id } })).recallMessage.message;
       expect(recalled).toMatchObject({
         id: early.id,
@@ -889,7 +890,9 @@ describe("messaging", () => {
       const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on Conversation { name } ... on Message { seq } } }`;
       expect((await gw.data(t.bob, NODE, { id: g.id })).node).toEqual({ __typename: "Conversation", id: g.id, name: "Private" });
       expect((await gw.data(t.bob, NODE, { id: message.id })).node).toEqual({ __typename: "Message", id: message.id, seq: 1 });
-      for (const token of [t.dave, corp.token, beta.token, betaMemberToken]) {
+      // The administrator app reads it (messages:read, every member within its visibility: issue 14, item 9).
+      expect((await gw.data(corp.token, NODE, { id: message.id })).node).toEqual({ __typename: "Message", id: message.id, seq: 1 });
+      for (const token of [t.dave, beta.token, betaMemberToken]) {
         expect((await gw.data(token, NODE, { id: g.id })).node).toBeNull();
         expect((await gw.data(token, NODE, { id: message.id })).node).toBeNull();
       }
@@ -897,7 +900,7 @@ describe("messaging", () => {
       expectOneError(await gw.gql(directoryOnly, NODE, { id: g.id }), "FORBIDDEN");
     });
 
-    it("a member outside the conversation and an app that did not create it see nothing", async () => {
+    it("a member outside the conversation sees nothing; an app that did not create it reads it only when every member is within its visibility", async () => {
       expect(await conversationAs(t.dave, g.id)).toBeNull();
       expectOneError(await gw.gql(t.dave, MESSAGES, { c: g.id }), "NOT_FOUND", "conversationId");
       await expectRefused(
@@ -908,9 +911,16 @@ describe("messaging", () => {
         "input.conversationId",
       );
       await expectRefused(t.dave, RECALL, { input: { id: message.id } }, "NOT_FOUND", "input.id");
-      expect(await conversationAs(corp.token, g.id)).toBeNull();
-      expect(await conversationAs(salesApp.token, g.id)).toBeNull();
-      expect((await gw.data(salesApp.token, LIST_CONVERSATIONS, {})).conversations.totalCount).toBe(0);
+      // Alice and Bob are in Sales: the administrator app (whole corp) and the Sales app read the
+      // group (messages:read, issue 14, item 9), without taking part in it.
+      expect(await conversationAs(corp.token, g.id)).toMatchObject({ name: "Private", myRole: null, unreadCount: null });
+      expect(await conversationAs(salesApp.token, g.id)).toMatchObject({ name: "Private", myRole: null });
+      expect((await gw.data(salesApp.token, LIST_CONVERSATIONS, {})).conversations.nodes.map((n: Untyped) => n.name)).toContain("Private");
+      await expectRefused(salesApp.token, SEND, { input: { conversationId: g.id, clientMessageId: "x-app", text: { content: "hi" } } }, "FORBIDDEN");
+      // Carol (Engineering) joins: the Sales app may not read it any more.
+      const mixed = await group(t.alice, "Mixed", [m.bob, m.carol]);
+      expect(await conversationAs(salesApp.token, mixed.id)).toBeNull();
+      expect((await gw.data(salesApp.token, LIST_CONVERSATIONS, {})).conversations.nodes.map((n: Untyped) => n.name)).not.toContain("Mixed");
     });
 
     it("an app takes part in the groups it creates, with members within its visibility only", async () => {
@@ -933,10 +943,13 @@ describe("messaging", () => {
       // The app recalls its own message; a member may not.
       await expectRefused(t.alice, RECALL, { input: { id: alert.id } }, "FORBIDDEN");
       expect((await gw.data(salesApp.token, RECALL, { input: { id: alert.id } })).recallMessage.message.content).toBeNull();
-      // Its list holds the groups it created only.
-      expect((await gw.data(salesApp.token, LIST_CONVERSATIONS, {})).conversations.nodes.map((n: Untyped) => n.name)).toEqual(["Deals"]);
-      // The administrator app (another app of the corp) does not see it.
-      expect(await conversationAs(corp.token, deals.id)).toBeNull();
+      // Its list holds the group it created first (newest activity), then the groups of Sales members it reads, not those with Carol or Erin (Engineering).
+      const names = (await gw.data(salesApp.token, LIST_CONVERSATIONS, { first: 100 })).conversations.nodes.map((n: Untyped) => n.name);
+      expect(names[0]).toBe("Deals");
+      expect(names).not.toContain("Mixed");
+      // The administrator app (another app of the corp, whole corp, messages:read) reads it without taking part.
+      expect(await conversationAs(corp.token, deals.id)).toMatchObject({ name: "Deals", myRole: null });
+      await expectRefused(corp.token, ADD_MEMBERS, { input: { id: deals.id, memberIds: [m.erin] } }, "FORBIDDEN");
     });
 
     it("every message write is an event of the messages stream, in its transaction", async () => {
