@@ -368,3 +368,35 @@ describe("re-checks due at one event", () => {
     }
   });
 });
+
+describe("a subscriber no event reaches", () => {
+  let gw1: TestGateway;
+  beforeAll(async () => {
+    gw1 = await TestGateway.start({ SUBSCRIPTION_RECHECK_SECONDS: "1" });
+  }, 30000);
+  afterAll(() => gw1.stop());
+
+  it("is still re-checked: a member who resigned is ended within the interval and a half, and frees the slot", async () => {
+    const c = await gw1.createCorp("Sweep");
+    const id = await gw1.createMember(c.token, { employeeId: "sw-1", name: "Quiet Member", departmentIds: [c.rootId], status: "ACTIVE" });
+    const socket = gw1.wsClient(gw1.memberToken(c.corpPk, { clientId: c.clientId }, pk(id)));
+    try {
+      const sub = gw1.subscribe(socket, SHARED, {});
+      const hub1 = fanoutOf(gw1.gateway.httpServer)!;
+      const deadline = Date.now() + 10000;
+      while (hub1.size.live < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(hub1.size.live).toBe(1);
+      await gw1.sql(`UPDATE member SET status = 'RESIGNED' WHERE id = $1`, [pk(id)]);
+      // Nothing is sent to it: the channel's sweep re-checks it.
+      const ended = Date.now();
+      while (!sub.completed && Date.now() - ended < 5000) await new Promise((r) => setTimeout(r, 50));
+      expect(sub.completed).toBe(true);
+      expect(Date.now() - ended).toBeLessThan(3000);
+      expect((sub.error as Array<{ extensions: unknown }>)[0].extensions).toEqual({ code: "UNAUTHENTICATED" });
+      expect(sub.results).toEqual([]);
+      expect(hub1.size.subscribers).toBe(0);
+    } finally {
+      await socket.dispose();
+    }
+  });
+});

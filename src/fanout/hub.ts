@@ -175,6 +175,8 @@ class Subscriber {
    */
   checked: number;
   group: Group | null = null;
+  /** The re-check under way, if any. */
+  private rechecking: Promise<boolean> | null = null;
   /** Its keys in the channel's index while it is live (`LiveStream.keys`). */
   keys: readonly string[] = [];
   ended = false;
@@ -216,16 +218,22 @@ class Subscriber {
   }
 
   /** Re-checks the token when due; false (and the subscriber ended with the error) when it fails. */
-  async recheckIfDue(): Promise<boolean> {
-    if (Date.now() - this.checked < this.channel.recheckMs) return true;
-    try {
-      await this.source.recheck(this.ctx);
-      this.checked = Date.now();
-      return true;
-    } catch (e) {
-      this.end(e);
-      return false;
-    }
+  recheckIfDue(): Promise<boolean> {
+    if (Date.now() - this.checked < this.channel.recheckMs) return Promise.resolve(true);
+    // One re-check at a time (an event's and the channel's sweep may ask together).
+    this.rechecking ??= this.source.recheck(this.ctx).then(
+      () => {
+        this.checked = Date.now();
+        this.rechecking = null;
+        return true;
+      },
+      (e: unknown) => {
+        this.rechecking = null;
+        this.end(e);
+        return false;
+      },
+    );
+    return this.rechecking;
   }
 
   /** Ends the subscriber: graphql-ws's `next()` resolves done, or rejects with `error`. */
@@ -272,6 +280,12 @@ class Channel {
   private joins: Array<{ subscriber: Subscriber; joined: (ok: boolean) => void }> = [];
   private wakeUp: (() => void) | undefined;
   private closed = false;
+  /**
+   * Re-checks the live subscribers that no event reached for an interval (an event re-checks only
+   * those it is routed to): a revoked token ends its subscription, and frees its slot, within about
+   * an interval and a half even when nothing is sent to it.
+   */
+  private readonly sweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly hub: FanoutHub,
@@ -281,6 +295,16 @@ class Channel {
     private readonly onClose: () => void,
   ) {
     this.opened = options.relay.open(corpId, stream);
+    if (options.recheckMs > 0) {
+      this.sweep = setInterval(
+        () => {
+          const now = Date.now();
+          for (const group of this.groups.values()) for (const s of group.members) if (now - s.checked >= options.recheckMs) void this.recheck(s);
+        },
+        Math.max(options.recheckMs / 2, 500),
+      );
+      this.sweep.unref();
+    }
     this.opened.then(
       (feed) => {
         this.feed = feed;
@@ -324,7 +348,7 @@ class Channel {
         }
         for (const event of batch) {
           if (subscriber.ended || !(await subscriber.recheckIfDue())) return;
-          const delivery = await subscriber.source.deliver(subscriber.ctx.caller, event);
+          const delivery = await subscriber.source.deliver(subscriber.ctx.caller, event, null);
           if (delivery) subscriber.write(await this.hub.render(subscriber.audience, delivery.root), this.hub.stats);
           subscriber.pos = BigInt((event as { id: string }).id);
         }
@@ -422,7 +446,16 @@ class Channel {
   private async dispatch(event: unknown, id: bigint): Promise<void> {
     this.floor ??= id;
     const router = this.subscribers.values().next().value as Subscriber | undefined;
-    const keys = router?.source.route ? await router.source.route(event, this.floor) : null;
+    const floor = this.floor;
+    let keys: readonly string[] | null = null;
+    if (router?.source.route) {
+      try {
+        keys = await router.source.route(event, floor, (key) => (this.index.get(key)?.size ?? 0) > 0);
+      } catch (e) {
+        // Who may receive it is unknown (the database): every live subscriber is asked.
+        log.warn("fan-out route failed; asking every subscriber", { corpId: this.corpId, stream: this.stream, error: String(e) });
+      }
+    }
     let candidates: Subscriber[];
     if (keys === null) {
       candidates = [];
@@ -461,11 +494,25 @@ class Channel {
       else variants.set(delivery.variant, { root: delivery.root, targets: [s] });
     };
     let pending: Array<Promise<void>> | undefined;
+    const live = { floor: this.floor! };
     for (const s of members) {
       if (s.pos >= id || s.ended) continue;
       this.hub.stats.asked++;
-      const delivery = s.source.deliver(s.ctx.caller, event);
-      if (delivery instanceof Promise) (pending ??= []).push(delivery.then((d) => add(s, d)));
+      let delivery: Delivery | null | Promise<Delivery | null>;
+      try {
+        delivery = s.source.deliver(s.ctx.caller, event, live);
+      } catch (e) {
+        s.end(e);
+        continue;
+      }
+      // A failure (the database) ends that subscriber only, with the error; the others are served.
+      if (delivery instanceof Promise)
+        (pending ??= []).push(
+          delivery.then(
+            (d) => add(s, d),
+            (e) => s.end(e),
+          ),
+        );
       else add(s, delivery);
     }
     if (pending) await Promise.all(pending);
@@ -496,6 +543,7 @@ class Channel {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sweep);
     this.onClose();
     this.wake();
     this.feed?.release();

@@ -27,18 +27,25 @@ export interface LiveStream<E> {
    * event (subscribers of one group whose variants are equal receive the same bytes: one execution
    * per group and variant). Asked for each subscriber and event, so it may depend on who the
    * subscriber is (visibility, membership, a per-member flag such as `notify`). It should answer
-   * synchronously from what it holds; a promise (a cache being filled) is awaited.
+   * synchronously from what it holds; a promise (a cache being filled) is awaited. `live`: the
+   * subscriber is live in its channel, whose `route` has seen every event since `live.floor`; null
+   * while it replays on its own. A rejection ends this subscriber only.
    */
-  deliver(principal: Principal, event: E): Delivery | null | Promise<Delivery | null>;
+  deliver(principal: Principal, event: E, live: { floor: bigint } | null): Delivery | null | Promise<Delivery | null>;
   /**
    * Which subscribers may receive `event`, as keys (`keys`): null when any may, and then every live
    * subscriber is asked `deliver`; otherwise only those holding one of these keys or "*" are. Asked
    * once per event for all the live subscribers of a channel (through one of them, `floor` being the
    * first event the channel delivered live), so an event for one member of a 10,000-member corp
-   * costs one `deliver`, not 10,000. It must return a superset of those `deliver` accepts.
+   * costs one `deliver`, not 10,000. It must return a superset of those `deliver` accepts. A
+   * rejection asks everyone.
    */
-  route?(event: E, floor: bigint): readonly string[] | null | Promise<readonly string[] | null>;
-  /** This subscriber's keys for `route` (e.g. `member:42`); "*" when it is asked of every event. Read when it joins its group. */
+  route?(event: E, floor: bigint, held: (key: string) => boolean): readonly string[] | null | Promise<readonly string[] | null>;
+  /**
+   * This subscriber's keys for `route` (e.g. `member:42`); "*" when it is asked of every event. Read
+   * when it joins its group. Keys no route returns may tell `route` what the live subscribers want
+   * (`held(key)`: does a live subscriber of the channel hold it?).
+   */
   keys?(principal: Principal): readonly string[];
   /**
    * The attributes of `principal` that the result of executing the subscription's selection for an

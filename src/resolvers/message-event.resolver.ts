@@ -54,11 +54,13 @@ export class MessageEventResolver {
   ): Promise<MessageEvent> {
     // Each event is resolved with fresh loaders: its message and conversation as they are now.
     ctx.resetLoaders();
-    const { record, conversationPk, notify } = delivery;
+    const { record, conversationPk, notify, participant } = delivery;
     const type = record.type as MessageEventType;
     const base = { cursor: record.id, type, conversationId: toGlobalId("Conversation", conversationPk), occurredAt: record.occurredAt, notify };
     const data = record.data ?? {};
-    const conversation = async () => (await ctx.services.conversations.find(ctx, conversationPk)) ?? null;
+    // Delivered to members of the conversation (`participant`): resolved whoever of them executes it.
+    const conversations = ctx.services.conversations;
+    const conversation = async () => (await (participant ? conversations.load(ctx, conversationPk) : conversations.find(ctx, conversationPk))) ?? null;
     switch (type) {
       case MessageEventType.MESSAGE_ADDED:
       case MessageEventType.MESSAGE_RECALLED:
@@ -66,7 +68,7 @@ export class MessageEventResolver {
       case MessageEventType.VOTE_UPDATED:
       case MessageEventType.TODO_UPDATED:
       case MessageEventType.FORM_SUBMITTED: {
-        const message = (await ctx.services.messages.find(ctx, String(record.subjectId))) ?? null;
+        const message = (await ctx.services.messages.find(ctx, String(record.subjectId), participant)) ?? null;
         return Object.assign(new MESSAGE_EVENT_TYPES[type](), base, { message });
       }
       case MessageEventType.MESSAGE_READ:

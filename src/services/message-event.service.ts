@@ -45,6 +45,11 @@ export interface MessageEventDelivery {
   record: EventRecord;
   conversationPk: string;
   notify: boolean;
+  /**
+   * Delivered to a member of the conversation (by its roster as of the event): its message and
+   * conversation are resolved without checking the executing subscriber's membership again.
+   */
+  participant: boolean;
 }
 
 const CONVERSATION_PREFIX = "conversation:";
@@ -57,16 +62,25 @@ export function conversationOf(record: EventRecord): string {
 }
 
 /** Events after which who belongs to a conversation, or who muted it, may have changed. */
-const ROSTER_CHANGES: ReadonlySet<string> = new Set([
-  MessageEventType.CONVERSATION_CREATED,
-  MessageEventType.MEMBERSHIP_CHANGED,
-  MessageEventType.SETTINGS_CHANGED,
-]);
+function changesRoster(record: EventRecord): boolean {
+  switch (record.type) {
+    case MessageEventType.CONVERSATION_CREATED:
+    case MessageEventType.MEMBERSHIP_CHANGED:
+      return true;
+    case MessageEventType.SETTINGS_CHANGED:
+      // Pinning or archiving changes nothing a roster holds.
+      return record.data?.muted != null;
+    default:
+      return false;
+  }
+}
 
 /** A conversation's members now: member pk → muted. */
 type Roster = ReadonlyMap<string, boolean>;
 
 const MEMBER_PREFIX = memberAudience("");
+/** The fan-out key of a member subscriber following all their conversations (no `conversationId`). */
+const ALL_CONVERSATIONS = conversationAudience("*");
 const keysOfRoster = new WeakMap<Roster, readonly string[]>();
 
 /** A roster's members as fan-out keys (`member:<pk>`), made once per roster. */
@@ -83,49 +97,107 @@ interface RosterEntry {
   size: number;
 }
 
+/** A reminder's members who had not read the message, kept current by the reads the stream carries. */
+interface UnreadEntry {
+  conversationPk: string;
+  seq: number;
+  members: Promise<Set<string>>;
+}
+
+/** An app's access to a conversation (`ConversationService.find`), shared by its subscriptions. */
+interface AccessEntry {
+  value: boolean | Promise<boolean>;
+  /** When it was read (ms): it is read again after the re-check interval (its visibility may have changed). */
+  at: number;
+  upTo: bigint;
+}
+
+/** A bounded map whose reads make an entry the most recent (least recently read first out). */
+function touch<V>(map: Map<string, V>, key: string): V | undefined {
+  const value = map.get(key);
+  if (value !== undefined) {
+    map.delete(key);
+    map.set(key, value);
+  }
+  return value;
+}
+
 /**
  * Who belongs to each conversation, and who muted it, read once for every subscriber of this
  * process (one statement for a 10,000-member group, instead of one per subscriber) and read again
- * after a membership or settings event of that conversation newer than what was read. The event
- * log is delivered in id order, every earlier event committed, so a roster read while event R was
- * processed reflects every change up to R: the first subscriber to see a newer change drops it
- * (`saw`, asked by every subscriber for every event, before its own filters), and a subscriber
- * whose stream began after R does not use it (`get`'s `floor`). Bounded: the least recently read
- * are forgotten past `maxMembers` members in all.
+ * after a membership event (or a change of `muted`) of that conversation newer than what was read.
+ * The event log is delivered in id order, every earlier event committed, so a roster read while
+ * event R was processed reflects every change up to R: the first to see a newer change drops it
+ * (`saw`: the channel's `route` for every live event, each subscriber before its own filters), and
+ * a subscriber uses a roster only if it was read at or after the first event it, or its channel
+ * when it is live, was given (`get`'s `floor`). Bounded: the least recently read are forgotten past
+ * `maxMembers` members in all. Also kept here, by the same events: a reminder's unread members
+ * (`unreadOf`) and apps' access to conversations (`appAccess`).
  */
 export class Rosters {
   private readonly entries = new Map<string, RosterEntry>();
   private members = 0;
-  /** A reminder's unread members, by event id: read once when the first subscriber is told of it. */
-  private readonly unread = new Map<string, Promise<ReadonlySet<string>>>();
+  /** The newest change seen per conversation (bounded): an app's access read before it is read again. */
+  private readonly changes = new Map<string, bigint>();
+  private readonly unread = new Map<string, UnreadEntry>();
+  private readonly access = new Map<string, AccessEntry>();
 
   constructor(private readonly maxMembers = 200_000) {}
 
   /**
-   * A membership or settings event (`record`) of `pk` was seen: a roster read before it was committed
-   * is dropped (one read while an event at or after it was processed already reflects it).
+   * An event of `pk` was seen: a membership change drops a roster read before it was committed (one
+   * read while an event at or after it was processed already reflects it); a read removes the reader
+   * from the unread members of the reminders it covers.
    */
   saw(corpId: string, pk: string, record: EventRecord): void {
-    if (!ROSTER_CHANGES.has(record.type)) return;
     const key = `${corpId}:${pk}`;
+    if (record.type === MessageEventType.MESSAGE_READ) {
+      const reader = String(record.data?.memberId);
+      const upTo = Number(record.data?.upToSeq);
+      for (const entry of this.unread.values()) {
+        if (entry.conversationPk === pk && entry.seq <= upTo)
+          void entry.members.then(
+            (set) => set.delete(reader),
+            () => undefined,
+          );
+      }
+      return;
+    }
+    if (!changesRoster(record) && record.type !== MessageEventType.CONVERSATION_UPDATED) return;
+    const id = BigInt(record.id);
+    if ((this.changes.get(key) ?? -1n) < id) {
+      this.changes.delete(key);
+      this.changes.set(key, id);
+      if (this.changes.size > 10_000) this.changes.delete(this.changes.keys().next().value!);
+    }
+    if (!changesRoster(record)) return;
     const entry = this.entries.get(key);
-    if (entry && BigInt(record.id) > entry.upTo) this.drop(key, entry);
+    if (entry && id > entry.upTo) this.drop(key, entry);
   }
 
   /**
-   * The roster of `pk` for a subscriber at `record` whose stream began with event `floor`: a cached
-   * one read while an event at or after `floor` was processed (so it reflects every change before
-   * the subscriber's first event; those after it the subscriber's own `saw` calls drop), else one
-   * read now (a promise, shared with every subscriber asking meanwhile).
+   * The roster of `pk` for a subscriber at `record` whose stream (or channel) began with event
+   * `floor`: a cached one read while an event at or after `floor` was processed (so it reflects every
+   * change before; those after, `saw` drops), else one read now (a promise, shared with every
+   * subscriber asking meanwhile).
    */
   get(ctx: RequestContext, pk: string, record: EventRecord, floor: bigint): Roster | Promise<Roster> {
     const key = `${ctx.caller.corpId}:${pk}`;
     const entry = this.entries.get(key);
-    if (entry && entry.upTo >= floor) return entry.roster;
+    if (entry && entry.upTo >= floor) {
+      // The most recently read last (eviction takes the first); not moved when it is already last.
+      if (this.lastKey !== key) {
+        this.entries.delete(key);
+        this.entries.set(key, entry);
+        this.lastKey = key;
+      }
+      return entry.roster;
+    }
     if (entry) this.drop(key, entry);
     const loading = this.load(ctx, pk);
     const fresh: RosterEntry = { roster: loading, upTo: BigInt(record.id), size: 0 };
     this.entries.set(key, fresh);
+    this.lastKey = key;
     loading.then(
       (roster) => {
         if (this.entries.get(key) !== fresh) return;
@@ -139,23 +211,54 @@ export class Rosters {
     return loading;
   }
 
-  /** The members who had not read up to the reminded message when the first subscriber heard of `record` (a reminder). */
-  unreadOf(ctx: RequestContext, pk: string, record: EventRecord): Promise<ReadonlySet<string>> {
+  private lastKey: string | null = null;
+
+  /**
+   * The members who have not read up to the reminded message (`record`, a reminder): read once when
+   * the first subscriber is told of it, then kept current by the reads the stream carries (`saw`),
+   * so a member who read it before resuming is not reminded on replay.
+   */
+  async unreadOf(ctx: RequestContext, pk: string, record: EventRecord): Promise<ReadonlySet<string>> {
     const key = `${ctx.caller.corpId}:${record.id}`;
-    let found = this.unread.get(key);
-    if (!found) {
-      found = ctx.db
+    let entry = touch(this.unread, key);
+    if (!entry) {
+      const seq = Number(record.data?.seq);
+      const members = ctx.db
         .rows<{ id: string }>(`SELECT member_id::text AS id FROM conversation_member WHERE corp_id = $1 AND conversation_id = $2 AND read_seq < $3`, [
           pk,
-          String(record.data?.seq),
+          String(seq),
         ])
         .then((rows) => new Set(rows.map((r) => r.id)));
-      this.unread.set(key, found);
-      found.catch(() => this.unread.delete(key));
-      // Reminders are rare (one per message per 10 minutes): the last 100 are kept for the subscribers still to be told.
+      entry = { conversationPk: pk, seq, members };
+      this.unread.set(key, entry);
+      members.catch(() => this.unread.delete(key));
+      // Reminders are rare (one per message per 10 minutes): the 100 most recently used are kept.
       if (this.unread.size > 100) this.unread.delete(this.unread.keys().next().value!);
     }
-    return found;
+    return entry.members;
+  }
+
+  /**
+   * Whether an app acting on its own reads `pk` (`ConversationService.find`), shared by its
+   * subscriptions with the same scopes and visibility: read again after `ttlMs` (its visibility or a
+   * member's department may have changed, which the messages stream does not carry) and after a
+   * membership change or update of the conversation.
+   */
+  appAccess(ctx: RequestContext, pk: string, record: EventRecord, ttlMs: number): boolean | Promise<boolean> {
+    const key = `${ctx.caller.corpId}:${ctx.caller.appId}:${directoryAudience(ctx.caller)}:${pk}`;
+    const now = Date.now();
+    const entry = touch(this.access, key);
+    if (entry && now - entry.at < ttlMs && (this.changes.get(`${ctx.caller.corpId}:${pk}`) ?? -1n) <= entry.upTo) return entry.value;
+    ctx.resetLoaders();
+    const value = ctx.services.conversations.find(ctx, pk).then((view) => {
+      if (this.access.get(key) === fresh) fresh.value = !!view;
+      return !!view;
+    });
+    const fresh: AccessEntry = { value, at: now, upTo: BigInt(record.id) };
+    this.access.set(key, fresh);
+    value.catch(() => this.access.get(key) === fresh && this.access.delete(key));
+    if (this.access.size > 10_000) this.access.delete(this.access.keys().next().value!);
+    return value;
   }
 
   private async load(ctx: RequestContext, pk: string): Promise<Roster> {
@@ -218,14 +321,14 @@ export class MessageEventService {
       if (!/^(0|[1-9][0-9]{0,18})$/.test(after)) throw badInput("after", "after must be a cursor received from messageEvents.");
       from = BigInt(after);
     }
-    if (conversationPk !== null) await ctx.services.conversations.get(ctx, conversationPk, "conversationId");
+    if (conversationPk !== null) await ctx.services.conversations.getReadable(ctx, conversationPk, "conversationId");
     const corpId = ctx.caller.corpId;
-    const member = ctx.caller.member;
-    const memberPk = member?.id ?? null;
+    const memberPk = ctx.caller.member?.id ?? null;
     const toMe = memberPk !== null ? memberAudience(memberPk) : appAudience(ctx.caller.appId);
     const perViewer = [...selected].some((name) => VIEWER_DEPENDENT_FIELDS.has(name));
     const clock = this.clock;
     const rosters = this.rosters;
+    const recheckMs = ctx.deps.config.subscriptionRecheckSeconds * 1000;
 
     let quiet: DoNotDisturbWindow | null = memberPk ? await ctx.services.doNotDisturb.findForStream(ctx, memberPk) : null;
     // Whether the window applies, worked out once a minute (it is in whole minutes).
@@ -240,32 +343,19 @@ export class MessageEventService {
       }
       return quietNow;
     };
-    // An app's access to each conversation (apps are few subscribers; members use the shared rosters).
-    const access = new Map<string, boolean | Promise<boolean>>();
-    const appTakesPart = (pk: string): boolean | Promise<boolean> => {
-      let known = access.get(pk);
-      if (known === undefined) {
-        ctx.resetLoaders();
-        known = ctx.services.conversations.find(ctx, pk).then((view) => {
-          access.set(pk, !!view);
-          return !!view;
-        });
-        access.set(pk, known);
-      }
-      return known;
-    };
-    const rootOf = (record: EventRecord, pk: string, notify: boolean): MessageEventDelivery => ({ record, conversationPk: pk, notify });
     // Subscribers who take part in the conversation and those told only of their own part in it (a
     // removal, their settings) see its conversation and messages differently: two variants, as are
-    // `notify` true and false. Each is executed as one of its subscribers (`fanout/hub.ts`).
-    const deliveryOf = (record: EventRecord, pk: string, takesPart: boolean, notify: boolean): Delivery => ({
-      root: rootOf(record, pk, notify),
-      variant: `${takesPart ? "in" : "out"}:${notify ? "notify" : "quiet"}`,
+    // `notify` true and false. Each is executed as one of its subscribers (`fanout/hub.ts`); a
+    // member's part, decided here from the roster as of the event, travels in the root
+    // (`participant`), so the execution does not depend on that subscriber's membership by then.
+    const deliveryOf = (record: EventRecord, pk: string, participant: boolean, notify: boolean): Delivery => ({
+      root: { record, conversationPk: pk, notify, participant } satisfies MessageEventDelivery,
+      variant: `${participant ? "in" : "out"}:${notify ? "notify" : "quiet"}`,
     });
 
     // The first event this stream is given (see `Rosters.get`).
     let floor: bigint | null = null;
-    const deliver = (principal: Principal, record: EventRecord): Delivery | null | Promise<Delivery | null> => {
+    const deliver = (principal: Principal, record: EventRecord, live: { floor: bigint } | null): Delivery | null | Promise<Delivery | null> => {
       const pk = conversationOf(record);
       floor ??= BigInt(record.id);
       rosters.saw(corpId, pk, record);
@@ -277,13 +367,12 @@ export class MessageEventService {
       const toConversation = record.audience.includes(conversationAudience(pk));
       if (!mine && !toConversation) return null;
       if (memberPk === null) {
-        if (ROSTER_CHANGES.has(record.type) || record.type === MessageEventType.CONVERSATION_UPDATED) access.delete(pk);
-        // Addressed to this app: executed for its own subscribers only.
-        if (mine) return { root: rootOf(record, pk, true), variant: `app:${principal.appId}` };
+        // An app's subscribers are grouped per app (`audience`); its access is checked again when executed.
+        if (mine) return deliveryOf(record, pk, false, true);
         if (record.type === MessageEventType.MESSAGE_REMINDED) return null;
-        const takesPart = appTakesPart(pk);
-        const decide = (yes: boolean) => (yes ? deliveryOf(record, pk, true, true) : null);
-        return takesPart instanceof Promise ? takesPart.then(decide) : decide(takesPart);
+        const reads = rosters.appAccess(ctx, pk, record, recheckMs);
+        const decide = (yes: boolean) => (yes ? deliveryOf(record, pk, false, true) : null);
+        return reads instanceof Promise ? reads.then(decide) : decide(reads);
       }
       const decide = (roster: Roster): Delivery | null | Promise<Delivery | null> => {
         const muted = roster.get(memberPk);
@@ -295,7 +384,8 @@ export class MessageEventService {
         if (!takesPart || String(record.data?.senderMemberId) === memberPk) return null;
         return rosters.unreadOf(ctx, pk, record).then((unread) => (unread.has(memberPk) ? delivery : null));
       };
-      const roster = rosters.get(ctx, pk, record, floor);
+      // Live, the channel's floor (its route has seen every event since); replaying, this stream's own.
+      const roster = rosters.get(ctx, pk, record, live ? live.floor : floor);
       return roster instanceof Promise ? roster.then(decide) : decide(roster);
     };
 
@@ -305,12 +395,10 @@ export class MessageEventService {
       window.catch(() => undefined); // awaited below unless the token check fails first
       await c.reauthenticate();
       requireScopes(c.caller, MESSAGE_EVENTS_SCOPES);
-      access.clear();
       quiet = await window;
       quietAt = -1;
     };
 
-    const recheckMs = ctx.deps.config.subscriptionRecheckSeconds * 1000;
     const own = new Repeater<MessageEventDelivery>(async (push, stop) => {
       const source = ctx.deps.relay.stream(corpId, STREAMS.messages, from, () => true);
       let checked = Date.now();
@@ -321,7 +409,7 @@ export class MessageEventService {
             await recheck(ctx);
             checked = Date.now();
           }
-          const delivery = await deliver(ctx.caller, record);
+          const delivery = await deliver(ctx.caller, record, null);
           if (delivery) await push(delivery.root as MessageEventDelivery);
         }
       } finally {
@@ -334,24 +422,30 @@ export class MessageEventService {
       stream: STREAMS.messages,
       after: from,
       deliver,
-      // The conversation filter is an argument, so it is in the group's document key already.
-      audience: (principal) =>
-        perViewer
-          ? `${directoryAudience(principal)}\0${principal.member ? `member:${principal.member.id}` : `app:${principal.appId}`}`
-          : directoryAudience(principal),
-      // Who may receive an event: the members of its conversation (its roster), those it names, every app subscriber.
-      route: (record, since) => {
+      // The conversation filter is an argument, so it is in the group's document key already. An
+      // app's subscribers are grouped per app: its access is its own (another app of the same scopes
+      // and visibility may have lost a conversation it reads).
+      audience: (principal) => {
+        const shared = directoryAudience(principal);
+        if (!principal.member) return `${shared}\0app:${principal.appId}`;
+        return perViewer ? `${shared}\0member:${principal.member.id}` : shared;
+      },
+      // Who may receive an event: the members of its conversation (its roster) when a live member
+      // subscriber follows it (or all conversations), those it names, every app subscriber ("*").
+      route: (record, since, held) => {
         const pk = conversationOf(record);
         rosters.saw(corpId, pk, record);
         const named = record.audience.filter((a) => a.startsWith(MEMBER_PREFIX));
         const app = record.data?.appConversation as { memberId: string } | undefined;
         if (app) return [memberAudience(String(app.memberId)), ...named];
         if (!record.audience.includes(conversationAudience(pk))) return named;
+        if (!held(ALL_CONVERSATIONS) && !held(conversationAudience(pk))) return named;
         const roster = rosters.get(ctx, pk, record, since);
         const keysOf = (r: Roster) => (named.length ? [...named, ...rosterKeys(r)] : rosterKeys(r));
         return roster instanceof Promise ? roster.then(keysOf) : keysOf(roster);
       },
-      keys: (principal) => (principal.member ? [memberAudience(principal.member.id)] : ["*"]),
+      keys: (principal) =>
+        principal.member ? [memberAudience(principal.member.id), conversationPk !== null ? conversationAudience(conversationPk) : ALL_CONVERSATIONS] : ["*"],
       recheck,
       positionArgs: ["after"],
     };

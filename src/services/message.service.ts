@@ -104,14 +104,18 @@ export function digestOf(kind: MessageKind, content: Record<string, unknown>): s
 export class MessageService {
   constructor(public clock: Clock) {}
 
-  /** A message in a conversation the caller may read (`ConversationService.find`), or undefined. */
-  async find(ctx: RequestContext, pk: string): Promise<MessageView | undefined> {
+  /**
+   * A message in a conversation the caller may read (`ConversationService.find`), or undefined.
+   * `participant`: the caller's part in the conversation was decided already (a `messageEvents`
+   * event delivered to members of it, by its roster as of the event): not checked again.
+   */
+  async find(ctx: RequestContext, pk: string, participant = false): Promise<MessageView | undefined> {
     const [message] = await ctx.db.entities(
       Message,
       `SELECT ${selectList(ctx.deps.dataSource, Message, "m")} FROM message m WHERE m.corp_id = $1 AND m.id = $2`,
       [pk],
     );
-    if (!message || !(await ctx.services.conversations.find(ctx, message.conversationId))) return undefined;
+    if (!message || !(participant || (await ctx.services.conversations.find(ctx, message.conversationId)))) return undefined;
     return (await this.withState(ctx, [message]))[0];
   }
 
