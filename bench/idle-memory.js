@@ -2,12 +2,14 @@
 // Server memory per idle subscription (issue 14, "Fan-out": goal <= 15 KiB each at 10,000).
 //
 //   node bench/idle-memory.js [--n 2000] [--warmup 200] [--clients 2] [--no-probe] [--no-build]
-//                             [--snapshot] [--query "subscription { … }"] [--scopes directory:read,messages:read]
+//                             [--stream messages|directory] [--snapshot]
 //
 // Builds the gateway to bench/.work/idle-memory/build (not bench/.build, which other runs use),
 // starts it (NODE_ENV=production, LOG_LEVEL=warn, RATE_LIMIT_SCALE=1000, --expose-gc, this file
 // preloaded as a hook that answers SIGUSR2 with gc() and process.memoryUsage(), and with
-// --snapshot also writes a heap snapshot), creates a corp and N member tokens with the CLI, then:
+// --snapshot also writes a heap snapshot), creates a corp and N member tokens with the CLI and, for
+// `--stream messages` (the default, as bench/fanout-target.js), a group of all of them whose
+// `messageEvents(conversationId)` each member subscribes to (`--stream directory`: `directoryEvents`), then:
 //   1. warm-up: W subscriptions from a subscriber process, one probe event delivered to each, closed;
 //   2. baseline: RSS (median of 5 readings of /proc/<pid>/status, 200 ms apart), then gc and again;
 //   3. N subscriptions (each its own socket and a different member's token, from `--clients`
@@ -54,7 +56,7 @@ if (process.argv[2] === "--subscriber") {
   let probed = 0;
   const errors = [];
   const send = (m) => process.connected && process.send(m);
-  const open = (url, token, query, i) =>
+  const open = (url, token, query, variables, i) =>
     new Promise((resolve) => {
       let first = true;
       const client = createClient({
@@ -68,7 +70,7 @@ if (process.argv[2] === "--subscriber") {
       });
       clients.push(client);
       client.subscribe(
-        { query },
+        { query, variables },
         {
           next: (r) => {
             if (r.errors && errors.length < 5) errors.push(JSON.stringify(r.errors).slice(0, 300));
@@ -90,7 +92,7 @@ if (process.argv[2] === "--subscriber") {
       const worker = async () => {
         while (next < m.tokens.length) {
           const i = next++;
-          const r = await open(m.url, m.tokens[i], m.query, i);
+          const r = await open(m.url, m.tokens[i], m.query, m.variables, i);
           if (r === true) ok++;
           else if (errors.length < 5) errors.push(r);
         }
@@ -233,36 +235,29 @@ function request(proc, cmd, ev, extra = {}) {
 }
 
 /** Opens one subscription per token from `procs` subscriber processes; resolves with them once connected. */
-async function openSubscriptions(url, tokens, query, procs) {
+async function openSubscriptions(url, tokens, query, variables, procs) {
   const per = Math.ceil(tokens.length / procs);
   const children = [];
   for (let p = 0; p * per < tokens.length; p++) {
     children.push(fork(__filename, ["--subscriber"], { cwd: PROJECT, stdio: ["ignore", "inherit", "inherit", "ipc"] }));
   }
   const t0 = Date.now();
-  const answers = await Promise.all(children.map((c, p) => request(c, "connect", "connected", { url, query, tokens: tokens.slice(p * per, (p + 1) * per) })));
+  const answers = await Promise.all(
+    children.map((c, p) => request(c, "connect", "connected", { url, query, variables, tokens: tokens.slice(p * per, (p + 1) * per) })),
+  );
   const ok = answers.reduce((s, a) => s + a.ok, 0);
   const errors = answers.flatMap((a) => a.errors);
   if (ok !== tokens.length) throw new Error(`${ok} of ${tokens.length} subscriptions acknowledged: ${errors.join("; ")}`);
   return { children, connectMs: Date.now() - t0 };
 }
 
-/** Publishes an update event until every subscriber got one (the harness's probe). */
-async function probe(port, adminToken, memberIds, children) {
+/** Publishes an event (`publish(k)`) every second until every subscriber got one (the harness's probe). */
+async function probe(publish, children) {
   let done = 0;
   const t0 = Date.now();
   for (let k = 0; done < children.length; k++) {
     if (Date.now() - t0 > 120000) throw new Error("probe: not every subscriber received an event within 120 s");
-    const r = await fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
-      body: JSON.stringify({
-        query: "mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }",
-        variables: { input: { id: memberIds[k % memberIds.length], title: `probe ${Date.now()} ${k}` } },
-      }),
-    });
-    const body = await r.json();
-    if (body.errors) throw new Error(`probe: ${JSON.stringify(body.errors)}`);
+    await publish(k);
     await sleep(1000);
     const st = await Promise.all(children.map((c) => request(c, "status", "status")));
     const errs = st.flatMap((s) => s.errors);
@@ -281,8 +276,15 @@ async function main() {
   const n = Number(arg("n", 2000));
   const warmup = Number(arg("warmup", 200));
   const procs = Number(arg("clients", Math.max(2, Math.ceil(n / 5000))));
-  const query = arg("query", "subscription { directoryEvents { cursor member { title } } }");
-  const scopes = arg("scopes", "directory:read,messages:read");
+  // The stream: "messages" (messageEvents of one group of every member, as bench/fanout-target.js) or "directory".
+  const stream = arg("stream", "messages");
+  const query = arg(
+    "query",
+    stream === "messages"
+      ? "subscription($c: ID) { messageEvents(conversationId: $c) { cursor ... on MessageAdded { message { content { ... on TextContent { content } } } } } }"
+      : "subscription { directoryEvents { cursor member { title } } }",
+  );
+  const scopes = arg("scopes", stream === "messages" ? "messages:read" : "directory:read");
   const doProbe = !flag("no-probe");
   fs.mkdirSync(WORK, { recursive: true });
   if (!flag("no-build")) {
@@ -321,13 +323,47 @@ async function main() {
       body: new URLSearchParams({ grant_type: "client_credentials", client_id: corp.clientId, client_secret: corp.clientSecret }),
     });
     const adminToken = (await r.json()).access_token;
+    const gql = async (q, variables) => {
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query: q, variables }),
+      });
+      const out = await res.json();
+      if (out.errors) throw new Error(JSON.stringify(out.errors));
+      return out.data;
+    };
+    let variables = {};
+    let publish;
+    const ids = members.memberIds;
+    if (stream === "messages") {
+      const created = await gql("mutation($input: CreateGroupInput!) { createGroup(input: $input) { conversation { id } } }", {
+        input: { name: "Idle memory", ownerId: ids[0], memberIds: ids.slice(1, 1000) },
+      });
+      const conversationId = created.createGroup.conversation.id;
+      for (let i = 1000; i < ids.length; i += 1000) {
+        await gql("mutation($input: AddGroupMembersInput!) { addGroupMembers(input: $input) { addedCount } }", {
+          input: { id: conversationId, memberIds: ids.slice(i, i + 1000) },
+        });
+      }
+      variables = { c: conversationId };
+      publish = (k) =>
+        gql("mutation($input: SendMessageInput!) { sendMessage(input: $input) { message { id } } }", {
+          input: { conversationId, clientMessageId: `idle-${process.pid}-${Date.now()}-${k}`, text: { content: `probe ${k}` } },
+        });
+    } else {
+      publish = (k) =>
+        gql("mutation($input: UpdateMemberInput!) { updateMember(input: $input) { member { id } } }", {
+          input: { id: ids[k % ids.length], title: `probe ${Date.now()} ${k}` },
+        });
+    }
     const url = `ws://127.0.0.1:${port}/graphql`;
     const openAndProbe = async (tokens) => {
-      const opened = await openSubscriptions(url, tokens, query, procs);
+      const opened = await openSubscriptions(url, tokens, query, variables, procs);
       const per = Math.ceil(tokens.length / procs);
       opened.children.forEach((c, p) => (c.expected = tokens.slice(p * per, (p + 1) * per).length));
       children.push(...opened.children);
-      const probeMs = doProbe ? await probe(port, adminToken, members.memberIds, opened.children) : 0;
+      const probeMs = doProbe ? await probe(publish, opened.children) : 0;
       return { ...opened, probeMs };
     };
     if (warmup > 0) {
@@ -347,7 +383,7 @@ async function main() {
     const result = {
       n,
       warmup,
-      query,
+      stream,
       probe: doProbe,
       connectS: +(run.connectMs / 1000).toFixed(1),
       rssBaselineMiB: mib(rss0),

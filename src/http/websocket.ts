@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
-import { WebSocketServer } from "ws";
-import { useServer, type Extra } from "graphql-ws/use/ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { CloseCode, MessageType, stringifyMessage, type Context, type SubscribePayload } from "graphql-ws";
 import {
   GraphQLError,
@@ -17,14 +16,57 @@ import { bearerToken } from "../auth/oauth-types";
 import type { Principal } from "../policy/principal";
 import { DomainError, limitExceeded } from "../errors/domain-error";
 import { asGraphQLError, formatError } from "../errors/format";
-import { prepareOperation, type DocumentLimits } from "../limits/document-limits";
+import { checkOperation, prepareOperation, type DocumentLimits } from "../limits/document-limits";
 import type { RateLimits } from "./rate-limits";
 import { costExtension } from "../ratelimit/headers";
 import { WsOperationMetrics } from "../metrics/ws-operations";
-import { FanoutHub, type FanoutTarget } from "../fanout/hub";
+import { FanoutHub, type FanoutTarget, type SentResult } from "../fanout/hub";
 import { FANOUT_EXTENSION, liveStreamOf } from "../fanout/source";
+import { serveGraphqlWs, type SocketExtra } from "./ws-transport";
+import { DocumentCache } from "./document-cache";
 
-type WsExtra = { principal?: Principal; token?: string; ip?: string };
+/**
+ * A connection's `ctx.extra`: its socket and client address (copied from the upgrade request, which
+ * is not kept), its token once `connection_init` carried a valid one, and its operations by id.
+ */
+interface WsExtra extends SocketExtra {
+  readonly ip: string | undefined;
+  token?: string;
+  /** From subscribe to end (see `onSubscribe`), whatever the client says meanwhile. */
+  readonly operations: Map<string, SocketOperation>;
+}
+
+type Ctx = Context<Record<string, unknown> | undefined, WsExtra>;
+
+/**
+ * One operation of a socket from its subscribe to its end: the subscription slot it holds (given
+ * back when it ends or the socket closes) and the stream it started (ended with the socket); for a
+ * subscription served by the fan-out, also where the fan-out writes (`FanoutTarget`).
+ */
+class SocketOperation implements FanoutTarget {
+  release: (() => void) | undefined = undefined;
+  stream: AsyncGenerator<unknown> | undefined = undefined;
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly id: string,
+    private readonly metrics: WsOperationMetrics,
+  ) {}
+
+  get socket(): WebSocket {
+    return this.ctx.extra.socket;
+  }
+
+  delivered(result: SentResult): void {
+    this.metrics.next(this.ctx, this.id, result);
+  }
+
+  releaseSlot(): void {
+    const release = this.release;
+    this.release = undefined;
+    release?.();
+  }
+}
 
 export interface WebSocketOptions {
   schema: GraphQLSchema;
@@ -37,44 +79,6 @@ export interface WebSocketOptions {
 
 /** Contexts of the queries and mutations run over sockets (settled once), as opposed to subscriptions (never charged per event). */
 const oneShot = new WeakSet<RequestContext>();
-
-/** The subscription slots a socket holds, by operation id: released when the operation completes or the socket closes. */
-const heldSlots = new WeakMap<object, Map<string, () => void>>();
-
-function holdSlot(socket: object, id: string, release: () => void): void {
-  let slots = heldSlots.get(socket);
-  if (!slots) heldSlots.set(socket, (slots = new Map()));
-  slots.set(id, release);
-}
-
-function releaseSlot(socket: object, id: string): void {
-  const slots = heldSlots.get(socket);
-  slots?.get(id)?.();
-  slots?.delete(id);
-}
-
-function releaseSlots(socket: object): void {
-  for (const release of heldSlots.get(socket)?.values() ?? []) release();
-  heldSlots.delete(socket);
-}
-
-/** The operation ids of each socket from subscribe to end (see `onSubscribe`). */
-const usedIds = new WeakMap<object, Set<string>>();
-
-function inUse(socket: object): Set<string> {
-  let ids = usedIds.get(socket);
-  if (!ids) usedIds.set(socket, (ids = new Set()));
-  return ids;
-}
-
-/** The subscription streams each socket started, by operation id, ended when the socket closes. */
-const openStreams = new WeakMap<object, Map<string, AsyncGenerator<unknown>>>();
-
-function streamsOf(socket: object): Map<string, AsyncGenerator<unknown>> {
-  let streams = openStreams.get(socket);
-  if (!streams) openStreams.set(socket, (streams = new Map()));
-  return streams;
-}
 
 function isAsyncGenerator(value: unknown): value is AsyncGenerator<unknown> {
   return (
@@ -112,14 +116,9 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.wsMaxPayloadBytes });
   httpServer.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://gateway").pathname !== "/graphql") return void socket.destroy();
-    wsServer.handleUpgrade(req, socket, head, (ws) => {
-      // ws closes a socket whose message exceeds maxPayload itself (1009); graphql-ws would log that
-      // client's mistake as an internal error with a stack trace, so any client could fill the log.
-      const emit = ws.emit.bind(ws);
-      ws.emit = (event: string | symbol, ...rest: unknown[]) =>
-        event === "error" && (rest[0] as { code?: string } | undefined)?.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? true : emit(event, ...rest);
-      wsServer.emit("connection", ws, req);
-    });
+    // ws closes a socket whose message exceeds maxPayload itself (1009); that client's mistake is not
+    // logged (see `ws-transport.ts`), so no client can fill the log.
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit("connection", ws, req));
   });
 
   // Each operation on a socket counted once in /metrics, when it ends (see `metrics/ws-operations.ts`).
@@ -133,8 +132,8 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     format: (result, ctx) => (result.errors?.length ? { ...result, errors: result.errors.map((e) => formatError(e, ctx.requestId)) } : result),
   });
   hubs.set(httpServer, fanout);
-  /** The socket and operation id of each subscription's context, for the fan-out to write to. */
-  const fanoutTargets = new WeakMap<RequestContext, FanoutTarget>();
+  /** The operation of each subscription's context, for the fan-out to write to. */
+  const fanoutTargets = new WeakMap<RequestContext, SocketOperation>();
   const subscribe = async (args: ExecutionArgs) => {
     const contextValue = args.contextValue as RequestContext;
     const target = fanoutTargets.get(contextValue);
@@ -160,9 +159,19 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     }
     return pending;
   };
-  type Ctx = Context<Record<string, unknown> | undefined, Extra & Partial<WsExtra>>;
+  // Parsed and validated documents by text, shared by the operations that send the same one.
+  const documents = new DocumentCache();
+  /** `prepareOperation`, the parse and validation of a text seen before taken from `documents`. */
+  const prepare = (payload: SubscribePayload, principal: Principal | null): ReturnType<typeof prepareOperation> => {
+    const known = documents.get(payload.query);
+    if (known) return { document: known, cost: checkOperation(schema, known, payload.operationName, payload.variables, principal, limits) };
+    const prepared = prepareOperation(schema, payload, principal, limits);
+    if ("document" in prepared) documents.set(payload.query, prepared.document);
+    return prepared;
+  };
   /** The checks and charge of one operation on a socket (see `onSubscribe`): its execution arguments, or its errors. */
-  const prepareSubscribe = async (ctx: Ctx, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+  const prepareSubscribe = async (ctx: Ctx, op: SocketOperation, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    const { id } = op;
     wsMetrics.start(ctx, id, payload.operationName);
     // Before any await: ctx.subscriptions then holds the operations received so far, this one
     // included (a burst of subscribe messages is counted in order, not all at once).
@@ -175,10 +184,12 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
       ];
     }
     const { token, ip } = ctx.extra;
-    const requestId = randomUUID();
+    // Flat: randomUUID's string is a tree of ~20 concatenated pieces (~0.6 KiB) while it lives (a subscription's life).
+    const requestId = Buffer.from(randomUUID(), "latin1").toString("latin1");
     if (!token) return [asGraphQLError(new DomainError("UNAUTHENTICATED", "The connection has no access token."))];
+    let principal: Principal;
     try {
-      ctx.extra.principal = await tokens.authenticate(token, ip);
+      principal = await tokens.authenticate(token, ip);
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       // The refusal is queued first, then the close frame (ws writes both in that order); graphql-ws's
@@ -192,10 +203,10 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     }
     let release: (() => void) | undefined;
     try {
-      const prepared = prepareOperation(schema, payload, ctx.extra.principal, limits);
+      const prepared = prepare(payload, principal);
       if ("errors" in prepared) return prepared.errors;
       const recheck = () => recheckToken(token, ip);
-      const contextValue = new RequestContext(deps, ctx.extra.principal, requestId, undefined, recheck);
+      const contextValue = new RequestContext(deps, principal, requestId, undefined, recheck);
       contextValue.clientIp = ip;
       // A subscription holds one of its token holder's slots until it ends (THROTTLED beyond them);
       // starting it, like any operation on the socket, is charged as over HTTP. Events are free.
@@ -203,14 +214,14 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
       const type = operation?.operation;
       wsMetrics.prepared(ctx, id, type, contextValue, operation?.name?.value);
       if (type === "subscription") {
-        release = deps.rateLimiter.subscriptions.acquire(ctx.extra.principal);
-        const socket = ctx;
-        fanoutTargets.set(contextValue, { socket: ctx.extra.socket, id, delivered: (result) => wsMetrics.next(socket, id, result) });
+        release = deps.rateLimiter.subscriptions.acquire(principal);
+        fanoutTargets.set(contextValue, op);
       } else {
         oneShot.add(contextValue);
       }
       await rateLimits.admit(contextValue, prepared.cost);
-      if (release) holdSlot(ctx, id, release);
+      // Held until the operation completes (`onComplete`), also when the socket closed meanwhile.
+      op.release = release;
       return {
         schema,
         document: prepared.document,
@@ -226,16 +237,21 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
     }
   };
 
-  const cleanup = useServer<Record<string, unknown> | undefined, WsExtra>(
+  const cleanup = serveGraphqlWs<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
       subscribe,
+      // A subscribe message's text stays referenced as long as its operation runs (graphql-ws holds
+      // the message): the cache's equal copy instead of each socket's own, when it holds one.
+      jsonMessageReviver: (key, value: unknown) => (key === "query" && typeof value === "string" ? (documents.canonical(value) ?? value) : value),
       onConnect: async (ctx) => {
         const token = bearerToken(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization);
+        // Nothing reads the connection parameters after this, and they hold the token again (~0.8 KiB a socket).
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         if (!token) return false;
-        ctx.extra.ip = clientIp(ctx.extra.request.socket.remoteAddress, ctx.extra.request.headers["x-forwarded-for"]);
         try {
-          ctx.extra.principal = await tokens.authenticate(token, ctx.extra.ip);
+          // Every operation authenticates again (`prepareSubscribe`): only the token is kept.
+          await tokens.authenticate(token, ctx.extra.ip);
           ctx.extra.token = token;
           return true;
         } catch (e) {
@@ -247,18 +263,20 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
         // An id is in use from its subscribe to its end, whatever the client says meanwhile:
         // graphql-ws forgets an id the client completes while its subscribe is still being
         // authorised, and a second subscribe with that id would then start a stream nothing tracks.
-        const ids = inUse(ctx);
-        if (ids.has(id)) {
+        const { operations } = ctx.extra;
+        if (operations.has(id)) {
           return [asGraphQLError(new DomainError("BAD_USER_INPUT", `Operation id "${id}" is still in use: wait for it to end before reusing it.`))];
         }
-        ids.add(id);
-        const answer = await prepareSubscribe(ctx, id, payload);
-        if (Array.isArray(answer)) ids.delete(id);
+        const op = new SocketOperation(ctx, id, wsMetrics);
+        operations.set(id, op);
+        const answer = await prepareSubscribe(ctx, op, payload);
+        if (Array.isArray(answer)) operations.delete(id);
         return answer;
       },
       onOperation: (ctx, id, _payload, _args, result) => {
         // Every stream a socket started ends with the socket, tracked here rather than by id alone.
-        if (isAsyncGenerator(result)) streamsOf(ctx).set(id, result);
+        const op = ctx.extra.operations.get(id);
+        if (op && isAsyncGenerator(result)) op.stream = result;
         return undefined;
       },
       onNext: async (ctx, id, _payload, args, result) => {
@@ -280,20 +298,25 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
         return sent;
       },
       onComplete: (ctx, id) => {
-        releaseSlot(ctx, id);
-        inUse(ctx).delete(id);
-        streamsOf(ctx).delete(id);
+        ctx.extra.operations.get(id)?.releaseSlot();
+        ctx.extra.operations.delete(id);
         wsMetrics.complete(ctx, id);
       },
       onClose: async (ctx) => {
-        releaseSlots(ctx);
-        // Streams graphql-ws no longer tracks (see `onSubscribe`) end with their socket too.
-        const streams = [...streamsOf(ctx).values()];
-        openStreams.delete(ctx);
+        // The operations stay listed (one still being authorised gets its slot later, and gives it
+        // back when graphql-ws completes it); their slots and streams end now. Streams graphql-ws no
+        // longer tracks (see `onSubscribe`) end with their socket too.
+        const streams: Array<AsyncGenerator<unknown>> = [];
+        for (const op of ctx.extra.operations.values()) {
+          op.releaseSlot();
+          if (op.stream) streams.push(op.stream);
+          op.stream = undefined;
+        }
         await Promise.all(streams.map((stream) => stream.return(undefined).catch(() => undefined)));
       },
     },
     wsServer,
+    { extra: (socket, request) => ({ socket, ip: clientIp(request.socket.remoteAddress, request.headers["x-forwarded-for"]), operations: new Map() }) },
   );
   return {
     dispose: async () => void (await cleanup.dispose()),
