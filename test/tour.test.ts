@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { TestGateway, type TestCorp, type Untyped } from "./harness";
+import { freePort, TestGateway, type TestCorp, type Untyped } from "./harness";
 
 /** The README's five-minute tour, end to end: token, query, mutation, subscription. */
 describe("five-minute tour", () => {
@@ -48,7 +48,9 @@ describe("the README's commands", () => {
   let gw: TestGateway;
 
   beforeAll(async () => {
-    gw = await TestGateway.start();
+    // The server names itself by PUBLIC_URL in what it returns (a group robot's webhook URL): its own address here.
+    const port = await freePort();
+    gw = await TestGateway.start({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` });
   });
   afterAll(() => gw.stop());
 
@@ -98,8 +100,23 @@ describe("the README's commands", () => {
       ["Example", true],
     ]);
     expect(apps[2].redirect_uris).toEqual(["http://localhost:3000/callback"]);
-    expect(await gw.sql(`SELECT employee_id, name, email, status FROM member WHERE corp_id = $1`, [corp.id])).toEqual([
+    expect(await gw.sql(`SELECT employee_id, name, email, status FROM member WHERE corp_id = $1 ORDER BY employee_id`, [corp.id])).toEqual([
       { employee_id: "E1001", name: "Ada Lovelace", email: "ada@example.com", status: "UNACTIVATED" },
+      { employee_id: "E3001", name: "Sam Lee", email: null, status: "ACTIVE" },
+      { employee_id: "E3002", name: "Kim Park", email: null, status: "ACTIVE" },
+    ]);
+    // Step 7: the live message, the robot's post (WeCom's answer), the resume with both missed messages in order.
+    expect(result.stdout).toContain('{"errcode":0,"errmsg":"ok"}');
+    expect(result.stdout).toMatch(
+      /"messageEvents":\{"cursor":"\d+","type":"MESSAGE_ADDED","message":\{"seq":1,"sender":\{"kind":"APP"\},"content":\{"content":"Kick-off at 10:00"\}/,
+    );
+    expect(result.stdout).toMatch(
+      /"seq":2,"sender":\{"kind":"BOT"\},"content":\{"content":"hello"\}[\s\S]*"seq":3,"sender":\{"kind":"APP"\},"content":\{"content":"Agenda in the doc"\}/,
+    );
+    expect(await gw.sql(`SELECT seq::int, client_message_id FROM message WHERE corp_id = $1 ORDER BY seq`, [corp.id])).toEqual([
+      { seq: 1, client_message_id: "kickoff-1" },
+      { seq: 2, client_message_id: expect.any(String) },
+      { seq: 3, client_message_id: "kickoff-2" },
     ]);
   });
 });
