@@ -17,6 +17,7 @@ import { MessageAudit1796400000100 } from "./1796400000100-MessageAudit";
 import { AppMessages1796500000000 } from "./1796500000000-AppMessages";
 import { DoNotDisturb1796500000100 } from "./1796500000100-DoNotDisturb";
 import { MessageRetention1796500000200 } from "./1796500000200-MessageRetention";
+import { EventLogAppend1796600000000 } from "./1796600000000-EventLogAppend";
 
 /** Every migration, oldest first (the DataSource and the TypeORM CLI run them in this order). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -38,4 +39,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AppMessages1796500000000,
   DoNotDisturb1796500000100,
   MessageRetention1796500000200,
+  EventLogAppend1796600000000,
 ];

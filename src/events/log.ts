@@ -18,9 +18,10 @@ import type { EventBus } from "./bus";
  * `audience` (strings the stream's reader matches against the caller; for the directory, the
  * department paths the subject sat in before and after the change).
  *
- * `append` is the only writer of `event` rows for per-row events and `appendSelect` for set-based
- * writers (the import); both take the lock, insert, and publish after commit. Nothing else touches
- * the lock or the table.
+ * `append` is the only writer of `event` rows for per-row events (through the function
+ * `event_log_append`, which takes the lock and inserts in one round trip) and `appendSelect` for
+ * set-based writers (the import); both take the lock, insert, and publish after commit. Nothing
+ * else touches the lock or the table.
  */
 
 /** The streams of the log. A new feature adds its name here. */
@@ -90,27 +91,24 @@ export class EventLog {
     return rows.length;
   }
 
+  /**
+   * One round trip: `event_log_append` (migration EventLogAppend) takes the stream's lock, then
+   * inserts, so the lock is held from here to COMMIT only (every send of a corp's messages queues on it).
+   */
   private async insert(tx: Tx, stream: string, events: PendingEvent[]): Promise<void> {
     if (!events.length) return;
-    await this.lock(tx, stream);
-    const rows = await tx.db.rows<{ id: string }>(
-      `INSERT INTO event (corp_id, stream, type, subject_type, subject_id, audience, data, occurred_at)
-       SELECT $1, $2, e.type, e.subject_type, e.subject_id, e.audience, e.data, clock_timestamp()
-         FROM jsonb_to_recordset($3::jsonb) AS e(type text, subject_type text, subject_id bigint, audience text[], data jsonb)
-       RETURNING id`,
-      [
-        stream,
-        JSON.stringify(
-          events.map((e) => ({
-            type: e.type,
-            subject_type: e.subjectType ?? null,
-            subject_id: e.subjectId ?? null,
-            audience: e.audience,
-            data: e.data ?? {},
-          })),
-        ),
-      ],
-    );
+    const rows = await tx.db.rows<{ id: string }>(`SELECT id::text FROM event_log_append($1, $2, $3::jsonb)`, [
+      stream,
+      JSON.stringify(
+        events.map((e) => ({
+          type: e.type,
+          subject_type: e.subjectType ?? null,
+          subject_id: e.subjectId ?? null,
+          audience: e.audience,
+          data: e.data ?? {},
+        })),
+      ),
+    ]);
     this.publishAfterCommit(tx, stream, rows[rows.length - 1].id);
   }
 
