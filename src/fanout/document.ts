@@ -23,6 +23,29 @@ export function groupDocument(
   variables: Record<string, unknown> | null | undefined,
   positionArgs: readonly string[],
 ): GroupDocument {
+  // Subscribers of one query text share one parsed document (`http/document-cache.ts`): they share
+  // its group document too, per operation name, position arguments and variables (bounded: resume
+  // cursors make many variants, most of them used once).
+  let byDocument = made.get(document);
+  if (!byDocument) made.set(document, (byDocument = new Map()));
+  const key = JSON.stringify([operationName ?? null, positionArgs, variables ?? null]);
+  let found = byDocument.get(key);
+  if (!found) {
+    found = make(document, operationName, variables, positionArgs);
+    byDocument.set(key, found);
+    if (byDocument.size > 100) byDocument.delete(byDocument.keys().next().value!);
+  }
+  return found;
+}
+
+const made = new WeakMap<DocumentNode, Map<string, GroupDocument>>();
+
+function make(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  positionArgs: readonly string[],
+): GroupDocument {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (operationName == null || d.name?.value === operationName),
   );

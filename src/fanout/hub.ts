@@ -192,7 +192,10 @@ class Subscriber {
     private readonly target: FanoutTarget,
   ) {
     this.checked = Date.now() - Math.floor((Math.random() * channel.recheckMs) / 2);
-    this.prefix = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
+    // Its own memory, not a slice of Node's shared 8 KiB pool: a long-lived slice would keep its whole slab alive.
+    const prefix = `{"id":${JSON.stringify(target.id)},"type":"next","payload":`;
+    this.prefix = Buffer.allocUnsafeSlow(Buffer.byteLength(prefix));
+    this.prefix.write(prefix);
     this.done = new Promise((resolve, reject) => {
       this.settle = (error) => (error === undefined ? resolve({ done: true, value: undefined }) : reject(error));
     });
