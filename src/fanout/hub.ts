@@ -248,19 +248,33 @@ class Subscriber {
   }
 
   handle(): SubscriberHandle {
-    const handle: SubscriberHandle = {
-      next: () => this.done,
-      return: async () => {
-        this.end();
-        return { done: true, value: undefined };
-      },
-      throw: async (e: unknown) => {
-        this.end();
-        throw e;
-      },
-      [Symbol.asyncIterator]: () => handle,
-    };
-    return handle;
+    return new Handle(this, this.done);
+  }
+}
+
+/** What graphql-ws holds of a subscriber (its methods on the prototype: nothing per subscriber but two references). */
+class Handle implements SubscriberHandle {
+  constructor(
+    private readonly subscriber: Subscriber,
+    private readonly done: Promise<IteratorResult<never, void>>,
+  ) {}
+
+  next(): Promise<IteratorResult<never, void>> {
+    return this.done;
+  }
+
+  async return(): Promise<IteratorResult<never, void>> {
+    this.subscriber.end();
+    return { done: true, value: undefined };
+  }
+
+  async throw(e: unknown): Promise<IteratorResult<never, void>> {
+    this.subscriber.end();
+    throw e;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
 
