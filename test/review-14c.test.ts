@@ -11,8 +11,8 @@ import { Edition } from "../src/domain/enums";
 /**
  * Review 14c: the WebSocket endpoint on graphql-ws's `makeServer` (ebc4185: own transport, shared
  * document cache), the event log's one-round-trip append (3ac9b3d), and the fan-out changes. Each
- * test is a property that was checked and holds (plain `it`); a finding that fails because of a bug
- * would be `it.failing`.
+ * test is a property that was checked and holds; the two findings (a long operation id closing with
+ * 4500, an unidentifiable operation keeping its id) were `it.failing` until fixed.
  */
 
 const EVENTS = `subscription { directoryEvents { cursor type } }`;
@@ -160,7 +160,7 @@ describe("review 14c", () => {
     // Finding (low): graphql-ws closes with \`Subscriber for <id> already exists\`; with an id over ~95
     // characters the reason exceeds the 123 bytes a close frame allows, ws's close throws a RangeError,
     // and the transport logs an internal error and closes with 4500 (InternalServerError) instead of 4409.
-    it.failing("a second subscribe with a long id that is running closes with 4409 (not 4500 and an error log)", async () => {
+    it("a second subscribe with a long id that is running closes with 4409 (not 4500 and an error log)", async () => {
       const raw = await acked();
       const id = "x".repeat(200);
       raw.send({ type: "subscribe", id, payload: { query: EVENTS } });
@@ -173,7 +173,7 @@ describe("review 14c", () => {
     // document's operations) passes onSubscribe, then graphql-ws answers "Unable to identify
     // operation" without calling onComplete: its SocketOperation stays in ctx.extra.operations for the
     // socket's life (unbounded: wsMaxOperations counts ctx.subscriptions) and its id is refused forever.
-    it.failing("an operation refused as unidentifiable frees its id (it may be used again) and is not kept", async () => {
+    it("an operation refused as unidentifiable frees its id (it may be used again) and is not kept", async () => {
       const raw = await acked();
       raw.send({ type: "subscribe", id: "u", payload: { query: "query A { __typename } query B { __typename }", operationName: "C" } });
       const refused = await raw.answer("u");

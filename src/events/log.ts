@@ -64,7 +64,8 @@ export class EventLog {
       this.pending.set(tx, byStream);
       const buffered = byStream;
       tx.beforeCommit(async () => {
-        for (const [name, list] of buffered) await this.insert(tx, name, list);
+        // Streams locked in one order (by name): two transactions writing to the same two streams never wait on each other in a cycle.
+        for (const name of [...buffered.keys()].sort()) await this.insert(tx, name, buffered.get(name)!);
         this.flushed.add(tx);
       });
     }
@@ -114,7 +115,8 @@ export class EventLog {
 
   /** The stream's ordering lock, held to the end of the transaction (see the design above). */
   private async lock(tx: Tx, stream: string): Promise<void> {
-    await tx.db.exec("SELECT pg_advisory_xact_lock(hashtextextended('event-log:' || $1::text || ':' || $2::text, 0))", [stream]);
+    // The key as event_log_append makes it (the corp id as a bigint, printed back): the same lock for both.
+    await tx.db.exec("SELECT pg_advisory_xact_lock(hashtextextended('event-log:' || $1::bigint::text || ':' || $2::text, 0))", [stream]);
   }
 
   private publishAfterCommit(tx: Tx, stream: string, lastId: string): void {

@@ -14,7 +14,7 @@ import {
 import { RequestContext, type AppDeps } from "../context";
 import { bearerToken } from "../auth/oauth-types";
 import type { Principal } from "../policy/principal";
-import { DomainError, limitExceeded } from "../errors/domain-error";
+import { DomainError, badInput, limitExceeded } from "../errors/domain-error";
 import { asGraphQLError, formatError } from "../errors/format";
 import { checkOperation, prepareOperation, type DocumentLimits } from "../limits/document-limits";
 import type { RateLimits } from "./rate-limits";
@@ -211,8 +211,16 @@ export function attachWebSocket(httpServer: http.Server, { schema, deps, limits,
       // A subscription holds one of its token holder's slots until it ends (THROTTLED beyond them);
       // starting it, like any operation on the socket, is charged as over HTTP. Events are free.
       const operation = getOperationAST(prepared.document, payload.operationName);
-      const type = operation?.operation;
-      wsMetrics.prepared(ctx, id, type, contextValue, operation?.name?.value);
+      // Refused here, before a slot or a charge: graphql-ws would answer it without ending the operation (its id kept in use).
+      if (!operation) {
+        return [
+          asGraphQLError(
+            badInput("operationName", "Unable to identify the operation: name one of the document's operations in operationName (or send a single one)."),
+          ),
+        ];
+      }
+      const type = operation.operation;
+      wsMetrics.prepared(ctx, id, type, contextValue, operation.name?.value);
       if (type === "subscription") {
         release = deps.rateLimiter.subscriptions.acquire(principal);
         fanoutTargets.set(contextValue, op);

@@ -54,7 +54,8 @@ class Transport implements ServerSocket {
   }
 
   close(code: number, reason: string): void {
-    this.socket.close(code, reason);
+    // A close frame's reason holds at most 123 bytes (ws throws beyond): graphql-ws's may quote a client's operation id.
+    this.socket.close(code, Buffer.byteLength(reason) <= 123 ? reason : "Bad request");
   }
 
   onMessage(cb: (data: string) => Promise<void>): void {

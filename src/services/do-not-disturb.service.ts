@@ -43,6 +43,8 @@ export class DoNotDisturbService {
         { cache: false, maxBatchSize: 1000 },
       );
       this.streamReads.set(corpId, reads);
+      // One small batcher per corp with subscribers; the oldest forgotten past 1,000 corps (made again when asked).
+      if (this.streamReads.size > 1000) this.streamReads.delete(this.streamReads.keys().next().value!);
     }
     return reads.load(memberPk);
   }
