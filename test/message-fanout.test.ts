@@ -331,7 +331,7 @@ describe("re-checks due at one event", () => {
   }, 30000);
   afterAll(() => gw0.stop());
 
-  it("read the do-not-disturb windows of all those subscribers in one statement", async () => {
+  it("read the do-not-disturb windows, and check the member tokens, of all those subscribers in one statement each", async () => {
     const c = await gw0.createCorp("Re-checks");
     const ids: string[] = [];
     const toks: string[] = [];
@@ -350,9 +350,11 @@ describe("re-checks due at one event", () => {
       const pool = gw0.deps.pool;
       const original = pool.query;
       let windowReads = 0;
+      let memberChecks = 0;
       pool.query = function (this: unknown, ...args: unknown[]) {
         const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string })?.text ?? "");
         if (/FROM member_do_not_disturb/.test(text)) windowReads++;
+        if (/FROM member m\s+LEFT JOIN department_leader/.test(text)) memberChecks++;
         return (original as (...a: unknown[]) => unknown).apply(pool, args);
       } as typeof pool.query;
       try {
@@ -361,8 +363,21 @@ describe("re-checks due at one event", () => {
       } finally {
         pool.query = original;
       }
-      // Ten subscribers re-checked before the one event: one statement for their windows, not ten.
+      // Ten subscribers re-checked before the one event: one statement for their windows, and one
+      // for their ten member tokens' checks (the sender's own request was checked before), not ten each.
       expect(windowReads).toBe(1);
+      expect(memberChecks).toBe(2);
+
+      // One of the ten tokens revoked: checked in the same batch as the others, it alone ends.
+      const jti = JSON.parse(Buffer.from(toks[4].split(".")[1], "base64url").toString()).jti as string;
+      await gw0.sql(`INSERT INTO revoked_token (jti, corp_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')`, [jti, c.corpPk]);
+      await gw0.data(toks[0], SEND, { input: { conversationId: g, clientMessageId: "rc-2", text: { content: "after the revocation" } } });
+      await Promise.all(subs.filter((_, i) => i !== 4).map((s) => s.waitFor(2)));
+      const deadline2 = Date.now() + 5000;
+      while (!subs[4].completed && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 20));
+      expect((subs[4].error as Array<{ extensions: unknown }>)[0].extensions).toEqual({ code: "UNAUTHENTICATED" });
+      expect(subs[4].results).toHaveLength(1);
+      for (const [i, sub] of subs.entries()) if (i !== 4) expect(sub.results[1].data!.messageEvents.message.content.content).toBe("after the revocation");
     } finally {
       await Promise.all(sockets.map((s) => s.dispose()));
     }

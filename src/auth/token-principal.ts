@@ -1,3 +1,4 @@
+import DataLoader from "dataloader";
 import type { Pool } from "pg";
 import { CorpDb } from "../db/scoped-db";
 import { forbidden, unauthenticated } from "../errors/domain-error";
@@ -24,6 +25,20 @@ interface AppGrant {
   rateLimit: { capacity: number; restoreRate: number } | null;
 }
 
+/** A member token's member as `authenticate` checks it. */
+interface MemberState {
+  is_corp_admin: boolean;
+  status: string;
+  led: string[];
+  sessions_revoked_at: Date | null;
+  jti_revoked: boolean;
+}
+
+interface MemberKey {
+  memberPk: string;
+  jti: string | null;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const APP_CACHE_MS = 5000;
@@ -35,6 +50,8 @@ const APP_CACHE_MS = 5000;
  */
 export class TokenPrincipals {
   private appCache = new Map<string, { until: number; grant: AppGrant }>();
+  /** Per corp, the member-token checks of one tick (`memberState`). */
+  private readonly memberReads = new Map<string, DataLoader<MemberKey, MemberState | undefined>>();
 
   constructor(
     private readonly pool: Pool,
@@ -68,22 +85,10 @@ export class TokenPrincipals {
       edition: app.edition,
       appRateLimit: app.rateLimit,
     };
-    const db = new CorpDb(app.corpId, this.pool);
     if (claims.member) {
       const member = parseGlobalId(claims.member);
       if (!member || member.type !== "Member") throw unauthenticated("The access token is invalid.");
-      const row = await db.one<{ is_corp_admin: boolean; status: string; led: string[]; sessions_revoked_at: Date | null; jti_revoked: boolean }>(
-        `SELECT m.is_corp_admin, m.status,
-                COALESCE(array_agg(d.path) FILTER (WHERE d.id IS NOT NULL), '{}') AS led,
-                (SELECT c.sessions_revoked_at FROM member_credential c WHERE c.corp_id = $1 AND c.member_id = m.id) AS sessions_revoked_at,
-                EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $3::uuid AND r.corp_id = $1) AS jti_revoked
-           FROM member m
-           LEFT JOIN department_leader l ON l.member_id = m.id AND l.corp_id = $1
-           LEFT JOIN department d ON d.id = l.department_id
-          WHERE m.corp_id = $1 AND m.id = $2
-          GROUP BY m.id`,
-        [member.pk, jti],
-      );
+      const row = await this.memberState(app.corpId, member.pk, jti);
       if (!row || row.status !== "ACTIVE") throw unauthenticated("The member of this token is not active.");
       if (row.jti_revoked) throw unauthenticated("The access token was revoked.");
       // iat has second precision: a token issued in the same second as the revocation is refused too.
@@ -96,6 +101,46 @@ export class TokenPrincipals {
       throw unauthenticated("The access token was revoked.");
     }
     return principal;
+  }
+
+  /**
+   * A member token's member (status, role, departments led, sessions revoked) and whether its jti
+   * was revoked, read now (never cached: a revocation or a resignation applies at the next check).
+   * The checks asked for in one tick (the re-checks of a crowd of subscribers due before one event,
+   * concurrent requests) of one corp are read in one statement.
+   */
+  private memberState(corpId: string, memberPk: string, jti: string | null): Promise<MemberState | undefined> {
+    let reads = this.memberReads.get(corpId);
+    if (!reads) {
+      const db = new CorpDb(corpId, this.pool);
+      reads = new DataLoader<MemberKey, MemberState | undefined>(
+        async (keys) => {
+          const jtis = [...new Set(keys.flatMap((k) => (k.jti ? [k.jti.toLowerCase()] : [])))];
+          const rows = await db.rows<MemberState & { id: string; revoked: string[] }>(
+            `SELECT m.id::text AS id, m.is_corp_admin, m.status,
+                    COALESCE(array_agg(d.path) FILTER (WHERE d.id IS NOT NULL), '{}') AS led,
+                    (SELECT c.sessions_revoked_at FROM member_credential c WHERE c.corp_id = $1 AND c.member_id = m.id) AS sessions_revoked_at,
+                    ARRAY(SELECT r.jti::text FROM revoked_token r WHERE r.corp_id = $1 AND r.jti = ANY($3::uuid[])) AS revoked
+               FROM member m
+               LEFT JOIN department_leader l ON l.member_id = m.id AND l.corp_id = $1
+               LEFT JOIN department d ON d.id = l.department_id
+              WHERE m.corp_id = $1 AND m.id = ANY($2::bigint[])
+              GROUP BY m.id`,
+            [[...new Set(keys.map((k) => k.memberPk))], jtis],
+          );
+          const byId = new Map(rows.map((r) => [r.id, r]));
+          const revoked = new Set(rows[0]?.revoked ?? []);
+          return keys.map((k) => {
+            const row = byId.get(k.memberPk);
+            return row && { ...row, jti_revoked: k.jti !== null && revoked.has(k.jti.toLowerCase()) };
+          });
+        },
+        { cache: false, maxBatchSize: 500 },
+      );
+      this.memberReads.set(corpId, reads);
+      if (this.memberReads.size > 1000) this.memberReads.delete(this.memberReads.keys().next().value!);
+    }
+    return reads.load({ memberPk, jti });
   }
 
   /** The app behind a token, cached for a few seconds (scope or visibility changes apply within that). */
