@@ -190,3 +190,19 @@ export async function paginate<R extends QueryResultRow, T>(db: CorpDb, window: 
     return row?.n ?? 0;
   });
 }
+
+/**
+ * The keys of a batched page loader (one page per parent, as a DataLoader asks) grouped by their
+ * window: one statement per distinct window serves every parent asking with it. `slots` are the
+ * keys' positions, so each page goes back to the key that asked.
+ */
+export function byWindow<K extends { window: PageWindow }>(keys: readonly K[]): Array<{ window: PageWindow; slots: number[] }> {
+  const groups = new Map<string, { window: PageWindow; slots: number[] }>();
+  keys.forEach((key, slot) => {
+    const id = JSON.stringify(key.window);
+    const group = groups.get(id) ?? { window: key.window, slots: [] };
+    group.slots.push(slot);
+    groups.set(id, group);
+  });
+  return [...groups.values()];
+}

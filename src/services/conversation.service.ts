@@ -4,7 +4,7 @@ import { Conversation } from "../entities/conversation.entity";
 import { Member } from "../entities/member.entity";
 import { hydrate, selectList } from "../db/scoped-db";
 import DataLoader from "dataloader";
-import { keyset, paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
+import { byWindow, keyset, paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { badInput, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { ConversationKind, ConversationRole, MemberStatus, MessageEventType } from "../domain/enums";
@@ -272,16 +272,9 @@ export class ConversationService {
 
   /** One LATERAL statement per distinct window for all the pages asked (`conversation_member_read_idx` serves the unread ones). */
   private async loadMemberPages(ctx: RequestContext, keys: readonly MemberPageKey[]): Promise<ConversationMemberRow[][]> {
-    const byWindow = new Map<string, { window: PageWindow; slots: number[] }>();
-    keys.forEach((key, slot) => {
-      const id = JSON.stringify(key.window);
-      const group = byWindow.get(id) ?? { window: key.window, slots: [] };
-      group.slots.push(slot);
-      byWindow.set(id, group);
-    });
     const pages: ConversationMemberRow[][] = keys.map(() => []);
     await Promise.all(
-      [...byWindow.values()].map(async ({ window, slots }) => {
+      byWindow(keys).map(async ({ window, slots }) => {
         const params = new SqlParams();
         const list = (values: Array<string | null>) => params.add(values);
         const source = `unnest(${list(slots.map((i) => keys[i].conversationPk))}::bigint[], ${list(slots.map((i) => keys[i].unreadBefore?.seq ?? null))}::bigint[],

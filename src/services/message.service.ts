@@ -4,7 +4,7 @@ import { STREAMS } from "../events/log";
 import { Message } from "../entities/message.entity";
 import { hydrate, selectList } from "../db/scoped-db";
 import DataLoader from "dataloader";
-import { keyset, paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
+import { byWindow, keyset, paginate, toConnection, type Connection, type PageWindow } from "../db/paging";
 import { SqlParams } from "../db/sql";
 import { badInput, conflict, forbidden, limitExceeded, notFound } from "../errors/domain-error";
 import { FormFieldType, MessageEventType, MessageKind } from "../domain/enums";
@@ -419,16 +419,9 @@ export class MessageService {
   private readonly submissionPages = new WeakMap<object, DataLoader<SubmissionPageKey, FormSubmissionRow[], string>>();
 
   private async loadSubmissionPages(ctx: RequestContext, keys: readonly SubmissionPageKey[]): Promise<FormSubmissionRow[][]> {
-    const byWindow = new Map<string, { window: PageWindow; slots: number[] }>();
-    keys.forEach((key, slot) => {
-      const id = JSON.stringify(key.window);
-      const group = byWindow.get(id) ?? { window: key.window, slots: [] };
-      group.slots.push(slot);
-      byWindow.set(id, group);
-    });
     const pages: FormSubmissionRow[][] = keys.map(() => []);
     await Promise.all(
-      [...byWindow.values()].map(async ({ window, slots }) => {
+      byWindow(keys).map(async ({ window, slots }) => {
         const params = new SqlParams();
         const source = `unnest(${params.add(slots.map((i) => keys[i].messagePk))}::bigint[], ${params.add(slots.map(String))}::int[]) AS f(pk, slot)`;
         const page = keyset(window, ["s.member_id"], params, ["bigint"]);
