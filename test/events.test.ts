@@ -1,6 +1,6 @@
 import { createClient, type Client as WsClient } from "graphql-ws";
 import WebSocket from "ws";
-import { TestGateway, type Subscription, type TestCorp } from "./harness";
+import { TestGateway, type Subscription, type TestCorp, waitUntil } from "./harness";
 import { parseGlobalId } from "../src/schema/global-id";
 
 /**
@@ -83,13 +83,7 @@ describe("directoryEvents", () => {
     for (let i = 1; i < cursors.length; i++) expect(BigInt(cursors[i])).toBeGreaterThan(BigInt(cursors[i - 1]));
   };
 
-  async function until(condition: () => boolean, ms = 3000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error("condition not met in time");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const until = (condition: () => boolean, ms = 3000) => waitUntil(condition, ms);
 
   describe("live", () => {
     it("delivers each change in commit order with subjects resolved to current data", async () => {

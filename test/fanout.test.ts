@@ -1,6 +1,6 @@
 import type { Client as WsClient } from "graphql-ws";
 import { randomUUID } from "node:crypto";
-import { TestGateway, pk, type Subscription, type TestApp, type TestCorp, type Untyped } from "./harness";
+import { TestGateway, pk, type Subscription, type TestApp, type TestCorp, type Untyped, waitUntil } from "./harness";
 import { RequestContext } from "../src/context";
 import { fanoutOf } from "../src/http/websocket";
 import type { FanoutHub } from "../src/fanout/hub";
@@ -47,13 +47,7 @@ afterEach(async () => {
 });
 afterAll(() => gw.stop());
 
-async function until(condition: () => boolean, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(hub.size)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (condition: () => boolean, ms = 10000) => waitUntil(condition, ms, () => hub.size);
 
 /** `n` subscribers with `token` (one socket each), live from the corp's current end of the log. */
 function subscribers(token: string, n: number, after: string): Subscription[] {

@@ -125,6 +125,15 @@ export class TestRedis {
 }
 
 /** A TCP port free on 127.0.0.1 right now (for a server a test starts itself, e.g. an example app). */
+/** Waits, polling every 20 ms, until `condition` holds; after `ms` it throws, with `state()` in the message. */
+export async function waitUntil(condition: () => boolean, ms = 10000, state: () => unknown = () => undefined): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met in time${state() === undefined ? "" : `: ${JSON.stringify(state())}`}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

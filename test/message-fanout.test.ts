@@ -3,7 +3,7 @@ import { buildSchema, getNamedType, isInterfaceType, isObjectType, isUnionType, 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { TestGateway, pk, type Subscription, type TestCorp, type Untyped } from "./harness";
+import { TestGateway, pk, type Subscription, type TestCorp, type Untyped, waitUntil } from "./harness";
 import { fanoutOf } from "../src/http/websocket";
 import type { FanoutHub } from "../src/fanout/hub";
 import { RequestContext } from "../src/context";
@@ -57,13 +57,7 @@ const events = (sub: Subscription): Untyped[] =>
     return r.data.messageEvents;
   });
 
-async function until(condition: () => boolean, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(hub.size)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (condition: () => boolean, ms = 10000) => waitUntil(condition, ms, () => hub.size);
 
 /** Live subscribers, one socket each, with their tokens; resolves once all are live in the hub. */
 async function live(query: string, list: string[], variables: Record<string, unknown>): Promise<Subscription[]> {
@@ -344,9 +338,11 @@ describe("re-checks due at one event", () => {
     const sockets = toks.map((t) => gw0.wsClient(t));
     try {
       const subs = sockets.map((s) => gw0.subscribe(s, SHARED, { c: g }));
-      const deadline = Date.now() + 10000;
-      while (hub0.size.live < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(hub0.size.live).toBe(10);
+      await waitUntil(
+        () => hub0.size.live === 10,
+        10000,
+        () => hub0.size,
+      );
       const pool = gw0.deps.pool;
       const original = pool.query;
       let windowReads = 0;
@@ -398,9 +394,11 @@ describe("a subscriber no event reaches", () => {
     try {
       const sub = gw1.subscribe(socket, SHARED, {});
       const hub1 = fanoutOf(gw1.gateway.httpServer)!;
-      const deadline = Date.now() + 10000;
-      while (hub1.size.live < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(hub1.size.live).toBe(1);
+      await waitUntil(
+        () => hub1.size.live === 1,
+        10000,
+        () => hub1.size,
+      );
       await gw1.sql(`UPDATE member SET status = 'RESIGNED' WHERE id = $1`, [pk(id)]);
       // Nothing is sent to it: the channel's sweep re-checks it.
       const ended = Date.now();

@@ -1,6 +1,6 @@
 import type { Client as WsClient } from "graphql-ws";
 import { randomUUID } from "node:crypto";
-import { TestGateway, pk, type Subscription, type TestApp, type TestCorp, type Untyped } from "./harness";
+import { TestGateway, pk, type Subscription, type TestApp, type TestCorp, type Untyped, waitUntil } from "./harness";
 import { fanoutOf } from "../src/http/websocket";
 import type { FanoutHub } from "../src/fanout/hub";
 import { RequestContext } from "../src/context";
@@ -48,13 +48,7 @@ const send = async (token: string, conversationId: string, content: string) =>
 const events = (sub: Subscription): Untyped[] => sub.results.map((r) => r.data?.messageEvents);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(condition: () => boolean, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in time: ${JSON.stringify(hub.size)}`);
-    await sleep(20);
-  }
-}
+const until = (condition: () => boolean, ms = 10000) => waitUntil(condition, ms, () => hub.size);
 
 /** Live subscribers, one socket each; resolves once all are live in the hub. */
 async function live(query: string, list: string[], variables: Record<string, unknown>): Promise<Subscription[]> {
