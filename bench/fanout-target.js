@@ -16,6 +16,7 @@
 // gateway processes sharing it and Redis (REDIS_URL, default redis://127.0.0.1:6379).
 
 const path = require("node:path");
+const { runCli } = require("./lib/gateway");
 const { execFileSync } = require("node:child_process");
 
 const PROJECT = path.join(__dirname, "..");
@@ -42,16 +43,7 @@ function env() {
   };
 }
 
-function cli(args) {
-  const out = execFileSync(process.execPath, [path.join(BUILD, "cli.js"), ...args], {
-    cwd: PROJECT,
-    env: env(),
-    encoding: "utf8",
-    maxBuffer: 512 * 1024 * 1024,
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  return JSON.parse(out.trim().split("\n").pop());
-}
+const cli = (args) => runCli(args, { env: env(), cliJs: path.join(BUILD, "cli.js") });
 
 let published = 0;
 

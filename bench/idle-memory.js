@@ -27,6 +27,7 @@
 
 const fs = require("node:fs");
 const path = require("node:path");
+const { runCli } = require("./lib/gateway");
 const { spawn, fork, execFileSync } = require("node:child_process");
 
 // ---- the hook inside the gateway process (node -r bench/idle-memory.js) ---------------------------
@@ -176,16 +177,7 @@ function env() {
   };
 }
 
-function cli(args) {
-  const out = execFileSync(process.execPath, [path.join(BUILD, "cli.js"), ...args], {
-    cwd: PROJECT,
-    env: env(),
-    encoding: "utf8",
-    maxBuffer: 512 * 1024 * 1024,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return JSON.parse(out.trim().split("\n").pop());
-}
+const cli = (args) => runCli(args, { env: env(), cliJs: path.join(BUILD, "cli.js"), stderr: "inherit" });
 
 function rssBytes(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");

@@ -28,7 +28,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const readline = require("node:readline");
-const { spawn, execFileSync } = require("node:child_process");
+const { spawn } = require("node:child_process");
 const { parseArgs } = require("node:util");
 const { Client } = require("pg");
 const WebSocketClient = require("ws");
@@ -49,16 +49,7 @@ const median = (xs) => {
 };
 const pkOf = (globalId) => Buffer.from(globalId, "base64url").toString("utf8").split(":")[1];
 
-function cli(env, args) {
-  const out = execFileSync(process.execPath, [path.join(gw.BUILD, "src", "cli.js"), ...args], {
-    cwd: gw.PROJECT,
-    env: { ...process.env, ...env },
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  return JSON.parse(out.trim().split("\n").pop());
-}
+const cli = (env, args) => gw.runCli(args, { env });
 
 async function gql(port, token, query, variables) {
   const r = await fetch(`http://127.0.0.1:${port}/graphql`, {

@@ -54,14 +54,24 @@ async function ensureDatabase(url) {
   }
 }
 
+/**
+ * Runs the built CLI (`cliJs`, by default this build's) with `env` added to the process's, and
+ * returns the JSON of its last line of output. `stderr`: "ignore" or "inherit".
+ */
+function runCli(args, { env = {}, cliJs = CLI_JS, stderr = "ignore" } = {}) {
+  const out = execFileSync(process.execPath, [cliJs, ...args], {
+    cwd: PROJECT,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    maxBuffer: 512 * 1024 * 1024,
+    stdio: ["ignore", "pipe", stderr],
+  });
+  return JSON.parse(out.trim().split("\n").pop());
+}
+
 /** Migrates the database and creates a corp (root department named `name`) with its admin app. */
 function createCorp(url, name) {
-  const out = execFileSync(process.execPath, [CLI_JS, "corp", "create", "--name", name, "--edition", "PROFESSIONAL"], {
-    cwd: PROJECT,
-    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "warn" },
-    encoding: "utf8",
-  });
-  const corp = JSON.parse(out.trim().split("\n").pop());
+  const corp = runCli(["corp", "create", "--name", name, "--edition", "PROFESSIONAL"], { env: { DATABASE_URL: url, LOG_LEVEL: "warn" }, stderr: "inherit" });
   corp.corpPk = Buffer.from(corp.corpId, "base64url").toString("utf8").split(":")[1];
   return corp;
 }
@@ -140,4 +150,18 @@ async function token(port, corp) {
   return body.access_token;
 }
 
-module.exports = { PROJECT, BUILD, MAIN_JS, build, withDatabase, ensureDatabase, freshDatabase, createCorp, serverEnv, startGateway, stopProcess, token };
+module.exports = {
+  PROJECT,
+  BUILD,
+  MAIN_JS,
+  build,
+  runCli,
+  withDatabase,
+  ensureDatabase,
+  freshDatabase,
+  createCorp,
+  serverEnv,
+  startGateway,
+  stopProcess,
+  token,
+};
