@@ -141,6 +141,10 @@ export class Rosters {
   private readonly changes = new Map<string, bigint>();
   private readonly unread = new Map<string, UnreadEntry>();
   private readonly access = new Map<string, AccessEntry>();
+  /** The reads (event ids) already applied to `unread` (the most recent 1,000). */
+  private readonly readsApplied = new Set<string>();
+  /** The roster key `get` served last (not moved to the end again for each of a group's subscribers). */
+  private lastKey: string | null = null;
 
   constructor(private readonly maxMembers = 200_000) {}
 
@@ -152,6 +156,10 @@ export class Rosters {
   saw(corpId: string, pk: string, record: EventRecord): void {
     const key = `${corpId}:${pk}`;
     if (record.type === MessageEventType.MESSAGE_READ) {
+      // Every subscriber (and the channel's route) tells of each event: a read is applied once.
+      if (this.unread.size === 0 || this.readsApplied.has(record.id)) return;
+      this.readsApplied.add(record.id);
+      if (this.readsApplied.size > 1000) this.readsApplied.delete(this.readsApplied.values().next().value!);
       const reader = String(record.data?.memberId);
       const upTo = Number(record.data?.upToSeq);
       for (const entry of this.unread.values()) {
@@ -210,8 +218,6 @@ export class Rosters {
     );
     return loading;
   }
-
-  private lastKey: string | null = null;
 
   /**
    * The members who have not read up to the reminded message (`record`, a reminder): read once when
